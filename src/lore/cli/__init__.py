@@ -1,0 +1,60 @@
+"""The ``lore`` command: a click group whose commands load on demand.
+
+Each command lives in a module of this package and is imported only when it
+runs (or when ``--help`` lists it), so ``lore --help`` stays instant. This is
+also the one place a ``LoreError`` becomes a ``click.ClickException``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from lore.errors import LoreError
+
+# command name -> "module:attribute" inside lore.cli
+COMMANDS: dict[str, str] = {
+    "init": "index_cmds:init",
+    "index": "index_cmds:index",
+    "status": "index_cmds:status",
+    "search": "search_cmds:search",
+    "show": "search_cmds:show",
+    "config": "config_cmds:config",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports each command's module only when it is needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        command = getattr(importlib.import_module(f"lore.cli.{module}"), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="lore")
+def main() -> None:
+    """lore: local-first hybrid search for a folder of Markdown.
+
+    \b
+    Examples:
+      lore index ~/notes
+      lore search "embedding cache invalidation" --root ~/notes
+      lore search "type:ADR vector store" --json
+    """

@@ -1,0 +1,96 @@
+"""The settings schema: one frozen dataclass per section, all defaults here.
+
+``lore.config`` builds a ``Settings`` from the layers (defaults < user file <
+project ``lore.toml`` < ``LORE_*`` env < flags). Every field here is settable
+from TOML as ``[section] field = value`` and from the environment as
+``LORE_SECTION__FIELD``; the loader derives keys from these dataclasses, so a
+new field needs no other change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Where the index lives and what gets indexed."""
+
+    dir: str = ".lore"                 # relative to the root, or absolute
+    include: tuple[str, ...] = ("*.md", "*.markdown")
+    exclude: tuple[str, ...] = ()      # gitignore-style patterns, on top of .gitignore/.loreignore
+    max_file_bytes: int = 10_000_000   # larger files are skipped with a reason
+    follow_symlinks: bool = True       # loops are detected and skipped
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """How documents are cut into chunks."""
+
+    max_tokens: int = 256              # token budget per chunk (estimate)
+    min_tokens: int = 32               # smaller trailing sections merge into the previous chunk
+    whole_document_tokens: int = 320   # documents up to this size stay one chunk
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """One embedding provider instance (the primary, or one fallback)."""
+
+    provider: str = "onnx"             # registry name: onnx, sentence-transformers, openai, ollama, sagemaker, hashing
+    model: str = "all-MiniLM-L6-v2"
+    revision: str = ""
+    dimensions: int | None = None      # None: take the model's; set: validated at construction
+    precision: str = "fp32"            # onnx: fp32 | int8
+    batch_size: int = 32
+    threads: int | None = None         # onnx intra-op threads; None: all cores
+    query_prefix: str = ""
+    document_prefix: str = ""
+    max_tokens: int = 256
+    base_url: str | None = None        # openai / ollama endpoint
+    api_key_env: str | None = None     # env var holding the API key (never the key itself)
+    endpoint_name: str | None = None   # sagemaker endpoint
+    region: str | None = None          # sagemaker region
+    model_path: str | None = None      # local model directory (onnx / sentence-transformers)
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class EmbedSettings:
+    """Embedding: the primary provider, its fallbacks, cache and offline rule."""
+
+    enabled: bool = True               # False: keyword-only index
+    primary: ProviderSettings = field(default_factory=ProviderSettings)
+    fallback: tuple[ProviderSettings, ...] = ()   # same embedding space only
+    offline: bool = False              # True: a remote provider is a configuration error
+    cache: bool = True
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Ranking: legs, fusion weights and boosts."""
+
+    limit: int = 10
+    mode: str = "hybrid"               # keyword | vector | hybrid
+    rrf_k: int = 60
+    keyword_weight: float = 1.0
+    vector_weight: float = 1.0
+    id_weight: float = 2.0
+    candidates: int = 100              # per leg, before fusion
+    title_weight: float = 3.0          # BM25 column weights
+    heading_weight: float = 2.0
+    body_weight: float = 1.0
+    doctype_boosts: dict[str, float] = field(default_factory=dict)
+    recency_half_life_days: float = 0.0   # 0: no recency decay
+    recency_weight: float = 0.0
+    local_paths: tuple[str, ...] = ()  # path globs that rank below canonical files
+    local_penalty: float = 0.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All of lore's settings, built once at the entry point and passed down."""
+
+    index: IndexSettings = field(default_factory=IndexSettings)
+    chunking: ChunkSettings = field(default_factory=ChunkSettings)
+    embed: EmbedSettings = field(default_factory=EmbedSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
