@@ -1,0 +1,213 @@
+"""Typed-link neighbourhoods: resolve link targets, walk k hops, expand hits.
+
+Links are stored as written (``KABSD-TSK-0082@019b93bb``, ``ADR-0003``,
+``../items/task/KABSD-TSK-0084_slug.md``, ``[[Some Title]]``) and resolved
+here, at query time, so a link to a document indexed later still works.
+Every edge is walked in both directions: a child's ``parent`` link is also
+the parent's ``child`` edge, ``blocks`` mirrors ``blocked_by``, and a
+decision reference is the ADR's ``decides`` edge.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+# The edge kind seen from the other end of a link.
+INVERSE: dict[str, str] = {
+    "parent": "child",
+    "blocks": "blocked_by",
+    "blocked_by": "blocks",
+    "relates": "relates",
+    "decision": "decides",
+    "wiki": "backlink",
+    "markdown": "backlink",
+}
+
+# How much of a hit's score flows along each edge kind during expansion.
+DEFAULT_EDGE_WEIGHTS: dict[str, float] = {
+    "parent": 0.6,
+    "child": 0.4,
+    "blocks": 0.5,
+    "blocked_by": 0.5,
+    "relates": 0.4,
+    "decision": 0.7,
+    "decides": 0.4,
+    "wiki": 0.3,
+    "markdown": 0.3,
+    "backlink": 0.2,
+}
+
+_ID_PREFIX = re.compile(r"^([A-Za-z]+(?:-[A-Za-z]+)*-\d+)(?:[_\s].*)?$")
+
+
+@dataclass(frozen=True)
+class DocRef:
+    """The identity of one catalog document (``rowid`` is documents.id)."""
+
+    rowid: int
+    path: str
+    doc_id: str
+    title: str
+    doctype: str
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One resolved, typed edge as seen from ``source``."""
+
+    source: int
+    target: int
+    kind: str
+
+
+@dataclass
+class Neighbour:
+    """A document reached from the start set, with how it was reached."""
+
+    doc: DocRef
+    depth: int
+    via: list[tuple[str, int]] = field(default_factory=list)  # (edge kind, from rowid)
+    score: float = 0.0
+
+
+class LinkResolver:
+    """Maps link targets as written to document rowids.
+
+    Tried in order: exact id or uid, root-relative path, id prefix of a file
+    stem (``KABSD-FTR-0004_slug`` -> ``KABSD-FTR-0004``), file stem, title.
+    """
+
+    def __init__(self, docs: Iterable[tuple[int, str, str, str | None, str, str]]) -> None:
+        self.docs: dict[int, DocRef] = {}
+        self._by_key: dict[str, int] = {}
+        stems: dict[str, int] = {}
+        titles: dict[str, int] = {}
+        for rowid, path, doc_id, uid, title, doctype in docs:
+            self.docs[rowid] = DocRef(rowid, path, doc_id, title, doctype)
+            for key in (doc_id, uid, path):
+                if key:
+                    self._by_key.setdefault(key.lower(), rowid)
+            stems.setdefault(PurePosixPath(path).stem.lower(), rowid)
+            if title:
+                titles.setdefault(title.lower(), rowid)
+        self._stems = stems
+        self._titles = titles
+
+    @classmethod
+    def from_connection(cls, conn: sqlite3.Connection) -> LinkResolver:
+        """Load every document's identity from the catalog."""
+        rows = conn.execute("SELECT id, path, doc_id, uid, title, doctype FROM documents")
+        return cls(rows)
+
+    def resolve(self, target: str) -> int | None:
+        """The rowid a link target names, or None when nothing matches."""
+        raw = target.strip().split("|", 1)[0].split("#", 1)[0].strip()
+        if not raw:
+            return None
+        key = raw.split("@", 1)[0].lower()  # "KABSD-TSK-0082@019b93bb" pins a uid prefix
+        if key in self._by_key:
+            return self._by_key[key]
+        path = PurePosixPath(key)
+        stem = path.stem if path.suffix in (".md", ".markdown") else path.name
+        match = _ID_PREFIX.match(stem)
+        if match and match.group(1) in self._by_key:
+            return self._by_key[match.group(1)]
+        if stem in self._stems:
+            return self._stems[stem]
+        return self._titles.get(key)
+
+
+class LinkGraph:
+    """The resolved link graph of a catalog, both directions, loaded once."""
+
+    def __init__(self, resolver: LinkResolver, links: Iterable[tuple[int, str, str]]) -> None:
+        self.resolver = resolver
+        self._edges: dict[int, list[Edge]] = {}
+        seen: set[tuple[int, int, str]] = set()
+        for source, kind, target in links:
+            dest = resolver.resolve(target)
+            if dest is None or dest == source:
+                continue
+            for edge in (Edge(source, dest, kind), Edge(dest, source, INVERSE.get(kind, kind))):
+                marker = (edge.source, edge.target, edge.kind)
+                if marker not in seen:
+                    seen.add(marker)
+                    self._edges.setdefault(edge.source, []).append(edge)
+
+    @classmethod
+    def from_connection(cls, conn: sqlite3.Connection) -> LinkGraph:
+        """Resolve every stored link of the catalog."""
+        resolver = LinkResolver.from_connection(conn)
+        return cls(resolver, conn.execute("SELECT document_id, kind, target FROM links"))
+
+    def edges(self, rowid: int) -> list[Edge]:
+        """Edges leaving ``rowid`` (including mirrored incoming links)."""
+        return self._edges.get(rowid, [])
+
+    def neighbourhood(self, start: int, depth: int = 1,
+                      kinds: Iterable[str] | None = None) -> list[Neighbour]:
+        """Documents within ``depth`` hops of ``start``, nearest first.
+
+        Args:
+            start: the rowid to start from (not included in the result).
+            depth: how many hops to walk.
+            kinds: restrict to these edge kinds (None: all).
+        """
+        allowed = set(kinds) if kinds is not None else None
+        found: dict[int, Neighbour] = {}
+        frontier = [start]
+        for hop in range(1, depth + 1):
+            nxt: list[int] = []
+            for node in frontier:
+                for edge in self.edges(node):
+                    if allowed is not None and edge.kind not in allowed:
+                        continue
+                    if edge.target == start:
+                        continue
+                    item = found.get(edge.target)
+                    if item is None:
+                        item = Neighbour(self.resolver.docs[edge.target], hop)
+                        found[edge.target] = item
+                        nxt.append(edge.target)
+                    if item.depth == hop:
+                        item.via.append((edge.kind, node))
+            frontier = nxt
+        return sorted(found.values(), key=lambda n: (n.depth, n.doc.path))
+
+    def expand(self, seeds: Mapping[int, float], *, hops: int = 1, decay: float = 0.5,
+               weights: Mapping[str, float] | None = None) -> dict[int, Neighbour]:
+        """Spread score from seed documents along weighted edges.
+
+        A neighbour reached from seed ``s`` over edge ``e`` at hop ``h`` gains
+        ``score(s) * weight(e) * decay ** (h - 1)``; gains from several paths
+        add up. Seeds themselves are not returned.
+
+        Args:
+            seeds: rowid -> score of the documents to expand from.
+            hops: maximum path length.
+            decay: factor applied per extra hop.
+            weights: per-edge-kind weights (defaults: ``DEFAULT_EDGE_WEIGHTS``).
+        """
+        table = dict(DEFAULT_EDGE_WEIGHTS if weights is None else weights)
+        gained: dict[int, Neighbour] = {}
+        frontier = dict(seeds)
+        for hop in range(1, hops + 1):
+            nxt: dict[int, float] = {}
+            for node, score in frontier.items():
+                for edge in self.edges(node):
+                    if edge.target in seeds:
+                        continue
+                    gain = score * table.get(edge.kind, 0.0) * decay ** (hop - 1)
+                    if gain <= 0.0:
+                        continue
+                    item = gained.setdefault(
+                        edge.target, Neighbour(self.resolver.docs[edge.target], hop))
+                    item.score += gain
+                    item.via.append((edge.kind, node))
+                    nxt[edge.target] = max(nxt.get(edge.target, 0.0), gain)
+            frontier = nxt
+        return gained
