@@ -79,3 +79,16 @@ class Embedder(Protocol):
     def max_tokens(self) -> int: ...
 
     def embed(self, texts: list[str], kind: EmbedKind) -> Vectors: ...
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """Optional: a provider that owns a tokenizer counts and truncates exactly.
+
+    ``lore.embed.runner`` uses it when the embedder implements it and falls
+    back to a character-based estimate otherwise.
+    """
+
+    def count_tokens(self, texts: list[str]) -> list[int]: ...
+
+    def truncate(self, texts: list[str], max_tokens: int) -> list[str]: ...
