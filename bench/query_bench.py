@@ -1,0 +1,161 @@
+"""Keyword query latency on the real kano backlog, against raw FTS5 measured in the same run.
+
+What it measures (the corpus is indexed keyword-only into a temp dir first):
+
+- in-process ``Index.search`` latency, p50 / p95, per query family (exact
+  ids, title words, natural-language questions, filtered queries) and over
+  all of them; goal: p50 <= 5 ms;
+- the baseline: the bare FTS5 statement ``MATCH ... ORDER BY rank LIMIT 10``
+  for the same queries, so the ratio shows what parsing, the id leg,
+  fusion, grouping and snippets add on top of SQLite itself;
+- a cold ``lore search`` process (median of a few runs), against a bare
+  ``python -c pass`` start-up.
+
+Usage:
+  python bench/query_bench.py
+  python bench/query_bench.py --repeat 50 --cold-runs 7
+  python bench/query_bench.py --corpus /path/to/folder   # any folder of Markdown
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from lore.index import Index, open_index
+from lore.search.fts import build_match
+from lore.search.query import parse_query
+from lore.settings import EmbedSettings, Settings
+
+REPO = Path(__file__).resolve().parents[1]
+KANO = REPO.parent / "shared" / "corpora" / "kano-backlog.tar.gz"
+GOAL_P50_MS = 5.0
+
+NATURAL = [
+    "how do I configure the embedding provider",
+    "why did we choose sqlite for the index",
+    "local first embedding search",
+    "schema migration framework",
+    "duplicate ids and uid conflicts",
+    "token aware chunking overlap",
+    "release checklist for the skill",
+    "what is a workset",
+]
+FILTERED = [
+    "type:ADR sqlite index",
+    "type:Task state:Done embedding",
+    "state:Proposed vector",
+    "type:Bug",
+    "type:Feature graph retrieval",
+]
+
+
+def queries(index: Index) -> dict[str, list[str]]:
+    """Query families drawn from the corpus itself (ids, titles) plus fixed ones."""
+    conn = index.catalog.conn
+    ids = [r[0] for r in conn.execute(
+        "SELECT doc_id FROM documents WHERE doc_id NOT LIKE '%/%' ORDER BY doc_id LIMIT 12")]
+    titles = [" ".join(r[0].split()[:4]) for r in conn.execute(
+        "SELECT title FROM documents WHERE doctype IN ('ADR', 'Feature') ORDER BY path LIMIT 12")]
+    return {"ids": ids, "titles": titles, "natural": NATURAL, "filtered": FILTERED}
+
+
+def timed_ms(func: Callable[[], object], repeat: int) -> list[float]:
+    """Wall time of ``repeat`` calls, in milliseconds."""
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def searcher(index: Index, query: str) -> Callable[[], object]:
+    """lore's in-process search for ``query``, as a no-argument call."""
+    return lambda: index.search(query)
+
+
+def raw_fts(index: Index, query: str) -> Callable[[], object]:
+    """The baseline: the bare FTS5 top-10 statement for ``query``'s terms."""
+    match = build_match(parse_query(query, ()))
+    conn = index.catalog.conn
+    if match is None:
+        return lambda: None
+    sql = "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT 10"
+    return lambda: conn.execute(sql, (match,)).fetchall()
+
+
+def cold_runs(root: Path, index_dir: Path, runs: int) -> tuple[float, float]:
+    """Median seconds of a cold ``lore search`` process and of ``python -c pass``."""
+    search = [sys.executable, "-c", "from lore.cli import main; main()", "search",
+              "embedding cache", "--root", str(root), "--index-dir", str(index_dir), "--json"]
+    bare = [sys.executable, "-c", "pass"]
+
+    def median_s(cmd: list[str]) -> float:
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    return median_s(search), median_s(bare)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, help="a folder to index instead of kano")
+    parser.add_argument("--repeat", type=int, default=20, help="runs per query (after warm-up)")
+    parser.add_argument("--cold-runs", type=int, default=5)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="lore-query-bench-") as tmp:
+        root = args.corpus
+        if root is None:
+            with tarfile.open(KANO) as tar:
+                tar.extractall(tmp, filter="data")
+            root = Path(tmp) / "kano-backlog"
+        settings = Settings(embed=EmbedSettings(enabled=False))
+        index_dir = Path(tmp) / "index"
+        with open_index(root, settings=settings, index_dir=index_dir) as index:
+            start = time.perf_counter()
+            index.sync()
+            print(f"indexed {index.status()['documents']} documents in "
+                  f"{time.perf_counter() - start:.1f} s (keyword-only)")
+            index.search("warm up")
+            everything: list[float] = []
+            baseline: list[float] = []
+            print(f"{'family':10} {'n':>3} {'p50 ms':>8} {'p95 ms':>8} {'fts p50':>8} {'ratio':>6}")
+            for family, texts in queries(index).items():
+                lore_ms = [t for q in texts for t in timed_ms(searcher(index, q), args.repeat)]
+                fts_ms = [t for q in texts for t in timed_ms(raw_fts(index, q), args.repeat)]
+                everything += lore_ms
+                baseline += fts_ms
+                print(f"{family:10} {len(texts):>3} {percentile(lore_ms, 50):8.2f} "
+                      f"{percentile(lore_ms, 95):8.2f} {percentile(fts_ms, 50):8.2f} "
+                      f"{percentile(lore_ms, 50) / max(percentile(fts_ms, 50), 1e-6):6.1f}")
+            p50 = percentile(everything, 50)
+            print(f"{'all':10} {'':>3} {p50:8.2f} {percentile(everything, 95):8.2f} "
+                  f"{percentile(baseline, 50):8.2f} "
+                  f"{p50 / max(percentile(baseline, 50), 1e-6):6.1f}")
+            print(f"goal p50 <= {GOAL_P50_MS} ms: {'met' if p50 <= GOAL_P50_MS else 'MISSED'}")
+        cold, bare = cold_runs(root, index_dir, args.cold_runs)
+        print(f"cold `lore search` process: {cold * 1000:.0f} ms median "
+              f"(python start-up {bare * 1000:.0f} ms, ratio {cold / bare:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()

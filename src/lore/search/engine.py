@@ -1,0 +1,284 @@
+"""Plan and run a search: parse, run the legs, fuse, group per document.
+
+Each leg ranks chunk ids on its own (``LegResult``); ``fusion`` combines them
+with weighted RRF, the exact-id leg is pinned to the top, the doctype prior
+is added as a boost, and only then are chunks grouped per document (the best
+chunk represents its document and supplies the snippet).
+
+Filters (the ``filters`` argument and inline ``key:value`` in the query) and
+exclusions (``-word``: documents with a chunk containing it) become one
+document restriction applied inside every leg's SQL, so a hit never violates
+one. A query with nothing to search (empty, punctuation only, filters only)
+runs the *listing* leg instead: with filters it lists the matching documents
+by path; without filters it returns no hits. It never raises for odd text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lore.errors import QueryError
+from lore.search.fts import build_exclusion, match_terms, or_expression
+from lore.search.fusion import Fused, LegResult, add_boost, doctype_boosts, fuse
+from lore.search.hits import ChunkInfo, Hit
+from lore.search.idmatch import id_candidates, id_leg
+from lore.search.keyword import DocFilter, Snippet, keyword_leg, snippets
+from lore.search.query import ParsedQuery, candidate_field_keys, normalize_filters, parse_query
+from lore.settings import Settings
+from lore.store.catalog import documents_filter_sql
+
+if TYPE_CHECKING:
+    from lore.store.catalog import Catalog
+
+# Modes whose legs exist in this engine; "vector" arrives with the vector leg.
+MODES = ("keyword", "hybrid")
+PINNED_LEGS = ("id",)
+
+
+@dataclass(frozen=True)
+class _ChunkRow:
+    """What a hit needs to know about its chunk and document."""
+
+    ordinal: int
+    kind: str
+    heading_path: str
+    path: str
+    doc_id: str
+    title: str
+    doctype: str
+    metadata: str
+
+
+def search_catalog(catalog: Catalog, query: str, *, settings: Settings, limit: int | None = None,
+                   filters: Mapping[str, Sequence[str]] | None = None, chunks: bool = False,
+                   explain: bool = False, mode: str | None = None) -> list[Hit]:
+    """Search the catalog and return ranked hits.
+
+    Args:
+        catalog: an open catalog.
+        query: what the user typed, inline filters (``type:ADR``) included.
+        settings: search weights, limits and boosts come from ``settings.search``.
+        limit: at most this many hits (default ``settings.search.limit``).
+        filters: field key -> accepted values, AND across keys, OR within one.
+        chunks: return one hit per chunk instead of one per document.
+        explain: attach legs, ranks, contributions and boosts to every hit.
+        mode: "keyword" or "hybrid" (default ``settings.search.mode``; until the
+            vector leg exists both run the keyword and exact-id legs).
+
+    Raises:
+        QueryError: an unknown mode, a limit below 1, or a filter without values.
+    """
+    conn = catalog.conn
+    limit = settings.search.limit if limit is None else limit
+    _check(mode or settings.search.mode, limit)
+    with _read_snapshot(conn):
+        plan = plan_query(conn, query, filters)
+        # Grouping can fold many candidate chunks into few documents; when a
+        # leg was cut off and fewer than ``limit`` documents came out, ask for more.
+        candidates = max(settings.search.candidates, 2 * limit)
+        while True:
+            legs = run_legs(conn, plan, settings=settings, candidates=candidates)
+            fused = fuse(legs, leg_weights(settings), k=settings.search.rrf_k,
+                         pin_legs=PINNED_LEGS)
+            owners = _documents_of(conn, [f.chunk_id for f in fused])
+            fused = add_boost(fused, "doctype", _doctype_boosts(conn, owners, settings))
+            chosen = _best_per_document(fused, owners, per_document=not chunks)
+            if len(chosen) >= limit or all(len(leg.ranked) < candidates for leg in legs):
+                break
+            candidates *= 4
+        chosen = chosen[:limit]
+        rows = _hit_rows(conn, [f.chunk_id for f in chosen])
+        found = snippets(conn, plan.match, [f.chunk_id for f in chosen])
+    return [_hit(f, rows[f.chunk_id], found[f.chunk_id], explain=explain) for f in chosen]
+
+
+@contextmanager
+def _read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """Run the block's reads in one transaction, so every leg sees the same catalog.
+
+    In WAL mode a read transaction is a snapshot: a sync committing halfway
+    through a search cannot hand one leg a chunk that the next query no
+    longer finds. Inside a caller's transaction, that one already is.
+    """
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a query asks for, ready for the legs.
+
+    Attributes:
+        parsed: the parsed query.
+        terms: its positive alternatives as FTS5 strings (none: no keyword leg).
+        doc_filter: the document restriction from filters and exclusions, or ``None``.
+        listing: whether a query without text lists the filtered documents.
+    """
+
+    parsed: ParsedQuery
+    terms: list[str]
+    doc_filter: DocFilter | None
+    listing: bool
+
+    @property
+    def match(self) -> str | None:
+        """The FTS5 expression of ``terms`` (also used to mark snippets)."""
+        return or_expression(self.terms)
+
+
+def plan_query(conn: sqlite3.Connection, query: str,
+               filters: Mapping[str, Sequence[str]] | None) -> Plan:
+    """Parse ``query`` against the catalog's field keys and merge in ``filters``."""
+    parsed = parse_query(query, known_field_keys(conn, candidate_field_keys(query)))
+    merged = normalize_filters(filters, parsed.filters)
+    return Plan(parsed, match_terms(parsed), restriction(merged, build_exclusion(parsed)),
+                listing=bool(merged))
+
+
+def run_legs(conn: sqlite3.Connection, plan: Plan, *, settings: Settings,
+             candidates: int) -> list[LegResult]:
+    """Run every leg the plan calls for; the listing leg when nothing else applies.
+
+    Args:
+        conn: a catalog connection.
+        plan: the planned query.
+        settings: column weights.
+        candidates: how many chunks each ranked leg may return.
+    """
+    s = settings.search
+    legs: list[LegResult] = []
+    if plan.terms:
+        legs.append(keyword_leg(conn, plan.terms, limit=candidates, doc_filter=plan.doc_filter,
+                                weights=(s.title_weight, s.heading_weight, s.body_weight)))
+    ids = id_candidates(plan.parsed)
+    if ids:
+        prefer = [cid for cid, _ in legs[0].ranked] if legs else []
+        legs.append(id_leg(conn, ids, doc_filter=plan.doc_filter, prefer=prefer))
+    found_any = any(leg.ranked for leg in legs)
+    if not plan.terms and plan.listing and plan.doc_filter is not None and not found_any:
+        legs.append(listing_leg(conn, plan.doc_filter, limit=candidates))
+    return legs
+
+
+def restriction(filters: Mapping[str, Sequence[str]], exclusion: str | None) -> DocFilter | None:
+    """The documents a hit may come from: passing ``filters``, minus excluded ones.
+
+    Args:
+        filters: normalised filters (empty: every document).
+        exclusion: an FTS5 expression; documents with a matching chunk are removed.
+    """
+    if not filters and exclusion is None:
+        return None
+    sql, params = documents_filter_sql(filters)
+    if exclusion is not None:
+        # Compound operators associate left: (A INTERSECT B) EXCEPT C.
+        sql += (" EXCEPT SELECT c.document_id FROM chunks c WHERE c.id IN"
+                " (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?)")
+        params = [*params, exclusion]
+    return sql, params
+
+
+def leg_weights(settings: Settings) -> dict[str, float]:
+    """Leg name -> fusion weight, from ``settings.search``."""
+    s = settings.search
+    return {"keyword": s.keyword_weight, "vector": s.vector_weight, "id": s.id_weight,
+            "listing": 1.0}
+
+
+def listing_sql(doc_filter: DocFilter) -> str:
+    """The first chunk of every document passing the filter, by path."""
+    return ("SELECT (SELECT c.id FROM chunks c WHERE c.document_id = d.id"
+            " ORDER BY c.ordinal LIMIT 1) FROM documents d"
+            f" WHERE d.id IN ({doc_filter[0]}) ORDER BY d.path LIMIT ?")
+
+
+def listing_leg(conn: sqlite3.Connection, doc_filter: DocFilter, *, limit: int) -> LegResult:
+    """Documents that pass the filters, in path order: the answer to a filter-only query."""
+    rows = conn.execute(listing_sql(doc_filter), [*doc_filter[1], limit])
+    return LegResult("listing", [(int(cid), 1.0) for (cid,) in rows if cid is not None])
+
+
+def known_field_keys(conn: sqlite3.Connection, candidates: set[str]) -> set[str]:
+    """Which of ``candidates`` are field keys of some document (one indexed query)."""
+    if not candidates:
+        return set()
+    rows = conn.execute("SELECT DISTINCT key FROM fields WHERE key IN "
+                        "(SELECT value FROM json_each(?))", (json.dumps(sorted(candidates)),))
+    return {str(key) for (key,) in rows}
+
+
+def _check(mode: str, limit: int) -> None:
+    """Refuse a mode this engine cannot run or a limit that asks for nothing."""
+    if mode not in MODES:
+        raise QueryError(f"Unknown search mode {mode!r}: use one of {', '.join(MODES)} "
+                         "(the vector mode needs the vector leg, which this build lacks).")
+    if limit < 1:
+        raise QueryError(f"The limit must be at least 1, not {limit}.")
+
+
+def _documents_of(conn: sqlite3.Connection, chunk_ids: list[int]) -> dict[int, int]:
+    """Chunk id -> document row id for every candidate (chunks only: no document pages)."""
+    rows = conn.execute("SELECT id, document_id FROM chunks WHERE id IN "
+                        "(SELECT value FROM json_each(?))", (json.dumps(chunk_ids),))
+    return {int(cid): int(doc) for cid, doc in rows}
+
+
+def _doctype_boosts(conn: sqlite3.Connection, owners: Mapping[int, int],
+                    settings: Settings) -> dict[int, float]:
+    """The doctype prior per candidate chunk; no query when no prior is configured."""
+    priors = settings.search.doctype_boosts
+    if not priors:
+        return {}
+    doctypes = dict(conn.execute("SELECT id, doctype FROM documents WHERE id IN "
+                                 "(SELECT value FROM json_each(?))",
+                                 (json.dumps(sorted(set(owners.values()))),)))
+    return doctype_boosts({cid: doctypes[doc] for cid, doc in owners.items()}, priors)
+
+
+def _hit_rows(conn: sqlite3.Connection, chunk_ids: list[int]) -> dict[int, _ChunkRow]:
+    """Document and chunk facts for the chunks that become hits, in one query."""
+    rows = conn.execute(
+        "SELECT c.id, c.ordinal, c.kind, c.heading_path, d.path, d.doc_id,"
+        " d.title, d.doctype, d.metadata FROM chunks c JOIN documents d ON d.id = c.document_id"
+        " WHERE c.id IN (SELECT value FROM json_each(?))", (json.dumps(chunk_ids),))
+    return {int(cid): _ChunkRow(*rest) for cid, *rest in rows}
+
+
+def _best_per_document(fused: list[Fused], owners: Mapping[int, int], *,
+                       per_document: bool) -> list[Fused]:
+    """Keep the first (best) chunk of each document (or every chunk), in fused order."""
+    if not per_document:
+        return fused
+    seen: set[int] = set()
+    best: list[Fused] = []
+    for entry in fused:
+        document_id = owners[entry.chunk_id]
+        if document_id not in seen:
+            seen.add(document_id)
+            best.append(entry)
+    return best
+
+
+def _hit(entry: Fused, row: _ChunkRow, snippet: Snippet, *, explain: bool) -> Hit:
+    """Build the public hit for one chosen chunk."""
+    record: dict[str, Any] | None = None
+    if explain:
+        record = {"chunk_id": entry.chunk_id, **entry.explain()}
+    return Hit(
+        path=row.path, doc_id=row.doc_id, title=row.title, score=entry.score,
+        snippet=snippet.text, highlights=snippet.highlights, metadata=json.loads(row.metadata),
+        doctype=row.doctype,
+        chunk=ChunkInfo(row.ordinal, tuple(json.loads(row.heading_path)), row.kind),
+        explain=record,
+    )

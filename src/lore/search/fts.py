@@ -1,0 +1,114 @@
+"""Build a safe FTS5 MATCH expression from any parsed query.
+
+Every token is emitted as an FTS5 string (double quotes, inner quotes
+doubled, as sqlite-utils' ``quote_fts`` does), so nothing a user types can be
+read as FTS5 syntax: ``AND``/``OR``/``NOT``/``NEAR``, ``-``, ``^``, ``:``,
+parentheses and stray quotes are all just text. The only operators in the
+output are the ones this module writes.
+
+Shape of the expression, for natural-language queries:
+
+- positive terms and phrases are OR-ed, so BM25 ranks chunks by how many and
+  which terms they contain rather than demanding all of them;
+- English stopwords are dropped from bare terms (kept inside phrases), unless
+  every bare term is a stopword ("to be or not to be" still searches);
+- ``word*`` becomes a prefix query;
+- exclusions get their own expression (``build_exclusion``): the engine
+  removes every *document* with a chunk that matches it, because "-sqlite"
+  means "not about sqlite", and a chunk-level ``NOT`` would still return the
+  other chunks of a document that mentions it.
+
+``build_match`` returns ``None`` when nothing searchable is left (empty,
+blank, punctuation or emoji only, exclusions only): the caller then runs no
+keyword leg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lore.search.query import ParsedQuery, has_word_chars
+
+# Past this many alternatives an OR query mostly costs time: BM25 work grows
+# with every term while the ranking barely changes.
+MAX_TERMS = 64
+
+STOPWORDS: frozenset[str] = frozenset({
+    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
+    "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but",
+    "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for",
+    "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself",
+    "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just",
+    "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once",
+    "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she",
+    "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves",
+    "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until",
+    "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom",
+    "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves",
+})
+
+
+def quote_fts(token: str) -> str:
+    """``token`` as one FTS5 string: wrapped in double quotes, inner quotes doubled."""
+    return '"' + token.replace('"', '""') + '"'
+
+
+def match_terms(parsed: ParsedQuery) -> list[str]:
+    """The positive alternatives of ``parsed`` as FTS5 strings (what ``build_match`` ORs).
+
+    Args:
+        parsed: output of ``lore.search.query.parse_query``.
+    """
+    positive = _dedupe([*_keep_terms(parsed.terms), *(quote_fts(p) for p in parsed.phrases)])
+    return positive[:MAX_TERMS]
+
+
+def build_match(parsed: ParsedQuery) -> str | None:
+    """The FTS5 MATCH expression for ``parsed``, or ``None`` if nothing is searchable.
+
+    Args:
+        parsed: output of ``lore.search.query.parse_query``.
+
+    Returns:
+        An expression that FTS5 always accepts, or ``None``.
+    """
+    return or_expression(match_terms(parsed))
+
+
+def or_expression(terms: Sequence[str]) -> str | None:
+    """FTS5 strings joined with OR, or ``None`` for no strings."""
+    return " OR ".join(terms) or None
+
+
+def build_exclusion(parsed: ParsedQuery) -> str | None:
+    """An FTS5 expression matching any excluded word or phrase, or ``None``.
+
+    Stopwords are kept: someone who types ``-the`` asked for it.
+    """
+    negative = _dedupe([_term(t) for t in parsed.excluded if has_word_chars(t)])
+    return or_expression(negative[:MAX_TERMS])
+
+
+def _keep_terms(terms: list[str]) -> list[str]:
+    """Bare terms as FTS5 strings, stopwords dropped unless nothing else is left."""
+    searchable = [t for t in terms if has_word_chars(t)]
+    content = [t for t in searchable if t.lower() not in STOPWORDS]
+    return [_term(t) for t in (content or searchable)]
+
+
+def _term(token: str) -> str:
+    """One bare token as an FTS5 string, with a trailing ``*`` kept as a prefix query."""
+    if token.endswith("*") and has_word_chars(token.rstrip("*")):
+        return quote_fts(token.rstrip("*")) + "*"
+    return quote_fts(token.rstrip("*"))
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    """``items`` without repeats (case-insensitive), first occurrence kept."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for item in items:
+        if item.lower() not in seen:
+            seen.add(item.lower())
+            out.append(item)
+    return out

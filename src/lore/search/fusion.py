@@ -1,0 +1,125 @@
+"""Weighted reciprocal rank fusion of independent legs, plus additive boosts.
+
+Each leg (keyword, exact id, later vector) ranks chunk ids on its own scale;
+BM25 and cosine scores are not comparable, ranks are. A chunk's fused score is
+
+    score(c) = sum over legs that found c of  w_leg / (k + rank_leg(c))
+
+with 1-based ranks and ``k = settings.search.rrf_k``. A rank-1 hit from one
+leg of weight 1 is worth ``1 / (k + 1)`` (about 0.016 for k = 60); additive
+boosts (the doctype prior now, recency and visibility later) are in the same
+units, so a boost of 0.01 is worth a little more than half a top rank.
+
+Legs named in ``pin_legs`` are hard pins: whatever they found ranks above
+every unpinned chunk, whatever the scores. The exact-id leg is pinned because
+a weight alone cannot guarantee rank 1 (a chunk first in two other legs would
+tie with it, and boosts could push it past).
+
+Ordering is deterministic: pinned first, then higher score, then the better
+best rank in any leg, then the lower chunk id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LegResult:
+    """One leg's ranking: ``(chunk id, leg score)`` pairs, best first."""
+
+    name: str
+    ranked: list[tuple[int, float]]
+
+
+@dataclass(frozen=True)
+class LegRank:
+    """Where one leg put a chunk and what that was worth after weighting."""
+
+    rank: int
+    score: float
+    contribution: float
+
+
+@dataclass
+class Fused:
+    """A chunk after fusion, with the record ``explain`` shows."""
+
+    chunk_id: int
+    score: float = 0.0
+    legs: dict[str, LegRank] = field(default_factory=dict)
+    boosts: dict[str, float] = field(default_factory=dict)
+    pinned: bool = False
+
+    def sort_key(self) -> tuple[bool, float, int, int]:
+        """Pinned first, then score, then best leg rank, then chunk id."""
+        best = min((r.rank for r in self.legs.values()), default=0)
+        return (not self.pinned, -self.score, best, self.chunk_id)
+
+    def explain(self) -> dict[str, Any]:
+        """A JSON-ready account of how this chunk got its score."""
+        return {
+            "score": self.score,
+            "pinned": self.pinned,
+            "legs": {name: {"rank": r.rank, "score": r.score, "contribution": r.contribution}
+                     for name, r in sorted(self.legs.items())},
+            "boosts": dict(sorted(self.boosts.items())),
+        }
+
+
+def fuse(legs: Sequence[LegResult], weights: Mapping[str, float], *, k: int,
+         pin_legs: Collection[str] = ()) -> list[Fused]:
+    """Combine leg rankings with weighted RRF.
+
+    Args:
+        legs: each leg's ranking; a chunk listed twice in one leg counts once,
+            at its better rank.
+        weights: leg name -> weight (a leg missing here weighs 1.0).
+        k: the RRF constant; larger flattens the difference between ranks.
+        pin_legs: names of legs whose chunks rank above all others.
+
+    Returns:
+        Every chunk any leg found, sorted (see the module docstring).
+    """
+    fused: dict[int, Fused] = {}
+    for leg in legs:
+        weight = weights.get(leg.name, 1.0)
+        for rank, (chunk_id, leg_score) in enumerate(leg.ranked, start=1):
+            entry = fused.setdefault(chunk_id, Fused(chunk_id))
+            if leg.name in entry.legs:
+                continue
+            contribution = weight / (k + rank)
+            entry.legs[leg.name] = LegRank(rank, leg_score, contribution)
+            entry.score += contribution
+            entry.pinned = entry.pinned or leg.name in pin_legs
+    return sorted(fused.values(), key=Fused.sort_key)
+
+
+def add_boost(fused: Sequence[Fused], name: str, values: Mapping[int, float]) -> list[Fused]:
+    """Add a named boost (chunk id -> amount) to the scores and re-sort.
+
+    Zero amounts are not recorded, so ``explain`` lists only boosts that
+    changed something.
+    """
+    if not values:
+        return list(fused)
+    for entry in fused:
+        amount = values.get(entry.chunk_id, 0.0)
+        if amount:
+            entry.boosts[name] = entry.boosts.get(name, 0.0) + amount
+            entry.score += amount
+    return sorted(fused, key=Fused.sort_key)
+
+
+def doctype_boosts(doctypes: Mapping[int, str], priors: Mapping[str, float]) -> dict[int, float]:
+    """The doctype prior per chunk: ``priors`` keyed by doctype, matched case-insensitively.
+
+    Args:
+        doctypes: chunk id -> its document's doctype.
+        priors: ``settings.search.doctype_boosts`` (e.g. ``{"ADR": 0.005}``).
+    """
+    lowered = {name.lower(): amount for name, amount in priors.items()}
+    return {chunk_id: lowered[doctype.lower()] for chunk_id, doctype in doctypes.items()
+            if doctype.lower() in lowered}

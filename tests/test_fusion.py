@@ -1,0 +1,84 @@
+"""Weighted RRF on hand-built rankings, pins, tie-breaking, boosts."""
+
+from __future__ import annotations
+
+import pytest
+
+from lore.search.fusion import LegResult, add_boost, doctype_boosts, fuse
+
+
+def test_weighted_rrf_matches_the_formula() -> None:
+    k = 60
+    keyword = LegResult("keyword", [(10, 9.0), (20, 5.0), (30, 1.0)])
+    vector = LegResult("vector", [(30, 0.9), (10, 0.8)])
+    fused = fuse([keyword, vector], {"keyword": 1.0, "vector": 0.5}, k=k)
+    scores = {f.chunk_id: f.score for f in fused}
+    assert scores[10] == pytest.approx(1.0 / (k + 1) + 0.5 / (k + 2))
+    assert scores[20] == pytest.approx(1.0 / (k + 2))
+    assert scores[30] == pytest.approx(1.0 / (k + 3) + 0.5 / (k + 1))
+    assert [f.chunk_id for f in fused] == sorted(scores, key=lambda c: -scores[c])
+
+
+def test_explain_records_ranks_and_contributions() -> None:
+    fused = fuse([LegResult("keyword", [(1, 3.5), (2, 1.0)]), LegResult("id", [(2, 1.0)])],
+                 {"keyword": 1.0, "id": 2.0}, k=10)
+    by_id = {f.chunk_id: f.explain() for f in fused}
+    assert by_id[2]["legs"] == {
+        "id": {"rank": 1, "score": 1.0, "contribution": pytest.approx(2.0 / 11)},
+        "keyword": {"rank": 2, "score": 1.0, "contribution": pytest.approx(1.0 / 12)},
+    }
+    assert by_id[1]["legs"].keys() == {"keyword"}
+    assert by_id[2]["score"] == pytest.approx(2.0 / 11 + 1.0 / 12)
+
+
+def test_missing_weight_defaults_to_one_and_duplicates_count_once() -> None:
+    fused = fuse([LegResult("other", [(5, 1.0), (5, 0.5), (6, 0.1)])], {}, k=0)
+    scores = {f.chunk_id: f.score for f in fused}
+    assert scores == {5: pytest.approx(1.0), 6: pytest.approx(1.0 / 3)}
+
+
+def test_pinned_leg_outranks_higher_scores() -> None:
+    # Chunk 1 is first in two legs (score 2/61); the pinned id hit has 1/61.
+    legs = [LegResult("keyword", [(1, 1.0)]), LegResult("vector", [(1, 1.0)]),
+            LegResult("id", [(2, 1.0)])]
+    fused = fuse(legs, {"id": 1.0}, k=60, pin_legs={"id"})
+    assert [f.chunk_id for f in fused] == [2, 1]
+    assert fused[0].pinned and not fused[1].pinned
+    assert fused[0].score < fused[1].score
+
+
+def test_ties_break_by_best_rank_then_chunk_id() -> None:
+    # 7 and 3 both score 1/(k+1) + 1/(k+2); 6 and 8 one rank-1 hit; 4 and 9 one rank-2 hit.
+    legs = [LegResult("a", [(7, 1.0), (4, 1.0)]), LegResult("b", [(3, 1.0), (9, 1.0)]),
+            LegResult("c", [(8, 1.0), (7, 1.0)]), LegResult("d", [(6, 1.0), (3, 1.0)])]
+    expected = [3, 7, 6, 8, 4, 9]
+    assert [f.chunk_id for f in fuse(legs, {}, k=60)] == expected
+    assert [f.chunk_id for f in fuse(list(reversed(legs)), {}, k=60)] == expected
+
+
+def test_equal_scores_prefer_the_better_best_rank() -> None:
+    # k = 0: chunk 2 at rank 1 of weight 1 scores 1/1; chunk 1 at rank 2 of weight 2 scores 2/2.
+    fused = fuse([LegResult("a", [(2, 1.0)]), LegResult("b", [(9, 1.0), (1, 1.0)])],
+                 {"a": 1.0, "b": 2.0}, k=0)
+    by_id = {f.chunk_id: f for f in fused}
+    assert by_id[1].score == by_id[2].score
+    assert [f.chunk_id for f in fused] == [9, 2, 1]
+
+
+def test_boosts_add_record_and_resort() -> None:
+    fused = fuse([LegResult("keyword", [(1, 1.0), (2, 1.0)])], {}, k=60)
+    boosted = add_boost(fused, "doctype", {2: 0.01, 1: 0.0})
+    assert [f.chunk_id for f in boosted] == [2, 1]
+    assert boosted[0].boosts == {"doctype": 0.01}
+    assert boosted[0].score == pytest.approx(1.0 / 62 + 0.01)
+    assert boosted[1].boosts == {}
+
+
+def test_doctype_boosts_match_case_insensitively() -> None:
+    assert doctype_boosts({1: "ADR", 2: "Task", 3: "Note"}, {"adr": 0.02, "Task": -0.01}) == {
+        1: 0.02, 2: -0.01}
+
+
+def test_empty_input() -> None:
+    assert fuse([], {}, k=60) == []
+    assert fuse([LegResult("keyword", [])], {}, k=60) == []
