@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from lore.index import Index
+    from lore.store.catalog import Catalog
 
 import os
 
 # ../shared beside the repo; LORE_SHARED points elsewhere (e.g. a clone in /tmp).
 SHARED = Path(os.environ.get("LORE_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+# A LORE_HOME with pulled models (CI: `LORE_HOME=$LORE_TEST_MODELS lore models pull ...`).
+# Read now: the autouse fixture below clears every LORE_* variable for each test.
+TEST_MODELS = os.environ.get("LORE_TEST_MODELS")
 
 
 @pytest.fixture(autouse=True)
@@ -58,3 +67,118 @@ def kano_copy(kano_corpus: Path, tmp_path: Path) -> Path:
 def scifact_dir() -> Path:
     """The BEIR SciFact data set in ../shared/datasets/scifact."""
     return shared_path("datasets", "scifact")
+
+
+@pytest.fixture
+def tiny_beir(tmp_path: Path) -> Path:
+    """A five-document BEIR data set in tmp (gzip corpus, plain queries, test + train qrels).
+
+    Each judged test query's words occur only in its relevant document, so any
+    sane keyword ranking scores nDCG@10 = 1. Ids include a number, an ADR-shaped
+    id (must not fire the exact-id leg) and one unsafe as a file name.
+    """
+    import gzip
+    import json
+
+    root = tmp_path / "tiny-beir"
+    (root / "qrels").mkdir(parents=True)
+    corpus = [
+        {"_id": "101", "title": "Zebra migration",
+         "text": "Herds of zebras cross the savannah river every spring."},
+        {"_id": "ADR-0001", "title": "Quantum cryptography",
+         "text": "Entangled photons secure the key exchange between distant parties."},
+        {"_id": "doc/5", "title": "Volcanic soils",
+         "text": "Basalt weathering enriches farmland with minerals."},
+        {"_id": "7", "title": "Sourdough baking",
+         "text": "A wild yeast starter leavens dense rye loaves."},
+        {"_id": "8", "text": "Glaciers retreat as alpine summers warm."},
+    ]
+    with gzip.open(root / "corpus.jsonl.gz", "wt", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(doc) + "\n" for doc in corpus)
+    queries = {"q1": "zebras savannah", "q2": "entangled photons", "q3": "basalt farmland",
+               "q4": "glaciers alpine", "q5": "yeast leavens", "q6": "nothing matches here",
+               "q7": "ADR-0001 zebras"}
+    (root / "queries.jsonl").write_text(
+        "".join(json.dumps({"_id": k, "text": v}) + "\n" for k, v in queries.items()))
+    test = [("q1", "101", 1), ("q2", "ADR-0001", 2), ("q3", "doc/5", 1), ("q4", "8", 1),
+            ("q6", "7", 0), ("q7", "101", 1)]
+    (root / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t{s}\n" for q, d, s in test))
+    (root / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\nq5\t7\t1\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def kano_index(kano_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
+    """The kano corpus indexed once per session, keyword-only (read it, don't sync it)."""
+    from lore.index import open_index
+    from lore.settings import EmbedSettings, Settings
+
+    settings = Settings(embed=EmbedSettings(enabled=False))
+    index = open_index(kano_corpus, settings=settings,
+                       index_dir=tmp_path_factory.mktemp("kano-index"))
+    index.sync()
+    yield index
+    index.close()
+
+
+# (path, doc_id, uid, title, doctype, extra front matter, [(heading path, text), ...])
+MINI_DOCS = [
+    ("items/KABSD-TSK-0001_cache.md", "KABSD-TSK-0001", "019c18d9-0000-7000-8000-000000000001",
+     "Embedding cache", "Task", {"state": "Done", "tags": ["cache", "perf"]},
+     [(("Context",), "The cache keys vectors by content hash."),
+      (("Worklog",), "Invalidation happens when the model changes. See KABSD-TSK-0002.")]),
+    ("items/KABSD-TSK-0002_store.md", "KABSD-TSK-0002", None, "Vector store", "Task",
+     {"state": "Proposed", "links": {"blocks": ["KABSD-TSK-0001"]}},
+     [(("Context",), "Store vectors in a sidecar index."),
+      (("Notes",), "The cache is shared between indexes.")]),
+    ("decisions/ADR-0001_sqlite.md", "ADR-0001", None, "Use SQLite", "ADR",
+     {"status": "Accepted"},
+     [((), "We use SQLite with FTS5 for keyword search, and a cache for embeddings.")]),
+    ("notes/README.md", "notes/README.md", None, "Readme", "Note", {},
+     [(("Cache",), "Notes about the project.")]),
+]
+
+
+@pytest.fixture
+def mini_catalog() -> Iterator[Catalog]:
+    """A hand-built in-memory catalog of ``MINI_DOCS`` (no parser, no files)."""
+    from lore.documents.model import Chunk, Document
+    from lore.store.catalog import Catalog
+
+    catalog = Catalog.memory()
+    for path, doc_id, uid, title, doctype, extra, chunks in MINI_DOCS:
+        body = "\n\n".join(text for _, text in chunks)
+        doc = Document(path=path, doc_id=doc_id, uid=uid, title=title, doctype=doctype,
+                       metadata={"id": doc_id, "type": doctype, "title": title, **extra},
+                       links=(), body=body, content_hash=path, size=len(body), mtime_ns=0)
+        catalog.replace_document(doc, [
+            Chunk(i, heading, text, "section", len(text.split()))
+            for i, (heading, text) in enumerate(chunks)], "test")
+    yield catalog
+    catalog.close()
+
+
+@pytest.fixture(scope="session")
+def minilm_home() -> Path:
+    """A LORE_HOME holding all-MiniLM-L6-v2 pulled in fp32 and int8 (``$LORE_TEST_MODELS``).
+
+    Tests that use it point LORE_HOME there themselves (after the autouse fixture).
+    """
+    pull = "lore models pull all-MiniLM-L6-v2 --precision all"
+    if not TEST_MODELS:
+        pytest.skip(f"LORE_TEST_MODELS is not set: run `LORE_HOME=DIR {pull}` and set "
+                    f"LORE_TEST_MODELS=DIR to run the real-model tests")
+    home = Path(TEST_MODELS)
+    manifest = home / "models" / "all-MiniLM-L6-v2" / "manifest.json"
+    if not manifest.is_file():
+        pytest.skip(f"{manifest} is absent: run `LORE_HOME={home} {pull}`")
+    return home
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random BERT checkpoint in sentence-transformers layout (see _tiny_bert.py)."""
+    from _tiny_bert import write_tiny_bert
+
+    return write_tiny_bert(tmp_path_factory.mktemp("tiny-bert") / "tiny-bert")

@@ -1,0 +1,370 @@
+"""The SQLite catalog: documents, chunks, FTS5, links, fields, vectors, meta.
+
+The catalog is derived data, rebuildable from the files, but it must never be
+silently wrong: every multi-row change runs in one transaction, FTS is kept in
+step by triggers (see ``migrations``), and ``verify`` checks that the parts
+agree. Connection policy and transactions come from ``store.connection``;
+spaces and vectors from ``store.vector_rows``.
+
+SQL is built by the module-level ``*_sql`` functions and run by the methods,
+always with parameters; a list of values travels as one JSON parameter
+(``json_each``), so no statement grows with its input.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from lore.documents.model import Chunk, Document
+from lore.errors import IndexCorruptError, IndexNotFoundError, QueryError
+from lore.store.connection import atomic, connect
+from lore.store.migrations import migrate, schema_version
+from lore.store.records import ChunkRecord, DocumentRecord, document_record
+from lore.store.vector_rows import VectorRowsMixin
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+CATALOG_FILE = "catalog.sqlite"
+
+Filters = Mapping[str, Sequence[str]]
+
+
+class FileState(NamedTuple):
+    """What the catalog knows about a file, enough to tell whether it changed."""
+
+    size: int
+    mtime_ns: int
+    content_hash: str
+    chunker_version: str
+
+
+def flatten_fields(metadata: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Flatten front matter into lower-cased (key, value) rows for filtering.
+
+    Nested keys join with dots (``links.blocks``), each list item becomes its
+    own row, ``None`` and empty lists produce nothing, booleans read
+    ``true``/``false``. Duplicate rows are dropped.
+    """
+    rows: dict[tuple[str, str], None] = {}
+
+    def visit(name: str, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                visit(f"{name}.{key}".lower() if name else str(key).lower(), item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                visit(name, item)
+        elif isinstance(value, bool):
+            rows[(name, "true" if value else "false")] = None
+        else:
+            rows[(name, str(value).lower())] = None
+
+    visit(prefix.lower().rstrip("."), metadata)
+    return list(rows)
+
+
+def documents_filter_sql(filters: Filters) -> tuple[str, list[str]]:
+    """SQL selecting ``documents.id`` of documents that match ``filters``.
+
+    AND across keys, OR within one key's values, case-insensitive (the fields
+    table is lower-cased on write). No filters select every document.
+
+    Raises:
+        QueryError: a key is given with no values.
+    """
+    if not filters:
+        return "SELECT id FROM documents", []
+    parts: list[str] = []
+    params: list[str] = []
+    for key, values in filters.items():
+        wanted = sorted({str(v).lower() for v in values})
+        if not wanted:
+            raise QueryError(f"The filter {key!r} has no values: give at least one, "
+                             f"e.g. {key}:VALUE, or drop it.")
+        parts.append("SELECT document_id FROM fields WHERE key = ? "
+                     "AND value IN (SELECT value FROM json_each(?))")
+        params += [str(key).lower(), json.dumps(wanted)]
+    return " INTERSECT ".join(parts), params
+
+
+def chunks_filter_sql(filters: Filters) -> tuple[str, list[str]]:
+    """SQL selecting ``chunks.id`` (ascending) of chunks whose document matches."""
+    doc_sql, params = documents_filter_sql(filters)
+    if not filters:
+        return "SELECT id FROM chunks ORDER BY id", params
+    return f"SELECT id FROM chunks WHERE document_id IN ({doc_sql}) ORDER BY id", params
+
+
+def upsert_document_sql() -> str:
+    """Insert or update a document by path, keeping its row id; returns the id."""
+    cols = ("path", "doc_id", "uid", "title", "doctype", "metadata", "body", "content_hash",
+            "size", "mtime_ns", "chunker_version", "indexed_at")
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
+    return (f"INSERT INTO documents({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT(path) DO UPDATE SET {updates} RETURNING id")
+
+
+def document_lookup_sql(key: int | str) -> tuple[str, list[Any]]:
+    """Find one document by row id (int), else by path, doc id or uid (str).
+
+    A path match wins over an id match, an id over a uid; ties (duplicate ids)
+    go to the first path, so the answer is stable.
+    """
+    if isinstance(key, int):
+        return "SELECT * FROM documents WHERE id = ?", [key]
+    return ("SELECT * FROM documents WHERE path = ?1 OR doc_id = ?1 COLLATE NOCASE "
+            "OR uid = ?1 COLLATE NOCASE ORDER BY path = ?1 DESC, "
+            "doc_id = ?1 COLLATE NOCASE DESC, path LIMIT 1"), [key]
+
+
+class Catalog(VectorRowsMixin):
+    """One open catalog database. Use ``Catalog.open``; close it when done."""
+
+    def __init__(self, conn: sqlite3.Connection, index_dir: Path | None = None) -> None:
+        self._conn = conn
+        self._index_dir = index_dir
+
+    @classmethod
+    def open(cls, index_dir: Path, *, create: bool = True) -> Catalog:
+        """Open (and, if ``create``, make) the catalog in ``index_dir``.
+
+        A new index directory gets a ``.gitignore`` of ``*`` so the derived
+        index never lands in the repository it indexes.
+
+        Raises:
+            IndexNotFoundError: ``create`` is false and there is no catalog.
+            IndexCorruptError: the file is not a readable lore catalog.
+        """
+        index_dir = Path(index_dir)
+        db_path = index_dir / CATALOG_FILE
+        if not db_path.exists():
+            if not create:
+                raise IndexNotFoundError(
+                    f"No lore index in {index_dir}. Run `lore index ROOT` first.")
+            index_dir.mkdir(parents=True, exist_ok=True)
+        gitignore = index_dir / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*\n", encoding="utf-8")
+        try:
+            conn = connect(db_path)
+        except sqlite3.DatabaseError as exc:
+            raise _unreadable(db_path, exc) from exc
+        try:
+            migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise _unreadable(db_path, exc) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, index_dir)
+
+    @classmethod
+    def memory(cls) -> Catalog:
+        """A throwaway in-memory catalog (tests, experiments)."""
+        conn = connect(":memory:")
+        migrate(conn)
+        return cls(conn)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The raw connection, for read queries of the search side."""
+        return self._conn
+
+    @property
+    def index_dir(self) -> Path | None:
+        """The directory holding the catalog (None for an in-memory one)."""
+        return self._index_dir
+
+    def close(self) -> None:
+        """Close the connection; the catalog cannot be used afterwards."""
+        self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """All writes inside commit together or not at all; nesting uses savepoints."""
+        return atomic(self._conn)
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """A value from the ``meta`` table, or ``default``."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a ``meta`` value (schema-independent facts: chunker version, last sync...)."""
+        self._conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
+                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def document_states(self) -> dict[str, FileState]:
+        """Path -> what was indexed, for the sync's change detection."""
+        rows = self._conn.execute(
+            "SELECT path, size, mtime_ns, content_hash, chunker_version FROM documents")
+        return {path: FileState(*rest) for path, *rest in rows}
+
+    def replace_document(self, doc: Document, chunks: Sequence[Chunk],
+                         chunker_version: str) -> list[int]:
+        """Write ``doc`` (new or changed) with its chunks, links and fields.
+
+        The document keeps its row id; its old chunks are deleted (their FTS
+        rows and vectors go with them) and the new chunks get fresh ids.
+
+        Returns:
+            The new chunk ids, in chunk order.
+        """
+        with self.transaction() as conn:
+            (doc_rowid,) = conn.execute(upsert_document_sql(), (
+                doc.path, doc.doc_id, doc.uid, doc.title, doc.doctype,
+                json.dumps(doc.metadata, ensure_ascii=False, default=str), doc.body,
+                doc.content_hash, doc.size, doc.mtime_ns, chunker_version, time.time(),
+            )).fetchone()
+            for table in ("chunks", "links", "fields"):
+                conn.execute(f"DELETE FROM {table} WHERE document_id = ?", (doc_rowid,))
+            conn.executemany(
+                "INSERT INTO chunks(document_id, ordinal, kind, heading_path, text, "
+                "token_estimate) VALUES (?, ?, ?, ?, ?, ?)",
+                [(doc_rowid, c.ordinal, c.kind, json.dumps(list(c.heading_path),
+                                                           ensure_ascii=False),
+                  c.text, c.token_estimate) for c in chunks])
+            conn.executemany("INSERT INTO links(document_id, kind, target) VALUES (?, ?, ?)",
+                             [(doc_rowid, link.kind, link.target) for link in doc.links])
+            conn.executemany("INSERT INTO fields(document_id, key, value) VALUES (?, ?, ?)",
+                             [(doc_rowid, k, v) for k, v in flatten_fields(doc.metadata)])
+            rows = conn.execute("SELECT id FROM chunks WHERE document_id = ? ORDER BY ordinal",
+                                (doc_rowid,))
+            return [int(r[0]) for r in rows]
+
+    def update_file_state(self, path: str, size: int, mtime_ns: int) -> None:
+        """Record a new size/mtime for a file whose content hash did not change."""
+        self._conn.execute("UPDATE documents SET size = ?, mtime_ns = ? WHERE path = ?",
+                           (size, mtime_ns, path))
+
+    def rename(self, old_path: str, new_path: str) -> None:
+        """Move a document to a new path, keeping its row id (and so its history)."""
+        self._conn.execute("UPDATE documents SET path = ? WHERE path = ?", (new_path, old_path))
+
+    def delete_documents(self, paths: Iterable[str]) -> int:
+        """Delete documents by path, with their chunks, FTS rows, links, fields, vectors."""
+        with self.transaction() as conn:
+            cur = conn.execute("DELETE FROM documents WHERE path IN "
+                               "(SELECT value FROM json_each(?))", (json.dumps(list(paths)),))
+            return cur.rowcount
+
+    def get_document(self, key: int | str) -> DocumentRecord | None:
+        """One document with its links and chunks, by row id, path, doc id or uid."""
+        sql, params = document_lookup_sql(key)
+        cur = self._conn.execute(sql, params)
+        row = cur.fetchone()
+        if row is None:
+            return None
+        doc = dict(zip((d[0] for d in cur.description), row))
+        links = self._conn.execute("SELECT kind, target FROM links WHERE document_id = ? "
+                                   "ORDER BY rowid", (doc["id"],)).fetchall()
+        chunks = [ChunkRecord(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5])
+                  for r in self._conn.execute(
+                      "SELECT id, ordinal, kind, heading_path, text, token_estimate "
+                      "FROM chunks WHERE document_id = ? ORDER BY ordinal", (doc["id"],))]
+        return document_record(doc, links, chunks)
+
+    def duplicate_doc_ids(self) -> dict[str, list[str]]:
+        """Doc ids (case-insensitive) held by more than one file -> their paths."""
+        rows = self._conn.execute(
+            "SELECT min(doc_id), json_group_array(path) FROM "
+            "(SELECT doc_id, path FROM documents ORDER BY path) "
+            "GROUP BY doc_id COLLATE NOCASE HAVING count(*) > 1")
+        return {doc_id: json.loads(paths) for doc_id, paths in rows}
+
+    def chunk_ids_for_filters(self, filters: Filters) -> npt.NDArray[np.int64]:
+        """Ids (ascending) of chunks whose document matches every filter key.
+
+        Args:
+            filters: field key -> accepted values, e.g. ``{"type": ["adr"]}``;
+                AND across keys, OR within a key, case-insensitive.
+        """
+        sql, params = chunks_filter_sql(filters)
+        return np.fromiter((r[0] for r in self._conn.execute(sql, params)), dtype=np.int64)
+
+    def count_chunks_for_filters(self, filters: Filters) -> int:
+        """How many chunks ``chunk_ids_for_filters`` would return (for the planner)."""
+        sql, params = chunks_filter_sql(filters)
+        return int(self._conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for ``lore status``: documents, chunks, links, doc types, vectors per space."""
+        one = self._scalar
+        spaces = {
+            space_id: {"descriptor": descriptor, "vectors": n}
+            for space_id, descriptor, n in self._conn.execute(
+                "SELECT s.space_id, s.descriptor, (SELECT count(*) FROM chunk_vectors v "
+                "WHERE v.space_id = s.space_id) FROM spaces s ORDER BY s.created_at")
+        }
+        doctypes = dict(self._conn.execute(
+            "SELECT doctype, count(*) FROM documents GROUP BY doctype ORDER BY doctype"))
+        size = 0
+        if self._index_dir is not None:
+            size = sum(p.stat().st_size for p in self._index_dir.glob(CATALOG_FILE + "*"))
+        return {
+            "schema_version": schema_version(self._conn),
+            "documents": one("SELECT count(*) FROM documents"),
+            "chunks": one("SELECT count(*) FROM chunks"),
+            "links": one("SELECT count(*) FROM links"),
+            "doctypes": doctypes,
+            "spaces": spaces,
+            "bytes": size,
+        }
+
+    def verify(self) -> list[str]:
+        """Check that the catalog agrees with itself; return the problems found.
+
+        Checks SQLite's own structure, FTS against its content, chunk/FTS
+        row correspondence, and foreign keys (orphan chunks, links, fields,
+        vectors). An empty list means the catalog is consistent.
+        """
+        one = self._scalar
+        problems = [f"sqlite: {r[0]}" for r in self._conn.execute("PRAGMA quick_check")
+                    if r[0] != "ok"]
+        try:
+            self._conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) "
+                               "VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError as exc:
+            problems.append(f"full-text index: {exc}")
+        missing = one("SELECT count(*) FROM chunks WHERE id NOT IN (SELECT rowid FROM chunks_fts)")
+        extra = one("SELECT count(*) FROM chunks_fts WHERE rowid NOT IN (SELECT id FROM chunks)")
+        if missing:
+            problems.append(f"{missing} chunks have no full-text row")
+        if extra:
+            problems.append(f"{extra} full-text rows have no chunk")
+        orphans: dict[str, int] = {}
+        for table, *_ in self._conn.execute("PRAGMA foreign_key_check"):
+            orphans[table] = orphans.get(table, 0) + 1
+        problems += [f"{n} rows of {table} point to missing parents"
+                     for table, n in sorted(orphans.items())]
+        stray = one("SELECT count(*) FROM chunk_vectors WHERE space_id NOT IN "
+                    "(SELECT space_id FROM spaces)")
+        if stray:
+            problems.append(f"{stray} vectors belong to no registered space")
+        return problems
+
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return int(self._conn.execute(sql, params).fetchone()[0])
+
+
+def _unreadable(db_path: Path, exc: Exception) -> IndexCorruptError:
+    return IndexCorruptError(f"The catalog {db_path} cannot be read ({exc}). Delete "
+                             f"{db_path.parent} and run `lore index ROOT` to rebuild it.")

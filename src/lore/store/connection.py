@@ -1,0 +1,65 @@
+"""How lore talks to SQLite: one connection policy and one transaction helper.
+
+Connections run in autocommit mode (``isolation_level=None``) so that Python's
+sqlite3 module never opens or commits a transaction behind our back; every
+write that must be atomic goes through ``atomic``. WAL lets searches read while
+a sync writes, and ``synchronous=NORMAL`` keeps each commit atomic while
+skipping the fsync per commit (derived data: a power cut may lose the last
+commits, never consistency).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """Open a SQLite file (or ``":memory:"``) with lore's connection policy."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        if str(path) != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextmanager
+def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run the block in one transaction: all of its writes commit, or none do.
+
+    The outermost call takes the write lock up front (``BEGIN IMMEDIATE``), so
+    a concurrent writer waits at the start instead of failing at the first
+    write. Nested calls become savepoints; SQLite resolves a repeated
+    savepoint name to the innermost one, so no counter is needed.
+    """
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT lore_nested")
+        try:
+            yield conn
+            conn.execute("RELEASE lore_nested")
+        except BaseException:
+            # Some errors (disk full, interrupt) end the whole transaction;
+            # then there is no savepoint left to roll back to.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO lore_nested")
+                conn.execute("RELEASE lore_nested")
+            raise
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

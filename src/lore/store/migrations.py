@@ -1,0 +1,160 @@
+"""Numbered schema migrations for the catalog.
+
+The schema changes only here, one numbered step at a time. The number of the
+last applied step lives in ``PRAGMA user_version`` (part of the database
+header, so it commits or rolls back with the step itself): a crash during a
+migration leaves the catalog at the previous version, never half-migrated.
+An index written by a newer lore is refused rather than guessed at, because an
+older lore would silently ignore (or corrupt) tables it does not know.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+
+from lore.errors import IndexCorruptError
+from lore.store.connection import atomic
+
+log = logging.getLogger(__name__)
+
+Step = str | Callable[[sqlite3.Connection], None]
+
+SCHEMA_V1 = """
+CREATE TABLE documents(
+  id INTEGER PRIMARY KEY,
+  path TEXT NOT NULL UNIQUE,
+  doc_id TEXT NOT NULL, uid TEXT, title TEXT NOT NULL, doctype TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  body TEXT NOT NULL,
+  content_hash TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+  chunker_version TEXT NOT NULL, indexed_at REAL NOT NULL);
+CREATE INDEX documents_doc_id ON documents(doc_id COLLATE NOCASE);
+CREATE INDEX documents_uid ON documents(uid COLLATE NOCASE);
+
+-- AUTOINCREMENT: chunk ids are never reused, so a vector key names one chunk forever.
+CREATE TABLE chunks(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  ordinal INTEGER NOT NULL, kind TEXT NOT NULL,
+  heading_path TEXT NOT NULL,
+  text TEXT NOT NULL, token_estimate INTEGER NOT NULL,
+  UNIQUE(document_id, ordinal));
+
+CREATE VIRTUAL TABLE chunks_fts USING fts5(title, headings, body,
+  tokenize='porter unicode61 remove_diacritics 2');
+
+-- The triggers keep FTS in step with chunks, including the cascade delete of a
+-- document, so no code path can forget it. The document row is written first,
+-- so the insert trigger sees the current title.
+CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+  INSERT INTO chunks_fts(rowid, title, headings, body) VALUES (
+    new.id,
+    (SELECT title FROM documents WHERE id = new.document_id),
+    coalesce((SELECT group_concat(value, ' > ')
+              FROM (SELECT value FROM json_each(new.heading_path) ORDER BY key)), ''),
+    new.text);
+END;
+CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+  DELETE FROM chunks_fts WHERE rowid = old.id;
+END;
+
+CREATE TABLE links(document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL, target TEXT NOT NULL);
+CREATE INDEX links_document ON links(document_id);
+CREATE INDEX links_target ON links(target COLLATE NOCASE);
+CREATE TABLE fields(document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  key TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX fields_kv ON fields(key, value);
+CREATE INDEX fields_document ON fields(document_id);
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE spaces(space_id TEXT PRIMARY KEY, descriptor TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE chunk_vectors(space_id TEXT NOT NULL,
+  chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+  vector BLOB NOT NULL, PRIMARY KEY(space_id, chunk_id));
+CREATE INDEX chunk_vectors_chunk ON chunk_vectors(chunk_id);
+"""
+
+# (version, step): append only; never edit a step that has shipped.
+MIGRATIONS: list[tuple[int, Step]] = [
+    (1, SCHEMA_V1),
+]
+
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The number of the last migration applied to ``conn`` (0 for a new file)."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def split_statements(script: str) -> Iterator[str]:
+    """Cut a SQL script into complete statements.
+
+    ``executescript`` would commit any open transaction first, so each
+    statement runs on its own inside ours; ``sqlite3.complete_statement``
+    keeps trigger bodies (which contain ``;``) in one piece.
+    """
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        if not pending and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {pending!r}")
+
+
+def _apply(conn: sqlite3.Connection, step: Step) -> None:
+    if isinstance(step, str):
+        for statement in split_statements(step):
+            conn.execute(statement)
+    else:
+        step(conn)
+
+
+def migrate(conn: sqlite3.Connection,
+            migrations: list[tuple[int, Step]] | None = None) -> int:
+    """Bring the catalog schema up to date; return the resulting version.
+
+    Each step runs in its own transaction together with the ``user_version``
+    bump (``conn`` comes from ``lore.store.connection.connect``).
+
+    Args:
+        conn: an open catalog connection with no transaction in progress.
+        migrations: the steps to apply (tests pass their own list).
+
+    Raises:
+        IndexCorruptError: the catalog was written by a newer lore.
+    """
+    steps = MIGRATIONS if migrations is None else migrations
+    latest = steps[-1][0] if steps else 0
+    # The common case (an up-to-date catalog) takes no write lock, so opening
+    # an index to search never waits for a running sync.
+    _refuse_newer(schema_version(conn), latest)
+    for version, step in steps:
+        if schema_version(conn) >= version:
+            continue
+        # atomic() takes the write lock before the version is re-read, so two
+        # processes opening a new index cannot both apply the same step.
+        with atomic(conn):
+            current = schema_version(conn)
+            _refuse_newer(current, latest)
+            if current < version:
+                log.info("applying catalog migration %d", version)
+                _apply(conn, step)
+                conn.execute(f"PRAGMA user_version = {int(version)}")
+    return schema_version(conn)
+
+
+def _refuse_newer(current: int, latest: int) -> None:
+    if current > latest:
+        raise IndexCorruptError(
+            f"This index has schema version {current}, but this lore only knows versions "
+            f"up to {latest}: it was written by a newer lore. Upgrade lore "
+            "(pip install -U lore), or delete the index directory and run "
+            "`lore index ROOT` to rebuild it."
+        )

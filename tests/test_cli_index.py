@@ -1,0 +1,142 @@
+"""``lore init``, ``lore index``, ``lore status``: output shapes and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lore.cli import main
+from lore.cli.index_cmds import index, init, lore_toml_template, status
+from lore.config import load_settings
+from lore.settings import Settings
+
+REPORT_KEYS = {"root", "added", "updated", "removed", "renamed", "unchanged", "skipped",
+               "warnings", "new_chunks", "duration_s"}
+
+
+@pytest.fixture
+def notes(tmp_path: Path) -> Path:
+    root = tmp_path / "notes"
+    root.mkdir()
+    (root / "a.md").write_text("---\nid: N-1\ntitle: Alpha\n---\n\n# Alpha\n\nFirst note.\n")
+    (root / "b.md").write_text("# Beta\n\nSecond note, links to [[Alpha]].\n")
+    (root / "bin.md").write_bytes(b"\0\1\2 binary")
+    return root
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), env=env)
+    return result.exit_code, result.output
+
+
+def test_index_json_shape_and_rerun(notes: Path) -> None:
+    code, out = run("index", str(notes), "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert set(data) == REPORT_KEYS
+    assert data["added"] == ["a.md", "b.md"]
+    assert data["skipped"][0]["path"] == "bin.md" and "binary" in data["skipped"][0]["reason"]
+    code, out = run("index", str(notes), "--json")
+    assert json.loads(out)["unchanged"] == 2 and json.loads(out)["added"] == []
+
+
+def test_index_summary_lists_skipped_files(notes: Path) -> None:
+    code, out = run("index", str(notes))
+    assert code == 0
+    assert "2 added" in out and "1 skipped" in out
+    assert "bin.md: binary" in out
+
+
+def test_quiet_prints_nothing(notes: Path) -> None:
+    assert run("index", str(notes), "--quiet") == (0, "")
+
+
+def test_root_from_environment(notes: Path) -> None:
+    code, out = run("index", "--json", env={"LORE_ROOT": str(notes)})
+    assert code == 0 and json.loads(out)["root"] == str(notes)
+    code, out = run("status", "--json", env={"LORE_ROOT": str(notes)})
+    assert code == 0 and json.loads(out)["documents"] == 2
+
+
+def test_status_json_after_index(notes: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "idx"
+    assert run("index", str(notes), "--index-dir", str(index_dir), "-q")[0] == 0
+    code, out = run("status", "--root", str(notes), "--index-dir", str(index_dir), "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert {"root", "index_dir", "documents", "chunks", "links", "doctypes", "spaces",
+            "schema_version", "chunker_version", "last_sync", "bytes"} <= set(data)
+    assert data["documents"] == 2 and data["index_dir"] == str(index_dir)
+    code, out = run("status", "--root", str(notes), "--index-dir", str(index_dir))
+    assert code == 0 and "documents" in out and "2" in out
+
+
+def test_status_without_index_exits_1_with_the_fix(notes: Path) -> None:
+    code, out = run("status", "--root", str(notes))
+    assert code == 1
+    assert "lore index" in out
+    assert not (notes / ".lore").exists()
+
+
+def test_missing_root_exits_1(tmp_path: Path) -> None:
+    for args in (["index", str(tmp_path / "nope")], ["status", "--root", str(tmp_path / "x")]):
+        code, out = run(*args)
+        assert code == 1 and "does not exist" in out
+
+
+def test_bad_option_is_a_usage_error(notes: Path) -> None:
+    assert run("index", str(notes), "--no-such-flag")[0] == 2
+
+
+def test_init_writes_a_template_once(notes: Path) -> None:
+    code, out = run("init", str(notes))
+    assert code == 0 and "lore.toml" in out
+    assert (notes / ".lore").is_dir() and (notes / "lore.toml").is_file()
+    (notes / "lore.toml").write_text("# mine\n")
+    code, out = run("init", str(notes))
+    assert code == 0 and "Kept" in out
+    assert (notes / "lore.toml").read_text() == "# mine\n"
+
+
+def test_uncommented_template_is_valid_and_means_the_defaults(tmp_path: Path) -> None:
+    template = lore_toml_template()
+    lines = template.splitlines()
+    settings_lines = [line for line in lines if line.startswith("# ") and
+                      ("=" in line or line.startswith("# ["))]
+    assert len(settings_lines) > 20 and "# [index]" in lines
+    (tmp_path / "lore.toml").write_text("\n".join(line[2:] for line in settings_lines) + "\n")
+    loaded = load_settings(tmp_path, env={})
+    assert loaded.settings == Settings()
+    assert any(origin.startswith("project") for origin in loaded.origins.values())
+
+
+def test_every_command_documents_an_example() -> None:
+    for command in (init, index, status):
+        assert command.help and "Example" in command.help, command.name
+
+
+def test_real_entry_point(notes: Path) -> None:
+    lore = Path(sys.executable).with_name("lore")
+    if not lore.exists():
+        pytest.skip(f"no installed `lore` script beside {sys.executable}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LORE_")}
+    env["LORE_HOME"] = str(notes.parent / "home")
+
+    def lore_run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(lore), *args], capture_output=True, text=True, env=env,
+                              timeout=120, check=False)
+
+    missing = lore_run("status", "--root", str(notes), "--json")
+    assert missing.returncode == 1 and "lore index" in missing.stderr
+    done = lore_run("index", str(notes), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["added"] == ["a.md", "b.md"]
+    shown = lore_run("status", "--root", str(notes), "--json")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["documents"] == 2
+    assert lore_run("index", str(notes / "nowhere")).returncode == 1

@@ -1,0 +1,130 @@
+"""The Index object: opening rules, sync, get, status, and delegation of search."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lore.errors import ConfigError, IndexNotFoundError
+from lore.index import Index, open_index, resolve_index_dir
+from lore.settings import IndexSettings, Settings
+
+
+@pytest.fixture
+def notes(tmp_path: Path) -> Path:
+    root = tmp_path / "notes"
+    root.mkdir()
+    (root / "task.md").write_text(
+        "---\nid: PRJ-TSK-0001\nuid: 0190-abc\ntitle: Cache embeddings\ntype: Task\n"
+        "parent: PRJ-FTR-0001\n---\n\n# Context\n\nEmbedding cache keyed by content hash.\n")
+    (root / "plain.md").write_text("# Plain note\n\nNothing special.\n")
+    return root
+
+
+def test_open_creates_the_index_inside_the_root(notes: Path) -> None:
+    with open_index(notes, settings=Settings()) as index:
+        assert index.index_dir == notes / ".lore"
+        assert (notes / ".lore" / ".gitignore").read_text().strip() == "*"
+        assert index.root == notes
+
+
+def test_missing_root_is_a_config_error_naming_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist.*lore index"):
+        open_index(tmp_path / "absent", settings=Settings())
+    (tmp_path / "file.md").write_text("x")
+    with pytest.raises(ConfigError, match="is not a folder"):
+        open_index(tmp_path / "file.md", settings=Settings())
+
+
+def test_open_without_create_needs_an_index(notes: Path) -> None:
+    with pytest.raises(IndexNotFoundError, match="lore index"):
+        open_index(notes, settings=Settings(), create=False)
+    assert not (notes / ".lore").exists()
+
+
+def test_sync_get_and_status(notes: Path) -> None:
+    with open_index(notes, settings=Settings()) as index:
+        report = index.sync()
+        assert sorted(report.added) == ["plain.md", "task.md"]
+        doc = index.get("prj-tsk-0001")
+        assert doc is not None and doc.path == "task.md" and doc.title == "Cache embeddings"
+        assert index.get("0190-ABC") == doc == index.get("task.md")
+        assert any(link.target == "PRJ-FTR-0001" for link in doc.links)
+        assert doc.chunks and "content hash" in doc.chunks[0].text
+        assert index.get("missing") is None
+        status = index.status()
+        assert status["documents"] == 2 and status["chunks"] >= 2
+        assert status["root"] == str(notes) and status["last_sync"] is not None
+        assert status["chunker_version"] == index.catalog.get_meta("chunker_version")
+    with open_index(notes, settings=Settings(), create=False) as again:
+        assert not again.sync().changed
+
+
+def test_index_dir_argument_and_absolute_setting(notes: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    with open_index(notes, settings=Settings(), index_dir=elsewhere) as index:
+        assert index.index_dir == elsewhere
+    settings = Settings(index=IndexSettings(dir=str(tmp_path / "abs")))
+    assert resolve_index_dir(notes, settings) == tmp_path / "abs"
+    assert resolve_index_dir(notes, Settings()) == notes / ".lore"
+
+
+def test_settings_default_to_the_project_lore_toml(notes: Path) -> None:
+    (notes / "lore.toml").write_text('[index]\ndir = "custom-index"\n')
+    with open_index(notes) as index:
+        assert index.index_dir == notes / "custom-index"
+        assert index.settings.index.dir == "custom-index"
+
+
+def test_search_delegates_to_the_engine(notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def search_catalog(catalog: object, query: str, **kwargs: Any) -> list[str]:
+        calls.append({"catalog": catalog, "query": query, **kwargs})
+        return ["hit"]
+
+    fake = types.ModuleType("lore.search.engine")
+    fake.search_catalog = search_catalog  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "lore.search.engine", fake)
+    with open_index(notes, settings=Settings()) as index:
+        result = index.search("cache", limit=3, filters={"type": ["task"]}, chunks=True,
+                              mode="keyword", explain=True)
+        assert result == ["hit"]
+        assert calls == [{"catalog": index.catalog, "query": "cache",
+                          "settings": index.settings, "limit": 3,
+                          "filters": {"type": ["task"]}, "chunks": True, "explain": True,
+                          "mode": "keyword"}]
+
+
+def test_search_finds_indexed_text(notes: Path) -> None:
+    pytest.importorskip("lore.search.engine")
+    with open_index(notes, settings=Settings()) as index:
+        index.sync()
+        hits = index.search("embedding cache", mode="keyword")
+        assert hits and hits[0].path == "task.md"
+
+
+def test_close_closes_the_catalog(notes: Path) -> None:
+    index = open_index(notes, settings=Settings())
+    assert isinstance(index, Index)
+    index.close()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        index.status()
+
+
+def test_package_exports_open_index_lazily() -> None:
+    import subprocess
+
+    import lore
+
+    assert lore.open_index is open_index and lore.Index is Index
+    assert {"open_index", "Index"} <= set(lore.__all__)
+    code = "import sys, lore; print('lore.index' in sys.modules, 'numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]
