@@ -32,6 +32,9 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
             monkeypatch.delenv(key)
     monkeypatch.setenv("LORE_HOME", str(home))
     monkeypatch.setenv("LORE_CONFIG", str(home / "config.toml"))
+    # Tests never fetch a model: the user config makes the deterministic hashing
+    # embedder stand in for the default one; any higher layer overrides it.
+    (home / "config.toml").write_text('[embed.primary]\nprovider = "hashing"\n')
     return home
 
 

@@ -54,6 +54,7 @@ def test_defaults_ignore_every_layer(project: Path) -> None:
 
 
 def test_path_reports_both_files(project: Path, isolated_user_dirs: Path) -> None:
+    (isolated_user_dirs / "config.toml").unlink()
     code, out = run("--root", str(project), "--path")
     assert code == 0, out
     assert f"{isolated_user_dirs / 'config.toml'} (not found)" in out

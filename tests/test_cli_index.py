@@ -17,7 +17,7 @@ from lore.config import load_settings
 from lore.settings import Settings
 
 REPORT_KEYS = {"root", "added", "updated", "removed", "renamed", "unchanged", "skipped",
-               "warnings", "new_chunks", "duration_s"}
+               "warnings", "new_chunks", "duration_s", "vectors", "notices"}
 
 
 @pytest.fixture

@@ -143,7 +143,7 @@ def test_hit_json_shape(mini_catalog: Catalog) -> None:
     hit = run(mini_catalog, "sidecar", explain=True)[0]
     data = hit.to_json()
     assert set(data) == {"path", "doc_id", "title", "doctype", "score", "snippet", "highlights",
-                         "metadata", "chunk", "explain"}
+                         "metadata", "chunk", "explain", "via"}
     assert set(data["chunk"]) == {"ordinal", "heading_path", "kind"}
     assert data["metadata"]["state"] == "Proposed"
     json.dumps(data)  # serialisable as is

@@ -98,7 +98,7 @@ def test_search_delegates_to_the_engine(notes: Path, monkeypatch: pytest.MonkeyP
         assert calls == [{"catalog": index.catalog, "query": "cache",
                           "settings": index.settings, "limit": 3,
                           "filters": {"type": ["task"]}, "chunks": True, "explain": True,
-                          "mode": "keyword"}]
+                          "mode": "keyword", "vector_leg": None}]
 
 
 def test_search_finds_indexed_text(notes: Path) -> None:

@@ -11,18 +11,32 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lore.errors import ConfigError, IndexNotFoundError
+from lore.embed.runner import EmbeddingRunner
+from lore.embed.spaces import ensure_same_space
+from lore.errors import (
+    ConfigError,
+    IndexNotFoundError,
+    MissingDependencyError,
+    ModelNotFoundError,
+    ProviderError,
+    QueryError,
+)
 from lore.settings import Settings
 from lore.store.catalog import CATALOG_FILE, Catalog
 from lore.store.records import DocumentRecord
 from lore.sync import ProgressCallback, SyncReport, sync
+from lore.vectorize import active_space, load_sidecar, update_vectors
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from lore.search.expand import ContextPack
+    from lore.search.graph import LinkGraph, Neighbour
     from lore.search.hits import Hit
+    from lore.store.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +60,10 @@ class Index:
         self.root = root
         self.catalog = catalog
         self.settings = settings
+        self.notices: list[str] = []   # why the last search ran degraded, if it did
+        self._runner: EmbeddingRunner | None = None
+        self._sidecar: VectorIndex | None = None
+        self._graph: LinkGraph | None = None
 
     @property
     def index_dir(self) -> Path:
@@ -53,17 +71,75 @@ class Index:
         assert self.catalog.index_dir is not None  # open_index always opens a file catalog
         return self.catalog.index_dir
 
-    def sync(self, progress: ProgressCallback | None = None) -> SyncReport:
-        """Bring the index in line with the files (see ``lore.sync.sync``).
+    def sync(self, progress: ProgressCallback | None = None, *, rebuild_vectors: bool = False,
+             embed_progress: Callable[[int, int], None] | None = None) -> SyncReport:
+        """Bring the index in line with the files, then embed what is new.
+
+        The catalog sync (see ``lore.sync.sync``) always runs. The embedding
+        pass runs when ``settings.embed.enabled``; if the embedder cannot run
+        (model missing offline, endpoint down) the catalog is still updated,
+        the report's ``notices`` say why, and chunks without vectors are found
+        by keyword only until a later sync embeds them.
 
         Args:
             progress: called after each file with (done, total, path).
+            rebuild_vectors: re-embed everything when the configured embedding
+                space differs from the index's (a model change).
+            embed_progress: called as (chunks done, chunks total) while embedding.
+
+        Raises:
+            EmbedderMismatchError: the configured embedder's space differs from
+                the index's and ``rebuild_vectors`` is false.
         """
-        return sync(self.root, self.catalog, self.settings, progress=progress)
+        report = sync(self.root, self.catalog, self.settings, progress=progress)
+        if self.settings.embed.enabled:
+            try:
+                vectors = update_vectors(self.catalog, self.runner(), rebuild=rebuild_vectors,
+                                         progress=embed_progress)
+            except (ModelNotFoundError, MissingDependencyError, ProviderError) as exc:
+                report.notices.append(f"vectors not updated ({exc}); chunks without vectors "
+                                      "are found by keyword only until a later `lore index`.")
+                log.warning(report.notices[-1])
+            else:
+                report.vectors = vectors.to_dict()
+            self._sidecar = None
+        self._graph = None
+        return report
+
+    def runner(self) -> EmbeddingRunner:
+        """The configured embedder with its cache (built on first use)."""
+        if self._runner is None:
+            self._runner = EmbeddingRunner.from_settings(self.settings.embed)
+        return self._runner
+
+    def vector_leg(self, *, force: bool = False) -> VectorLeg | None:
+        """The vector leg over the active space, or None (with a notice) when unusable.
+
+        Raises:
+            EmbedderMismatchError: the configured embedder's space is not the
+                index's and ``force`` is false.
+        """
+        space = active_space(self.catalog)
+        if space is None:
+            self.notices.append("this index has no vectors yet; keyword results only "
+                                "(run `lore index` with embeddings enabled).")
+            return None
+        try:
+            runner = self.runner()
+        except (ModelNotFoundError, MissingDependencyError, ProviderError) as exc:
+            self.notices.append(f"the embedder is unavailable ({exc}); keyword results only.")
+            return None
+        from lore.search.vector import VectorLeg
+
+        ensure_same_space(space, runner.space, force=force)
+        if self._sidecar is None:
+            self._sidecar = load_sidecar(self.catalog, space)
+        return VectorLeg(runner, self._sidecar)
 
     def search(self, query: str, *, limit: int | None = None,
                filters: dict[str, list[str]] | None = None, chunks: bool = False,
-               mode: str | None = None, explain: bool = False) -> list[Hit]:
+               mode: str | None = None, explain: bool = False,
+               force: bool = False, expand: bool = False) -> list[Hit]:
         """Ranked hits for ``query``.
 
         Args:
@@ -73,11 +149,78 @@ class Index:
             chunks: one hit per chunk instead of per document.
             mode: "keyword", "vector" or "hybrid" (default ``settings.search.mode``).
             explain: attach which legs found each hit and why it ranks there.
+            force: search vectors even if the configured embedder's space differs
+                from the index's (scores may be meaningless).
+            expand: append documents linked to the top hits (``settings.graph``),
+                each with the edges that reached it in ``Hit.via``.
+
+        Raises:
+            EmbedderMismatchError: the embedding spaces differ and ``force`` is false.
+            QueryError: a bad mode or limit, or vector mode without usable vectors.
+
+        Afterwards ``self.notices`` says whether the search ran degraded
+        (e.g. keyword-only because the index has no vectors).
         """
         from lore.search.engine import search_catalog
 
-        return search_catalog(self.catalog, query, settings=self.settings, limit=limit,
-                              filters=filters, chunks=chunks, explain=explain, mode=mode)
+        self.notices = []
+        mode = mode or self.settings.search.mode
+        leg = None if mode == "keyword" or not self.settings.embed.enabled \
+            else self.vector_leg(force=force)
+        hits = search_catalog(self.catalog, query, settings=self.settings, limit=limit,
+                              filters=filters, chunks=chunks, explain=explain, mode=mode,
+                              vector_leg=leg)
+        if expand:
+            from lore.search.expand import expand_hits
+
+            hits = expand_hits(self.catalog.conn, hits, self.link_graph(), self.settings.graph)
+        return hits
+
+    def context(self, query: str, *, budget: int | None = None, limit: int | None = None,
+                filters: dict[str, list[str]] | None = None,
+                mode: str | None = None) -> ContextPack:
+        """Top passages for ``query`` plus their parents and decisions, within a token budget.
+
+        Args:
+            query: as for ``search``.
+            budget: token budget (default ``settings.graph.context_tokens``).
+            limit: how many hits to start from.
+            filters: as for ``search``.
+            mode: as for ``search``.
+        """
+        from lore.search.expand import pack_context
+
+        hits = self.search(query, limit=limit, filters=filters, mode=mode)
+        return pack_context(self.catalog.conn, hits, self.link_graph(),
+                            budget or self.settings.graph.context_tokens)
+
+    def link_graph(self) -> LinkGraph:
+        """The resolved typed-link graph of the catalog (rebuilt after a sync)."""
+        if self._graph is None:
+            from lore.search.graph import LinkGraph
+
+            self._graph = LinkGraph.from_connection(self.catalog.conn)
+        return self._graph
+
+    def related(self, id_or_path: str, *, depth: int = 1,
+                kinds: list[str] | None = None) -> list[Neighbour]:
+        """Documents linked to one document within ``depth`` hops, nearest first.
+
+        Args:
+            id_or_path: doc id, uid or root-relative path.
+            depth: how many hops to walk.
+            kinds: only these edge kinds (parent, child, blocks, blocked_by,
+                relates, decision, decides, wiki, markdown, backlink).
+
+        Raises:
+            QueryError: no document has that id or path.
+        """
+        record = self.get(id_or_path)
+        rowid = None if record is None else self.link_graph().resolver.resolve(record.path)
+        if rowid is None:
+            raise QueryError(f"No indexed document has the id, uid or path {id_or_path!r}; "
+                             "find it with `lore search`, or run `lore index` if it is new.")
+        return self.link_graph().neighbourhood(rowid, depth=depth, kinds=kinds)
 
     def get(self, id_or_path: int | str) -> DocumentRecord | None:
         """One document by root-relative path, doc id or uid (ids case-insensitive)."""

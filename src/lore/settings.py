@@ -40,7 +40,7 @@ class ProviderSettings:
     model: str = "all-MiniLM-L6-v2"
     revision: str = ""
     dimensions: int | None = None      # None: take the model's; set: validated at construction
-    precision: str = "fp32"            # onnx: fp32 | int8
+    precision: str = field(default="fp32", metadata={"choices": ("fp32", "int8")})  # onnx
     batch_size: int = 32
     threads: int | None = None         # onnx intra-op threads; None: all cores
     query_prefix: str = ""
@@ -70,7 +70,7 @@ class SearchSettings:
     """Ranking: legs, fusion weights and boosts."""
 
     limit: int = 10
-    mode: str = "hybrid"               # keyword | vector | hybrid
+    mode: str = field(default="hybrid", metadata={"choices": ("keyword", "vector", "hybrid")})
     rrf_k: int = 60
     keyword_weight: float = 1.0
     vector_weight: float = 1.0
@@ -87,6 +87,30 @@ class SearchSettings:
 
 
 @dataclass(frozen=True)
+class GraphSettings:
+    """Typed-link expansion of the top hits (``--expand``) and context packing."""
+
+    hops: int = 1
+    decay: float = 0.5                 # per extra hop
+    seeds: int = 5                     # how many top hits expand
+    weight: float = 0.3                # scale of expansion scores against fused scores
+    max_added: int = 10                # at most this many linked documents are appended
+    edge_weights: dict[str, float] = field(default_factory=dict)  # overrides per edge kind
+    context_tokens: int = 2000         # budget of `lore search --context`
+
+
+@dataclass(frozen=True)
+class RerankSettings:
+    """Optional second-stage reranker over the fused candidates (off by default)."""
+
+    provider: str = "none"             # none | cross-encoder | http
+    model: str = ""                    # cross-encoder model name or local path
+    base_url: str | None = None        # http reranker endpoint (``/rerank`` appended)
+    candidates: int = 30
+    time_budget_s: float = 2.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """All of lore's settings, built once at the entry point and passed down."""
 
@@ -94,3 +118,5 @@ class Settings:
     chunking: ChunkSettings = field(default_factory=ChunkSettings)
     embed: EmbedSettings = field(default_factory=EmbedSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
+    graph: GraphSettings = field(default_factory=GraphSettings)
+    rerank: RerankSettings = field(default_factory=RerankSettings)

@@ -70,6 +70,8 @@ class SyncReport:
             invalid UTF-8, duplicate ids...).
         new_chunk_ids: ids of the chunks written, i.e. what needs embedding.
         duration: wall-clock seconds.
+        vectors: what the embedding pass did (``VectorReport.to_dict``), when it ran.
+        notices: why vectors were not updated, when they were not.
     """
 
     added: list[str] = field(default_factory=list)
@@ -81,6 +83,8 @@ class SyncReport:
     warnings: list[tuple[str, str]] = field(default_factory=list)
     new_chunk_ids: list[int] = field(default_factory=list)
     duration: float = 0.0
+    vectors: dict[str, Any] | None = None
+    notices: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -99,6 +103,8 @@ class SyncReport:
             "warnings": [{"path": p, "message": m} for p, m in self.warnings],
             "new_chunks": len(self.new_chunk_ids),
             "duration_s": round(self.duration, 4),
+            "vectors": self.vectors,
+            "notices": self.notices,
         }
 
 

@@ -21,7 +21,13 @@ COMMANDS: dict[str, str] = {
     "status": "index_cmds:status",
     "search": "search_cmds:search",
     "show": "search_cmds:show",
+    "related": "search_cmds:related",
     "config": "config_cmds:config",
+    "eval": "eval_cmds:eval_command",
+    "embed": "embed_cmds:embed",
+    "doctor": "embed_cmds:doctor",
+    "cache": "embed_cmds:cache",
+    "models": "models_cmds:models",
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,21 +61,35 @@ def init(root: Path, index_dir: Path | None) -> None:
 @index_dir_option
 @json_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something fails.")
-def index(root: Path, index_dir: Path | None, as_json: bool, quiet: bool) -> None:
+@click.option("--no-embed", is_flag=True,
+              help="Only update the catalog (keyword search); embed on a later run.")
+@click.option("--rebuild-vectors", is_flag=True,
+              help="Re-embed everything with the configured model when it differs from the "
+                   "index's; the old vectors serve searches until the new ones are complete.")
+def index(root: Path, index_dir: Path | None, as_json: bool, quiet: bool, no_embed: bool,
+          rebuild_vectors: bool) -> None:
     """Index (or re-index) the Markdown files under ROOT (default: . or $LORE_ROOT).
 
     Only new and changed files are read again; removed files leave the index,
     and moved files are recognised by their content. Files that cannot be
-    indexed are listed with the reason.
+    indexed are listed with the reason. New chunks are then embedded with the
+    configured model (the default local model is fetched on first use) so
+    that hybrid search works; an embedding cache makes re-embedding free.
 
     \b
     Examples:
       lore index ~/notes
+      lore index --no-embed            # keyword index only, no model needed
+      lore index --rebuild-vectors     # after changing [embed] settings
       lore index --json | jq '.skipped'
     """
-    with open_cli_index(root, index_dir, create=True) as idx, \
-            _progress_bar(enabled=not quiet) as progress:
-        report = idx.sync(progress=progress)
+    flags = {"embed.enabled": False} if no_embed else None
+    with open_cli_index(root, index_dir, create=True, flags=flags) as idx, \
+            _progress_bar(enabled=not quiet) as (progress, embed_progress):
+        report = idx.sync(progress=progress, rebuild_vectors=rebuild_vectors,
+                          embed_progress=embed_progress)
+    for notice in report.notices:
+        click.echo(f"Note: {notice}", err=True)
     if as_json:
         echo_json({"root": str(idx.root), **report.to_dict()})
     elif not quiet:
@@ -111,24 +125,30 @@ def status(root: Path, index_dir: Path | None, as_json: bool) -> None:
 
 
 @contextmanager
-def _progress_bar(*, enabled: bool) -> Iterator[ProgressCallback | None]:
-    """A rich progress bar on stderr, shown only on a terminal and for long runs."""
+def _progress_bar(*, enabled: bool) -> Iterator[tuple[ProgressCallback | None,
+                                                      Callable[[int, int], None] | None]]:
+    """Rich progress bars on stderr (files, then chunks embedded), only on a terminal."""
     from rich.console import Console
 
     console = Console(stderr=True)
     if not enabled or not console.is_terminal:
-        yield None
+        yield None, None
         return
     from rich.progress import Progress
 
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("indexing", total=None, visible=False)
+        embed_task = bar.add_task("embedding", total=None, visible=False)
 
         def advance(done: int, total: int, path: str) -> None:
             bar.update(task, completed=done, total=total, visible=total >= PROGRESS_MIN_FILES,
                        description=f"indexing {path[-40:]}")
 
-        yield advance
+        def embedded(done: int, total: int) -> None:
+            bar.update(embed_task, completed=done, total=total, visible=True,
+                       description="embedding chunks")
+
+        yield advance, embedded
 
 
 def _print_summary(root: Path, report: SyncReport) -> None:
@@ -140,6 +160,10 @@ def _print_summary(root: Path, report: SyncReport) -> None:
                f"{len(report.warnings)} warnings")
     for old, new in report.renamed:
         click.echo(f"  renamed {old} -> {new}")
+    if report.vectors is not None:
+        v = report.vectors
+        click.echo(f"Vectors: {v['embedded']} chunks embedded ({v['cache_hits']} from cache), "
+                   f"{v['removed']} removed, {v['total']} in {v['space']}")
     _print_problems("Skipped", report.skipped)
     _print_problems("Warnings", report.warnings)
 

@@ -49,9 +49,19 @@ def parse_filters(_ctx: click.Context, _param: click.Parameter,
               help="Which legs rank the hits [default: the search.mode setting].")
 @click.option("--explain", is_flag=True,
               help="Show which legs found each hit, at which rank, and the boosts applied.")
+@click.option("--expand", is_flag=True,
+              help="Also list documents linked to the top hits (parent, decisions, blockers...).")
+@click.option("--context", "context", is_flag=True,
+              help="Print a context pack for an agent: the best passages plus their parents "
+                   "and decisions, within --budget tokens.")
+@click.option("--budget", type=click.IntRange(min=1), default=None,
+              help="Token budget of --context [default: the graph.context_tokens setting].")
+@click.option("--force", is_flag=True,
+              help="Search vectors even if the configured embedder differs from the index's.")
 @json_option
 def search(query: tuple[str, ...], root: Path, index_dir: Path | None, limit: int | None,
            filters: dict[str, list[str]], chunks: bool, mode: str | None, explain: bool,
+           expand: bool, context: bool, budget: int | None, force: bool,
            as_json: bool) -> None:
     """Search the index of ROOT for QUERY.
 
@@ -64,13 +74,28 @@ def search(query: tuple[str, ...], root: Path, index_dir: Path | None, limit: in
     Examples:
       lore search "embedding cache invalidation" --root ~/notes
       lore search type:ADR vector store
-      lore search KABSD-TSK-0350
+      lore search KABSD-TSK-0350 --expand
       lore search sqlite --filter state=Done --filter type=Task --json
+      lore search "vector store" --mode keyword --explain
+      lore search "how are ids resolved" --context --budget 1500
       lore search -- -draft "release checklist"
     """
     with open_cli_index(root, index_dir) as idx:
-        hits = idx.search(" ".join(query), limit=limit, filters=filters or None, chunks=chunks,
-                          mode=mode, explain=explain)
+        if context:
+            pack = idx.context(" ".join(query), budget=budget, limit=limit,
+                               filters=filters or None, mode=mode)
+        else:
+            hits = idx.search(" ".join(query), limit=limit, filters=filters or None,
+                              chunks=chunks, mode=mode, explain=explain, force=force,
+                              expand=expand)
+        for notice in idx.notices:
+            click.echo(f"Note: {notice}", err=True)
+    if context:
+        if as_json:
+            echo_json(pack.to_json())
+        else:
+            click.echo(pack.to_markdown())
+        return
     if as_json:
         echo_json([hit.to_json() for hit in hits])
         return
@@ -108,6 +133,47 @@ def show(id_or_path: str, root: Path, index_dir: Path | None, as_json: bool) -> 
         echo_json(record.to_dict())
         return
     _print_document(_console(), record)
+
+
+@click.command()
+@click.argument("id_or_path")
+@index_options
+@click.option("--depth", "-d", type=click.IntRange(min=1), default=1, show_default=True,
+              help="How many link hops to follow.")
+@click.option("--kind", "kinds", multiple=True,
+              type=click.Choice(["parent", "child", "blocks", "blocked_by", "relates",
+                                 "decision", "decides", "wiki", "markdown", "backlink"]),
+              help="Only follow these edge kinds (repeatable).")
+@json_option
+def related(id_or_path: str, root: Path, index_dir: Path | None, depth: int,
+            kinds: tuple[str, ...], as_json: bool) -> None:
+    """List the documents linked to ID_OR_PATH, with the kind of each link.
+
+    Links come from front matter (parent, links.blocks / blocked_by / relates,
+    decisions) and from the body ([[wiki]] and Markdown links, ADR ids); each
+    is followed both ways, so a parent lists its children.
+
+    \b
+    Examples:
+      lore related KABSD-TSK-0350
+      lore related KABSD-FTR-0004 --depth 2 --kind child
+      lore related ADR-0009 --json
+    """
+    with open_cli_index(root, index_dir) as idx:
+        record = idx.get(_as_relpath(id_or_path, idx.root))
+        neighbours = idx.related(record.path if record else id_or_path, depth=depth,
+                                 kinds=list(kinds) or None)
+        rows = [idx.link_graph().to_json(n) for n in neighbours]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo(f"{id_or_path} has no resolvable links.")
+        return
+    for row in rows:
+        edges = ", ".join(f"{via['kind']} of {via['from']}" for via in row["via"])
+        click.echo(f"{'  ' * (row['depth'] - 1)}{row['doc_id']}  {row['title']}  "
+                   f"[{row['doctype']}]  <- {edges}")
 
 
 def _as_relpath(key: str, root: Path) -> str:
@@ -150,6 +216,9 @@ def _print_hit(console: Console, rank: int, hit: Hit, *, explain: bool) -> None:
     console.print(snippet)
     if explain and hit.explain is not None:
         console.print(Text(f"    {_explain_line(hit.explain)}", style="dim"))
+    if hit.via:
+        reached = ", ".join(f"{kind} of {source}" for kind, source in hit.via)
+        console.print(Text(f"    linked: {reached}", style="dim"))
 
 
 def _explain_line(record: dict[str, Any]) -> str:

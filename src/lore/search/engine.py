@@ -33,10 +33,10 @@ from lore.settings import Settings
 from lore.store.catalog import documents_filter_sql
 
 if TYPE_CHECKING:
+    from lore.search.vector import VectorLeg
     from lore.store.catalog import Catalog
 
-# Modes whose legs exist in this engine; "vector" arrives with the vector leg.
-MODES = ("keyword", "hybrid")
+MODES = ("keyword", "vector", "hybrid")
 PINNED_LEGS = ("id",)
 
 
@@ -56,7 +56,8 @@ class _ChunkRow:
 
 def search_catalog(catalog: Catalog, query: str, *, settings: Settings, limit: int | None = None,
                    filters: Mapping[str, Sequence[str]] | None = None, chunks: bool = False,
-                   explain: bool = False, mode: str | None = None) -> list[Hit]:
+                   explain: bool = False, mode: str | None = None,
+                   vector_leg: VectorLeg | None = None) -> list[Hit]:
     """Search the catalog and return ranked hits.
 
     Args:
@@ -67,22 +68,29 @@ def search_catalog(catalog: Catalog, query: str, *, settings: Settings, limit: i
         filters: field key -> accepted values, AND across keys, OR within one.
         chunks: return one hit per chunk instead of one per document.
         explain: attach legs, ranks, contributions and boosts to every hit.
-        mode: "keyword" or "hybrid" (default ``settings.search.mode``; until the
-            vector leg exists both run the keyword and exact-id legs).
+        mode: "keyword" (BM25 + exact id), "vector" (embeddings only) or
+            "hybrid" (all legs fused); default ``settings.search.mode``.
+        vector_leg: the query embedder and sidecar; None runs no vector leg
+            (the caller decides how to degrade and says so).
 
     Raises:
         QueryError: an unknown mode, a limit below 1, or a filter without values.
     """
     conn = catalog.conn
     limit = settings.search.limit if limit is None else limit
-    _check(mode or settings.search.mode, limit)
+    mode = mode or settings.search.mode
+    _check(mode, limit)
+    if mode == "vector" and vector_leg is None:
+        raise QueryError("The vector mode needs embeddings, and this index has none usable: "
+                         "run `lore index` with embeddings enabled, or use --mode keyword.")
     with _read_snapshot(conn):
         plan = plan_query(conn, query, filters)
         # Grouping can fold many candidate chunks into few documents; when a
         # leg was cut off and fewer than ``limit`` documents came out, ask for more.
         candidates = max(settings.search.candidates, 2 * limit)
         while True:
-            legs = run_legs(conn, plan, settings=settings, candidates=candidates)
+            legs = run_legs(conn, plan, settings=settings, candidates=candidates, mode=mode,
+                        vector_leg=vector_leg)
             fused = fuse(legs, leg_weights(settings), k=settings.search.rrf_k,
                          pin_legs=PINNED_LEGS)
             owners = _documents_of(conn, [f.chunk_id for f in fused])
@@ -146,22 +154,27 @@ def plan_query(conn: sqlite3.Connection, query: str,
                 listing=bool(merged))
 
 
-def run_legs(conn: sqlite3.Connection, plan: Plan, *, settings: Settings,
-             candidates: int) -> list[LegResult]:
-    """Run every leg the plan calls for; the listing leg when nothing else applies.
+def run_legs(conn: sqlite3.Connection, plan: Plan, *, settings: Settings, candidates: int,
+             mode: str = "hybrid", vector_leg: VectorLeg | None = None) -> list[LegResult]:
+    """Run every leg the plan and mode call for; the listing leg when nothing else applies.
 
     Args:
         conn: a catalog connection.
         plan: the planned query.
         settings: column weights.
         candidates: how many chunks each ranked leg may return.
+        mode: "keyword", "vector" or "hybrid".
+        vector_leg: runs the vector leg in "vector" and "hybrid" modes when given.
     """
     s = settings.search
     legs: list[LegResult] = []
-    if plan.terms:
+    if plan.terms and mode != "vector":
         legs.append(keyword_leg(conn, plan.terms, limit=candidates, doc_filter=plan.doc_filter,
                                 weights=(s.title_weight, s.heading_weight, s.body_weight)))
-    ids = id_candidates(plan.parsed)
+    if vector_leg is not None and mode != "keyword":
+        legs.append(vector_leg.run(conn, plan.parsed.text, doc_filter=plan.doc_filter,
+                                   candidates=candidates))
+    ids = id_candidates(plan.parsed) if mode != "vector" else []
     if ids:
         prefer = [cid for cid, _ in legs[0].ranked] if legs else []
         legs.append(id_leg(conn, ids, doc_filter=plan.doc_filter, prefer=prefer))
@@ -221,8 +234,7 @@ def known_field_keys(conn: sqlite3.Connection, candidates: set[str]) -> set[str]
 def _check(mode: str, limit: int) -> None:
     """Refuse a mode this engine cannot run or a limit that asks for nothing."""
     if mode not in MODES:
-        raise QueryError(f"Unknown search mode {mode!r}: use one of {', '.join(MODES)} "
-                         "(the vector mode needs the vector leg, which this build lacks).")
+        raise QueryError(f"Unknown search mode {mode!r}: use one of {', '.join(MODES)}.")
     if limit < 1:
         raise QueryError(f"The limit must be at least 1, not {limit}.")
 

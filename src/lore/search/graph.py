@@ -38,7 +38,7 @@ DEFAULT_EDGE_WEIGHTS: dict[str, float] = {
     "decides": 0.4,
     "wiki": 0.3,
     "markdown": 0.3,
-    "backlink": 0.2,
+    "backlink": 0.1,   # hub pages (dashboards, indexes) link to everything
 }
 
 _ID_PREFIX = re.compile(r"^([A-Za-z]+(?:-[A-Za-z]+)*-\d+)(?:[_\s].*)?$")
@@ -177,6 +177,13 @@ class LinkGraph:
                         item.via.append((edge.kind, node))
             frontier = nxt
         return sorted(found.values(), key=lambda n: (n.depth, n.doc.path))
+
+    def to_json(self, n: Neighbour) -> dict[str, object]:
+        """A neighbour as JSON: the document, its distance, and the edges that reached it."""
+        return {"path": n.doc.path, "doc_id": n.doc.doc_id, "title": n.doc.title,
+                "doctype": n.doc.doctype, "depth": n.depth,
+                "via": [{"kind": kind, "from": self.resolver.docs[src].doc_id}
+                        for kind, src in n.via]}
 
     def expand(self, seeds: Mapping[int, float], *, hops: int = 1, decay: float = 0.5,
                weights: Mapping[str, float] | None = None) -> dict[int, Neighbour]:

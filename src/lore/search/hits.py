@@ -44,6 +44,8 @@ class Hit:
         doctype: normalised document type ("Task", "ADR", "Note", ...).
         chunk: the chunk that represents this hit.
         explain: legs, ranks, contributions and boosts, when asked for.
+        via: for a document added by graph expansion, the edges that reached
+            it as (edge kind, doc id of the hit it came from); empty otherwise.
     """
 
     path: str
@@ -56,6 +58,7 @@ class Hit:
     doctype: str
     chunk: ChunkInfo
     explain: dict[str, Any] | None = None
+    via: tuple[tuple[str, str], ...] = ()
 
     def marked_snippet(self, open_mark: str = "[", close_mark: str = "]") -> str:
         """The snippet with every highlight wrapped in ``open_mark``/``close_mark``."""
@@ -85,4 +88,5 @@ class Hit:
                 "kind": self.chunk.kind,
             },
             "explain": self.explain,
+            "via": [{"kind": kind, "from": source} for kind, source in self.via],
         }
