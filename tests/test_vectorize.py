@@ -1,0 +1,163 @@
+"""Vectors after sync: incremental, reconciled, refused across spaces, rebuilt when damaged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lore.errors import EmbedderMismatchError, QueryError
+from lore.index import Index, open_index
+from lore.settings import EmbedSettings, ProviderSettings, Settings
+from lore.vectorize import active_space_id, sidecar_path
+
+
+def hashing(dimensions: int = 64, **extra: object) -> Settings:
+    provider = ProviderSettings(provider="hashing", dimensions=dimensions, **extra)  # type: ignore[arg-type]
+    return Settings(embed=EmbedSettings(primary=provider))
+
+
+def write_notes(root: Path, count: int = 6) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        kind = "ADR" if i % 3 == 0 else "Task"
+        (root / f"note-{i}.md").write_text(
+            f"---\nid: N-{i}\ntype: {kind}\ntitle: Note {i}\n---\n# Note {i}\n\n"
+            f"Topic {i}: embeddings, sidecars and caches number {i}.\n", encoding="utf-8")
+
+
+def chunk_ids(index: Index) -> set[int]:
+    return {cid for (cid,) in index.catalog.conn.execute("SELECT id FROM chunks")}
+
+
+def sidecar_keys(index: Index) -> set[int]:
+    leg = index.vector_leg()
+    assert leg is not None
+    return set(leg.sidecar.keys().tolist())
+
+
+@pytest.fixture
+def notes(tmp_path: Path) -> Path:
+    write_notes(tmp_path / "notes")
+    return tmp_path / "notes"
+
+
+def test_sync_embeds_every_chunk_once(notes: Path) -> None:
+    with open_index(notes, settings=hashing()) as index:
+        first = index.sync()
+        assert first.vectors is not None
+        assert first.vectors["embedded"] == len(chunk_ids(index)) == first.vectors["total"]
+        assert sidecar_keys(index) == chunk_ids(index)
+        again = index.sync()
+        assert again.vectors is not None and again.vectors["embedded"] == 0
+
+
+def test_edit_and_delete_keep_sidecar_in_step(notes: Path) -> None:
+    with open_index(notes, settings=hashing()) as index:
+        index.sync()
+        before = chunk_ids(index)
+        (notes / "note-1.md").write_text("---\nid: N-1\n---\n# Changed\n\nNew words.\n")
+        (notes / "note-2.md").unlink()
+        report = index.sync()
+        after = chunk_ids(index)
+        assert report.vectors is not None
+        assert report.vectors["embedded"] == len(after - before) == 1
+        assert report.vectors["removed"] == len(before - after)
+        assert sidecar_keys(index) == after
+
+
+def test_other_space_is_refused_then_swapped_in(notes: Path) -> None:
+    with open_index(notes, settings=hashing(64)) as index:
+        index.sync()
+        old = active_space_id(index.catalog)
+    with open_index(notes, settings=hashing(32)) as index:
+        with pytest.raises(EmbedderMismatchError, match="rebuild-vectors"):
+            index.sync()
+        with pytest.raises(EmbedderMismatchError):
+            index.search("embeddings", mode="hybrid")
+        assert index.search("embeddings", mode="keyword")
+        report = index.sync(rebuild_vectors=True)
+        assert report.vectors is not None and report.vectors["swapped_from"] == old
+        assert active_space_id(index.catalog) != old
+        assert not sidecar_path(index.index_dir, old or "").exists()
+        assert index.search("embeddings", mode="vector")
+
+
+def test_force_searches_across_spaces(notes: Path) -> None:
+    with open_index(notes, settings=hashing(64, query_prefix="")) as index:
+        index.sync()
+    with open_index(notes, settings=hashing(64, query_prefix="query: ")) as index:
+        with pytest.raises(EmbedderMismatchError):
+            index.search("caches", mode="vector")
+        assert index.search("caches", mode="vector", force=True)
+
+
+def test_damaged_sidecar_is_rebuilt_from_the_catalog(notes: Path) -> None:
+    with open_index(notes, settings=hashing()) as index:
+        index.sync()
+        path = sidecar_path(index.index_dir, active_space_id(index.catalog) or "")
+        expected = [h.path for h in index.search("sidecars number 4", mode="vector")]
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with open_index(notes, settings=hashing()) as index:
+        assert [h.path for h in index.search("sidecars number 4", mode="vector")] == expected
+        assert sidecar_keys(index) == chunk_ids(index)
+
+
+def test_missing_sidecar_is_rebuilt(notes: Path) -> None:
+    with open_index(notes, settings=hashing()) as index:
+        index.sync()
+        sidecar_path(index.index_dir, active_space_id(index.catalog) or "").unlink()
+    with open_index(notes, settings=hashing()) as index:
+        report = index.sync()
+        assert report.vectors is not None and report.vectors["rebuilt"]
+        assert sidecar_keys(index) == chunk_ids(index)
+
+
+def test_dead_endpoint_degrades_to_keyword(notes: Path) -> None:
+    dead = ProviderSettings(provider="openai", model="m", dimensions=8,
+                            base_url="http://127.0.0.1:9/v1", timeout_s=0.5)
+    settings = Settings(embed=EmbedSettings(primary=dead))
+    with open_index(notes, settings=settings) as index:
+        report = index.sync()
+        assert report.vectors is None and "keyword only" in report.notices[0]
+        assert len(chunk_ids(index)) > 0                   # the catalog is complete anyway
+        hits = index.search("embeddings", mode="hybrid")
+        assert hits and "no vectors" in index.notices[0]
+        with pytest.raises(QueryError, match="vector mode needs embeddings"):
+            index.search("embeddings", mode="vector")
+
+
+def test_cache_makes_a_second_index_free(notes: Path, tmp_path: Path) -> None:
+    with open_index(notes, settings=hashing()) as index:
+        index.sync()
+    with open_index(notes, settings=hashing(), index_dir=tmp_path / "other") as index:
+        report = index.sync()
+        assert report.vectors is not None
+        assert report.vectors["cache_hits"] == report.vectors["embedded"] > 0
+        assert index.runner().stats.provider_calls == 0
+
+
+@pytest.mark.parametrize("limit", [1, 2, 50])
+def test_filtered_hybrid_returns_min_of_limit_and_matches(notes: Path, limit: int) -> None:
+    with open_index(notes, settings=hashing()) as index:
+        index.sync()
+        adrs = {p for (p,) in index.catalog.conn.execute(
+            "SELECT path FROM documents WHERE doctype = 'ADR'")}
+        for mode in ("vector", "hybrid"):
+            hits = index.search("unrelated words entirely", mode=mode, limit=limit,
+                                filters={"type": ["ADR"]})
+            assert len(hits) == min(limit, len(adrs))
+            assert {h.path for h in hits} <= adrs
+
+
+def test_vector_leg_matches_brute_force(notes: Path) -> None:
+    with open_index(notes, settings=hashing()) as index:
+        index.sync()
+        leg = index.vector_leg()
+        assert leg is not None
+        query = leg.embed_query("caches number 3")
+        keys, vectors = next(index.catalog.iter_vectors(active_space_id(index.catalog) or ""))
+        order = keys[np.argsort(-(vectors @ query), kind="stable")]
+        result = leg.run(index.catalog.conn, "caches number 3", doc_filter=None, candidates=5)
+        assert [cid for cid, _ in result.ranked] == order[:5].tolist()
