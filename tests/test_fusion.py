@@ -82,3 +82,32 @@ def test_doctype_boosts_match_case_insensitively() -> None:
 def test_empty_input() -> None:
     assert fuse([], {}, k=60) == []
     assert fuse([LegResult("keyword", [])], {}, k=60) == []
+
+
+def test_collapse_gives_a_document_both_legs_contributions() -> None:
+    from lore.search.fusion import collapse_to_documents
+
+    # doc 1 = chunks 10, 11; doc 2 = chunk 20; doc 3 = chunk 30
+    owners = {10: 1, 11: 1, 20: 2, 30: 3}
+    keyword = LegResult("keyword", [(10, 9.0), (20, 8.0), (11, 7.0)])
+    vector = LegResult("vector", [(30, 0.9), (11, 0.8), (20, 0.7)])
+    collapsed = collapse_to_documents([keyword, vector], owners)
+    # doc 1 is represented by chunk 10 (rank 0 in keyword beats rank 1 in vector)
+    assert collapsed[0].ranked == [(10, 9.0), (20, 8.0)]
+    assert collapsed[1].ranked == [(30, 0.9), (10, 0.8), (20, 0.7)]
+    fused = fuse(collapsed, {}, k=60)
+    by_chunk = {f.chunk_id: f.score for f in fused}
+    assert by_chunk[10] == pytest.approx(1 / 61 + 1 / 62)
+    assert by_chunk[20] == pytest.approx(1 / 62 + 1 / 63)
+    assert by_chunk[30] == pytest.approx(1 / 61)
+    assert [f.chunk_id for f in fused] == [10, 20, 30]
+    # per chunk, doc 1's two sections would have split its credit and lost to doc 2
+    split = {f.chunk_id: f.score for f in fuse([keyword, vector], {}, k=60)}
+    assert split[10] < split[20]
+
+
+def test_collapse_drops_unknown_chunks() -> None:
+    from lore.search.fusion import collapse_to_documents
+
+    (leg,) = collapse_to_documents([LegResult("keyword", [(1, 1.0), (2, 0.5)])], {2: 7})
+    assert leg.ranked == [(2, 0.5)]

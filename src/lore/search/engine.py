@@ -1,6 +1,8 @@
 """Plan and run a search: parse, run the legs, fuse, group per document.
 
-Each leg ranks chunk ids on its own (``LegResult``); ``fusion`` combines them
+Each leg ranks chunk ids on its own (``LegResult``); for per-document results
+each leg is first collapsed to documents (a document found by two legs through
+different sections still gets both contributions); ``fusion`` combines them
 with weighted RRF, the exact-id leg is pinned to the top, the doctype prior
 is added as a boost, and only then are chunks grouped per document (the best
 chunk represents its document and supplies the snippet).
@@ -24,7 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 from lore.errors import QueryError
 from lore.search.fts import build_exclusion, match_terms, or_expression
-from lore.search.fusion import Fused, LegResult, add_boost, doctype_boosts, fuse
+from lore.search.fusion import (
+    Fused,
+    LegResult,
+    add_boost,
+    collapse_to_documents,
+    doctype_boosts,
+    fuse,
+)
 from lore.search.hits import ChunkInfo, Hit
 from lore.search.idmatch import id_candidates, id_leg
 from lore.search.keyword import DocFilter, Snippet, keyword_leg, snippets
@@ -91,9 +100,9 @@ def search_catalog(catalog: Catalog, query: str, *, settings: Settings, limit: i
         while True:
             legs = run_legs(conn, plan, settings=settings, candidates=candidates, mode=mode,
                         vector_leg=vector_leg)
-            fused = fuse(legs, leg_weights(settings), k=settings.search.rrf_k,
-                         pin_legs=PINNED_LEGS)
-            owners = _documents_of(conn, [f.chunk_id for f in fused])
+            owners = _documents_of(conn, sorted({cid for leg in legs for cid, _ in leg.ranked}))
+            fused = fuse(legs if chunks else collapse_to_documents(legs, owners),
+                         leg_weights(settings), k=settings.search.rrf_k, pin_legs=PINNED_LEGS)
             fused = add_boost(fused, "doctype", _doctype_boosts(conn, owners, settings))
             chosen = _best_per_document(fused, owners, per_document=not chunks)
             if len(chosen) >= limit or all(len(leg.ranked) < candidates for leg in legs):

@@ -97,6 +97,42 @@ def fuse(legs: Sequence[LegResult], weights: Mapping[str, float], *, k: int,
     return sorted(fused.values(), key=Fused.sort_key)
 
 
+def collapse_to_documents(legs: Sequence[LegResult],
+                          document_of: Mapping[int, int]) -> list[LegResult]:
+    """Rank documents instead of chunks in every leg, before fusion.
+
+    Without this a document whose section A tops the keyword leg and whose
+    section B tops the vector leg would enter fusion as two chunks, each
+    with one leg's contribution, and lose to a document found by both legs
+    through one chunk. Each leg keeps a document once, at its best chunk's
+    rank, and every leg names the document by the same representative chunk:
+    the one with the best rank in any leg (earlier legs win ties), which
+    also supplies the snippet.
+
+    Args:
+        legs: chunk rankings.
+        document_of: chunk id -> document id (chunks missing here are dropped).
+    """
+    best: dict[int, tuple[int, int]] = {}
+    for leg in legs:
+        for rank, (chunk_id, _) in enumerate(leg.ranked):
+            doc = document_of.get(chunk_id)
+            if doc is not None and (doc not in best or rank < best[doc][0]):
+                best[doc] = (rank, chunk_id)
+    collapsed = []
+    for leg in legs:
+        seen: set[int] = set()
+        ranked = []
+        for chunk_id, score in leg.ranked:
+            doc = document_of.get(chunk_id)
+            if doc is None or doc in seen:
+                continue
+            seen.add(doc)
+            ranked.append((best[doc][1], score))
+        collapsed.append(LegResult(leg.name, ranked))
+    return collapsed
+
+
 def add_boost(fused: Sequence[Fused], name: str, values: Mapping[int, float]) -> list[Fused]:
     """Add a named boost (chunk id -> amount) to the scores and re-sort.
 
