@@ -63,8 +63,35 @@ def main() -> int:
     results = []
     for k, wv in itertools.product((5, 10, 20, 40, 60, 100), (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)):
         results.append((score({"keyword": 1.0, "vector": wv}, k), k, wv))
-    for ndcg, k, wv in sorted(results, reverse=True)[:12]:
+    for ndcg, k, wv in sorted(results, reverse=True)[:8]:
         print(f"rrf_k={k:<4} vector_weight={wv:<5} keyword_weight=1.0  nDCG@10 {ndcg:.4f}")
+
+    def convex(alpha: float, norm_kind: str = "minmax") -> float:
+        run = {}
+        for qid, (legs, owners) in per_query.items():
+            fused: dict[int, float] = {}
+            for lg in legs:
+                weight = alpha if lg.name == "vector" else 1.0 - alpha
+                scores = [sc for _, sc in lg.ranked]
+                if not scores:
+                    continue
+                low, high = min(scores), max(scores)
+                mean = sum(scores) / len(scores)
+                std = (sum((x - mean) ** 2 for x in scores) / len(scores)) ** 0.5 or 1.0
+                for cid, sc in lg.ranked:
+                    if norm_kind == "z":
+                        norm = (sc - mean) / std
+                    else:
+                        norm = (sc - low) / (high - low) if high > low else 1.0
+                    fused[cid] = fused.get(cid, 0.0) + weight * norm
+            best = sorted(fused, key=lambda c: -fused[c])[:100]
+            run[qid] = [beir_of[owners[c]] for c in best]
+        return evaluate(run, qrels).mean["ndcg@10"]
+
+    for norm_kind in ("minmax", "z"):
+        for alpha in (0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
+            print(f"convex {norm_kind} alpha(vector)={alpha}  nDCG@10 "
+                  f"{convex(alpha, norm_kind):.4f}")
     return 0
 
 

@@ -111,3 +111,23 @@ def test_collapse_drops_unknown_chunks() -> None:
 
     (leg,) = collapse_to_documents([LegResult("keyword", [(1, 1.0), (2, 0.5)])], {2: 7})
     assert leg.ranked == [(2, 0.5)]
+
+
+def test_score_fusion_is_a_weighted_sum_of_min_max_scores() -> None:
+    keyword = LegResult("keyword", [(1, 12.0), (2, 8.0), (3, 2.0)])
+    vector = LegResult("vector", [(3, 0.9), (1, 0.5), (4, 0.4)])
+    fused = fuse([keyword, vector], {"keyword": 0.6, "vector": 0.4}, k=60, method="score")
+    by_chunk = {f.chunk_id: f.score for f in fused}
+    assert by_chunk[1] == pytest.approx(0.6 * 1.0 + 0.4 * (0.5 - 0.4) / 0.5)
+    assert by_chunk[2] == pytest.approx(0.6 * (8 - 2) / 10)
+    assert by_chunk[3] == pytest.approx(0.6 * 0.0 + 0.4 * 1.0)
+    assert by_chunk[4] == pytest.approx(0.0)
+    assert [f.chunk_id for f in fused] == [1, 3, 2, 4]
+    assert fused[0].legs["vector"].contribution == pytest.approx(0.4 * 0.2)
+
+
+def test_score_fusion_single_hit_leg_gives_full_weight() -> None:
+    (entry,) = fuse([LegResult("listing", [(5, 3.0)])], {"listing": 1.0}, k=60, method="score")
+    assert entry.score == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="unknown fusion"):
+        fuse([], {}, k=60, method="borda")

@@ -40,7 +40,8 @@ class ProviderSettings:
     model: str = "all-MiniLM-L6-v2"
     revision: str = ""
     dimensions: int | None = None      # None: take the model's; set: validated at construction
-    precision: str = field(default="fp32", metadata={"choices": ("fp32", "int8")})  # onnx
+    # onnx; int8 by measurement: docs/decisions/default-precision.md
+    precision: str = field(default="int8", metadata={"choices": ("fp32", "int8")})
     batch_size: int = 32
     threads: int | None = None         # onnx intra-op threads; None: all cores
     query_prefix: str = ""
@@ -71,9 +72,12 @@ class SearchSettings:
 
     limit: int = 10
     mode: str = field(default="hybrid", metadata={"choices": ("keyword", "vector", "hybrid")})
-    rrf_k: int = 60
-    keyword_weight: float = 1.0
-    vector_weight: float = 1.0
+    # Fusion defaults chosen on SciFact's *train* qrels (bench/tune_fusion.py):
+    # score fusion 0.732 nDCG@10; the best RRF (k=5..10, vector 0.75x) 0.725.
+    fusion: str = field(default="score", metadata={"choices": ("rrf", "score")})
+    rrf_k: int = 10
+    keyword_weight: float = 0.55
+    vector_weight: float = 0.45
     id_weight: float = 2.0
     candidates: int = 100              # per leg, before fusion
     title_weight: float = 3.0          # BM25 column weights

@@ -102,7 +102,8 @@ def search_catalog(catalog: Catalog, query: str, *, settings: Settings, limit: i
                         vector_leg=vector_leg)
             owners = _documents_of(conn, sorted({cid for leg in legs for cid, _ in leg.ranked}))
             fused = fuse(legs if chunks else collapse_to_documents(legs, owners),
-                         leg_weights(settings), k=settings.search.rrf_k, pin_legs=PINNED_LEGS)
+                         leg_weights(settings), k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
+                         method=settings.search.fusion)
             fused = add_boost(fused, "doctype", _doctype_boosts(conn, owners, settings))
             chosen = _best_per_document(fused, owners, per_document=not chunks)
             if len(chosen) >= limit or all(len(leg.ranked) < candidates for leg in legs):
