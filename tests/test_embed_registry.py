@@ -88,3 +88,21 @@ def test_available_providers_flags_an_absent_provider_module(
     infos = {info.name: info for info in registry.available_providers()}
     assert not infos["ghost"].available
     assert "lore_no_such_module_xyz" in infos["ghost"].reason
+
+
+def test_offline_setting_reaches_providers_that_take_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lore.embed.chain import build_embedder
+    from lore.settings import EmbedSettings
+
+    seen: list[object] = []
+
+    class Local(HashingEmbedder):
+        @classmethod
+        def from_settings(cls, p: ProviderSettings, *, offline: bool | None = None) -> Local:
+            seen.append(offline)
+            return cls(dimensions=8)
+
+    monkeypatch.setattr(registry, "resolve_provider", lambda name: Local)
+    build_embedder(EmbedSettings(primary=ProviderSettings(provider="local"), offline=True))
+    build_embedder(EmbedSettings(primary=ProviderSettings(provider="local")))
+    assert seen == [True, None]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -114,11 +115,14 @@ def resolve_provider(name: str) -> type[Any]:
     return cls
 
 
-def get_embedder(p: ProviderSettings) -> Embedder:
+def get_embedder(p: ProviderSettings, *, offline: bool | None = None) -> Embedder:
     """Build the embedder that ``p`` describes, importing its module only now.
 
     Args:
         p: one provider's settings (``provider`` is the registry name).
+        offline: ``[embed] offline`` when set; passed to providers whose
+            ``from_settings`` takes it (local providers that could otherwise fetch
+            a model). None lets them read ``HF_HUB_OFFLINE`` and the like.
 
     Raises:
         UnknownEmbedderError: ``p.provider`` is not registered.
@@ -132,7 +136,11 @@ def get_embedder(p: ProviderSettings) -> Embedder:
             f"Provider {p.provider!r} ({cls.__module__}.{cls.__name__}) has no "
             f"from_settings() classmethod; it cannot be configured from settings."
         )
-    embedder = from_settings(p)
+    takes_offline = "offline" in inspect.signature(from_settings).parameters
+    if takes_offline and offline is not None:
+        embedder = from_settings(p, offline=offline)
+    else:
+        embedder = from_settings(p)
     if not isinstance(embedder, Embedder):
         raise ConfigError(
             f"Provider {p.provider!r} built a {type(embedder).__name__}, which does not "
