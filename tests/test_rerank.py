@@ -61,7 +61,7 @@ def rerank_server() -> Iterator[tuple[str, list[dict[str, object]]]]:
     seen: list[dict[str, object]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append(body)
             if body["query"] == "bad":

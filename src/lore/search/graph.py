@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 # The edge kind seen from the other end of a link.
 INVERSE: dict[str, str] = {
@@ -178,7 +179,7 @@ class LinkGraph:
             frontier = nxt
         return sorted(found.values(), key=lambda n: (n.depth, n.doc.path))
 
-    def to_json(self, n: Neighbour) -> dict[str, object]:
+    def to_json(self, n: Neighbour) -> dict[str, Any]:
         """A neighbour as JSON: the document, its distance, and the edges that reached it."""
         return {"path": n.doc.path, "doc_id": n.doc.doc_id, "title": n.doc.title,
                 "doctype": n.doc.doctype, "depth": n.depth,
