@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lore.embed.runner import EmbeddingRunner
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from lore.search.expand import ContextPack
     from lore.search.graph import LinkGraph, Neighbour
     from lore.search.hits import Hit
+    from lore.search.rerank import Reranker
+    from lore.search.vector import VectorLeg
     from lore.store.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,8 @@ class Index:
         self._runner: EmbeddingRunner | None = None
         self._sidecar: VectorIndex | None = None
         self._graph: LinkGraph | None = None
+        self._reranker: Reranker | None = None
+        self._reranker_built = False
 
     @property
     def index_dir(self) -> Path:
@@ -154,12 +159,18 @@ class Index:
             expand: append documents linked to the top hits (``settings.graph``),
                 each with the edges that reached it in ``Hit.via``.
 
+        With ``settings.rerank.provider`` set, the top ``rerank.candidates``
+        fused hits (at least ``limit``) are reordered by the reranker before
+        the cut to ``limit`` and before expansion; exact-id hits stay first.
+
         Raises:
+            ConfigError: the reranker is misconfigured.
             EmbedderMismatchError: the embedding spaces differ and ``force`` is false.
             QueryError: a bad mode or limit, or vector mode without usable vectors.
 
         Afterwards ``self.notices`` says whether the search ran degraded
-        (e.g. keyword-only because the index has no vectors).
+        (e.g. keyword-only because the index has no vectors, or fused order
+        because the reranker failed).
         """
         from lore.search.engine import search_catalog
 
@@ -167,14 +178,42 @@ class Index:
         mode = mode or self.settings.search.mode
         leg = None if mode == "keyword" or not self.settings.embed.enabled \
             else self.vector_leg(force=force)
-        hits = search_catalog(self.catalog, query, settings=self.settings, limit=limit,
-                              filters=filters, chunks=chunks, explain=explain, mode=mode,
-                              vector_leg=leg)
+        reranker = self.reranker()
+        wanted = self.settings.search.limit if limit is None else limit
+        fetch = wanted if reranker is None or wanted < 1 \
+            else max(wanted, self.settings.rerank.candidates)
+        hits = search_catalog(self.catalog, query, settings=self.settings, limit=fetch,
+                              filters=filters, chunks=chunks,
+                              explain=explain or reranker is not None, mode=mode, vector_leg=leg)
+        if reranker is not None:
+            hits = self._reranked(reranker, query, hits, limit=wanted, explain=explain)
         if expand:
             from lore.search.expand import expand_hits
 
             hits = expand_hits(self.catalog.conn, hits, self.link_graph(), self.settings.graph)
         return hits
+
+    def _reranked(self, reranker: Reranker, query: str, hits: list[Hit], *, limit: int,
+                  explain: bool) -> list[Hit]:
+        """The top ``limit`` of ``hits`` (searched with explain) in the reranker's order."""
+        from lore.search.engine import plan_query
+        from lore.search.rerank import rerank_hits
+
+        text = plan_query(self.catalog.conn, query, None).parsed.text
+        reordered, notice = rerank_hits(self.catalog.conn, reranker, text, hits,
+                                        time_budget_s=self.settings.rerank.time_budget_s)
+        if notice:
+            self.notices.append(notice)
+        return [hit if explain else replace(hit, explain=None) for hit in reordered[:limit]]
+
+    def reranker(self) -> Reranker | None:
+        """The configured reranker (built on first use), or None when reranking is off."""
+        if not self._reranker_built:
+            from lore.search.rerank import build_reranker
+
+            self._reranker = build_reranker(self.settings.rerank, self.settings.embed.offline)
+            self._reranker_built = True
+        return self._reranker
 
     def context(self, query: str, *, budget: int | None = None, limit: int | None = None,
                 filters: dict[str, list[str]] | None = None,

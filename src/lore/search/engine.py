@@ -3,9 +3,10 @@
 Each leg ranks chunk ids on its own (``LegResult``); for per-document results
 each leg is first collapsed to documents (a document found by two legs through
 different sections still gets both contributions); ``fusion`` combines them
-with weighted RRF, the exact-id leg is pinned to the top, the doctype prior
-is added as a boost, and only then are chunks grouped per document (the best
-chunk represents its document and supplies the snippet).
+with weighted RRF, the exact-id leg is pinned to the top, the doctype prior,
+recency and visibility (``boosts``) are added as boosts, and only then are
+chunks grouped per document (the best chunk represents its document and
+supplies the snippet).
 
 Filters (the ``filters`` argument and inline ``key:value`` in the query) and
 exclusions (``-word``: documents with a chunk containing it) become one
@@ -17,6 +18,7 @@ by path; without filters it returns no hits. It never raises for odd text.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,6 +27,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lore.errors import QueryError
+from lore.search.boosts import (
+    DocumentFacts,
+    boosts_enabled,
+    document_boosts,
+    facts_params,
+    facts_sql,
+)
 from lore.search.fts import build_exclusion, match_terms, or_expression
 from lore.search.fusion import (
     Fused,
@@ -105,6 +114,8 @@ def search_catalog(catalog: Catalog, query: str, *, settings: Settings, limit: i
                          leg_weights(settings), k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
                          method=settings.search.fusion)
             fused = add_boost(fused, "doctype", _doctype_boosts(conn, owners, settings))
+            for name, values in _document_boosts(conn, owners, settings).items():
+                fused = add_boost(fused, name, values)
             chosen = _best_per_document(fused, owners, per_document=not chunks)
             if len(chosen) >= limit or all(len(leg.ranked) < candidates for leg in legs):
                 break
@@ -266,6 +277,16 @@ def _doctype_boosts(conn: sqlite3.Connection, owners: Mapping[int, int],
                                  "(SELECT value FROM json_each(?))",
                                  (json.dumps(sorted(set(owners.values()))),)))
     return doctype_boosts({cid: doctypes[doc] for cid, doc in owners.items()}, priors)
+
+
+def _document_boosts(conn: sqlite3.Connection, owners: Mapping[int, int],
+                     settings: Settings) -> dict[str, dict[int, float]]:
+    """Recency and visibility per candidate chunk; no query when both are off."""
+    if not boosts_enabled(settings.search):
+        return {}
+    rows = conn.execute(facts_sql(), facts_params(list(owners.values())))
+    facts = {int(doc): DocumentFacts(path, tuple(dates)) for doc, path, *dates in rows}
+    return document_boosts(owners, facts, settings.search, now=dt.datetime.now(dt.timezone.utc))
 
 
 def _hit_rows(conn: sqlite3.Connection, chunk_ids: list[int]) -> dict[int, _ChunkRow]:

@@ -4,18 +4,28 @@ Off by default. A reranker sees at most ``candidates`` (query, passage) pairs
 and a time budget; when it fails or runs out of time the fused order stands,
 and the hits say so in their explain record, because a slow or dead reranker
 must never cost the user their results.
+
+``build_reranker`` turns the ``[rerank]`` settings into a reranker (lazily:
+no model loads until the first score), and ``rerank_hits`` applies it to
+search hits: ``Index.search`` calls both, the engine never does, so ranking
+stays testable without a model or a network.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from lore._optional import require
-from lore.errors import ConfigError, ProviderError
+from lore.errors import ConfigError, MissingDependencyError, ProviderError
+from lore.search.hits import Hit
+from lore.settings import RerankSettings
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +131,7 @@ def rerank(reranker: Reranker, query: str, passages: Sequence[str], *,
     started = time.perf_counter()
     try:
         scores = reranker.score(query, passages)
-    except ProviderError as exc:
+    except (ProviderError, MissingDependencyError) as exc:
         log.warning("reranker %s failed; keeping fused order: %s", reranker.name, exc)
         return RerankOutcome(list(range(len(passages))), None, False, f"failed: {exc}")
     elapsed = time.perf_counter() - started
@@ -130,3 +140,90 @@ def rerank(reranker: Reranker, query: str, passages: Sequence[str], *,
                              f"over time budget ({elapsed:.2f}s > {time_budget_s:.2f}s)")
     order = sorted(range(len(passages)), key=lambda i: (-scores[i], i))
     return RerankOutcome(order, [scores[i] for i in order], True)
+
+
+def build_reranker(settings: RerankSettings, offline: bool) -> Reranker | None:
+    """The reranker ``settings.provider`` names, or None when reranking is off.
+
+    Nothing is loaded or contacted here: the cross-encoder loads its model
+    on first use, so a search that never reranks pays nothing.
+
+    Args:
+        settings: the ``[rerank]`` section.
+        offline: ``embed.offline``; the HTTP reranker needs the network and is refused.
+
+    Raises:
+        ConfigError: an unknown provider, a missing model or URL, or http while offline.
+    """
+    if settings.provider == "none":
+        return None
+    if settings.provider == "cross-encoder":
+        if not settings.model:
+            raise ConfigError("The cross-encoder reranker needs a model: set rerank.model to "
+                              "a local model directory, or rerank.provider = \"none\".")
+        return CrossEncoderReranker(settings.model, offline=offline)
+    if settings.provider == "http":
+        if offline:
+            raise ConfigError("offline = true but rerank.provider = \"http\" needs the network; "
+                              "use the cross-encoder, or set [embed] offline = false.")
+        # Scores arriving after the budget are discarded anyway, so wait no longer.
+        return HttpReranker(settings.base_url or "", model=settings.model or None,
+                            timeout_s=settings.time_budget_s)
+    raise ConfigError(f"Unknown rerank.provider {settings.provider!r}: use none, "
+                      "cross-encoder or http.")
+
+
+def rerank_hits(conn: sqlite3.Connection, reranker: Reranker, query: str, hits: Sequence[Hit],
+                *, time_budget_s: float) -> tuple[list[Hit], str | None]:
+    """Reorder ``hits`` by ``reranker`` over each hit's best chunk; pinned hits stay first.
+
+    ``hits`` must carry explain records (for the chunk id and the pin). Every
+    returned hit's record gains ``{"rerank": {"applied", "score", "reason"}}``;
+    ``Hit.score`` stays the fused score, since the two scales do not compare.
+
+    Args:
+        conn: the catalog the hits came from (for the chunk texts).
+        reranker: the scorer.
+        query: the query text without inline filters.
+        hits: the fused candidates, best first.
+        time_budget_s: as for ``rerank``.
+
+    Returns:
+        The hits in their new order, and a notice when the fused order was
+        kept because the reranker failed or ran out of time.
+    """
+    ordered = [_noted(hit, False, None, "pinned: exact id match")
+               for hit in hits if _record(hit)["pinned"]]
+    free = [hit for hit in hits if not _record(hit)["pinned"]]
+    if not free or not query.strip():  # e.g. a filter-only listing: nothing to score against
+        return ordered + [_noted(hit, False, None, "no query text") for hit in free], None
+    texts = _chunk_texts(conn, [int(_record(hit)["chunk_id"]) for hit in free])
+    outcome = rerank(reranker, query, [texts.get(int(_record(hit)["chunk_id"]), hit.snippet)
+                                       for hit in free], time_budget_s=time_budget_s)
+    scores: list[float | None] = [*outcome.scores] if outcome.scores else [None] * len(free)
+    reason = f"reranked by {reranker.name}" if outcome.applied else outcome.reason
+    ordered += [_noted(free[i], outcome.applied, score, reason)
+                for i, score in zip(outcome.order, scores)]
+    notice = None if outcome.applied else (f"reranker {reranker.name} skipped ({outcome.reason}); "
+                                           "results are in fused order.")
+    return ordered, notice
+
+
+def _record(hit: Hit) -> dict[str, Any]:
+    """The hit's explain record, which reranking needs."""
+    if hit.explain is None:
+        raise ValueError("rerank_hits needs hits searched with explain=True")
+    return hit.explain
+
+
+def _noted(hit: Hit, applied: bool, score: float | None, reason: str) -> Hit:
+    """``hit`` with the rerank outcome added to its explain record."""
+    rerank_record = {"applied": applied, "score": score, "reason": reason}
+    return dataclasses.replace(hit, explain={**_record(hit), "rerank": rerank_record})
+
+
+def _chunk_texts(conn: sqlite3.Connection, chunk_ids: Sequence[int]) -> dict[int, str]:
+    """Chunk id -> chunk text, in one query."""
+    rows = conn.execute("SELECT id, text FROM chunks WHERE id IN "
+                        "(SELECT value FROM json_each(?))", (json.dumps(list(chunk_ids)),))
+    return {int(cid): str(text) for cid, text in rows}
