@@ -231,6 +231,10 @@ def _explain_line(record: dict[str, Any]) -> str:
                                             for name, value in record["boosts"].items()))
     if record["pinned"]:
         parts.append("pinned: exact id match")
+    rerank = record.get("rerank")
+    if rerank:
+        parts.append(f"reranked: {rerank['score']:.4f}" if rerank["applied"]
+                     else f"rerank skipped: {rerank['reason']}")
     return "; ".join(parts)
 
 

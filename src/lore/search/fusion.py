@@ -18,9 +18,10 @@ over each leg's candidate list. Unlike ranks, it keeps *how much* better the
 top BM25 or cosine hit is than the next, which on SciFact's train queries
 beat the best RRF setting (nDCG@10 0.732 vs 0.725; ``bench/tune_fusion.py``).
 
-Additive boosts (doctype prior, recency, visibility) are in the fused units:
-about 0.016 for a top rank under RRF with k = 60, up to ``w_leg`` under score
-fusion.
+Additive boosts (doctype prior, recency, visibility) are configured in score
+fusion units (a leg's top hit is worth up to ``w_leg``); under RRF the recency
+and visibility amounts are divided by ``rrf_k + 1`` (``search/boosts.py``) so
+the same settings stay proportionate to a top rank's ``1 / (k + 1)``.
 
 Legs named in ``pin_legs`` are hard pins: whatever they found ranks above
 every unpinned chunk, whatever the scores. The exact-id leg is pinned because
