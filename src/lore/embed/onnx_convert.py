@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from lore._optional import require
 from lore.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -248,6 +249,11 @@ def optimize_encoder(model: Any, cfg: BertConfig) -> Any:
     """
     from onnx import helper
     from onnxruntime.transformers.optimizer import optimize_model
+
+    # The optimizer's shape inference needs sympy (a lore dependency). Fail with
+    # the fix rather than fall back to an unfused graph: that would be other
+    # bytes, hence another embedding space than every other install produces.
+    require("sympy", purpose="onnxruntime's graph optimizer (model conversion)")
 
     # It warns that the producer is not "pytorch"; the graph follows torch's
     # export pattern on purpose, and the fusion counts are logged below.
