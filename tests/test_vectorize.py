@@ -9,8 +9,14 @@ import pytest
 
 from lore.errors import EmbedderMismatchError, QueryError
 from lore.index import Index, open_index
-from lore.settings import EmbedSettings, ProviderSettings, Settings
-from lore.vectorize import active_space_id, sidecar_path
+from lore.settings import ChunkSettings, EmbedSettings, ProviderSettings, Settings
+from lore.vectorize import (
+    active_space_id,
+    document_ids,
+    document_keys,
+    is_document_key,
+    sidecar_path,
+)
 
 
 def hashing(dimensions: int = 64, **extra: object) -> Settings:
@@ -161,3 +167,141 @@ def test_vector_leg_matches_brute_force(notes: Path) -> None:
         order = keys[np.argsort(-(vectors @ query), kind="stable")]
         result = leg.run(index.catalog.conn, "caches number 3", doc_filter=None, candidates=5)
         assert [cid for cid, _ in result.ranked] == order[:5].tolist()
+
+
+# --- document vectors (granularity) -------------------------------------------------------
+
+SECTIONED = Settings(embed=EmbedSettings(primary=ProviderSettings(provider="hashing",
+                                                                  dimensions=64)),
+                     chunking=ChunkSettings(min_tokens=1, whole_document_tokens=1))
+
+
+def write_doc(root: Path, name: str, sections: list[str]) -> None:
+    """A note with one ``##`` section per text (the sectioned settings chunk each alone)."""
+    body = "".join(f"## Part {n}\n\n{text}\n\n" for n, text in enumerate(sections))
+    (root / name).write_text(f"---\ntitle: {name}\n---\n{body}", encoding="utf-8")
+
+
+def reference_vectors(index: Index) -> dict[int, np.ndarray]:
+    """Every key the sidecar should hold and its vector, computed from the catalog alone."""
+    space = active_space_id(index.catalog) or ""
+    owner = dict(index.catalog.conn.execute("SELECT id, document_id FROM chunks"))
+    expected: dict[int, np.ndarray] = {}
+    by_document: dict[int, list[np.ndarray]] = {}
+    for keys, vectors in index.catalog.iter_vectors(space):
+        for key, vector in zip(keys.tolist(), vectors):
+            unit = vector / np.linalg.norm(vector)
+            expected[key] = unit
+            by_document.setdefault(owner[key], []).append(unit)
+    for document, units in by_document.items():
+        if len(units) > 1:
+            mean = np.mean(units, axis=0)
+            expected[int(document_keys(np.array([document]))[0])] = mean / np.linalg.norm(mean)
+    return expected
+
+
+def assert_in_step(index: Index) -> None:
+    leg = index.vector_leg()
+    assert leg is not None
+    expected = reference_vectors(index)
+    assert set(leg.sidecar.keys().tolist()) == set(expected)
+    keys = np.array(sorted(expected), dtype=np.int64)
+    np.testing.assert_allclose(leg.sidecar.get(keys), np.stack([expected[k] for k in keys]),
+                               atol=1e-5)
+
+
+def document_key_of(index: Index, path: str) -> int:
+    (row,) = index.catalog.conn.execute("SELECT id FROM documents WHERE path = ?",
+                                        (path,)).fetchone()
+    return int(document_keys(np.array([row]))[0])
+
+
+@pytest.fixture
+def sectioned(tmp_path: Path) -> Path:
+    root = tmp_path / "sectioned"
+    root.mkdir()
+    write_doc(root, "three.md", ["Glaciers carve valleys.", "Rivers carry silt.",
+                                 "Deltas grow at the coast."])
+    write_doc(root, "two.md", ["Sidecars hold vectors.", "Catalogs hold rows."])
+    write_doc(root, "one.md", ["A single short section."])
+    return root
+
+
+def test_document_vectors_exist_exactly_for_multi_chunk_documents(sectioned: Path) -> None:
+    with open_index(sectioned, settings=SECTIONED) as index:
+        report = index.sync()
+        multi = {p for (p,) in index.catalog.conn.execute(
+            "SELECT d.path FROM documents d JOIN chunks c ON c.document_id = d.id "
+            "GROUP BY d.id HAVING count(*) > 1")}
+        assert multi == {"three.md", "two.md"}
+        keys = sidecar_keys(index)
+        assert keys - chunk_ids(index) == {document_key_of(index, p) for p in multi}
+        assert report.vectors is not None
+        assert report.vectors["pooled"] == len(multi)
+        assert report.vectors["total"] == len(chunk_ids(index)) + len(multi)
+        assert_in_step(index)
+
+
+def test_edit_delete_rename_keep_document_vectors_in_step(sectioned: Path) -> None:
+    with open_index(sectioned, settings=SECTIONED) as index:
+        index.sync()
+        leg = index.vector_leg()
+        assert leg is not None
+        two = document_key_of(index, "two.md")
+        before = leg.sidecar.get(np.array([two]))
+        write_doc(sectioned, "two.md", ["Sidecars hold vectors.", "Catalogs hold other rows."])
+        write_doc(sectioned, "one.md", ["Now it grows.", "A second section appears."])
+        write_doc(sectioned, "three.md", ["Only one section is left."])
+        report = index.sync()
+        assert report.vectors is not None and report.vectors["pooled"] == 2   # two.md, one.md
+        assert_in_step(index)
+        leg = index.vector_leg()
+        assert leg is not None
+        assert not np.allclose(leg.sidecar.get(np.array([two])), before)
+        assert document_key_of(index, "three.md") not in sidecar_keys(index)
+
+        (sectioned / "two.md").rename(sectioned / "moved.md")
+        assert index.sync().renamed == [("two.md", "moved.md")]
+        assert document_key_of(index, "moved.md") == two
+        assert_in_step(index)
+
+        (sectioned / "moved.md").unlink()
+        index.sync()
+        assert two not in sidecar_keys(index)
+        assert_in_step(index)
+
+
+def test_deleted_document_row_reused_by_a_new_one(sectioned: Path) -> None:
+    with open_index(sectioned, settings=SECTIONED) as index:
+        index.sync()
+        last = index.catalog.conn.execute("SELECT max(id) FROM documents").fetchone()[0]
+        (path,) = index.catalog.conn.execute("SELECT path FROM documents WHERE id = ?",
+                                             (last,)).fetchone()
+        (sectioned / path).unlink()
+        write_doc(sectioned, "zz-new.md", ["Brand new words here.", "And more of them."])
+        index.sync()
+        assert_in_step(index)
+
+
+def test_rebuild_from_the_catalog_reproduces_document_vectors(sectioned: Path) -> None:
+    with open_index(sectioned, settings=SECTIONED) as index:
+        index.sync()
+        leg = index.vector_leg()
+        assert leg is not None
+        keys = leg.sidecar.keys()
+        vectors = leg.sidecar.get(keys)
+        path = sidecar_path(index.index_dir, active_space_id(index.catalog) or "")
+    path.unlink()
+    with open_index(sectioned, settings=SECTIONED) as index:
+        leg = index.vector_leg()
+        assert leg is not None
+        np.testing.assert_array_equal(leg.sidecar.keys(), keys)
+        np.testing.assert_allclose(leg.sidecar.get(keys), vectors, atol=1e-6)
+        assert_in_step(index)
+
+
+def test_key_scheme_round_trips() -> None:
+    rows = np.array([1, 7, 2**40], dtype=np.int64)
+    keys = document_keys(rows)
+    assert is_document_key(keys).all() and not is_document_key(rows).any()
+    np.testing.assert_array_equal(document_ids(keys), rows)

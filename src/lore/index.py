@@ -139,7 +139,8 @@ class Index:
         ensure_same_space(space, runner.space, force=force)
         if self._sidecar is None:
             self._sidecar = load_sidecar(self.catalog, space)
-        return VectorLeg(runner, self._sidecar)
+        return VectorLeg(runner, self._sidecar,
+                         document_vectors=self.settings.search.document_vectors)
 
     def search(self, query: str, *, limit: int | None = None,
                filters: dict[str, list[str]] | None = None, chunks: bool = False,

@@ -7,6 +7,20 @@ embeds only the rest. The sidecar is reconciled against the catalog on every
 run (keys added, keys removed), which also repairs a sidecar that a crash left
 behind, and it is rebuilt from the catalog when missing or unreadable.
 
+**Granularity.** The sidecar holds two kinds of keys in one graph: chunk
+vectors under their chunk id, and a *document vector* for every document with
+more than one embedded chunk under ``document_key(documents.id)`` (the row id
+with bit 62 set; chunk ids never get near it, and the sidecar refuses negative
+keys because ``-1`` marks its dead rows). A document vector is the
+L2-normalised mean of the document's chunk vectors: pooled, so it costs no
+embedding call and lives in the same space, and derived, so it is never
+stored in the catalog but recomputed from ``chunk_vectors`` on a rebuild and,
+incrementally, for the documents that gained chunk vectors since the sidecar
+was saved. That is enough to stay exact because a document's chunks only
+change all at once (``Catalog.replace_document`` gives every new chunk a fresh
+id) or go with the document; a document that no longer has two chunk vectors
+loses its key. ``lore.search.vector`` maps document keys back to chunks.
+
 An index has one *active* embedding space (``meta.space_id``). A different
 configured space is refused unless the caller asks to rebuild: then the new
 space is filled beside the old one and swapped in only once complete, so a
@@ -18,12 +32,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from lore.embed.base import EmbeddingSpace
 from lore.embed.runner import EmbeddingRunner
@@ -36,6 +52,11 @@ log = logging.getLogger(__name__)
 
 SPACE_META = "space_id"
 EMBED_BATCH = 256
+DOCUMENT_KEY_FLAG = 1 << 62   # set in the key of a document vector, never in a chunk id
+POOL_BATCH = 1024             # documents pooled per catalog query
+
+Keys = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float32]
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -49,7 +70,8 @@ class VectorReport:
         embedded: chunks embedded in this run (cache hits included).
         cache_hits: how many of those came from the embedding cache.
         removed: sidecar entries dropped because their chunk is gone.
-        total: vectors the active space now holds.
+        pooled: document vectors (re)computed from their chunks in this run.
+        total: vectors the active space now holds (chunk and document vectors).
         rebuilt: whether the sidecar was rebuilt from the catalog.
         swapped_from: the previous space id when this run replaced it.
         duration: seconds.
@@ -59,6 +81,7 @@ class VectorReport:
     embedded: int = 0
     cache_hits: int = 0
     removed: int = 0
+    pooled: int = 0
     total: int = 0
     rebuilt: bool = False
     swapped_from: str | None = None
@@ -127,11 +150,14 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
     index_dir = catalog.index_dir
     assert index_dir is not None, "vectors need an on-disk catalog"
     sidecar, report.rebuilt = _open_or_rebuild(catalog, index_dir, space)
-    report.removed = _reconcile(catalog, sidecar, space.id)
+    report.removed, report.pooled = _reconcile(catalog, sidecar, space.id)
+    if report.rebuilt:   # the rebuild pooled every document vector itself
+        report.pooled = int(is_document_key(sidecar.keys()).sum())
     report.total = len(sidecar)
     report.duration = time.perf_counter() - started
-    log.info("vectors: %d embedded (%d cached), %d removed, %d total in %s",
-             report.embedded, report.cache_hits, report.removed, report.total, space.describe())
+    log.info("vectors: %d embedded (%d cached), %d removed, %d documents pooled, %d total in %s",
+             report.embedded, report.cache_hits, report.removed, report.pooled, report.total,
+             space.describe())
     return report
 
 
@@ -140,9 +166,84 @@ def load_sidecar(catalog: Catalog, space: EmbeddingSpace) -> VectorIndex:
     index_dir = catalog.index_dir
     assert index_dir is not None, "vectors need an on-disk catalog"
     sidecar, _ = _open_or_rebuild(catalog, index_dir, space)
-    if len(sidecar) != catalog.vector_count(space.id):
+    if len(sidecar) != catalog.vector_count(space.id) + len(pooled_documents(catalog, space.id)):
         _reconcile(catalog, sidecar, space.id)
     return sidecar
+
+
+def document_keys(document_ids: Keys) -> Keys:
+    """The sidecar keys of the given documents' pooled vectors (``documents.id`` rows)."""
+    return np.asarray(document_ids, dtype=np.int64) | DOCUMENT_KEY_FLAG
+
+
+def is_document_key(keys: Keys) -> npt.NDArray[np.bool_]:
+    """Which sidecar keys name a document vector rather than a chunk."""
+    return np.asarray(keys, dtype=np.int64) >= DOCUMENT_KEY_FLAG
+
+
+def document_ids(keys: Keys) -> Keys:
+    """The ``documents.id`` rows named by document keys."""
+    return np.asarray(keys, dtype=np.int64) & ~DOCUMENT_KEY_FLAG
+
+
+def pooled_documents_sql() -> str:
+    """Documents with more than one vector in the space given as the parameter."""
+    return ("SELECT c.document_id FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id "
+            "WHERE v.space_id = ? GROUP BY c.document_id HAVING count(*) > 1 "
+            "ORDER BY c.document_id")
+
+
+def document_vectors_sql() -> str:
+    """(document id, chunk vector) of a space (1st parameter) for a JSON list of documents."""
+    return ("SELECT c.document_id, v.vector FROM chunk_vectors v "
+            "JOIN chunks c ON c.id = v.chunk_id WHERE v.space_id = ?1 AND c.document_id IN "
+            "(SELECT value FROM json_each(?2)) ORDER BY c.document_id, c.id")
+
+
+def pooled_documents(catalog: Catalog, space_id: str) -> Keys:
+    """The documents that get a document vector: those with two or more chunk vectors."""
+    rows = catalog.conn.execute(pooled_documents_sql(), (space_id,))
+    return np.fromiter((doc for (doc,) in rows), dtype=np.int64)
+
+
+def pooled_vectors(catalog: Catalog, space_id: str,
+                   documents: Keys) -> Iterator[tuple[Keys, Floats]]:
+    """Document keys and vectors (normalised means of their chunk vectors), in batches.
+
+    Args:
+        catalog: the catalog holding the chunk vectors.
+        space_id: the embedding space.
+        documents: ``documents.id`` rows; those with fewer than two chunk vectors
+            are skipped (their one vector already is the document's).
+    """
+    for start in range(0, len(documents), POOL_BATCH):
+        part = [int(d) for d in documents[start:start + POOL_BATCH]]
+        rows = catalog.conn.execute(document_vectors_sql(),
+                                    (space_id, json.dumps(part))).fetchall()
+        if not rows:
+            continue
+        owners = np.fromiter((doc for doc, _ in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(blob for _, blob in rows),
+                               dtype=np.float32).reshape(len(rows), -1)
+        docs, starts, counts = np.unique(owners, return_index=True, return_counts=True)
+        # Rows come sorted by document, so each document is one run starting at ``starts``.
+        sums = np.add.reduceat(_unit(matrix), starts, axis=0)
+        keep = counts > 1
+        yield document_keys(docs[keep]), _unit(sums[keep])
+
+
+def _unit(matrix: Floats) -> Floats:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def _owners(catalog: Catalog, chunk_ids: Keys) -> Keys:
+    """The documents owning ``chunk_ids`` (chunks deleted since are skipped)."""
+    rows = catalog.conn.execute(
+        "SELECT DISTINCT document_id FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps([int(c) for c in chunk_ids]),))
+    return np.fromiter((doc for (doc,) in rows), dtype=np.int64)
 
 
 def _swap_in(catalog: Catalog, space_id: str, previous: EmbeddingSpace | None) -> str | None:
@@ -169,22 +270,43 @@ def _open_or_rebuild(catalog: Catalog, index_dir: Path,
             return LocalVectorIndex.open(path, space.dimensions, space_id=space.id), False
         except (IndexCorruptError, EmbedderMismatchError) as exc:
             log.warning("rebuilding the vector sidecar from the catalog: %s", exc)
-    index = rebuild(path, space.dimensions, catalog.iter_vectors(space.id), space_id=space.id)
+    batches = chain(catalog.iter_vectors(space.id),
+                    pooled_vectors(catalog, space.id, pooled_documents(catalog, space.id)))
+    index = rebuild(path, space.dimensions, batches, space_id=space.id)
     return index, True
 
 
-def _reconcile(catalog: Catalog, sidecar: VectorIndex, space_id: str) -> int:
-    """Make the sidecar hold exactly the catalog's vectors of the space; save if changed."""
+def _reconcile(catalog: Catalog, sidecar: VectorIndex, space_id: str) -> tuple[int, int]:
+    """Make the sidecar hold exactly the catalog's vectors of the space; save if changed.
+
+    Chunk keys are added and removed to match ``chunk_vectors``; document keys
+    to match the documents with two or more chunk vectors. A document vector is
+    (re)pooled when its key is new or its document owns a chunk vector the
+    sidecar lacked, which covers edits because an edit replaces all of a
+    document's chunks with fresh ids.
+
+    Returns:
+        (chunk keys removed, document vectors pooled).
+    """
     stored = np.fromiter((cid for (cid,) in catalog.conn.execute(
         "SELECT chunk_id FROM chunk_vectors WHERE space_id = ?", (space_id,))), dtype=np.int64)
     present = sidecar.keys()
-    stale = np.setdiff1d(present, stored, assume_unique=True)
-    missing = np.setdiff1d(stored, present, assume_unique=True)
-    if len(stale):
-        sidecar.remove(stale)
+    on_documents = is_document_key(present)
+    present_chunks, present_documents = present[~on_documents], present[on_documents]
+    stale = np.setdiff1d(present_chunks, stored, assume_unique=True)
+    missing = np.setdiff1d(stored, present_chunks, assume_unique=True)
+    pooled = document_keys(pooled_documents(catalog, space_id))
+    touched = document_keys(_owners(catalog, missing)) if len(missing) else pooled[:0]
+    renew = np.union1d(np.intersect1d(touched, pooled, assume_unique=True),
+                       np.setdiff1d(pooled, present_documents, assume_unique=True))
+    gone = np.concatenate([stale, np.setdiff1d(present_documents, pooled, assume_unique=True)])
+    if len(gone):
+        sidecar.remove(gone)
     if len(missing):
         keys, vectors = catalog.vectors_for(space_id, missing)
         sidecar.add(keys, vectors)
-    if len(stale) or len(missing):
+    for keys, vectors in pooled_vectors(catalog, space_id, document_ids(renew)):
+        sidecar.add(keys, vectors)
+    if len(gone) or len(missing) or len(renew):
         sidecar.save()
-    return int(len(stale))
+    return len(stale), len(renew)

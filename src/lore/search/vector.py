@@ -1,14 +1,27 @@
 """The vector leg: embed the query, search the active space, honour the filters.
 
 Filters arrive as a document restriction (SQL). The leg turns it into the set
-of allowed chunk ids and hands that to the sidecar, whose planner scores a
-small set exactly and a large one through the ANN graph with the filter
-applied during traversal; either way it returns min(k, allowed) hits, so a
-filtered search never comes back short.
+of allowed keys and hands that to the sidecar, whose planner scores a small
+set exactly and a large one through the ANN graph with the filter applied
+during traversal; either way it returns min(k, allowed) hits, so a filtered
+search never comes back short.
+
+**Granularity.** The sidecar holds chunk vectors and, for every document with
+several chunks, a pooled document vector under a document key (see
+``lore.vectorize``). One search ranks both, so a document whose sections each
+match part of the query can win as a whole even when no single section is
+close. The leg still returns a ranking of chunk ids, because fusion and the
+per-document grouping in ``engine`` work on chunks: a document key becomes
+the document's best-matching chunk (the highest cosine to the query among its
+chunk vectors), scored with the better of the document's and that chunk's
+similarity. A chunk reached twice (directly and through its document) keeps
+its better score, once. A filter allows the document keys of the documents it
+allows, so filtered results stay inside the filter.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 
@@ -19,44 +32,132 @@ from lore.embed.runner import EmbeddingRunner
 from lore.search.fusion import LegResult
 from lore.search.keyword import DocFilter
 from lore.store.vectors import VectorIndex
+from lore.vectorize import document_ids, document_keys, is_document_key
+
+Keys = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float32]
 
 
 def allowed_chunks_sql(doc_filter: DocFilter) -> str:
-    """Chunk ids of the documents passing ``doc_filter``."""
-    return f"SELECT id FROM chunks WHERE document_id IN ({doc_filter[0]})"
+    """(chunk id, document id) of every chunk of the documents passing ``doc_filter``."""
+    return (f"SELECT id, document_id FROM chunks WHERE document_id IN ({doc_filter[0]}) "
+            "ORDER BY id")
 
 
-def allowed_chunks(conn: sqlite3.Connection, doc_filter: DocFilter) -> npt.NDArray[np.int64]:
-    """The chunk ids a filtered vector search may return."""
-    rows = conn.execute(allowed_chunks_sql(doc_filter), doc_filter[1])
-    return np.fromiter((cid for (cid,) in rows), dtype=np.int64)
+def allowed_keys(conn: sqlite3.Connection, doc_filter: DocFilter, *,
+                 documents: bool = True) -> Keys:
+    """The sidecar keys a filtered vector search may return, ascending.
+
+    Args:
+        conn: the catalog connection.
+        doc_filter: the document restriction.
+        documents: include the document keys of allowed multi-chunk documents.
+    """
+    rows = conn.execute(allowed_chunks_sql(doc_filter), doc_filter[1]).fetchall()
+    chunks = np.fromiter((cid for cid, _ in rows), dtype=np.int64, count=len(rows))
+    if not documents:
+        return chunks
+    owners, counts = np.unique(np.fromiter((doc for _, doc in rows), dtype=np.int64,
+                                           count=len(rows)), return_counts=True)
+    return np.concatenate([chunks, document_keys(owners[counts > 1])])
+
+
+def document_chunks_sql() -> str:
+    """(chunk id, document id) of the chunks of a JSON list of documents."""
+    return ("SELECT id, document_id FROM chunks WHERE document_id IN "
+            "(SELECT value FROM json_each(?)) ORDER BY document_id, id")
 
 
 @dataclass
 class VectorLeg:
-    """A query embedder bound to the sidecar of the index's active space."""
+    """A query embedder bound to the sidecar of the index's active space.
+
+    Attributes:
+        runner: embeds the query in the index's space.
+        sidecar: the active space's vector index.
+        document_vectors: also rank pooled document vectors (when the sidecar
+            has them); False searches chunk vectors only.
+    """
 
     runner: EmbeddingRunner
     sidecar: VectorIndex
+    document_vectors: bool = True
 
-    def embed_query(self, text: str) -> npt.NDArray[np.float32]:
+    def embed_query(self, text: str) -> Floats:
         """The query's vector in the index's space."""
         return self.runner.embed([text], "query")[0]
 
     def run(self, conn: sqlite3.Connection, text: str, *, doc_filter: DocFilter | None,
             candidates: int) -> LegResult:
-        """Rank chunks by cosine similarity to ``text``.
+        """Rank chunks by cosine similarity to ``text`` (directly or through their document).
 
         Args:
-            conn: the catalog connection (to resolve the filter).
+            conn: the catalog connection (to resolve the filter and document keys).
             text: the query text without inline filters.
             doc_filter: the document restriction, or None.
-            candidates: how many chunks to return at most.
+            candidates: how many chunks to return; fewer only when fewer
+                chunks are allowed (the engine reads a short list as "no more").
         """
         if not text.strip():
             return LegResult("vector", [])
-        allowed = None if doc_filter is None else allowed_chunks(conn, doc_filter)
+        allowed = self._allowed(conn, doc_filter)
         if allowed is not None and len(allowed) == 0:
             return LegResult("vector", [])
-        keys, scores = self.sidecar.search(self.embed_query(text), candidates, allowed=allowed)
-        return LegResult("vector", [(int(k), float(s)) for k, s in zip(keys, scores)])
+        query = self.embed_query(text)
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
+        k = candidates
+        while True:
+            keys, scores = self.sidecar.search(query, k, allowed=allowed)
+            ranked = self._to_chunks(conn, query, keys, scores)
+            if len(ranked) >= candidates or len(keys) < k:
+                return LegResult("vector", ranked[:candidates])
+            # Keys folded into chunks already listed: look further down for the rest.
+            k += 2 * (candidates - len(ranked))
+
+    def _allowed(self, conn: sqlite3.Connection, doc_filter: DocFilter | None) -> Keys | None:
+        """The keys the search may return; None for all of them.
+
+        Without a filter nothing is restricted even when document vectors are
+        switched off: ``_to_chunks`` drops their keys and ``run`` searches
+        deeper, which is cheaper than a filtered search over every chunk key.
+        """
+        if doc_filter is not None:
+            return allowed_keys(conn, doc_filter, documents=self.document_vectors)
+        return None
+
+    def _to_chunks(self, conn: sqlite3.Connection, query: Floats, keys: Keys,
+                   scores: Floats) -> list[tuple[int, float]]:
+        """The hits as (chunk id, score), document keys mapped to chunks, best first."""
+        on_documents = is_document_key(keys)
+        if not self.document_vectors and on_documents.any():
+            keys, scores, on_documents = keys[~on_documents], scores[~on_documents], \
+                on_documents[~on_documents]
+        owners = document_ids(keys)     # a chunk key maps to itself
+        picks = self._best_chunks(conn, query, owners[on_documents]) \
+            if on_documents.any() else {}
+        best: dict[int, float] = {}
+        for key, owner, score, is_document in zip(keys.tolist(), owners.tolist(),
+                                                  scores.tolist(), on_documents.tolist()):
+            if is_document:
+                pick = picks.get(owner)
+                if pick is None:      # its chunks lost their vectors since the last sync
+                    continue
+                key, score = pick[0], max(score, pick[1])
+            if key not in best or score > best[key]:
+                best[key] = score
+        return sorted(best.items(), key=lambda item: -item[1])
+
+    def _best_chunks(self, conn: sqlite3.Connection, query: Floats,
+                     documents: Keys) -> dict[int, tuple[int, float]]:
+        """Document id -> (its chunk closest to ``query``, that cosine), from the sidecar."""
+        rows = conn.execute(document_chunks_sql(), (json.dumps(documents.tolist()),))
+        pairs = [(cid, doc) for cid, doc in rows if cid in self.sidecar]
+        if not pairs:
+            return {}
+        chunk_ids = np.array([cid for cid, _ in pairs], dtype=np.int64)
+        similarities = (self.sidecar.get(chunk_ids) @ query).tolist()
+        picks: dict[int, tuple[int, float]] = {}
+        for (cid, doc), similarity in zip(pairs, similarities):
+            if doc not in picks or similarity > picks[doc][1]:
+                picks[doc] = (cid, similarity)
+        return picks
