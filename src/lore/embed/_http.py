@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from lore.embed.base import EmbeddingSpace, EmbedKind, Vectors
+from lore.embed.base import EmbeddingSpace, EmbedKind, SpaceBound, Vectors
 from lore.errors import ConfigError, ProviderError
 from lore.settings import ProviderSettings
 
@@ -262,7 +262,7 @@ def remote_space(p: ProviderSettings) -> EmbeddingSpace:
     )
 
 
-class RemoteEmbedder:
+class RemoteEmbedder(SpaceBound):
     """Base of the network providers: space bookkeeping plus batch splitting.
 
     Subclasses implement ``_embed_batch(texts) -> Vectors`` (validated with
@@ -274,20 +274,6 @@ class RemoteEmbedder:
         self._space = space
         self.source = source
 
-    @property
-    def space(self) -> EmbeddingSpace:
-        """The configured space (dimensions come from the settings)."""
-        return self._space
-
-    @property
-    def dimensions(self) -> int:
-        """Output size, as configured and checked on every reply."""
-        return self._space.dimensions
-
-    @property
-    def max_tokens(self) -> int:
-        """The runner truncates inputs to this many (estimated) tokens."""
-        return self._space.max_tokens
 
     def embed(self, texts: list[str], kind: EmbedKind) -> Vectors:
         """Vectors for ``texts`` (kind only matters through the runner's prefixes)."""

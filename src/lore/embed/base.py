@@ -92,3 +92,28 @@ class TokenCounter(Protocol):
     def count_tokens(self, texts: list[str]) -> list[int]: ...
 
     def truncate(self, texts: list[str], max_tokens: int) -> list[str]: ...
+
+
+class SpaceBound:
+    """Base for providers whose identity is one fixed ``EmbeddingSpace``.
+
+    ``dimensions`` and ``max_tokens`` are read from the space, so a provider
+    cannot report one thing and embed another.
+    """
+
+    _space: EmbeddingSpace
+
+    @property
+    def space(self) -> EmbeddingSpace:
+        """The embedding space every vector of this provider belongs to."""
+        return self._space
+
+    @property
+    def dimensions(self) -> int:
+        """Output dimensionality (the space's)."""
+        return self._space.dimensions
+
+    @property
+    def max_tokens(self) -> int:
+        """Inputs are truncated to this many tokens (the space's)."""
+        return self._space.max_tokens

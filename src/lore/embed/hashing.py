@@ -30,7 +30,7 @@ import zlib
 import numpy as np
 import numpy.typing as npt
 
-from lore.embed.base import EmbeddingSpace, EmbedKind, Vectors
+from lore.embed.base import EmbeddingSpace, EmbedKind, SpaceBound, Vectors
 from lore.errors import ConfigError
 from lore.settings import ProviderSettings
 
@@ -47,7 +47,7 @@ _WORD = re.compile(r"\w+")
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-class HashingEmbedder:
+class HashingEmbedder(SpaceBound):
     """Feature-hashing embedder (see the module docstring).
 
     Args:
@@ -78,20 +78,6 @@ class HashingEmbedder:
         return cls(dims, query_prefix=p.query_prefix,
                    document_prefix=p.document_prefix, max_tokens=p.max_tokens)
 
-    @property
-    def space(self) -> EmbeddingSpace:
-        """The hashing space: its id changes with dimensions, prefixes and MODEL_ID."""
-        return self._space
-
-    @property
-    def dimensions(self) -> int:
-        """Output dimensionality."""
-        return self._space.dimensions
-
-    @property
-    def max_tokens(self) -> int:
-        """Words kept per text."""
-        return self._space.max_tokens
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Exact counts: a token here is a ``\\w+`` word."""

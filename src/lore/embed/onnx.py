@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from lore.embed.base import EmbeddingSpace, EmbedKind, Vectors
+from lore.embed.base import EmbeddingSpace, EmbedKind, SpaceBound, Vectors
 from lore.embed.models import ModelFiles, ensure_model
 from lore.embed.tokenize import TokenBudget, encode, load_tokenizer
 from lore.errors import ConfigError, ModelNotFoundError, ProviderError
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 _TRUE = ("1", "true", "yes", "on")
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(SpaceBound):
     """Sentence embeddings from a pulled ONNX model (mean or CLS pooling).
 
     Args:
@@ -96,18 +96,6 @@ class OnnxEmbedder:
                    query_prefix=p.query_prefix, document_prefix=p.document_prefix,
                    max_tokens=p.max_tokens, dimensions=p.dimensions)
 
-    @property
-    def space(self) -> EmbeddingSpace:
-        """Model, weights checksum, precision, pooling, prefixes and token limit."""
-        return self._space
-
-    @property
-    def dimensions(self) -> int:
-        return self._space.dimensions
-
-    @property
-    def max_tokens(self) -> int:
-        return self._space.max_tokens
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Exact token counts with the model's tokenizer (special tokens included)."""

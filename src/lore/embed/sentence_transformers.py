@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from lore._optional import require
-from lore.embed.base import EmbeddingSpace, EmbedKind, Vectors
+from lore.embed.base import EmbeddingSpace, EmbedKind, SpaceBound, Vectors
 from lore.embed.tokenize import TokenBudget
 from lore.errors import ConfigError, ProviderError
 from lore.settings import ProviderSettings
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 _TRUE = ("1", "true", "yes", "on")
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(SpaceBound):
     """Embeddings from ``sentence_transformers.SentenceTransformer`` on the CPU.
 
     Args:
@@ -97,17 +97,6 @@ class SentenceTransformerEmbedder:
                    query_prefix=p.query_prefix, document_prefix=p.document_prefix,
                    max_tokens=p.max_tokens, offline=offline)
 
-    @property
-    def space(self) -> EmbeddingSpace:
-        return self._space
-
-    @property
-    def dimensions(self) -> int:
-        return self._space.dimensions
-
-    @property
-    def max_tokens(self) -> int:
-        return self._space.max_tokens
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Exact token counts with the model's own (fast) tokenizer."""
