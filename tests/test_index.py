@@ -102,7 +102,6 @@ def test_search_delegates_to_the_engine(notes: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_search_finds_indexed_text(notes: Path) -> None:
-    pytest.importorskip("lore.search.engine")
     with open_index(notes, settings=Settings()) as index:
         index.sync()
         hits = index.search("embedding cache", mode="keyword")
