@@ -35,6 +35,8 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
     # Tests never fetch a model: the user config makes the deterministic hashing
     # embedder stand in for the default one; any higher layer overrides it.
     (home / "config.toml").write_text('[embed.primary]\nprovider = "hashing"\n')
+    # And should one build the default provider anyway, it may not use the network.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return home
 
 

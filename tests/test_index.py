@@ -12,7 +12,10 @@ import pytest
 
 from lore.errors import ConfigError, IndexNotFoundError
 from lore.index import Index, open_index, resolve_index_dir
-from lore.settings import IndexSettings, Settings
+from lore.settings import EmbedSettings, IndexSettings, Settings
+
+# These tests are about the catalog side: no embedding model is needed or fetched.
+KEYWORD_ONLY = Settings(embed=EmbedSettings(enabled=False))
 
 
 @pytest.fixture
@@ -27,7 +30,7 @@ def notes(tmp_path: Path) -> Path:
 
 
 def test_open_creates_the_index_inside_the_root(notes: Path) -> None:
-    with open_index(notes, settings=Settings()) as index:
+    with open_index(notes, settings=KEYWORD_ONLY) as index:
         assert index.index_dir == notes / ".lore"
         assert (notes / ".lore" / ".gitignore").read_text().strip() == "*"
         assert index.root == notes
@@ -35,20 +38,20 @@ def test_open_creates_the_index_inside_the_root(notes: Path) -> None:
 
 def test_missing_root_is_a_config_error_naming_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist.*lore index"):
-        open_index(tmp_path / "absent", settings=Settings())
+        open_index(tmp_path / "absent", settings=KEYWORD_ONLY)
     (tmp_path / "file.md").write_text("x")
     with pytest.raises(ConfigError, match="is not a folder"):
-        open_index(tmp_path / "file.md", settings=Settings())
+        open_index(tmp_path / "file.md", settings=KEYWORD_ONLY)
 
 
 def test_open_without_create_needs_an_index(notes: Path) -> None:
     with pytest.raises(IndexNotFoundError, match="lore index"):
-        open_index(notes, settings=Settings(), create=False)
+        open_index(notes, settings=KEYWORD_ONLY, create=False)
     assert not (notes / ".lore").exists()
 
 
 def test_sync_get_and_status(notes: Path) -> None:
-    with open_index(notes, settings=Settings()) as index:
+    with open_index(notes, settings=KEYWORD_ONLY) as index:
         report = index.sync()
         assert sorted(report.added) == ["plain.md", "task.md"]
         doc = index.get("prj-tsk-0001")
@@ -61,13 +64,13 @@ def test_sync_get_and_status(notes: Path) -> None:
         assert status["documents"] == 2 and status["chunks"] >= 2
         assert status["root"] == str(notes) and status["last_sync"] is not None
         assert status["chunker_version"] == index.catalog.get_meta("chunker_version")
-    with open_index(notes, settings=Settings(), create=False) as again:
+    with open_index(notes, settings=KEYWORD_ONLY, create=False) as again:
         assert not again.sync().changed
 
 
 def test_index_dir_argument_and_absolute_setting(notes: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
-    with open_index(notes, settings=Settings(), index_dir=elsewhere) as index:
+    with open_index(notes, settings=KEYWORD_ONLY, index_dir=elsewhere) as index:
         assert index.index_dir == elsewhere
     settings = Settings(index=IndexSettings(dir=str(tmp_path / "abs")))
     assert resolve_index_dir(notes, settings) == tmp_path / "abs"
@@ -91,7 +94,7 @@ def test_search_delegates_to_the_engine(notes: Path, monkeypatch: pytest.MonkeyP
     fake = types.ModuleType("lore.search.engine")
     fake.search_catalog = search_catalog  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "lore.search.engine", fake)
-    with open_index(notes, settings=Settings()) as index:
+    with open_index(notes, settings=KEYWORD_ONLY) as index:
         result = index.search("cache", limit=3, filters={"type": ["task"]}, chunks=True,
                               mode="keyword", explain=True)
         assert result == ["hit"]
@@ -102,14 +105,14 @@ def test_search_delegates_to_the_engine(notes: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_search_finds_indexed_text(notes: Path) -> None:
-    with open_index(notes, settings=Settings()) as index:
+    with open_index(notes, settings=KEYWORD_ONLY) as index:
         index.sync()
         hits = index.search("embedding cache", mode="keyword")
         assert hits and hits[0].path == "task.md"
 
 
 def test_close_closes_the_catalog(notes: Path) -> None:
-    index = open_index(notes, settings=Settings())
+    index = open_index(notes, settings=KEYWORD_ONLY)
     assert isinstance(index, Index)
     index.close()
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):

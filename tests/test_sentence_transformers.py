@@ -74,6 +74,7 @@ def test_a_dense_layer_defers_dimensions_to_the_setting(tiny_bert_dir: Path, tmp
 def test_from_settings_reads_model_path_as_model_or_cache(
         tiny_bert_dir: Path, tmp_path: Path, no_sbert: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)   # conftest sets it for every test
     local = SentenceTransformerEmbedder.from_settings(
         ProviderSettings(provider="sentence-transformers", model_path=str(tiny_bert_dir)))
     assert local.model_name == str(tiny_bert_dir) and local.cache_folder is None
