@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lore.embed.base import EmbeddingSpace, EmbedKind, Vectors
+from lore.embed.base import EmbedKind, SpaceBound, Vectors
 from lore.embed.cache import EmbeddingCache
 from lore.embed.hashing import HashingEmbedder
 from lore.embed.runner import CHARS_PER_TOKEN, CharTokenEstimate, EmbeddingRunner
@@ -16,25 +16,13 @@ from lore.errors import ConfigError, ProviderError
 from lore.settings import EmbedSettings, ProviderSettings
 
 
-class Recording:
+class Recording(SpaceBound):
     """Wraps a HashingEmbedder and records every batch it is given (no tokenizer)."""
 
     def __init__(self, dims: int = 16, **space: object) -> None:
         self.inner = HashingEmbedder(dims)
         self._space = dataclasses.replace(self.inner.space, **space)  # type: ignore[arg-type]
         self.batches: list[list[str]] = []
-
-    @property
-    def space(self) -> EmbeddingSpace:
-        return self._space
-
-    @property
-    def dimensions(self) -> int:
-        return self._space.dimensions
-
-    @property
-    def max_tokens(self) -> int:
-        return self._space.max_tokens
 
     def embed(self, texts: list[str], kind: EmbedKind) -> Vectors:
         self.batches.append(list(texts))
