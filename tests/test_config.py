@@ -257,3 +257,26 @@ def test_settings_to_dict_is_json_ready() -> None:
     assert data["embed"]["fallback"][0]["model"] == "m"
     assert data["index"]["include"] == list(Settings().index.include)
     assert data["search"]["limit"] == Settings().search.limit
+
+
+def test_fifo_lore_toml_is_a_clear_error_not_a_hang(tmp_path: Path) -> None:
+    """#14 item 3: a FIFO named lore.toml."""
+    import os
+
+    root = tmp_path / "project"
+    root.mkdir()
+    os.mkfifo(root / "lore.toml")
+    with pytest.raises(ConfigError, match="lore.toml: cannot be read.*regular"):
+        load_settings(root, env={}, user_file=tmp_path / "none.toml")
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom"])
+def test_device_as_config_is_a_clear_error_not_memory_error(tmp_path: Path, target: str) -> None:
+    """#14 item 3: ``LORE_CONFIG=/dev/zero`` and ``ln -s /dev/zero lore.toml``."""
+    root = tmp_path / "project"
+    root.mkdir()
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_settings(None, env={}, user_file=Path(target))
+    (root / "lore.toml").symlink_to(target)
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_settings(root, env={}, user_file=tmp_path / "none.toml")

@@ -328,14 +328,16 @@ def test_bad_inputs_are_reported_and_lose_nothing(tmp_path: Path,
     good = chunk_ids_by_path(catalog)
     expected = make_bad_inputs(root)
     if os.geteuid() == 0:  # root reads mode-000 files: make this one fail like for a user
-        real_read = Path.read_bytes
+        import lore.sync as sync_module
 
-        def read_bytes(self: Path) -> bytes:
-            if self.name == "unreadable.md":
+        real_read = sync_module.read_bounded
+
+        def read_bounded(path: Path, limit: int) -> bytes:
+            if Path(path).name == "unreadable.md":
                 raise PermissionError(13, "Permission denied")
-            return real_read(self)
+            return real_read(path, limit)
 
-        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+        monkeypatch.setattr(sync_module, "read_bounded", read_bounded)
 
     report = sync(root, catalog, Settings())
     entries = [*report.skipped, *report.warnings]
@@ -401,3 +403,31 @@ def test_report_json_shape(tmp_path: Path) -> None:
                          "warnings", "new_chunks", "duration_s", "vectors", "notices"}
     assert data["added"] == ["d0/note-00000.md", "d1/note-00001.md"]
     assert data["new_chunks"] >= 2
+
+
+def test_markdown_swapped_for_a_fifo_after_the_walk_is_skipped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """#14 item 3: the walk saw a regular file; by the read it is a FIFO."""
+    import lore.sync as sync_module
+
+    root = tmp_path / "notes"
+    root.mkdir()
+    (root / "a.md").write_text("# a\n")
+    (root / "b.md").write_text("# b\n")
+    real_walk = sync_module.walk
+
+    def walk_then_swap(*args: object, **kwargs: object) -> Iterator[object]:
+        items = list(real_walk(*args, **kwargs))  # type: ignore[arg-type]
+        (root / "a.md").unlink()
+        os.mkfifo(root / "a.md")
+        return iter(items)
+
+    monkeypatch.setattr(sync_module, "walk", walk_then_swap)
+    catalog = Catalog.open(root / ".lore")
+    signal.alarm(10)  # a blocking open would hang here
+    try:
+        report = sync(root, catalog, Settings())
+    finally:
+        signal.alarm(0)
+    assert report.added == ["b.md"]
+    assert "not a regular file" in dict(report.skipped)["a.md"]

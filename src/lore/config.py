@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lore._files import read_bounded
 from lore.errors import ConfigError
 from lore.paths import user_config_file
 from lore.settings import Settings
@@ -39,6 +40,9 @@ ENV_PREFIX = "LORE_"
 # Only variables with this separator are settings: LORE_HOME, LORE_CONFIG and
 # other single-underscore names belong to other parts of lore.
 ENV_SEPARATOR = "__"
+
+# A config file is a few hundred bytes; a bigger one is a mistake (or /dev/zero).
+MAX_CONFIG_BYTES = 1_000_000
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -187,11 +191,15 @@ def _read_toml(path: Path, label: str) -> dict[str, Any] | None:
 
         tomllib = require("tomli", purpose="reading TOML config files on Python 3.10")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8")
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{label}: cannot be read ({exc}). Fix the file or remove it.") from exc
+    except OSError as exc:
+        raise ConfigError(f"{label}: cannot be read ({exc.strerror}). Make it a regular TOML "
+                          "file or remove it.") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{label}: is not UTF-8 text ({exc.reason} at byte {exc.start}). "
+                          "Save it as UTF-8.") from exc
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -174,7 +174,9 @@ class Index:
         because the reranker failed).
         """
         from lore.search.engine import search_catalog
+        from lore.search.limits import check_filters, check_query
 
+        query, filters = check_query(query), check_filters(filters)
         self.notices = []
         mode = mode or self.settings.search.mode
         leg = None if mode == "keyword" or not self.settings.embed.enabled \

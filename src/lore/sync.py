@@ -33,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from lore._files import read_bounded
 from lore.documents import load_document
 from lore.documents.chunking import CHUNKER_VERSION, chunk_document
 from lore.documents.sources import Skipped, SourceFile, walk
@@ -190,9 +191,11 @@ class _SyncRun:
             self.report.unchanged.append(rel)
             return
         try:
-            data = source.path.read_bytes()
+            # Bounded and non-blocking: the file may have become a FIFO or grown since the walk.
+            data = read_bounded(source.path, self.settings.index.max_file_bytes)
         except OSError as exc:
-            self.skip(rel, f"cannot read file: {exc.strerror}; fix its permissions", state)
+            self.skip(rel, f"cannot read file: {exc.strerror}; make it a readable regular file "
+                           "within index.max_file_bytes", state)
             return
         digest = hashlib.sha256(data).hexdigest()
         if state is not None and state.content_hash == digest \

@@ -171,3 +171,38 @@ def test_real_work_item_front_matter(kano_corpus: Path) -> None:
     heading_lines = [line[2:].strip() for line in parsed.body.split("\n")
                      if line.startswith("# ")]
     assert [heading.text for heading in parsed.structure.headings] == heading_lines
+
+
+def alias_bomb(levels: int, width: int = 9) -> str:
+    """Front matter whose nested aliases expand to width ** levels values."""
+    lines = ["---", "a0: &a0 [" + ", ".join(["x"] * width) + "]"]
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
+    return "\n".join([*lines, "---", "# Body", "text"])
+
+
+def test_yaml_alias_bomb_is_refused_fast_and_kept_as_body() -> None:
+    """#14 item 2: a few hundred bytes that expand to 9 ** 12 values."""
+    import time
+
+    text = alias_bomb(12)
+    assert len(text) < 700
+    started = time.process_time()
+    parsed = parse_markdown(text, "bomb.md")
+    assert time.process_time() - started < 5  # unbounded, this ran for minutes
+    assert parsed.front_matter == {}
+    assert "aliases" in parsed.warnings[0]
+    assert parsed.body == text  # nothing lost: searchable as text
+
+
+def test_modest_aliases_still_expand() -> None:
+    front, _, warnings = split_front_matter(alias_bomb(3, width=3))
+    assert warnings == []
+    assert front["a2"] == [[["x"] * 3] * 3] * 3
+
+
+def test_huge_front_matter_block_is_kept_as_body() -> None:
+    text = "---\nk: " + "v" * 1_100_000 + "\n---\nbody"
+    front, body, warnings = split_front_matter(text)
+    assert front == {} and body == text
+    assert "over the limit" in warnings[0]

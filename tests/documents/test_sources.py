@@ -286,3 +286,31 @@ def test_decode_refuses_binary(data: bytes) -> None:
 def test_decode_allows_some_control_characters() -> None:
     text, _ = decode_text("log.md", b"\x1b[31mred\x1b[0m\n\x0cpage\n" * 20)
     assert "red" in text
+
+
+def test_non_utf8_file_name_is_skipped_with_a_reason(tmp_path: Path) -> None:
+    """#14 item 1: a name that is not UTF-8 is reported, the rest is indexed."""
+    write(tmp_path, "good.md")
+    with open(os.fsencode(tmp_path) + b"/bad\xffname.md", "wb") as out:
+        out.write(b"# a\n")
+    os.mkdir(os.fsencode(tmp_path) + b"/dir\xfe")
+    with open(os.fsencode(tmp_path) + b"/dir\xfe/inner.md", "wb") as out:
+        out.write(b"# b\n")
+    found, skipped = run_walk(tmp_path)
+    assert found == ["good.md"]
+    assert set(skipped) == {"bad\ufffdname.md", "dir\ufffd"}
+    assert all("not valid UTF-8" in reason for reason in skipped.values())
+    for path in skipped:
+        path.encode("utf-8")  # storable and printable
+
+
+def test_fifo_and_dev_zero_ignore_files_are_reported_not_read(tmp_path: Path) -> None:
+    """#14 item 3: a FIFO .gitignore in a subfolder and a /dev/zero .loreignore."""
+    write(tmp_path, "sub/a.md")
+    write(tmp_path, "b.md")
+    os.mkfifo(tmp_path / "sub" / ".gitignore")
+    (tmp_path / ".loreignore").symlink_to("/dev/zero")
+    found, skipped = run_walk(tmp_path)
+    assert found == ["b.md", "sub/a.md"]
+    assert "not a regular file" in skipped["sub/.gitignore"]
+    assert "not a regular file" in skipped[".loreignore"]

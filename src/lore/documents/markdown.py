@@ -37,6 +37,10 @@ _NOT_BODY = "{}; the whole file was indexed as body text. {} to index its fields
 # The C loader is ~10x faster on a backlog's thousands of small blocks; it is
 # optional in PyYAML builds, so fall back to the pure-Python one.
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Real front matter is a few dozen values; these bounds only stop hostile input
+# (alias bombs, megabytes of YAML) from costing minutes and gigabytes per file.
+MAX_FRONT_MATTER_CHARS = 1_000_000
+MAX_FRONT_MATTER_VALUES = 100_000
 
 
 @dataclass(frozen=True)
@@ -110,9 +114,13 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str, list[str]]:
             "front matter opened with '---' on line 1 is never closed",
             "Add a closing '---' line")]
     block = "\n".join(lines[1:close])
+    if len(block) > MAX_FRONT_MATTER_CHARS:
+        return {}, text, [_NOT_BODY.format(
+            f"front matter is {len(block)} characters, over the limit of "
+            f"{MAX_FRONT_MATTER_CHARS}", "Move long text below the closing '---'")]
     try:
         loaded = yaml.load(block, Loader=_YamlLoader)  # a safe loader: no object tags
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:
         return {}, text, [_yaml_warning(exc)]
     if loaded is None:
         loaded = {}
@@ -120,10 +128,15 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str, list[str]]:
         kind = type(loaded).__name__
         return {}, text, [_NOT_BODY.format(f"front matter is a YAML {kind}, not a mapping of keys",
                                            "Write it as 'key: value' lines")]
-    return to_json_value(loaded), "\n".join(lines[close + 1:]), []
+    try:
+        converted = to_json_value(loaded)
+    except (FrontMatterTooLarge, RecursionError) as exc:
+        return {}, text, [_NOT_BODY.format(f"front matter is too large or too deep ({exc})",
+                                           "Write out its values instead of nesting aliases")]
+    return converted, "\n".join(lines[close + 1:]), []
 
 
-def _yaml_warning(exc: yaml.YAMLError) -> str:
+def _yaml_warning(exc: yaml.YAMLError | RecursionError) -> str:
     """Phrase a YAML error with the file line it points at (front matter starts on line 2)."""
     mark = getattr(exc, "problem_mark", None)
     where = f" at line {mark.line + 2}" if mark is not None else ""
@@ -131,19 +144,44 @@ def _yaml_warning(exc: yaml.YAMLError) -> str:
     return _NOT_BODY.format(f"front matter is not valid YAML{where} ({problem})", "Fix the YAML")
 
 
-def to_json_value(value: Any) -> Any:
+class FrontMatterTooLarge(ValueError):
+    """Front matter that expands past ``MAX_FRONT_MATTER_VALUES`` (an alias bomb)."""
+
+
+def to_json_value(value: Any, budget: int = MAX_FRONT_MATTER_VALUES) -> Any:
     """Convert a YAML value into JSON-serialisable data.
 
     Dates become ISO strings, mapping keys become strings, sets and tuples become
     lists; NaN/infinity and anything else unusual become their string form, so
     metadata can be stored and filtered without a custom encoder.
+
+    YAML aliases share one object between many places; written out as JSON each
+    place is a copy, so a few hundred bytes of nested aliases expand into
+    billions of values. The conversion counts what it writes and stops at
+    ``budget`` values.
+
+    Raises:
+        FrontMatterTooLarge: the expanded value would hold more than ``budget`` values.
     """
-    if isinstance(value, dict):
-        return {str(key): to_json_value(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json_value(item) for item in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted((to_json_value(item) for item in value), key=str)
+    remaining = [budget]
+
+    def convert(item: Any) -> Any:
+        remaining[0] -= 1
+        if remaining[0] < 0:
+            raise FrontMatterTooLarge(f"more than {budget} values once YAML aliases are expanded")
+        if isinstance(item, dict):
+            return {str(key): convert(inner) for key, inner in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [convert(inner) for inner in item]
+        if isinstance(item, (set, frozenset)):
+            return sorted((convert(inner) for inner in item), key=str)
+        return _scalar(item)
+
+    return convert(value)
+
+
+def _scalar(value: Any) -> Any:
+    """A YAML scalar as a JSON value (dates as ISO strings, NaN and others as strings)."""
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):

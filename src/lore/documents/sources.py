@@ -23,11 +23,17 @@ from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
+from lore._files import read_bounded
 from lore.errors import ConfigError, DocumentError
 from lore.settings import IndexSettings
 
 DEFAULT_EXCLUDED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__"})
 IGNORE_FILES = (".gitignore", ".loreignore")  # later files win over earlier ones in one folder
+
+# Ignore files are a few lines; a huge one (or a link to /dev/zero) is refused.
+MAX_IGNORE_FILE_BYTES = 1_000_000
+_NOT_UTF8_NAME = ("{} name is not valid UTF-8, so it cannot be stored or shown; rename it "
+                  "(e.g. `convmv -f latin1 -t utf8`) or exclude it")
 
 _SNIFF_BYTES = 8192
 # Text files have almost no C0 control bytes besides whitespace; a few stray
@@ -77,11 +83,13 @@ class _IgnoreRules:
             if name not in names:
                 continue
             try:
-                lines = (folder / name).read_text(encoding="utf-8", errors="replace").splitlines()
+                data = read_bounded(folder / name, MAX_IGNORE_FILE_BYTES)
             except OSError as exc:
                 problems.append(Skipped(prefix + name, f"cannot read ignore file: {exc.strerror}; "
-                                        "its patterns were not applied. Fix its permissions"))
+                                        "its patterns were not applied. Make it a readable "
+                                        "regular file"))
                 continue
+            lines = data.decode("utf-8", errors="replace").splitlines()
             specs.append((prefix, GitIgnoreSpec.from_lines(lines)))
         return _IgnoreRules(tuple(specs), self._last), problems
 
@@ -137,6 +145,9 @@ class _Walker:
         """Descend into a directory unless it is excluded, the index, or a symlink loop."""
         if entry.name in DEFAULT_EXCLUDED_DIRS or rules.ignores(rel, is_dir=True):
             return
+        if not _is_utf8(entry.name):
+            yield Skipped(printable_path(rel), _NOT_UTF8_NAME.format("folder"))
+            return
         key = _dir_key(Path(entry.path))
         if key is None or key == self.index_key:
             return
@@ -173,6 +184,10 @@ class _Walker:
         """Apply include/ignore rules and the symlink, type, size and permission guards."""
         if not self.include.match_file(rel) or rules.ignores(rel, is_dir=False):
             return None
+        if not _is_utf8(entry.name):
+            # The catalog, JSON output and every terminal speak UTF-8: a name that
+            # is not cannot be stored or shown faithfully, so it is reported instead.
+            return Skipped(printable_path(rel), _NOT_UTF8_NAME.format("file"))
         is_link = entry.is_symlink()
         if is_link and not self.settings.follow_symlinks:
             return Skipped(rel, "symlink not followed; set index.follow_symlinks = true in "
@@ -195,6 +210,20 @@ class _Walker:
             return Skipped(rel, "cannot read file: permission denied; fix its permissions or "
                                 "exclude it in .loreignore")
         return SourceFile(Path(entry.path), rel, info.st_size, info.st_mtime_ns)
+
+
+def _is_utf8(name: str) -> bool:
+    """Whether a name from the file system is valid UTF-8 (no surrogate escapes)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable_path(rel: str) -> str:
+    """``rel`` with undecodable bytes shown as U+FFFD, safe to store and print."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
