@@ -114,7 +114,12 @@ def load_settings(root: Path | None, *, flags: Mapping[str, object] | None = Non
         apply(_file_layer(project, f"project {project}"))
     apply(_env_layer(os.environ if env is None else env))
     apply(_flag_layer(flags or {}))
-    return LoadedSettings(_build(Settings, values, ""), origins)
+    settings = _build(Settings, values, "")
+    if root is not None:
+        from lore.trust import check_project_trust
+
+        check_project_trust(root, settings, origins)
+    return LoadedSettings(settings, origins)
 
 
 def default_settings() -> LoadedSettings:

@@ -185,9 +185,22 @@ class Index:
         wanted = self.settings.search.limit if limit is None else limit
         fetch = wanted if reranker is None or wanted < 1 \
             else max(wanted, self.settings.rerank.candidates)
-        hits = search_catalog(self.catalog, query, settings=self.settings, limit=fetch,
-                              filters=filters, chunks=chunks,
-                              explain=explain or reranker is not None, mode=mode, vector_leg=leg)
+        def run(vector_leg: VectorLeg | None) -> list[Hit]:
+            return search_catalog(self.catalog, query, settings=self.settings, limit=fetch,
+                                  filters=filters, chunks=chunks,
+                                  explain=explain or reranker is not None, mode=mode,
+                                  vector_leg=vector_leg)
+
+        try:
+            hits = run(leg)
+        except ProviderError as exc:
+            # The query embedding failed (server down, bad reply): hybrid search still
+            # has its keyword leg, as promised; vector mode has nothing else.
+            if mode == "vector":
+                raise
+            self.notices.append(f"the embedder failed ({exc}); keyword results only.")
+            log.warning(self.notices[-1])
+            hits = run(None)
         if reranker is not None:
             hits = self._reranked(reranker, query, hits, limit=wanted, explain=explain)
         if expand:

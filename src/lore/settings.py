@@ -21,6 +21,9 @@ class IndexSettings:
     exclude: tuple[str, ...] = ()      # gitignore-style patterns, on top of .gitignore/.loreignore
     max_file_bytes: int = 10_000_000   # larger files are skipped with a reason
     follow_symlinks: bool = True       # loops are detected and skipped
+    # Links whose target lies outside the root (`p.md -> /etc/passwd`, `x -> /etc`) are
+    # skipped unless this is on; a project lore.toml may only turn it on once trusted.
+    follow_symlinks_outside: bool = False
 
 
 @dataclass(frozen=True)

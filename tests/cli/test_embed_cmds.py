@@ -80,8 +80,10 @@ def test_doctor_reports_a_working_primary(root: Path) -> None:
     assert report["cache"]["enabled"] is True
 
 
-def test_doctor_fails_with_status_1_and_the_reason(tmp_path: Path) -> None:
-    (tmp_path / "lore.toml").write_text('[embed.primary]\nprovider = "openai"\n')
+def test_doctor_fails_with_status_1_and_the_reason(tmp_path: Path,
+                                                   isolated_user_dirs: Path) -> None:
+    # The user's own config may choose a remote provider (a project's may not, untrusted).
+    (isolated_user_dirs / "config.toml").write_text('[embed.primary]\nprovider = "openai"\n')
     code, out = run("doctor", "--root", str(tmp_path))
     assert code == 1
     assert "FAIL" in out and "dimensions" in out

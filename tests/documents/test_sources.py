@@ -15,6 +15,7 @@ from lore.errors import ConfigError, DocumentError
 from lore.settings import IndexSettings
 
 SETTINGS = IndexSettings()
+OUTSIDE_TOO = IndexSettings(follow_symlinks_outside=True)
 
 
 def write(root: Path, relpath: str, text: str = "# note\n") -> Path:
@@ -135,7 +136,7 @@ def test_symlink_outside_root_is_followed_once(tmp_path: Path) -> None:
     root.mkdir()
     os.symlink(outside, root / "ext")
     os.symlink(outside, root / "ext2")  # the same directory again
-    found, skipped = run_walk(root)
+    found, skipped = run_walk(root, OUTSIDE_TOO)
     assert found == ["ext/shared.md"]
     assert set(skipped) == {"ext/self", "ext2"}
     assert all("symlink loop" in reason for reason in skipped.values())
@@ -153,7 +154,7 @@ def test_symlinked_file_followed_and_not_when_disabled(tmp_path: Path) -> None:
     target = write(tmp_path.parent / f"{tmp_path.name}-out", "t.md", "outside")
     os.symlink(target, tmp_path / "linked.md")
     os.symlink(target.parent, tmp_path / "linkdir")
-    assert run_walk(tmp_path)[0] == ["linkdir/t.md", "linked.md"]
+    assert run_walk(tmp_path, OUTSIDE_TOO)[0] == ["linkdir/t.md", "linked.md"]
     found, skipped = run_walk(tmp_path, replace(SETTINGS, follow_symlinks=False))
     assert found == []
     assert set(skipped) == {"linked.md", "linkdir"}
@@ -314,3 +315,17 @@ def test_fifo_and_dev_zero_ignore_files_are_reported_not_read(tmp_path: Path) ->
     assert found == ["b.md", "sub/a.md"]
     assert "not a regular file" in skipped["sub/.gitignore"]
     assert "not a regular file" in skipped[".loreignore"]
+
+
+def test_symlinks_out_of_the_root_are_not_followed_by_default(tmp_path: Path) -> None:
+    """#14 item 14: `ln -s /etc/passwd R/p.md` and a link to /etc."""
+    root = tmp_path / "root"
+    write(root, "real.md")
+    write(root, "sub/inner.md")
+    os.symlink("/etc/passwd", root / "p.md")
+    os.symlink("/etc", root / "etc")
+    os.symlink(root / "sub" / "inner.md", root / "alias.md")  # inside: still followed
+    found, skipped = run_walk(root)
+    assert found == ["alias.md", "real.md", "sub/inner.md"]
+    assert set(skipped) == {"p.md", "etc"}
+    assert all("outside the indexed root" in reason for reason in skipped.values())

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "embed_cmds:doctor",
     "cache": "embed_cmds:cache",
     "models": "models_cmds:models",
+    "trust": "trust_cmds:trust",
 }
 
 

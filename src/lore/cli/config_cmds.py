@@ -18,6 +18,7 @@ from lore.config import (
     settings_to_dict,
 )
 from lore.paths import user_config_file
+from lore.redact import redact_settings
 
 
 @click.command()
@@ -46,7 +47,8 @@ def config(root: Path, as_json: bool, defaults: bool, show_paths: bool) -> None:
         return
     loaded = default_settings() if defaults else load_settings(root)
     if as_json:
-        payload = {"settings": settings_to_dict(loaded.settings), "origins": loaded.origins}
+        payload = {"settings": redact_settings(settings_to_dict(loaded.settings)),
+                   "origins": loaded.origins}
         click.echo(json.dumps(payload, indent=2))
     else:
         _print_table(loaded)
@@ -88,8 +90,9 @@ def _render(value: object) -> str:
     if value is None:
         return "(unset)"
     if isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
-        return json.dumps([_changed_fields(entry) for entry in value], ensure_ascii=False)
-    return json.dumps(settings_to_dict(value), ensure_ascii=False)
+        return json.dumps(redact_settings([_changed_fields(entry) for entry in value]),
+                          ensure_ascii=False)
+    return json.dumps(redact_settings(settings_to_dict(value)), ensure_ascii=False)
 
 
 def _changed_fields(entry: Any) -> dict[str, object]:

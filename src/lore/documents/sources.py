@@ -35,6 +35,9 @@ MAX_IGNORE_FILE_BYTES = 1_000_000
 _NOT_UTF8_NAME = ("{} name is not valid UTF-8, so it cannot be stored or shown; rename it "
                   "(e.g. `convmv -f latin1 -t utf8`) or exclude it")
 
+_OUTSIDE = ("symlinked {} points outside the indexed root and is not followed; set "
+            "index.follow_symlinks_outside = true in your user config to index it")
+
 _SNIFF_BYTES = 8192
 # Text files have almost no C0 control bytes besides whitespace; a few stray
 # ESC or form feeds are fine, a third of the sample is not text.
@@ -120,6 +123,10 @@ class _Walker:
         self.index_key = _dir_key(index_path)
         self.seen: dict[tuple[int, int], str] = {}  # (st_dev, st_ino) -> relpath walked
 
+    def inside_root(self, real: str) -> bool:
+        """Whether the resolved path ``real`` is the root or below it."""
+        return real == self.root_real or real.startswith(self.root_real + os.sep)
+
     def walk_dir(self, folder: Path, rel: str, rules: _IgnoreRules) -> Iterator[SourceFile | Skipped]:
         """Yield the results for every entry below ``folder``, sorted by name."""
         try:
@@ -168,7 +175,10 @@ class _Walker:
         # A link into the root would index the same files twice (or forever, when
         # it points at an ancestor); the target is walked under its own path.
         target = os.path.realpath(entry.path)
-        if target == self.root_real or target.startswith(self.root_real + os.sep):
+        if not self.inside_root(target):
+            if not self.settings.follow_symlinks_outside:
+                return Skipped(rel, _OUTSIDE.format("directory"))
+        else:
             inside = Path(os.path.relpath(target, self.root_real)).as_posix()  # "." is the root
             if inside == "." or rel.startswith(inside + "/"):
                 return Skipped(rel, f"symlink loop: points back to its ancestor '{inside}'")
@@ -192,6 +202,9 @@ class _Walker:
         if is_link and not self.settings.follow_symlinks:
             return Skipped(rel, "symlink not followed; set index.follow_symlinks = true in "
                                 "lore.toml to index it")
+        if is_link and not self.settings.follow_symlinks_outside and \
+                not self.inside_root(os.path.realpath(entry.path)):
+            return Skipped(rel, _OUTSIDE.format("file"))
         try:
             info = entry.stat()
         except FileNotFoundError:

@@ -31,6 +31,7 @@ import numpy as np
 
 from lore.embed.base import EmbeddingSpace, EmbedKind, SpaceBound, Vectors
 from lore.errors import ConfigError, ProviderError
+from lore.redact import redact_url, scrub, strings_in
 from lore.settings import ProviderSettings
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ class JsonEndpoint:
                  timeout_s: float = 30.0, hint: str = "") -> None:
         import httpx
 
-        self.url = url
+        self.url = redact_url(url)   # as shown in messages; the request uses ``url``
+        self._target = url
         self.timeout_s = timeout_s
         self.hint = hint
         self._headers = dict(headers or {})
@@ -98,7 +100,7 @@ class JsonEndpoint:
         while True:
             logger.debug("POST %s headers=%s", self.url, redact(self._headers))
             try:
-                response = self._client.post(self.url, json=body, headers=self._headers)
+                response = self._client.post(self._target, json=body, headers=self._headers)
             except httpx.TimeoutException as exc:
                 if isinstance(exc, httpx.ConnectTimeout) and attempt < RETRIES:
                     attempt = self._wait(attempt, None, "connect timeout")
@@ -114,7 +116,10 @@ class JsonEndpoint:
             status = response.status_code
             if status < 400:
                 return self._decode(response)
-            message = _error_message(response)
+            # A server may echo the request (texts, the key) in its error body.
+            message = scrub(_error_message(response),
+                            [*strings_in(body), *self._headers.values(),
+                             *(v.split()[-1] for v in self._headers.values() if v.strip())])
             if status == 413 or (status in (400, 422, 500) and mentions_too_long(message)):
                 raise PayloadTooLarge(f"{self.url} refused the batch as too large "
                                       f"(HTTP {status}: {message})")
@@ -272,7 +277,7 @@ class RemoteEmbedder(SpaceBound):
 
     def __init__(self, space: EmbeddingSpace, source: str) -> None:
         self._space = space
-        self.source = source
+        self.source = redact_url(source)   # named in every error: never with a password
 
 
     def embed(self, texts: list[str], kind: EmbedKind) -> Vectors:

@@ -76,7 +76,14 @@ class OpenAIEmbedder(RemoteEmbedder):
         try:
             ordered = sorted(data, key=lambda d: int(d["index"]))
             rows = [d["embedding"] for d in ordered]
+            indexes = [int(d["index"]) for d in ordered]
         except (KeyError, TypeError, ValueError) as exc:
             raise ProviderError(f"{self.source}: 'data' items lack index/embedding; is "
                                 f"base_url an OpenAI-compatible API?") from exc
+        # Each input must come back exactly once: a repeated or missing index would
+        # pair vectors with the wrong texts, and they would be stored and cached so.
+        if indexes != list(range(len(texts))):
+            raise ProviderError(f"{self.source}: the reply's 'index' values are not 0..{len(texts) - 1} "
+                                "once each, so vectors cannot be matched to their texts; the "
+                                "server is not a faithful OpenAI-compatible API")
         return to_matrix(rows, len(texts), self.dimensions, self.source)

@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 # ids run shorter, so the estimate errs towards keeping less text, never more.
 CHARS_PER_TOKEN = 4
 
+# Below this L2 norm a vector is treated as zero: it has no direction to compare.
+MIN_NORM = 1e-6
+
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` in input texts, after each batch."""
 
@@ -70,6 +73,12 @@ class CharTokenEstimate:
                 cut = cut[:space] if space > 0 else cut
             out.append(cut)
         return out
+
+
+def usable_vector(vector: Vectors, dimensions: int) -> bool:
+    """Whether one stored vector can be trusted: right size, finite, not zero."""
+    return vector.shape == (dimensions,) and bool(np.isfinite(vector).all()) \
+        and float(np.linalg.norm(vector)) > MIN_NORM
 
 
 def token_counter_for(embedder: Embedder) -> TokenCounter:
@@ -197,8 +206,9 @@ class EmbeddingRunner:
         cached = self.cache.get_many(self.space.id, kind, unique)
         missing = []
         for text, vec in zip(unique, cached):
-            # A vector of the wrong size can only come from a damaged cache file.
-            if vec is None or vec.shape != (self.space.dimensions,):
+            # A vector of the wrong size, non-finite or zero can only come from a
+            # damaged cache file (or one written before replies were checked).
+            if vec is None or not usable_vector(vec, self.space.dimensions):
                 missing.append(text)
             else:
                 out[positions[text]] = vec
@@ -254,10 +264,14 @@ class EmbeddingRunner:
         if not np.isfinite(vectors).all():
             raise ProviderError(f"provider {name!r} returned NaN or infinite values; "
                                 f"check the model files (re-run `lore models pull`).")
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        if not (norms > MIN_NORM).all():
+            # No model maps text to the zero vector; a server that does is broken,
+            # and its zeros would match nothing yet be cached for every index.
+            raise ProviderError(f"provider {name!r} returned all-zero vectors; the server or "
+                                f"model is broken. Nothing was stored; check it and retry.")
         if space.normalize:
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            # An all-zero row stays zero rather than becoming NaN.
-            vectors = vectors / np.maximum(norms, np.float32(1e-12))
+            vectors = vectors / norms
         return vectors
 
     def _report(self, done: int, total: int) -> None:
