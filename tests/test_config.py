@@ -280,3 +280,24 @@ def test_device_as_config_is_a_clear_error_not_memory_error(tmp_path: Path, targ
     (root / "lore.toml").symlink_to(target)
     with pytest.raises(ConfigError, match="cannot be read"):
         load_settings(root, env={}, user_file=tmp_path / "none.toml")
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("search.rrf_k", "-1"), ("search.rrf_k", "0"), ("chunking.max_tokens", "0"),
+    ("index.max_file_bytes", "-1"), ("search.limit", "0"), ("embed.primary.batch_size", "0"),
+    ("embed.primary.timeout_s", "nan"), ("search.keyword_weight", "-0.5"),
+    ("graph.decay", "2"), ("search.vector_weight", "inf")])
+def test_out_of_range_values_are_config_errors(tmp_path: Path, setting: str, value: str) -> None:
+    """#14 item 11: rrf_k=-1 was a ZeroDivisionError, max_tokens=0 made 71,717 chunks."""
+    env = {"LORE_" + setting.upper().replace(".", "__"): value}
+    with pytest.raises(ConfigError, match=f"'{setting}': expected a (finite )?number"):
+        load(tmp_path, env=env)
+    section, _, name = setting.rpartition(".")
+    with pytest.raises(ConfigError, match=setting.replace(".", r"\.")):
+        load(tmp_path, project=f"[{section}]\n{name} = {value}\n")
+
+
+def test_in_range_edges_are_accepted(tmp_path: Path) -> None:
+    loaded = load(tmp_path, env={"LORE_SEARCH__RRF_K": "1", "LORE_GRAPH__DECAY": "1",
+                                 "LORE_CHUNKING__MAX_TOKENS": "8"})
+    assert loaded.settings.search.rrf_k == 1 and loaded.settings.chunking.max_tokens == 8

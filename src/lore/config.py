@@ -19,6 +19,7 @@ import dataclasses
 import difflib
 import json
 import logging
+import math
 import os
 import sys
 import types
@@ -69,6 +70,7 @@ class _Field:
 
     tp: Any
     choices: tuple[str, ...]
+    bounds: tuple[float, float | None] | None = None
 
     @property
     def is_section(self) -> bool:
@@ -163,7 +165,8 @@ def _schema(cls: type) -> dict[str, _Field]:
     """Field name -> resolved type and choices (annotations are strings under PEP 563)."""
     if cls not in _SCHEMAS:
         hints = typing.get_type_hints(cls)
-        _SCHEMAS[cls] = {f.name: _Field(hints[f.name], tuple(f.metadata.get("choices", ())))
+        _SCHEMAS[cls] = {f.name: _Field(hints[f.name], tuple(f.metadata.get("choices", ())),
+                                        f.metadata.get("range"))
                          for f in dataclasses.fields(cls)}
     return _SCHEMAS[cls]
 
@@ -315,6 +318,13 @@ def _coerce(raw: object, fld: _Field, key: str, source: _Source, *, text: bool) 
     value = _coerce_type(raw, fld.tp, key, source, text=text)
     if fld.choices and value not in fld.choices:
         raise _bad(source, key, "one of " + ", ".join(repr(c) for c in fld.choices), raw)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _bad(source, key, "a finite number", raw)
+    if fld.bounds is not None and isinstance(value, (int, float)):
+        low, high = fld.bounds
+        if value < low or (high is not None and value > high):
+            span = f"at least {low:g}" if high is None else f"between {low:g} and {high:g}"
+            raise _bad(source, key, f"a number {span}", raw)
     return value
 
 

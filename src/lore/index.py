@@ -25,6 +25,7 @@ from lore.errors import (
     ProviderError,
     QueryError,
 )
+from lore.paths import check_index_dir
 from lore.settings import Settings
 from lore.store.catalog import CATALOG_FILE, Catalog
 from lore.store.records import DocumentRecord
@@ -49,11 +50,14 @@ def resolve_index_dir(root: Path, settings: Settings, index_dir: Path | None = N
 
     A relative ``settings.index.dir`` is taken relative to the root, so an
     index travels with its folder.
+
+    Raises:
+        ConfigError: the folder is the root, above it, or a system folder.
     """
     if index_dir is not None:
-        return Path(index_dir).expanduser().absolute()
+        return check_index_dir(root, Path(index_dir).expanduser().absolute())
     configured = Path(settings.index.dir).expanduser()
-    return configured if configured.is_absolute() else root / configured
+    return check_index_dir(root, configured if configured.is_absolute() else root / configured)
 
 
 class Index:

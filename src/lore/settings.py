@@ -4,12 +4,20 @@
 project ``lore.toml`` < ``LORE_*`` env < flags). Every field here is settable
 from TOML as ``[section] field = value`` and from the environment as
 ``LORE_SECTION__FIELD``; the loader derives keys from these dataclasses, so a
-new field needs no other change.
+new field needs no other change. Numbers carry their allowed range
+(``metadata=_range(low, high)``): a zero budget or a negative ``rrf_k`` is a
+``ConfigError`` naming the key, not a division by zero or 70,000 chunks later.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+
+def _range(low: float, high: float | None = None) -> dict[str, Any]:
+    """Field metadata: the loader refuses values outside [low, high] (and NaN, infinity)."""
+    return {"range": (low, high)}
 
 
 @dataclass(frozen=True)
@@ -19,7 +27,7 @@ class IndexSettings:
     dir: str = ".lore"                 # relative to the root, or absolute
     include: tuple[str, ...] = ("*.md", "*.markdown")
     exclude: tuple[str, ...] = ()      # gitignore-style patterns, on top of .gitignore/.loreignore
-    max_file_bytes: int = 10_000_000   # larger files are skipped with a reason
+    max_file_bytes: int = field(default=10_000_000, metadata=_range(1))  # larger: skipped
     follow_symlinks: bool = True       # loops are detected and skipped
     # Links whose target lies outside the root (`p.md -> /etc/passwd`, `x -> /etc`) are
     # skipped unless this is on; a project lore.toml may only turn it on once trusted.
@@ -30,9 +38,11 @@ class IndexSettings:
 class ChunkSettings:
     """How documents are cut into chunks."""
 
-    max_tokens: int = 256              # token budget per chunk (estimate)
-    min_tokens: int = 32               # smaller trailing sections merge into the previous chunk
-    whole_document_tokens: int = 320   # documents up to this size stay one chunk
+    max_tokens: int = field(default=256, metadata=_range(8, 100_000))  # budget per chunk
+    # smaller trailing sections merge into the previous chunk
+    min_tokens: int = field(default=32, metadata=_range(0, 100_000))
+    # documents up to this size stay one chunk
+    whole_document_tokens: int = field(default=320, metadata=_range(0, 1_000_000))
 
 
 @dataclass(frozen=True)
@@ -42,20 +52,22 @@ class ProviderSettings:
     provider: str = "onnx"             # registry name: onnx, sentence-transformers, openai, ollama, sagemaker, hashing
     model: str = "all-MiniLM-L6-v2"
     revision: str = ""
-    dimensions: int | None = None      # None: take the model's; set: validated at construction
+    # None: take the model's; set: validated at construction
+    dimensions: int | None = field(default=None, metadata=_range(1, 65_536))
     # onnx; int8 by measurement: docs/decisions/default-precision.md
     precision: str = field(default="int8", metadata={"choices": ("fp32", "int8")})
-    batch_size: int = 32
-    threads: int | None = None         # onnx intra-op threads; None: all cores
+    batch_size: int = field(default=32, metadata=_range(1, 4096))
+    # onnx intra-op threads; None: all cores
+    threads: int | None = field(default=None, metadata=_range(1, 1024))
     query_prefix: str = ""
     document_prefix: str = ""
-    max_tokens: int = 256
+    max_tokens: int = field(default=256, metadata=_range(1, 1_000_000))
     base_url: str | None = None        # openai / ollama endpoint
     api_key_env: str | None = None     # env var holding the API key (never the key itself)
     endpoint_name: str | None = None   # sagemaker endpoint
     region: str | None = None          # sagemaker region
     model_path: str | None = None      # local model directory (onnx / sentence-transformers)
-    timeout_s: float = 30.0
+    timeout_s: float = field(default=30.0, metadata=_range(0.001, 3600))
 
 
 @dataclass(frozen=True)
@@ -73,49 +85,52 @@ class EmbedSettings:
 class SearchSettings:
     """Ranking: legs, fusion weights and boosts."""
 
-    limit: int = 10
+    limit: int = field(default=10, metadata=_range(1, 10_000))
     mode: str = field(default="hybrid", metadata={"choices": ("keyword", "vector", "hybrid")})
     # Fusion defaults chosen on SciFact's *train* qrels (bench/tune_fusion.py):
     # score fusion 0.732 nDCG@10; the best RRF (k=5..10, vector 0.75x) 0.725.
     fusion: str = field(default="score", metadata={"choices": ("rrf", "score")})
-    rrf_k: int = 10
-    keyword_weight: float = 0.55
-    vector_weight: float = 0.45
-    id_weight: float = 2.0
-    candidates: int = 100              # per leg, before fusion
+    rrf_k: int = field(default=10, metadata=_range(1, 100_000))
+    keyword_weight: float = field(default=0.55, metadata=_range(0))
+    vector_weight: float = field(default=0.45, metadata=_range(0))
+    id_weight: float = field(default=2.0, metadata=_range(0))
+    candidates: int = field(default=100, metadata=_range(1, 100_000))  # per leg, before fusion
     # Rank pooled document vectors beside chunk vectors (search/vector.py). SciFact test
     # nDCG@10 with/without: vector 0.649/0.651, hybrid 0.732/0.734 — neutral on short
     # abstracts (1.6 chunks each); on by default for long multi-section items (kano:
     # 7.5 chunks per document), where a whole-document vector is what a query matches.
     document_vectors: bool = True
-    title_weight: float = 3.0          # BM25 column weights
-    heading_weight: float = 2.0
-    body_weight: float = 1.0
+    title_weight: float = field(default=3.0, metadata=_range(0))  # BM25 column weights
+    heading_weight: float = field(default=2.0, metadata=_range(0))
+    body_weight: float = field(default=1.0, metadata=_range(0))
     doctype_boosts: dict[str, float] = field(default_factory=dict)
     # Recency (search/boosts.py): weight * 0.5 ** (age / half-life) from front matter
     # updated/created/date. Off: there is no dated relevance data to choose a default on.
-    recency_half_life_days: float = 0.0   # 0: no recency decay
-    recency_weight: float = 0.0
+    recency_half_life_days: float = field(default=0.0, metadata=_range(0))  # 0: no decay
+    recency_weight: float = field(default=0.0, metadata=_range(0))
     # Gitignore-style globs of local copies that rank below canonical files: agent-tool
     # copies in hidden folders (.claude/skills/..., .codex/...), caches, worksets.
     local_paths: tuple[str, ...] = (".*/**", "**/.cache/**", "**/worksets/**")
     # In score-fusion units (divided by rrf_k + 1 under RRF). 0.1 put the canonical
     # skills/.../SKILL.md above all its hidden copies for every title-word query on kano
     # (11 of 11 lost without it) while hidden-only answers stayed in the top 10.
-    local_penalty: float = 0.1
+    local_penalty: float = field(default=0.1, metadata=_range(0))
 
 
 @dataclass(frozen=True)
 class GraphSettings:
     """Typed-link expansion of the top hits (``--expand``) and context packing."""
 
-    hops: int = 1
-    decay: float = 0.5                 # per extra hop
-    seeds: int = 5                     # how many top hits expand
-    weight: float = 0.3                # scale of expansion scores against fused scores
-    max_added: int = 10                # at most this many linked documents are appended
+    hops: int = field(default=1, metadata=_range(0, 5))
+    decay: float = field(default=0.5, metadata=_range(0, 1))  # per extra hop
+    seeds: int = field(default=5, metadata=_range(0, 1000))  # how many top hits expand
+    # scale of expansion scores against fused scores
+    weight: float = field(default=0.3, metadata=_range(0))
+    # at most this many linked documents are appended
+    max_added: int = field(default=10, metadata=_range(0, 10_000))
     edge_weights: dict[str, float] = field(default_factory=dict)  # overrides per edge kind
-    context_tokens: int = 2000         # budget of `lore search --context`
+    # budget of `lore search --context`
+    context_tokens: int = field(default=2000, metadata=_range(1, 10_000_000))
 
 
 @dataclass(frozen=True)
@@ -126,8 +141,8 @@ class RerankSettings:
                           metadata={"choices": ("none", "cross-encoder", "http")})
     model: str = ""                    # cross-encoder model name or local path
     base_url: str | None = None        # http reranker endpoint (``/rerank`` appended)
-    candidates: int = 30
-    time_budget_s: float = 2.0
+    candidates: int = field(default=30, metadata=_range(1, 10_000))
+    time_budget_s: float = field(default=2.0, metadata=_range(0, 3600))
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ class EmbeddingCache:
             self._db = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False,
                                        isolation_level=None)
             self._open_schema()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise ConfigError(
                 f"Cannot open the embedding cache at {self.path}: {exc}. Delete the file, "
                 f"or move it with LORE_HOME, or set [embed] cache = false."
@@ -132,13 +132,21 @@ class EmbeddingCache:
         rows = [(space_id, kind, text_key(t), np.asarray(v, dtype=np.float32).tobytes())
                 for t, v in zip(texts, vectors)]
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)",
+                                         rows)
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                # Only a cache: a full disk or a read-only LORE_HOME costs re-embedding
+                # later, never the caller's index or search.
+                logger.warning("the embedding cache %s was not updated (%s); the vectors "
+                               "are kept in the index, only the cache missed them", self.path,
+                               exc)
 
     def stats(self) -> CacheStats:
         """Entries per space and bytes on disk."""

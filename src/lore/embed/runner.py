@@ -150,7 +150,12 @@ class EmbeddingRunner:
         from lore.embed.cache import EmbeddingCache
         from lore.embed.chain import build_embedder
 
-        cache = EmbeddingCache(cache_path) if e.cache else None
+        cache = None
+        if e.cache:
+            try:
+                cache = EmbeddingCache(cache_path)
+            except ConfigError as exc:   # a read-only or full LORE_HOME: embed without it
+                logger.warning("embedding without the cache: %s", exc)
         return cls(build_embedder(e), batch_size=e.primary.batch_size, cache=cache,
                    progress=progress)
 
