@@ -14,6 +14,8 @@ LoreError
 ├── ProviderError               an embedding provider failed (network, bad reply)
 ├── IndexNotFoundError          no index at the given root
 ├── IndexCorruptError           catalog / FTS / vectors disagree or are unreadable
+├── IndexBusyError              another process holds the index's writer lock too long
+├── IndexWriteError             the index cannot be written (disk full, read-only); unchanged
 ├── QueryError                  a query or filter lore cannot run
 └── DocumentError               one file cannot be read or parsed (skipped, reported)
 ```
@@ -56,6 +58,14 @@ class IndexNotFoundError(LoreError):
 
 class IndexCorruptError(LoreError):
     """The derived index is unreadable or inconsistent; rebuild it."""
+
+
+class IndexBusyError(LoreError):
+    """Another process is writing the index and did not finish in time."""
+
+
+class IndexWriteError(LoreError):
+    """Writing the index failed (disk full, no permission); what was there is intact."""
 
 
 class QueryError(LoreError):

@@ -25,6 +25,7 @@ from lore.errors import (
     ProviderError,
     QueryError,
 )
+from lore.locking import WriterLock, write_errors
 from lore.paths import check_index_dir
 from lore.settings import Settings
 from lore.store.catalog import CATALOG_FILE, Catalog
@@ -73,6 +74,7 @@ class Index:
         self._graph: LinkGraph | None = None
         self._reranker: Reranker | None = None
         self._reranker_built = False
+        self._data_version: int | None = None   # catalog generation the caches were built on
 
     @property
     def index_dir(self) -> Path:
@@ -96,10 +98,26 @@ class Index:
                 space differs from the index's (a model change).
             embed_progress: called as (chunks done, chunks total) while embedding.
 
+        Only one process writes an index at a time: a second sync waits for the
+        first (saying so) up to ``settings.index.lock_timeout_s``.
+
         Raises:
             EmbedderMismatchError: the configured embedder's space differs from
                 the index's and ``rebuild_vectors`` is false.
+            IndexBusyError: another process kept the index busy past the timeout.
+            ConfigError: the index is read-only.
         """
+        if self.catalog.read_only:
+            raise ConfigError(f"The index {self.index_dir} is read-only (a read-only mount or "
+                              "no write permission): it can be searched, not updated. Make it "
+                              "writable, or index into another folder with --index-dir.")
+        with WriterLock(self.index_dir, timeout_s=self.settings.index.lock_timeout_s), \
+                write_errors(self.index_dir):
+            return self._sync_locked(progress, rebuild_vectors, embed_progress)
+
+    def _sync_locked(self, progress: ProgressCallback | None, rebuild_vectors: bool,
+                     embed_progress: Callable[[int, int], None] | None) -> SyncReport:
+        """``sync`` once this process holds the index's writer lock."""
         report = sync(self.root, self.catalog, self.settings, progress=progress)
         if self.settings.embed.enabled:
             try:
@@ -114,6 +132,23 @@ class Index:
             self._sidecar = None
         self._graph = None
         return report
+
+    def refresh(self) -> None:
+        """Forget the sidecar and link graph if another process changed the catalog since.
+
+        A server or a notebook keeps one ``Index`` open while ``lore index`` runs
+        elsewhere; without this its vector search would keep the old sidecar,
+        miss new documents and name chunks that no longer exist. SQLite's
+        ``data_version`` changes exactly when another connection commits, and
+        costs one pragma per search.
+        """
+        version = int(self.catalog.conn.execute("PRAGMA data_version").fetchone()[0])
+        if version != self._data_version:
+            if self._data_version is not None:
+                log.debug("the catalog changed since the last search; reloading")
+            self._sidecar = None
+            self._graph = None
+            self._data_version = version
 
     def runner(self) -> EmbeddingRunner:
         """The configured embedder with its cache (built on first use)."""
@@ -182,6 +217,7 @@ class Index:
 
         query, filters = check_query(query), check_filters(filters)
         self.notices = []
+        self.refresh()
         mode = mode or self.settings.search.mode
         leg = None if mode == "keyword" or not self.settings.embed.enabled \
             else self.vector_leg(force=force)
@@ -274,6 +310,7 @@ class Index:
         Raises:
             QueryError: no document has that id or path.
         """
+        self.refresh()
         record = self.get(id_or_path)
         rowid = None if record is None else self.link_graph().resolver.resolve(record.path)
         if rowid is None:

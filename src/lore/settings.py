@@ -32,6 +32,8 @@ class IndexSettings:
     # Links whose target lies outside the root (`p.md -> /etc/passwd`, `x -> /etc`) are
     # skipped unless this is on; a project lore.toml may only turn it on once trusted.
     follow_symlinks_outside: bool = False
+    # How long `lore index` waits for another writer of the same index before giving up.
+    lock_timeout_s: float = field(default=600.0, metadata=_range(0, 86_400))
 
 
 @dataclass(frozen=True)

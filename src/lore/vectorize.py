@@ -44,7 +44,7 @@ import numpy.typing as npt
 from lore.embed.base import EmbeddingSpace
 from lore.embed.runner import EmbeddingRunner
 from lore.embed.spaces import ensure_same_space
-from lore.errors import EmbedderMismatchError, IndexCorruptError
+from lore.errors import EmbedderMismatchError, IndexCorruptError, IndexNotFoundError
 from lore.store.catalog import Catalog
 from lore.store.vectors import LocalVectorIndex, VectorIndex, rebuild
 
@@ -162,12 +162,19 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
 
 
 def load_sidecar(catalog: Catalog, space: EmbeddingSpace) -> VectorIndex:
-    """The active space's sidecar for searching, rebuilt from the catalog if needed."""
+    """The active space's sidecar for searching; never writes anything.
+
+    Readers never write: a missing or damaged file is rebuilt in memory, and a
+    sidecar behind the catalog (a sync in progress, or one killed before its
+    save) is brought up to date in memory. Only a sync, holding the writer
+    lock, saves the file. So a search works on a read-only index, and can never
+    race a writer's save.
+    """
     index_dir = catalog.index_dir
     assert index_dir is not None, "vectors need an on-disk catalog"
-    sidecar, _ = _open_or_rebuild(catalog, index_dir, space)
+    sidecar, _ = _open_or_rebuild(catalog, index_dir, space, save=False)
     if len(sidecar) != catalog.vector_count(space.id) + len(pooled_documents(catalog, space.id)):
-        _reconcile(catalog, sidecar, space.id)
+        _reconcile(catalog, sidecar, space.id, save=False)
     return sidecar
 
 
@@ -261,22 +268,29 @@ def _swap_in(catalog: Catalog, space_id: str, previous: EmbeddingSpace | None) -
     return previous.id
 
 
-def _open_or_rebuild(catalog: Catalog, index_dir: Path,
-                     space: EmbeddingSpace) -> tuple[VectorIndex, bool]:
-    """Open the sidecar; rebuild it from the catalog when absent or unreadable."""
+def _open_or_rebuild(catalog: Catalog, index_dir: Path, space: EmbeddingSpace, *,
+                     save: bool = True) -> tuple[VectorIndex, bool]:
+    """Open the sidecar; rebuild it from the catalog when absent or unreadable.
+
+    Args:
+        save: write a rebuilt sidecar to its file (a writer); False keeps it in memory.
+    """
     path = sidecar_path(index_dir, space.id)
-    if path.exists():
-        try:
-            return LocalVectorIndex.open(path, space.dimensions, space_id=space.id), False
-        except (IndexCorruptError, EmbedderMismatchError) as exc:
-            log.warning("rebuilding the vector sidecar from the catalog: %s", exc)
+    try:
+        return LocalVectorIndex.open(path, space.dimensions, space_id=space.id,
+                                     create=False), False
+    except (IndexNotFoundError, FileNotFoundError):
+        pass
+    except (IndexCorruptError, EmbedderMismatchError) as exc:
+        log.warning("rebuilding the vector sidecar from the catalog: %s", exc)
     batches = chain(catalog.iter_vectors(space.id),
                     pooled_vectors(catalog, space.id, pooled_documents(catalog, space.id)))
-    index = rebuild(path, space.dimensions, batches, space_id=space.id)
+    index = rebuild(path, space.dimensions, batches, space_id=space.id, save=save)
     return index, True
 
 
-def _reconcile(catalog: Catalog, sidecar: VectorIndex, space_id: str) -> tuple[int, int]:
+def _reconcile(catalog: Catalog, sidecar: VectorIndex, space_id: str, *,
+               save: bool = True) -> tuple[int, int]:
     """Make the sidecar hold exactly the catalog's vectors of the space; save if changed.
 
     Chunk keys are added and removed to match ``chunk_vectors``; document keys
@@ -307,6 +321,6 @@ def _reconcile(catalog: Catalog, sidecar: VectorIndex, space_id: str) -> tuple[i
         sidecar.add(keys, vectors)
     for keys, vectors in pooled_vectors(catalog, space_id, document_ids(renew)):
         sidecar.add(keys, vectors)
-    if len(gone) or len(missing) or len(renew):
+    if save and (len(gone) or len(missing) or len(renew)):
         sidecar.save()
     return len(stale), len(renew)

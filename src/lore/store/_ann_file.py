@@ -63,8 +63,11 @@ def write_atomic(path: Path, manifest: dict[str, Any],
     # The header carries its own CRC so a damaged manifest is not trusted either.
     prefix = MAGIC + _LENGTH.pack(len(header)) + header + _LENGTH.pack(_crc(header))
     _remove_stale_temporaries(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                                    dir=path.parent)
     try:
+        # mkstemp makes the file private; the sidecar is as readable as the catalog.
+        os.fchmod(fd, _mode_like(path))
         with os.fdopen(fd, "wb") as out:
             write_sections(out, [prefix, *sections])
             out.flush()
@@ -132,10 +135,38 @@ def _corrupt(path: Path, why: str) -> IndexCorruptError:
 
 
 def _remove_stale_temporaries(path: Path) -> None:
-    """Delete temporaries left by a save that was killed (one writer per index)."""
+    """Delete temporaries left by saves that were killed, never a live process's.
+
+    A temporary is named ``.<file>.<pid>.<random>.tmp``; it is stale when that
+    process no longer exists. Another process's save in progress is left alone.
+    """
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        owner = stale.name[len(path.name) + 2:].split(".", 1)[0]
+        if owner.isdigit() and _alive(int(owner)):
+            continue
         log.info("removing %s left by an interrupted save", stale)
         stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (this one included)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # exists, owned by someone else
+        return True
+    return True
+
+
+def _mode_like(path: Path) -> int:
+    """The permission bits of the file being replaced, else the catalog's, else 0o644."""
+    for candidate in (path, path.parent / "catalog.sqlite"):
+        try:
+            return candidate.stat().st_mode & 0o777
+        except OSError:
+            continue
+    return 0o644
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -14,6 +14,7 @@ always with parameters; a list of values travels as one JSON parameter
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,8 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from lore.documents.model import Chunk, Document
-from lore.errors import IndexCorruptError, IndexNotFoundError, QueryError
-from lore.store.connection import atomic, connect
+from lore.errors import ConfigError, IndexCorruptError, IndexNotFoundError, QueryError
+from lore.store.connection import atomic, connect, connect_read_only
 from lore.store.migrations import migrate, schema_version
 from lore.store.records import ChunkRecord, DocumentRecord, document_record
 from lore.store.vector_rows import VectorRowsMixin
@@ -132,9 +133,11 @@ def document_lookup_sql(key: int | str) -> tuple[str, list[Any]]:
 class Catalog(VectorRowsMixin):
     """One open catalog database. Use ``Catalog.open``; close it when done."""
 
-    def __init__(self, conn: sqlite3.Connection, index_dir: Path | None = None) -> None:
+    def __init__(self, conn: sqlite3.Connection, index_dir: Path | None = None, *,
+                 read_only: bool = False) -> None:
         self._conn = conn
         self._index_dir = index_dir
+        self.read_only = read_only   # opened from a place lore cannot write: search only
 
     @classmethod
     def open(cls, index_dir: Path, *, create: bool = True) -> Catalog:
@@ -153,10 +156,27 @@ class Catalog(VectorRowsMixin):
             if not create:
                 raise IndexNotFoundError(
                     f"No lore index in {index_dir}. Run `lore index ROOT` first.")
-            index_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                index_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"Cannot create the index folder {index_dir} "
+                                  f"({exc.strerror}); pass --index-dir (or LORE_INDEX_DIR) to "
+                                  "a folder you can write.") from exc
+        elif not (os.access(index_dir, os.W_OK) and os.access(db_path, os.W_OK)):
+            # A read-only mount or files without write permission: searchable as is.
+            try:
+                conn = connect_read_only(db_path)
+                migrate(conn)   # writes nothing when the schema is current
+            except sqlite3.DatabaseError as exc:
+                raise _unreadable(db_path, exc) from exc
+            return cls(conn, index_dir, read_only=True)
         gitignore = index_dir / ".gitignore"
-        if not gitignore.exists():
-            gitignore.write_text("*\n", encoding="utf-8")
+        try:
+            if not gitignore.exists():
+                gitignore.write_text("*\n", encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"Cannot create the index in {index_dir} ({exc.strerror}); pass "
+                              "--index-dir (or LORE_INDEX_DIR) to a folder you can write.") from exc
         try:
             conn = connect(db_path)
         except sqlite3.DatabaseError as exc:

@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -31,6 +32,32 @@ def connect(path: Path | str) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open a catalog that cannot be written (read-only mount, no write permission).
+
+    ``mode=ro`` still needs the WAL's shared-memory file; on a read-only file
+    system that cannot be created, and ``immutable=1`` (no locking, no WAL) is
+    the only way in. It is safe there because nobody can write the file either.
+
+    Raises:
+        sqlite3.DatabaseError: the file cannot be read at all.
+    """
+    quoted = quote(str(Path(path).absolute()))
+    last: sqlite3.Error | None = None
+    for flags in ("mode=ro", "mode=ro&immutable=1"):
+        conn = sqlite3.connect(f"file:{quoted}?{flags}", uri=True, isolation_level=None,
+                               timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            last = exc
+    assert last is not None
+    raise last
 
 
 @contextmanager

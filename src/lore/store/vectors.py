@@ -322,8 +322,9 @@ class LocalVectorIndex:
 
 
 def rebuild(path: Path, dimensions: int, batches: Iterable[tuple[Keys, Floats]], *,
-            options: VectorIndexOptions | None = None, space_id: str = "") -> LocalVectorIndex:
-    """Build a fresh sidecar at ``path`` from ``(keys, vectors)`` batches and save it.
+            options: VectorIndexOptions | None = None, space_id: str = "",
+            save: bool = True) -> LocalVectorIndex:
+    """Build a fresh sidecar for ``path`` from ``(keys, vectors)`` batches and save it.
 
     The old file stays in place, and searchable by anyone who has it open,
     until the new one atomically replaces it.
@@ -334,6 +335,7 @@ def rebuild(path: Path, dimensions: int, batches: Iterable[tuple[Keys, Floats]],
         batches: every chunk vector, e.g. streamed from the catalog's ``chunk_vectors``.
         options: build options (precision, graph parameters).
         space_id: the embedding space id to store.
+        save: write it to ``path``; False keeps it in memory (a reader's rebuild).
     """
     key_parts, vector_parts = [], []
     for keys, vectors in batches:
@@ -345,7 +347,8 @@ def rebuild(path: Path, dimensions: int, batches: Iterable[tuple[Keys, Floats]],
         # One add: faiss inserts a large batch in parallel, and int8 ranges are
         # fitted on the whole set rather than on the first batch.
         index.add(np.concatenate(key_parts), np.concatenate(vector_parts))
-    index.save()
+    if save:
+        index.save()
     return index
 
 
