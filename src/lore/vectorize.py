@@ -110,7 +110,7 @@ def active_space(catalog: Catalog) -> EmbeddingSpace | None:
     descriptor = catalog.spaces().get(space_id)
     if descriptor is None:
         raise IndexCorruptError(f"The index's active space {space_id} is not registered; "
-                                "rebuild the vectors with `lore index --rebuild-vectors`.")
+                                "run `lore repair` to restore it from the stored vectors.")
     return EmbeddingSpace(**json.loads(descriptor))
 
 
@@ -283,10 +283,23 @@ def _open_or_rebuild(catalog: Catalog, index_dir: Path, space: EmbeddingSpace, *
         pass
     except (IndexCorruptError, EmbedderMismatchError) as exc:
         log.warning("rebuilding the vector sidecar from the catalog: %s", exc)
+    return rebuild_sidecar(catalog, space, save=save), True
+
+
+def rebuild_sidecar(catalog: Catalog, space: EmbeddingSpace, *, save: bool = True) -> VectorIndex:
+    """A sidecar built from the catalog's stored vectors alone (no embedder is called).
+
+    Args:
+        catalog: the catalog holding ``chunk_vectors``.
+        space: the active space.
+        save: replace the file atomically; False keeps the result in memory.
+    """
+    index_dir = catalog.index_dir
+    assert index_dir is not None, "vectors need an on-disk catalog"
     batches = chain(catalog.iter_vectors(space.id),
                     pooled_vectors(catalog, space.id, pooled_documents(catalog, space.id)))
-    index = rebuild(path, space.dimensions, batches, space_id=space.id, save=save)
-    return index, True
+    return rebuild(sidecar_path(index_dir, space.id), space.dimensions, batches,
+                   space_id=space.id, save=save)
 
 
 def _reconcile(catalog: Catalog, sidecar: VectorIndex, space_id: str, *,

@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "cache": "embed_cmds:cache",
     "models": "models_cmds:models",
     "trust": "trust_cmds:trust",
+    "verify": "verify_cmds:verify",
+    "repair": "verify_cmds:repair",
 }
 
 

@@ -148,6 +148,15 @@ class EmbeddingCache:
                                "are kept in the index, only the cache missed them", self.path,
                                exc)
 
+    def delete_many(self, space_id: str, kind: str, texts: Sequence[str]) -> int:
+        """Forget the vectors of ``texts`` (``lore repair`` drops entries it cannot trust)."""
+        keys = [(space_id, kind, text_key(t)) for t in texts]
+        with self._lock:
+            before = self._db.total_changes
+            self._db.executemany("DELETE FROM vectors WHERE space_id = ? AND kind = ? "
+                                 "AND text_sha256 = ?", keys)
+            return self._db.total_changes - before
+
     def stats(self) -> CacheStats:
         """Entries per space and bytes on disk."""
         with self._lock:

@@ -110,6 +110,10 @@ def search_catalog(catalog: Catalog, query: str, *, settings: Settings, limit: i
             legs = run_legs(conn, plan, settings=settings, candidates=candidates, mode=mode,
                         vector_leg=vector_leg)
             owners = _documents_of(conn, sorted({cid for leg in legs for cid, _ in leg.ranked}))
+            # A sidecar loaded before another process's sync may name chunks this
+            # snapshot no longer has: they are dropped, never looked up.
+            legs = [LegResult(leg.name, [(c, s) for c, s in leg.ranked if c in owners])
+                    for leg in legs]
             fused = fuse(legs if chunks else collapse_to_documents(legs, owners),
                          leg_weights(settings), k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
                          method=settings.search.fusion)
