@@ -69,9 +69,14 @@ class EmbedMeter:
         return self.done / elapsed
 
     def describe(self) -> str:
-        """E.g. "1,200/5,820 chunks (21%), 29.5 chunks/s, about 2m36s left"."""
+        """E.g. "1,200/5,820 chunks (21%), 29.5 chunks/s, about 2m36s left"; at the end,
+        "5,820/5,820 chunks (100%) in 3m17s, 29.5 chunks/s"."""
         share = self.done / self.total if self.total else 1.0
         text = f"{self.done:,}/{self.total:,} chunks ({share:.0%})"
+        elapsed = self.clock() - self.started
+        if self.done >= self.total:
+            return text + f" in {format_duration(elapsed)}, " \
+                          f"{self.done / max(elapsed, 1e-9):.1f} chunks/s"
         rate = self.rate()
         if rate:
             text += f", {rate:.1f} chunks/s, about " \
