@@ -398,6 +398,6 @@ def test_report_json_shape(tmp_path: Path) -> None:
     write_corpus(root, 2)
     data = sync(root, Catalog.memory(), Settings()).to_dict()
     assert set(data) == {"added", "updated", "removed", "renamed", "unchanged", "skipped",
-                         "warnings", "new_chunks", "duration_s", "vectors", "notices"}
+                         "warnings", "duplicate_ids", "new_chunks", "duration_s", "vectors", "notices"}
     assert data["added"] == ["d0/note-00000.md", "d1/note-00001.md"]
     assert data["new_chunks"] >= 2
