@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,8 +18,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from lore.index import open_index
 from lore.store.catalog import Catalog
@@ -311,7 +308,3 @@ def _settle_and_compare(root: Path, work: Path, row: Row) -> int:
         row.failures += 1
         row.details.append(f"differs from a clean build in {[k for k in clean if clean[k] != got[k]]}")
     return lost(clean, got)
-
-
-def vectors_equal(a: bytes, b: bytes) -> bool:
-    return bool(np.array_equal(np.frombuffer(a, np.float32), np.frombuffer(b, np.float32)))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from _robustness import Row, concurrency, kill_campaign, table
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from lore.cli._output import echo
+
 
 @click.command()
 @click.argument("root", type=click.Path(file_okay=False, exists=True, path_type=Path))
@@ -24,4 +26,4 @@ def trust(root: Path) -> None:
     from lore.trust import trust_root
 
     path = trust_root(root)
-    click.echo(f"trusted {root.expanduser().resolve()} (recorded in {path})")
+    echo(f"trusted {root.expanduser().resolve()} (recorded in {path})")

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lore.cli._common import echo_json, index_options, json_option, open_cli_index
+from lore.cli._common import index_options, json_option, open_cli_index
+from lore.cli._output import echo, echo_json
 
 if TYPE_CHECKING:
     from lore.verify import VerifyReport
@@ -63,7 +64,7 @@ def repair(root: Path, index_dir: Path | None, as_json: bool) -> None:
         echo_json({"actions": actions, **report.to_dict()})
     else:
         for action in actions or ["nothing to repair"]:
-            click.echo(f"repair: {action}")
+            echo(f"repair: {action}")
         _show(report, False)
     if not report.healthy:
         raise click.exceptions.Exit(1)
@@ -75,9 +76,9 @@ def _show(report: VerifyReport, as_json: bool) -> None:
         return
     for finding in report.findings:
         mark = "ok  " if finding.ok else "FAIL"
-        click.echo(f"[{mark}] {finding.check}: {finding.detail}")
+        echo(f"[{mark}] {finding.check}: {finding.detail}")
     for note in report.notes:
-        click.echo(f"note: {note}")
-    click.echo("healthy" if report.healthy else
+        echo(f"note: {note}")
+    echo("healthy" if report.healthy else
                "NOT healthy: run `lore repair`" if all(f.repairable for f in report.problems())
                else "NOT healthy: see above")
