@@ -305,3 +305,45 @@ def test_key_scheme_round_trips() -> None:
     keys = document_keys(rows)
     assert is_document_key(keys).all() and not is_document_key(rows).any()
     np.testing.assert_array_equal(document_ids(keys), rows)
+
+
+def test_vector_precision_setting_is_what_the_sidecar_stores(notes: Path) -> None:
+    # The catalog keeps fp32 vectors, so a change of [index] vector_precision is a rebuild
+    # from the catalog, never a refusal or a re-embedding.
+    from dataclasses import replace
+
+    int8 = hashing()
+    int8 = replace(int8, index=replace(int8.index, vector_precision="int8"))
+    with open_index(notes, settings=int8) as index:
+        index.sync()
+        leg = index.vector_leg()
+        assert leg is not None and leg.sidecar.options.precision == "int8"  # type: ignore[attr-defined]
+    with open_index(notes, settings=hashing()) as index:
+        report = index.sync()
+        assert report.vectors is not None
+        assert report.vectors["rebuilt"] and report.vectors["embedded"] == 0
+        leg = index.vector_leg()
+        assert leg is not None and leg.sidecar.options.precision == "fp32"  # type: ignore[attr-defined]
+        assert sidecar_keys(index) == chunk_ids(index)
+
+
+def test_int8_sidecar_begun_small_is_rebuilt_once_it_can_fit_its_ranges(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from lore.store.vectors import LocalVectorIndex
+
+    root = tmp_path / "notes"
+    write_notes(root, 4)
+    settings = hashing()
+    settings = replace(settings, index=replace(settings.index, vector_precision="int8"))
+    with open_index(root, settings=settings) as index:
+        index.sync()
+        leg = index.vector_leg()
+        assert isinstance(leg.sidecar, LocalVectorIndex) and leg.sidecar.needs_rebuild is False
+        for i in range(1100):
+            (root / f"more-{i}.md").write_text(f"# More {i}\n\nword{i} text {i % 7}\n")
+        report = index.sync()
+        assert report.vectors is not None and report.vectors["rebuilt"]
+        leg = index.vector_leg()
+        assert isinstance(leg.sidecar, LocalVectorIndex) and not leg.sidecar.needs_rebuild
+        assert len(leg.sidecar) >= 1100

@@ -28,6 +28,7 @@ from lore.errors import (
 from lore.settings import Settings
 from lore.store.catalog import CATALOG_FILE, Catalog
 from lore.store.records import DocumentRecord
+from lore.store.vectors import VectorIndexOptions
 from lore.sync import ProgressCallback, SyncReport, sync
 from lore.vectorize import active_space, load_sidecar, update_vectors
 
@@ -100,7 +101,7 @@ class Index:
         if self.settings.embed.enabled:
             try:
                 vectors = update_vectors(self.catalog, self.runner(), rebuild=rebuild_vectors,
-                                         progress=embed_progress)
+                                         progress=embed_progress, options=self._vector_options())
             except (ModelNotFoundError, MissingDependencyError, ProviderError) as exc:
                 report.notices.append(f"vectors not updated ({exc}); chunks without vectors "
                                       "are found by keyword only until a later `lore index`.")
@@ -110,6 +111,10 @@ class Index:
             self._sidecar = None
         self._graph = None
         return report
+
+    def _vector_options(self) -> VectorIndexOptions:
+        """How the vector sidecar is stored, from ``[index] vector_precision``."""
+        return VectorIndexOptions(precision=self.settings.index.vector_precision)
 
     def runner(self) -> EmbeddingRunner:
         """The configured embedder with its cache (built on first use)."""
@@ -138,7 +143,7 @@ class Index:
 
         ensure_same_space(space, runner.space, force=force)
         if self._sidecar is None:
-            self._sidecar = load_sidecar(self.catalog, space)
+            self._sidecar = load_sidecar(self.catalog, space, self._vector_options())
         return VectorLeg(runner, self._sidecar,
                          document_vectors=self.settings.search.document_vectors)
 

@@ -21,6 +21,9 @@ class IndexSettings:
     exclude: tuple[str, ...] = ()      # gitignore-style patterns, on top of .gitignore/.loreignore
     max_file_bytes: int = 10_000_000   # larger files are skipped with a reason
     follow_symlinks: bool = True       # loops are detected and skipped
+    # The vector sidecar's storage: int8 holds a quarter of the memory at a small recall
+    # cost (bench/vector_bench.py); a change rebuilds the sidecar from the catalog.
+    vector_precision: str = field(default="fp32", metadata={"choices": ("fp32", "int8")})
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,9 @@ import numpy.typing as npt
 from lore.embed.base import EmbeddingSpace
 from lore.embed.runner import EmbeddingRunner
 from lore.embed.spaces import ensure_same_space
-from lore.errors import EmbedderMismatchError, IndexCorruptError
+from lore.errors import ConfigError, EmbedderMismatchError, IndexCorruptError
 from lore.store.catalog import Catalog
-from lore.store.vectors import LocalVectorIndex, VectorIndex, rebuild
+from lore.store.vectors import LocalVectorIndex, VectorIndex, VectorIndexOptions, rebuild
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,8 @@ def active_space(catalog: Catalog) -> EmbeddingSpace | None:
 
 
 def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool = False,
-                   progress: ProgressCallback | None = None) -> VectorReport:
+                   progress: ProgressCallback | None = None,
+                   options: VectorIndexOptions | None = None) -> VectorReport:
     """Embed every chunk without a vector in the runner's space; reconcile the sidecar.
 
     Args:
@@ -123,12 +124,15 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
         runner: embeds documents in the configured space.
         rebuild: the configured space may replace a different active one.
         progress: called as ``progress(done, total)`` in chunks.
+        options: how the sidecar is stored (``[index] vector_precision``); a
+            sidecar stored otherwise is rebuilt from the catalog.
 
     Raises:
         EmbedderMismatchError: the index holds another space and ``rebuild`` is false.
         ProviderError: the embedder failed (vectors embedded so far are kept).
     """
     started = time.perf_counter()
+    options = options or VectorIndexOptions()
     space = runner.space
     previous = active_space(catalog)
     if previous is not None and not rebuild:
@@ -149,8 +153,14 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
         report.swapped_from = _swap_in(catalog, space.id, previous)
     index_dir = catalog.index_dir
     assert index_dir is not None, "vectors need an on-disk catalog"
-    sidecar, report.rebuilt = _open_or_rebuild(catalog, index_dir, space)
+    sidecar, report.rebuilt = _open_or_rebuild(catalog, index_dir, space, options)
     report.removed, report.pooled = _reconcile(catalog, sidecar, space.id)
+    if isinstance(sidecar, LocalVectorIndex) and sidecar.needs_rebuild:
+        # An int8 sidecar begun on a handful of vectors quantises with [-1, 1] ranges;
+        # now that there are enough to fit real ones, build it again from the catalog.
+        log.info("rebuilding the int8 vector sidecar with ranges fitted to %d vectors",
+                 len(sidecar))
+        sidecar, report.rebuilt = _rebuild(catalog, index_dir, space, options), True
     if report.rebuilt:   # the rebuild pooled every document vector itself
         report.pooled = int(is_document_key(sidecar.keys()).sum())
     report.total = len(sidecar)
@@ -161,11 +171,12 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
     return report
 
 
-def load_sidecar(catalog: Catalog, space: EmbeddingSpace) -> VectorIndex:
+def load_sidecar(catalog: Catalog, space: EmbeddingSpace,
+                 options: VectorIndexOptions | None = None) -> VectorIndex:
     """The active space's sidecar for searching, rebuilt from the catalog if needed."""
     index_dir = catalog.index_dir
     assert index_dir is not None, "vectors need an on-disk catalog"
-    sidecar, _ = _open_or_rebuild(catalog, index_dir, space)
+    sidecar, _ = _open_or_rebuild(catalog, index_dir, space, options or VectorIndexOptions())
     if len(sidecar) != catalog.vector_count(space.id) + len(pooled_documents(catalog, space.id)):
         _reconcile(catalog, sidecar, space.id)
     return sidecar
@@ -261,19 +272,27 @@ def _swap_in(catalog: Catalog, space_id: str, previous: EmbeddingSpace | None) -
     return previous.id
 
 
-def _open_or_rebuild(catalog: Catalog, index_dir: Path,
-                     space: EmbeddingSpace) -> tuple[VectorIndex, bool]:
-    """Open the sidecar; rebuild it from the catalog when absent or unreadable."""
+def _open_or_rebuild(catalog: Catalog, index_dir: Path, space: EmbeddingSpace,
+                     options: VectorIndexOptions) -> tuple[VectorIndex, bool]:
+    """Open the sidecar; rebuild it from the catalog when absent, unreadable or stored at
+    another precision than ``options`` asks for (the catalog keeps every vector in fp32)."""
     path = sidecar_path(index_dir, space.id)
     if path.exists():
         try:
-            return LocalVectorIndex.open(path, space.dimensions, space_id=space.id), False
-        except (IndexCorruptError, EmbedderMismatchError) as exc:
+            return LocalVectorIndex.open(path, space.dimensions, options=options,
+                                         space_id=space.id), False
+        except (IndexCorruptError, EmbedderMismatchError, ConfigError) as exc:
             log.warning("rebuilding the vector sidecar from the catalog: %s", exc)
+    return _rebuild(catalog, index_dir, space, options), True
+
+
+def _rebuild(catalog: Catalog, index_dir: Path, space: EmbeddingSpace,
+             options: VectorIndexOptions) -> LocalVectorIndex:
+    """A new sidecar holding the catalog's chunk vectors and pooled document vectors."""
     batches = chain(catalog.iter_vectors(space.id),
                     pooled_vectors(catalog, space.id, pooled_documents(catalog, space.id)))
-    index = rebuild(path, space.dimensions, batches, space_id=space.id)
-    return index, True
+    return rebuild(sidecar_path(index_dir, space.id), space.dimensions, batches,
+                   options=options, space_id=space.id)
 
 
 def _reconcile(catalog: Catalog, sidecar: VectorIndex, space_id: str) -> tuple[int, int]:
