@@ -51,9 +51,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _shared import SCIFACT
 
-SCIFACT = Path(os.environ.get("LORE_SHARED") or Path(__file__).resolve().parents[2] / "shared",
-               "datasets", "scifact")
 MODEL = "all-MiniLM-L6-v2"
 BASELINE = "sentence-transformers"
 PROVIDERS = (BASELINE, "onnx-fp32", "onnx-int8", "hashing")

@@ -31,18 +31,16 @@ import re
 import sys
 import time
 import zlib
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
+from _shared import SCIFACT
 
 from lore.embed import hashing
 from lore.embed.hashing import HashingEmbedder
 
-SCIFACT = Path(os.environ.get("LORE_SHARED") or Path(__file__).resolve().parents[2] / "shared",
-               "datasets", "scifact")
 TARGET = 50_000
 _WORD = re.compile(r"\w+")
 _MASK = (1 << 64) - 1

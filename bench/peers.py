@@ -46,6 +46,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from _shared import SCIFACT
+
 from lore.eval.beir import iter_corpus, load_qrels, load_queries, slice_dataset
 from lore.eval.metrics import Latency, evaluate
 from lore.eval.runner import run_eval
@@ -216,8 +218,7 @@ def print_table(results: list[EngineResult]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path,
-                        default=Path(os.environ.get("LORE_SHARED") or REPO.parent / "shared")
-                        / "datasets" / "scifact")
+                        default=SCIFACT)
     parser.add_argument("--split", default="test")
     parser.add_argument("--max-docs", type=int,
                         help="smoke run: N documents, half of them relevant to the queries kept")

@@ -32,14 +32,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _shared import KANO
+
 from lore.eval.metrics import percentile
 from lore.index import Index, open_index
 from lore.search.fts import build_match
 from lore.search.query import parse_query
 from lore.settings import EmbedSettings, Settings
 
-REPO = Path(__file__).resolve().parents[1]
-KANO = REPO.parent / "shared" / "corpora" / "kano-backlog.tar.gz"
 GOAL_P50_MS = 5.0
 
 NATURAL = [
