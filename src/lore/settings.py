@@ -46,7 +46,7 @@ class ProviderSettings:
     # onnx; int8 by measurement: docs/decisions/default-precision.md
     precision: str = field(default="int8", metadata={"choices": ("fp32", "int8")})
     batch_size: int = 32
-    threads: int | None = None         # onnx intra-op threads; None: all cores
+    threads: int | None = None         # onnx parallel runs, one thread each; None: one per core
     query_prefix: str = ""
     document_prefix: str = ""
     max_tokens: int = 256
