@@ -347,3 +347,27 @@ def test_int8_sidecar_begun_small_is_rebuilt_once_it_can_fit_its_ranges(tmp_path
         leg = index.vector_leg()
         assert isinstance(leg.sidecar, LocalVectorIndex) and not leg.sidecar.needs_rebuild
         assert len(leg.sidecar) >= 1100
+
+
+def test_search_says_how_many_chunks_still_lack_vectors(notes: Path) -> None:
+    from dataclasses import replace
+
+    with open_index(notes, settings=hashing()) as index:
+        index.sync()
+    write_notes(notes, 9)  # three more notes, synced without embedding
+    keyword_only = hashing()
+    keyword_only = replace(keyword_only, embed=replace(keyword_only.embed, enabled=False))
+    with open_index(notes, settings=keyword_only) as index:
+        index.sync()
+    with open_index(notes, settings=hashing()) as index:
+        assert index.search("embeddings", mode="hybrid")
+        assert any(n.startswith("3 chunks have no vector yet") for n in index.notices)
+
+
+def test_embedding_progress_states_the_plan_first_and_ends_complete(notes: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    with open_index(notes, settings=hashing()) as index:
+        index.sync(embed_progress=lambda done, total: calls.append((done, total)))
+        total = len(chunk_ids(index))
+    assert calls[0] == (0, total) and calls[-1] == (total, total)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)

@@ -33,6 +33,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from itertools import chain
 from pathlib import Path
@@ -51,7 +52,7 @@ from lore.store.vectors import LocalVectorIndex, VectorIndex, VectorIndexOptions
 log = logging.getLogger(__name__)
 
 SPACE_META = "space_id"
-EMBED_BATCH = 256
+EMBED_BATCH = 64              # chunks per commit: progress every few seconds on a CPU
 DOCUMENT_KEY_FLAG = 1 << 62   # set in the key of a document vector, never in a chunk id
 POOL_BATCH = 1024             # documents pooled per catalog query
 
@@ -141,9 +142,9 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
     report = VectorReport(space=space.describe())
     hits_before = runner.stats.cache_hits
     pending = catalog.pending_chunks(space.id)
-    for start in range(0, len(pending), EMBED_BATCH):
-        part = pending[start:start + EMBED_BATCH]
-        vectors = runner.embed([text for _, text in part], "document")
+    if progress is not None:
+        progress(0, len(pending))  # the plan, before the first vector
+    for part, vectors in _embedded_ahead(runner, pending):
         catalog.store_vectors(space.id, [cid for cid, _ in part], vectors)
         report.embedded += len(part)
         if progress is not None:
@@ -169,6 +170,26 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
              report.embedded, report.cache_hits, report.removed, report.pooled, report.total,
              space.describe())
     return report
+
+
+def _embedded_ahead(runner: EmbeddingRunner, pending: list[tuple[int, str]]
+                    ) -> Iterator[tuple[list[tuple[int, str]], Floats]]:
+    """``(part, vectors)`` per ``EMBED_BATCH`` chunks, the next part embedding meanwhile.
+
+    While the caller commits one part to SQLite, a worker thread already embeds
+    the next, so the writes overlap inference instead of stalling it.
+    """
+    parts = [pending[i:i + EMBED_BATCH] for i in range(0, len(pending), EMBED_BATCH)]
+    if not parts:
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="lore-embed-ahead") as ahead:
+        future = ahead.submit(runner.embed, [text for _, text in parts[0]], "document")
+        for n, part in enumerate(parts):
+            vectors = future.result()
+            if n + 1 < len(parts):
+                future = ahead.submit(runner.embed, [text for _, text in parts[n + 1]],
+                                      "document")
+            yield part, vectors
 
 
 def load_sidecar(catalog: Catalog, space: EmbeddingSpace,
