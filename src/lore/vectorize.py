@@ -124,7 +124,8 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
         catalog: the synced catalog (must live in a directory).
         runner: embeds documents in the configured space.
         rebuild: the configured space may replace a different active one.
-        progress: called as ``progress(done, total)`` in chunks.
+        progress: called as ``progress(done, total)`` in chunks: once with 0
+            before the first batch (when there is anything to embed), then per batch.
         options: how the sidecar is stored (``[index] vector_precision``); a
             sidecar stored otherwise is rebuilt from the catalog.
 
@@ -142,8 +143,8 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
     report = VectorReport(space=space.describe())
     hits_before = runner.stats.cache_hits
     pending = catalog.pending_chunks(space.id)
-    if progress is not None:
-        progress(0, len(pending))  # the plan, before the first vector
+    if progress is not None and pending:
+        progress(0, len(pending))   # the plan: how much there is to embed
     for part, vectors in _embedded_ahead(runner, pending):
         catalog.store_vectors(space.id, [cid for cid, _ in part], vectors)
         report.embedded += len(part)
