@@ -34,6 +34,9 @@ class IndexSettings:
     follow_symlinks_outside: bool = False
     # How long `lore index` waits for another writer of the same index before giving up.
     lock_timeout_s: float = field(default=600.0, metadata=_range(0, 86_400))
+    # The vector sidecar's storage: int8 holds a quarter of the memory at a small recall
+    # cost (bench/vector_bench.py); a change rebuilds the sidecar from the catalog.
+    vector_precision: str = field(default="fp32", metadata={"choices": ("fp32", "int8")})
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class ProviderSettings:
     # onnx; int8 by measurement: docs/decisions/default-precision.md
     precision: str = field(default="int8", metadata={"choices": ("fp32", "int8")})
     batch_size: int = field(default=32, metadata=_range(1, 4096))
-    # onnx intra-op threads; None: all cores
+    # onnx parallel runs, one thread each; None: one per core
     threads: int | None = field(default=None, metadata=_range(1, 1024))
     query_prefix: str = ""
     document_prefix: str = ""
