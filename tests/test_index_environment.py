@@ -22,6 +22,7 @@ from lore.index import Index, open_index
 from lore.locking import WriterLock
 from lore.settings import EmbedSettings, IndexSettings, Settings
 from lore.store import _ann_file
+from lore.verify import verify_index
 
 
 def corpus(root: Path, count: int = 12, start: int = 0) -> Path:
@@ -174,6 +175,8 @@ def test_read_only_index_is_searchable_and_not_written(tmp_path: Path) -> None:
             assert index.search("topic4", mode="vector")
             with pytest.raises(Exception, match="read-only"):
                 index.sync()
+            assert verify_index(index.catalog).problems() == [
+                f for f in verify_index(index.catalog).findings if f.check == "sidecar"]
         assert snapshot(ro_root / ".lore") == before
 
 

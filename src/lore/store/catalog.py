@@ -360,8 +360,11 @@ class Catalog(VectorRowsMixin):
         problems = [f"sqlite: {r[0]}" for r in self._conn.execute("PRAGMA quick_check")
                     if r[0] != "ok"]
         try:
-            self._conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) "
-                               "VALUES ('integrity-check', 1)")
+            # FTS5's check is phrased as an INSERT, which a read-only connection refuses;
+            # there, the row-correspondence checks below still run.
+            if not self.read_only:
+                self._conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) "
+                                   "VALUES ('integrity-check', 1)")
         except sqlite3.DatabaseError as exc:
             problems.append(f"full-text index: {exc}")
         missing = one("SELECT count(*) FROM chunks WHERE id NOT IN (SELECT rowid FROM chunks_fts)")
