@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from _fake_provider import FAULTS, FakeProvider, dead_url
+from _fake_provider import FAULTS, FakeProvider, cached_vectors, dead_url
 from _robustness import Row, concurrency, kill_campaign, make_corpus, table
 
 
@@ -62,7 +61,7 @@ def provider_faults(work: Path) -> Row:
                 report = index.sync()
                 stored = index.catalog.vector_count("") + sum(
                     index.catalog.vector_count(s) for s in index.catalog.spaces())
-            cached = _count(cache)
+            cached = cached_vectors(cache)
             row.trials += 1
             if not report.notices or stored or cached:
                 row.failures += 1
@@ -84,16 +83,6 @@ def provider_faults(work: Path) -> Row:
     finally:
         server.close()
     return row
-
-
-def _count(path: Path) -> int:
-    if not path.exists():
-        return 0
-    conn = sqlite3.connect(path)
-    try:
-        return int(conn.execute("SELECT count(*) FROM vectors").fetchone()[0])
-    finally:
-        conn.close()
 
 
 def main() -> None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -103,3 +105,14 @@ def dead_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/v1"
+
+
+def cached_vectors(cache_file: Path) -> int:
+    """How many vectors an embedding cache file holds (0 when there is none)."""
+    if not cache_file.exists():
+        return 0
+    conn = sqlite3.connect(cache_file)
+    try:
+        return int(conn.execute("SELECT count(*) FROM vectors").fetchone()[0])
+    finally:
+        conn.close()

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _fake_provider import FAULTS, FakeProvider, dead_url
+from _fake_provider import FAULTS, FakeProvider, cached_vectors, dead_url
 from click.testing import CliRunner
 
 from lore.cli import main
@@ -60,14 +60,7 @@ def stored(root: Path) -> dict[tuple[str, int], bytes]:
 
 
 def cached(home: Path) -> int:
-    path = home / "embed-cache.sqlite"
-    if not path.exists():
-        return 0
-    conn = sqlite3.connect(path)
-    try:
-        return int(conn.execute("SELECT count(*) FROM vectors").fetchone()[0])
-    finally:
-        conn.close()
+    return cached_vectors(home / "embed-cache.sqlite")
 
 
 @pytest.mark.parametrize("fault", FAULTS)
