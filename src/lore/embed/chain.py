@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from lore.embed.base import Embedder, EmbeddingSpace, EmbedKind, Vectors
 from lore.embed.registry import REMOTE_PROVIDERS, get_embedder
-from lore.embed.runner import token_counter_for
+from lore.embed.tokens import token_counter_for
 from lore.errors import ConfigError, ProviderError
 from lore.settings import EmbedSettings, ProviderSettings
 
