@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from lore.search.hits import Hit
     from lore.store.records import DocumentRecord
+    from lore.types import SearchMode
 
 
 def parse_filters(_ctx: click.Context, _param: click.Parameter,
@@ -60,7 +61,7 @@ def parse_filters(_ctx: click.Context, _param: click.Parameter,
               help="Search vectors even if the configured embedder differs from the index's.")
 @json_option
 def search(query: tuple[str, ...], root: Path, index_dir: Path | None, limit: int | None,
-           filters: dict[str, list[str]], chunks: bool, mode: str | None, explain: bool,
+           filters: dict[str, list[str]], chunks: bool, mode: SearchMode | None, explain: bool,
            expand: bool, context: bool, budget: int | None, force: bool,
            as_json: bool) -> None:
     """Search the index of ROOT for QUERY.
@@ -88,7 +89,7 @@ def search(query: tuple[str, ...], root: Path, index_dir: Path | None, limit: in
             hits = idx.search(" ".join(query), limit=limit, filters=filters or None,
                               chunks=chunks, mode=mode, explain=explain, force=force,
                               expand=expand)
-        for notice in idx.notices:
+        for notice in pack.notices if context else hits.notices:
             click.echo(f"Note: {notice}", err=True)
     if context:
         if as_json:
@@ -163,7 +164,7 @@ def related(id_or_path: str, root: Path, index_dir: Path | None, depth: int,
         record = idx.get(_as_relpath(id_or_path, idx.root))
         neighbours = idx.related(record.path if record else id_or_path, depth=depth,
                                  kinds=list(kinds) or None)
-        rows = [idx.link_graph().to_json(n) for n in neighbours]
+        rows = [n.to_json() for n in neighbours]
     if as_json:
         echo_json(rows)
         return

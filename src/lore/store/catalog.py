@@ -19,33 +19,26 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from lore.documents.model import Chunk, Document
-from lore.errors import IndexCorruptError, IndexNotFoundError, QueryError
+from lore.errors import IndexCorruptError, IndexNotFoundError
+from lore.store.base import FileState, Filters
 from lore.store.connection import atomic, connect
+from lore.store.filter_sql import chunks_filter_sql
+from lore.store.keyword_reads import KeywordReadsMixin
 from lore.store.migrations import migrate, schema_version
 from lore.store.records import ChunkRecord, DocumentRecord, document_record
-from lore.store.vector_rows import VectorRowsMixin
+from lore.store.search_reads import SearchReadsMixin
+from lore.store.sidecar import SidecarMixin
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
 CATALOG_FILE = "catalog.sqlite"
-
-Filters = Mapping[str, Sequence[str]]
-
-
-class FileState(NamedTuple):
-    """What the catalog knows about a file, enough to tell whether it changed."""
-
-    size: int
-    mtime_ns: int
-    content_hash: str
-    chunker_version: str
 
 
 def flatten_fields(metadata: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -75,38 +68,6 @@ def flatten_fields(metadata: Mapping[str, Any], prefix: str = "") -> list[tuple[
     return list(rows)
 
 
-def documents_filter_sql(filters: Filters) -> tuple[str, list[str]]:
-    """SQL selecting ``documents.id`` of documents that match ``filters``.
-
-    AND across keys, OR within one key's values, case-insensitive (the fields
-    table is lower-cased on write). No filters select every document.
-
-    Raises:
-        QueryError: a key is given with no values.
-    """
-    if not filters:
-        return "SELECT id FROM documents", []
-    parts: list[str] = []
-    params: list[str] = []
-    for key, values in filters.items():
-        wanted = sorted({str(v).lower() for v in values})
-        if not wanted:
-            raise QueryError(f"The filter {key!r} has no values: give at least one, "
-                             f"e.g. {key}:VALUE, or drop it.")
-        parts.append("SELECT document_id FROM fields WHERE key = ? "
-                     "AND value IN (SELECT value FROM json_each(?))")
-        params += [str(key).lower(), json.dumps(wanted)]
-    return " INTERSECT ".join(parts), params
-
-
-def chunks_filter_sql(filters: Filters) -> tuple[str, list[str]]:
-    """SQL selecting ``chunks.id`` (ascending) of chunks whose document matches."""
-    doc_sql, params = documents_filter_sql(filters)
-    if not filters:
-        return "SELECT id FROM chunks ORDER BY id", params
-    return f"SELECT id FROM chunks WHERE document_id IN ({doc_sql}) ORDER BY id", params
-
-
 def upsert_document_sql() -> str:
     """Insert or update a document by path, keeping its row id; returns the id."""
     cols = ("path", "doc_id", "uid", "title", "doctype", "metadata", "body", "content_hash",
@@ -129,8 +90,11 @@ def document_lookup_sql(key: int | str) -> tuple[str, list[Any]]:
             "doc_id = ?1 COLLATE NOCASE DESC, path LIMIT 1"), [key]
 
 
-class Catalog(VectorRowsMixin):
-    """One open catalog database. Use ``Catalog.open``; close it when done."""
+class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin):
+    """One open catalog database, the embedded ``lore.store.base.Store``.
+
+    Use ``Catalog.open``; close it when done.
+    """
 
     def __init__(self, conn: sqlite3.Connection, index_dir: Path | None = None) -> None:
         self._conn = conn
@@ -180,7 +144,7 @@ class Catalog(VectorRowsMixin):
 
     @property
     def conn(self) -> sqlite3.Connection:
-        """The raw connection, for read queries of the search side."""
+        """The raw connection (store modules and tests; search goes through ``Store``)."""
         return self._conn
 
     @property
@@ -201,16 +165,6 @@ class Catalog(VectorRowsMixin):
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """All writes inside commit together or not at all; nesting uses savepoints."""
         return atomic(self._conn)
-
-    def get_meta(self, key: str, default: str | None = None) -> str | None:
-        """A value from the ``meta`` table, or ``default``."""
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return default if row is None else str(row[0])
-
-    def set_meta(self, key: str, value: str) -> None:
-        """Set a ``meta`` value (schema-independent facts: chunker version, last sync...)."""
-        self._conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
-                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     def document_states(self) -> dict[str, FileState]:
         """Path -> what was indexed, for the sync's change detection."""

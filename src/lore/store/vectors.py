@@ -34,17 +34,15 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-import numpy.typing as npt
 
 from lore.errors import ConfigError, EmbedderMismatchError, IndexCorruptError, IndexNotFoundError
 from lore.store import _ann_file
 from lore.store._ann_faiss import MIN_TRAINING_VECTORS, PRECISIONS, HnswGraph
 from lore.store._ann_keys import KeyMap, as_keys, sorted_unique
+from lore.types import Floats, Keys
 
 log = logging.getLogger(__name__)
 
-Keys = npt.NDArray[np.int64]
-Floats = npt.NDArray[np.float32]
 Hits = tuple[Keys, Floats]
 
 
