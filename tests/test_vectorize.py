@@ -130,6 +130,7 @@ def test_dead_endpoint_degrades_to_keyword(notes: Path) -> None:
         assert len(chunk_ids(index)) > 0                   # the catalog is complete anyway
         hits = index.search("embeddings", mode="hybrid")
         assert hits and "no vectors" in hits.notices[0]
+        assert index.search("embeddings", mode="keyword").notices == ()   # per search, not sticky
         with pytest.raises(QueryError, match="vector mode needs embeddings"):
             index.search("embeddings", mode="vector")
 
