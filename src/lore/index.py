@@ -33,7 +33,7 @@ from lore.settings import Settings
 from lore.store.base import Store
 from lore.store.catalog import CATALOG_FILE, Catalog
 from lore.store.records import DocumentRecord
-from lore.sync import ProgressCallback, SyncReport, sync
+from lore.sync import ProgressCallback, SyncReport, file_warnings, sync
 from lore.vectorize import update_vectors
 
 if TYPE_CHECKING:
@@ -270,13 +270,29 @@ class Index:
         """One document by root-relative path, doc id or uid (ids case-insensitive)."""
         return self._store.get_document(id_or_path)
 
+    def duplicate_ids(self) -> dict[str, list[str]]:
+        """Doc ids held by more than one file -> their paths (an id lookup finds only one)."""
+        return self._store.duplicate_doc_ids()
+
+    def warnings(self) -> dict[str, Any]:
+        """What is wrong with the indexed files but did not stop indexing them.
+
+        Returns:
+            ``{"files": [(path, message), ...], "duplicate_ids": {id: [paths]}}``:
+            each file's warnings as of the sync that last read it, and the ids
+            that several files share.
+        """
+        return {"files": file_warnings(self._store), "duplicate_ids": self.duplicate_ids()}
+
     def status(self) -> dict[str, Any]:
         """What the index holds and when it was last synced (``lore status``)."""
         last_sync = self._store.get_meta("last_sync")
+        active = self._store.active_space()
         return {
             "root": str(self.root),
             "index_dir": str(self.index_dir),
             **self._store.stats(),
+            "active_space": None if active is None else active.id,
             "chunker_version": self._store.get_meta("chunker_version"),
             "last_sync": float(last_sync) if last_sync is not None else None,
             "last_sync_age_s": (round(time.time() - float(last_sync), 1)

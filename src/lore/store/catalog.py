@@ -260,14 +260,20 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin):
         return int(self._conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
 
     def stats(self) -> dict[str, Any]:
-        """Counts for ``lore status``: documents, chunks, links, doc types, vectors per space."""
+        """Counts for ``lore status``: documents, chunks, links, doc types, vectors per space.
+
+        A space's ``vectors`` counts what its vector index holds, as a sync
+        reports it: one per embedded chunk plus one pooled vector per document
+        with several (``chunk_vectors`` + ``document_vectors``).
+        """
         one = self._scalar
-        spaces = {
-            space_id: {"descriptor": descriptor, "vectors": n}
-            for space_id, descriptor, n in self._conn.execute(
+        spaces: dict[str, dict[str, Any]] = {}
+        for space_id, descriptor, n in self._conn.execute(
                 "SELECT s.space_id, s.descriptor, (SELECT count(*) FROM chunk_vectors v "
-                "WHERE v.space_id = s.space_id) FROM spaces s ORDER BY s.created_at")
-        }
+                "WHERE v.space_id = s.space_id) FROM spaces s ORDER BY s.created_at"):
+            pooled = len(self.pooled_documents(space_id))
+            spaces[space_id] = {"descriptor": descriptor, "chunk_vectors": n,
+                                "document_vectors": pooled, "vectors": n + pooled}
         doctypes = dict(self._conn.execute(
             "SELECT doctype, count(*) FROM documents GROUP BY doctype ORDER BY doctype"))
         size = 0
