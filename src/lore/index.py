@@ -33,6 +33,7 @@ from lore.settings import Settings
 from lore.store.base import Store
 from lore.store.catalog import CATALOG_FILE, Catalog
 from lore.store.records import DocumentRecord
+from lore.store.vectors import VectorIndexOptions
 from lore.sync import ProgressCallback, SyncReport, file_warnings, sync
 from lore.vectorize import update_vectors
 
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from lore.search.hits import Hit
     from lore.search.rerank import Reranker
     from lore.search.vector import VectorLeg
-    from lore.store.vectors import VectorIndex
+    from lore.store.vectors import VectorSearch
     from lore.types import SearchMode
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ class Index:
         self.index_dir = index_dir
         self._store = store
         self._embedder: EmbeddingRunner | None = None
-        self._vectors: VectorIndex | None = None
+        self._vectors: VectorSearch | None = None
+        self._unembedded = 0  # chunks without a vector in the active space, at index load
         self._graph: LinkGraph | None = None
         self._reranker: Reranker | None = None
         self._reranker_built = False
@@ -112,6 +114,20 @@ class Index:
         self._graph = None
         return report
 
+    def _no_vectors_notice(self) -> str:
+        """Why there is no vector leg: never embedded, or a first embedding under way."""
+        spaces = self._store.spaces()
+        if self.settings.embed.enabled and spaces:
+            # A first `lore index` registers its space before embedding, then fills it.
+            space_id = next(reversed(spaces))
+            pending = self._store.pending_count(space_id)
+            total = pending + self._store.vector_count(space_id)
+            return (f"this index has no vectors yet ({total - pending:,} of {total:,} chunks "
+                    "embedded: `lore index` is embedding them, or its last run stopped "
+                    "early); keyword results only until it finishes.")
+        return ("this index has no vectors yet; keyword results only "
+                "(run `lore index` with embeddings enabled).")
+
     def _runner(self) -> EmbeddingRunner:
         """The configured embedder with its cache (built on first use)."""
         if self._embedder is None:
@@ -127,8 +143,7 @@ class Index:
         """
         space = self._store.active_space()
         if space is None:
-            notices.append("this index has no vectors yet; keyword results only "
-                           "(run `lore index` with embeddings enabled).")
+            notices.append(self._no_vectors_notice())
             return None
         try:
             runner = self._runner()
@@ -140,6 +155,11 @@ class Index:
         ensure_same_space(space, runner.space, force=force)
         if self._vectors is None:
             self._vectors = self._store.vector_index(space)
+            self._unembedded = self._store.pending_count(space.id)
+        if self._unembedded:
+            notices.append(f"{self._unembedded:,} chunks have no vector yet (`lore index` "
+                           "is embedding them, or was interrupted); the vector leg "
+                           "misses them, keyword search finds them.")
         return VectorLeg(runner, self._vectors,
                          document_vectors=self.settings.search.document_vectors)
 
@@ -339,4 +359,6 @@ def open_index(root: str | Path, *, settings: Settings | None = None,
         raise IndexNotFoundError(f"No lore index for {root_path} (looked in {directory}). "
                                  f"Run `lore index {root_path}` first.")
     log.debug("opening index %s for %s", directory, root_path)
-    return Index(root_path, Catalog.open(directory, create=create), settings, directory)
+    options = VectorIndexOptions(precision=settings.index.vector_precision)
+    return Index(root_path, Catalog.open(directory, create=create, vector_options=options),
+                 settings, directory)

@@ -17,17 +17,19 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from lore.embed.runner import EmbeddingRunner
 from lore.embed.spaces import ensure_same_space
 from lore.store.base import VectorStore
+from lore.types import Floats
 
 log = logging.getLogger(__name__)
 
-EMBED_BATCH = 256
+EMBED_BATCH = 64              # chunks per commit: progress every few seconds on a CPU
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -89,9 +91,7 @@ def update_vectors(store: VectorStore, runner: EmbeddingRunner, *, rebuild: bool
     pending = store.pending_chunks(space.id)
     if progress is not None and pending:
         progress(0, len(pending))   # the plan: how much there is to embed
-    for start in range(0, len(pending), EMBED_BATCH):
-        part = pending[start:start + EMBED_BATCH]
-        vectors = runner.embed([text for _, text in part], "document")
+    for part, vectors in _embedded_ahead(runner, pending):
         store.store_vectors(space.id, [cid for cid, _ in part], vectors)
         report.embedded += len(part)
         if progress is not None:
@@ -111,3 +111,21 @@ def update_vectors(store: VectorStore, runner: EmbeddingRunner, *, rebuild: bool
     return report
 
 
+def _embedded_ahead(runner: EmbeddingRunner, pending: list[tuple[int, str]]
+                    ) -> Iterator[tuple[list[tuple[int, str]], Floats]]:
+    """``(part, vectors)`` per ``EMBED_BATCH`` chunks, the next part embedding meanwhile.
+
+    While the caller commits one part to the store, a worker thread already embeds
+    the next, so the writes overlap inference instead of stalling it.
+    """
+    parts = [pending[i:i + EMBED_BATCH] for i in range(0, len(pending), EMBED_BATCH)]
+    if not parts:
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="lore-embed-ahead") as ahead:
+        future = ahead.submit(runner.embed, [text for _, text in parts[0]], "document")
+        for n, part in enumerate(parts):
+            vectors = future.result()
+            if n + 1 < len(parts):
+                future = ahead.submit(runner.embed, [text for _, text in parts[n + 1]],
+                                      "document")
+            yield part, vectors

@@ -29,7 +29,7 @@ from lore.embed.runner import EmbeddingRunner
 from lore.search.fusion import LegResult
 from lore.store.base import Restriction, SearchReads
 from lore.store.keys import document_ids, document_keys, is_document_key
-from lore.store.vectors import VectorIndex
+from lore.store.vectors import VectorSearch
 from lore.types import Floats, Keys
 
 
@@ -63,7 +63,7 @@ class VectorLeg:
     """
 
     runner: EmbeddingRunner
-    vectors: VectorIndex
+    vectors: VectorSearch
     document_vectors: bool = True
 
     def embed_query(self, text: str) -> Floats:
@@ -134,7 +134,8 @@ class VectorLeg:
                      documents: Keys) -> dict[int, tuple[int, float]]:
         """Document id -> (its chunk closest to ``query``, that cosine), from the vector index."""
         rows = store.document_chunks(documents.tolist())
-        pairs = [(cid, doc) for cid, doc in rows if cid in self.vectors]
+        held = self.vectors.present(np.array([cid for cid, _ in rows], dtype=np.int64))
+        pairs = [pair for pair, ok in zip(rows, held.tolist()) if ok]
         if not pairs:
             return {}
         chunk_ids = np.array([cid for cid, _ in pairs], dtype=np.int64)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from lore.documents.model import Chunk, Document
     from lore.embed.base import EmbeddingSpace
     from lore.store.records import DocumentRecord
-    from lore.store.vectors import VectorIndex
+    from lore.store.vectors import VectorSearch
     from lore.types import Floats, Keys
 
 Filters = Mapping[str, Sequence[str]]
@@ -266,7 +266,11 @@ class VectorStore(Protocol):
         """How many chunk vectors a space holds."""
         ...
 
-    def vector_index(self, space: EmbeddingSpace) -> VectorIndex:
+    def pending_count(self, space_id: str) -> int:
+        """How many chunks have no vector in the space yet."""
+        ...
+
+    def vector_index(self, space: EmbeddingSpace) -> VectorSearch:
         """The searchable index of the space: chunk vectors and pooled document vectors."""
         ...
 

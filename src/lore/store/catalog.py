@@ -34,6 +34,7 @@ from lore.store.migrations import migrate, schema_version
 from lore.store.records import ChunkRecord, DocumentRecord, document_record
 from lore.store.search_reads import SearchReadsMixin
 from lore.store.sidecar import SidecarMixin
+from lore.store.vectors import VectorIndexOptions
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -96,16 +97,21 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin):
     Use ``Catalog.open``; close it when done.
     """
 
-    def __init__(self, conn: sqlite3.Connection, index_dir: Path | None = None) -> None:
+    def __init__(self, conn: sqlite3.Connection, index_dir: Path | None = None,
+                 vector_options: VectorIndexOptions | None = None) -> None:
         self._conn = conn
         self._index_dir = index_dir
+        self._vector_options = vector_options or VectorIndexOptions()
 
     @classmethod
-    def open(cls, index_dir: Path, *, create: bool = True) -> Catalog:
+    def open(cls, index_dir: Path, *, create: bool = True,
+             vector_options: VectorIndexOptions | None = None) -> Catalog:
         """Open (and, if ``create``, make) the catalog in ``index_dir``.
 
         A new index directory gets a ``.gitignore`` of ``*`` so the derived
-        index never lands in the repository it indexes.
+        index never lands in the repository it indexes. ``vector_options`` say
+        how the vector sidecar is stored (``[index] vector_precision``); a
+        sidecar stored otherwise is rebuilt from the catalog when next used.
 
         Raises:
             IndexNotFoundError: ``create`` is false and there is no catalog.
@@ -133,7 +139,7 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin):
         except BaseException:
             conn.close()
             raise
-        return cls(conn, index_dir)
+        return cls(conn, index_dir, vector_options)
 
     @classmethod
     def memory(cls) -> Catalog:

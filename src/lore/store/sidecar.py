@@ -28,11 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from lore.embed.base import EmbeddingSpace
-from lore.errors import EmbedderMismatchError, IndexCorruptError
+from lore.errors import ConfigError, EmbedderMismatchError, IndexCorruptError
 from lore.store.base import VectorIndexReport
 from lore.store.keys import document_ids, document_keys, is_document_key
+from lore.store.pooling import pool
 from lore.store.vector_rows import SPACE_META, VectorRowsMixin
-from lore.store.vectors import LocalVectorIndex, VectorIndex, rebuild
+from lore.store.vectors import LocalVectorIndex, VectorIndex, VectorIndexOptions, rebuild
 from lore.types import Floats, Keys
 
 log = logging.getLogger(__name__)
@@ -45,16 +46,11 @@ def sidecar_path(index_dir: Path, space_id: str) -> Path:
     return index_dir / f"vectors-{space_id}.idx"
 
 
-def _unit(matrix: Floats) -> Floats:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
-
-
 class SidecarMixin(VectorRowsMixin):
     """``vector_index``, ``refresh_vector_index`` and ``activate_space`` for a file catalog."""
 
     _index_dir: Path | None
+    _vector_options: VectorIndexOptions
 
     def _sidecar_dir(self) -> Path:
         if self._index_dir is None:
@@ -73,6 +69,12 @@ class SidecarMixin(VectorRowsMixin):
         """Make the sidecar hold exactly the catalog's vectors of the space."""
         sidecar, rebuilt = self._open_or_rebuild(space)
         removed, pooled = self._reconcile(sidecar, space.id)
+        if isinstance(sidecar, LocalVectorIndex) and sidecar.needs_rebuild:
+            # An int8 sidecar begun on a handful of vectors quantises with [-1, 1] ranges;
+            # now that there are enough to fit real ones, build it again from the catalog.
+            log.info("rebuilding the int8 vector sidecar with ranges fitted to %d vectors",
+                     len(sidecar))
+            sidecar, rebuilt = self._rebuild(space), True
         if rebuilt:   # the rebuild pooled every document vector itself
             pooled = int(is_document_key(sidecar.keys()).sum())
         return VectorIndexReport(removed, pooled, len(sidecar), rebuilt)
@@ -95,25 +97,27 @@ class SidecarMixin(VectorRowsMixin):
         for start in range(0, len(documents), POOL_BATCH):
             part = [int(d) for d in documents[start:start + POOL_BATCH]]
             owners, matrix = self.document_chunk_vectors(space_id, part)
-            if not len(owners):
-                continue
-            docs, starts, counts = np.unique(owners, return_index=True, return_counts=True)
-            # Rows come sorted by document, so each document is one run starting at ``starts``.
-            sums = np.add.reduceat(_unit(matrix), starts, axis=0)
-            keep = counts > 1
-            yield document_keys(docs[keep]), _unit(sums[keep])
+            if len(owners):   # rows come sorted by document, as ``pool`` needs
+                yield pool(owners, matrix)
 
     def _open_or_rebuild(self, space: EmbeddingSpace) -> tuple[VectorIndex, bool]:
-        """Open the sidecar; rebuild it from the catalog when absent or unreadable."""
+        """Open the sidecar; rebuild it from the catalog when absent, unreadable or stored at
+        another precision than the catalog's options ask for (the catalog keeps fp32)."""
         path = sidecar_path(self._sidecar_dir(), space.id)
         if path.exists():
             try:
-                return LocalVectorIndex.open(path, space.dimensions, space_id=space.id), False
-            except (IndexCorruptError, EmbedderMismatchError) as exc:
+                return LocalVectorIndex.open(path, space.dimensions, options=self._vector_options,
+                                             space_id=space.id), False
+            except (IndexCorruptError, EmbedderMismatchError, ConfigError) as exc:
                 log.warning("rebuilding the vector sidecar from the catalog: %s", exc)
+        return self._rebuild(space), True
+
+    def _rebuild(self, space: EmbeddingSpace) -> LocalVectorIndex:
+        """A new sidecar holding the catalog's chunk vectors and pooled document vectors."""
         batches = chain(self.iter_vectors(space.id),
                         self.pooled_vectors(space.id, self.pooled_documents(space.id)))
-        return rebuild(path, space.dimensions, batches, space_id=space.id), True
+        return rebuild(sidecar_path(self._sidecar_dir(), space.id), space.dimensions, batches,
+                       options=self._vector_options, space_id=space.id)
 
     def _reconcile(self, sidecar: VectorIndex, space_id: str) -> tuple[int, int]:
         """Make the sidecar hold exactly the catalog's vectors of the space; save if changed.
