@@ -21,8 +21,9 @@ from typing import Any
 
 from lore.index import open_index
 from lore.store.catalog import Catalog
+from lore.store.keys import document_ids, is_document_key
+from lore.store.sidecar import sidecar_path
 from lore.store.vectors import LocalVectorIndex
-from lore.vectorize import active_space, document_ids, is_document_key, sidecar_path
 from lore.verify import repair_index, verify_index
 
 
@@ -92,7 +93,7 @@ def fingerprint(index_dir: Path) -> dict[str, Any]:
         vectors = {(p, o): v for p, o, v in conn.execute(
             "SELECT d.path, c.ordinal, v.vector FROM chunk_vectors v JOIN chunks c "
             "ON c.id = v.chunk_id JOIN documents d ON d.id = c.document_id")}
-        space = active_space(catalog)
+        space = catalog.active_space()
         keys: set[Any] = set()
         if space is not None:
             sidecar = LocalVectorIndex.open(sidecar_path(index_dir, space.id), space.dimensions,
@@ -136,7 +137,7 @@ def _phase(root: Path, index_dir: Path) -> str:
         indexed = dict(catalog.conn.execute("SELECT path, content_hash FROM documents"))
         files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
                  for p in root.glob("note*.md")}
-        space = active_space(catalog)
+        space = catalog.active_space()
         if indexed != files or space is None:
             return "sync"
         if catalog.pending_chunks(space.id, limit=1):

@@ -22,7 +22,6 @@ from lore.index import Index, open_index
 from lore.locking import WriterLock
 from lore.settings import EmbedSettings, IndexSettings, Settings
 from lore.store import _ann_file
-from lore.verify import verify_index
 
 
 def corpus(root: Path, count: int = 12, start: int = 0) -> Path:
@@ -93,7 +92,7 @@ def test_disk_full_in_the_catalog_is_clear_and_loses_nothing(
     assert set(before) <= set(after) and len(after) <= len(before) + 3
     with open_index(root) as index:
         assert index.search("topic5 gamma")[0].path == "n005.md"
-        assert index.catalog.verify() == []
+        assert index.verify().healthy
         index.sync()
     assert len(documents(root)) == 22
 
@@ -123,7 +122,7 @@ def test_disk_full_while_saving_the_sidecar_keeps_the_old_one(
     assert not list((root / ".lore").glob(".vectors-*.tmp"))
     with open_index(root) as index:   # hybrid search: no crash, new notes found by vector too
         hits = index.search("topic201 gamma", mode="vector")
-        assert index.notices == [] and "n201.md" in [h.path for h in hits[:3]]
+        assert hits.notices == () and "n201.md" in [h.path for h in hits[:3]]
     assert sidecar.read_bytes() == old   # and the search wrote nothing
 
 
@@ -171,12 +170,12 @@ def test_read_only_index_is_searchable_and_not_written(tmp_path: Path) -> None:
         before = snapshot(ro_root / ".lore")
         with open_index(ro_root, create=False) as index:
             hits = index.search("topic3 gamma")
-            assert hits[0].path == "n003.md" and index.notices == []
+            assert hits[0].path == "n003.md" and not hits.notices
             assert index.search("topic4", mode="vector")
             with pytest.raises(Exception, match="read-only"):
                 index.sync()
-            assert verify_index(index.catalog).problems() == [
-                f for f in verify_index(index.catalog).findings if f.check == "sidecar"]
+            report = index.verify()
+            assert [f.check for f in report.problems()] == ["sidecar"]   # deleted above
         assert snapshot(ro_root / ".lore") == before
 
 

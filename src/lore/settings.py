@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lore.types import FusionMethod, Precision, RerankProvider, SearchMode
+
 
 def _range(low: float, high: float | None = None) -> dict[str, Any]:
     """Field metadata: the loader refuses values outside [low, high] (and NaN, infinity)."""
@@ -36,7 +38,7 @@ class IndexSettings:
     lock_timeout_s: float = field(default=600.0, metadata=_range(0, 86_400))
     # The vector sidecar's storage: int8 holds a quarter of the memory at a small recall
     # cost (bench/vector_bench.py); a change rebuilds the sidecar from the catalog.
-    vector_precision: str = field(default="fp32", metadata={"choices": ("fp32", "int8")})
+    vector_precision: Precision = "fp32"
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class ProviderSettings:
     # None: take the model's; set: validated at construction
     dimensions: int | None = field(default=None, metadata=_range(1, 65_536))
     # onnx; int8 by measurement: docs/decisions/default-precision.md
-    precision: str = field(default="int8", metadata={"choices": ("fp32", "int8")})
+    precision: Precision = "int8"
     batch_size: int = field(default=32, metadata=_range(1, 4096))
     # onnx parallel runs, one thread each; None: one per core
     threads: int | None = field(default=None, metadata=_range(1, 1024))
@@ -91,10 +93,10 @@ class SearchSettings:
     """Ranking: legs, fusion weights and boosts."""
 
     limit: int = field(default=10, metadata=_range(1, 10_000))
-    mode: str = field(default="hybrid", metadata={"choices": ("keyword", "vector", "hybrid")})
+    mode: SearchMode = "hybrid"
     # Fusion defaults chosen on SciFact's *train* qrels (bench/tune_fusion.py):
     # score fusion 0.732 nDCG@10; the best RRF (k=5..10, vector 0.75x) 0.725.
-    fusion: str = field(default="score", metadata={"choices": ("rrf", "score")})
+    fusion: FusionMethod = "score"
     rrf_k: int = field(default=10, metadata=_range(1, 100_000))
     keyword_weight: float = field(default=0.55, metadata=_range(0))
     vector_weight: float = field(default=0.45, metadata=_range(0))
@@ -142,8 +144,7 @@ class GraphSettings:
 class RerankSettings:
     """Optional second-stage reranker over the fused candidates (off by default)."""
 
-    provider: str = field(default="none",
-                          metadata={"choices": ("none", "cross-encoder", "http")})
+    provider: RerankProvider = "none"
     model: str = ""                    # cross-encoder model name or local path
     base_url: str | None = None        # http reranker endpoint (``/rerank`` appended)
     candidates: int = field(default=30, metadata=_range(1, 10_000))

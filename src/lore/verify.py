@@ -25,14 +25,10 @@ from lore.errors import LoreError
 from lore.locking import WriterLock, write_errors
 from lore.store import integrity
 from lore.store.catalog import Catalog
-from lore.store.vectors import LocalVectorIndex, VectorIndexOptions
-from lore.vectorize import (
-    SPACE_META,
-    document_keys,
-    pooled_documents,
-    rebuild_sidecar,
-    sidecar_path,
-)
+from lore.store.keys import document_keys
+from lore.store.sidecar import sidecar_path
+from lore.store.vector_rows import SPACE_META
+from lore.store.vectors import LocalVectorIndex
 
 _SAME = 0.999   # cosine above which two copies of a vector are the same vector
 
@@ -76,27 +72,25 @@ class VerifyReport:
                 "notes": self.notes}
 
 
-def verify_index(catalog: Catalog, cache_path: Any = None,
-                 options: VectorIndexOptions | None = None) -> VerifyReport:
+def verify_index(catalog: Catalog, cache_path: Any = None) -> VerifyReport:
     """Check that every part of the index agrees with what the catalog stores.
 
     Args:
         catalog: the open catalog (read only here).
         cache_path: the embedding cache file (default: the user's); absent means no cache.
-        options: how the sidecar is stored (``[index] vector_precision``).
     """
     report = VerifyReport()
     _check_catalog(catalog, report)
     space = _check_space(catalog, report)
     if space is not None:
         _check_vectors(catalog, space, report)
-        _check_sidecar(catalog, space, report, options or VectorIndexOptions())
+        _check_sidecar(catalog, space, report)
         _check_cache(catalog, space, report, cache_path)
     return report
 
 
-def repair_index(catalog: Catalog, *, cache_path: Any = None, lock_timeout_s: float = 600.0,
-                 options: VectorIndexOptions | None = None) -> tuple[list[str], VerifyReport]:
+def repair_index(catalog: Catalog, *, cache_path: Any = None,
+                 lock_timeout_s: float = 600.0) -> tuple[list[str], VerifyReport]:
     """Fix every repairable finding from what is stored; return (actions, final report).
 
     Raises:
@@ -106,7 +100,7 @@ def repair_index(catalog: Catalog, *, cache_path: Any = None, lock_timeout_s: fl
     assert catalog.index_dir is not None, "repair needs an on-disk index"
     actions: list[str] = []
     with WriterLock(catalog.index_dir, timeout_s=lock_timeout_s), write_errors(catalog.index_dir):
-        before = verify_index(catalog, cache_path, options)
+        before = verify_index(catalog, cache_path)
         failed = {f.check for f in before.problems()}
         conn = catalog.conn
         if "catalog" in failed:
@@ -124,11 +118,11 @@ def repair_index(catalog: Catalog, *, cache_path: Any = None, lock_timeout_s: fl
                 actions.append(f"dropped {len(bad)} unusable stored vectors (the next "
                                "`lore index` embeds those chunks again)")
             if failed & {"sidecar", "space", "vectors", "catalog"}:
-                rebuild_sidecar(catalog, space, options)
+                catalog.rebuild_vector_index(space)
                 actions.append("rebuilt the vector sidecar from the stored vectors")
             if "cache" in failed:
                 actions.append(_repair_cache(catalog, space, cache_path))
-    return actions, verify_index(catalog, cache_path, options)
+    return actions, verify_index(catalog, cache_path)
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -195,15 +189,14 @@ def expected_keys(catalog: Catalog, space: EmbeddingSpace) -> np.ndarray:
     """The sidecar keys the catalog implies: chunk vectors plus pooled documents."""
     chunks = np.fromiter((cid for cid, _, _ in integrity.embedded_texts(catalog.conn, space.id)),
                          dtype=np.int64)
-    return np.union1d(chunks, document_keys(pooled_documents(catalog, space.id)))
+    return np.union1d(chunks, document_keys(catalog.pooled_documents(space.id)))
 
 
-def _check_sidecar(catalog: Catalog, space: EmbeddingSpace, report: VerifyReport,
-                   options: VectorIndexOptions) -> None:
+def _check_sidecar(catalog: Catalog, space: EmbeddingSpace, report: VerifyReport) -> None:
     assert catalog.index_dir is not None
     path = sidecar_path(catalog.index_dir, space.id)
     try:
-        sidecar = LocalVectorIndex.open(path, space.dimensions, options=options,
+        sidecar = LocalVectorIndex.open(path, space.dimensions, options=catalog.vector_options,
                                         space_id=space.id, create=False)
     except LoreError as exc:
         report.findings.append(Finding("sidecar", False, str(exc)))

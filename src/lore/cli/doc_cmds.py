@@ -84,17 +84,19 @@ def related(id_or_path: str, root: Path | None, index_dir: Path | None, depth: i
     with open_cli_index(root, index_dir) as idx:
         record = resolve_document(idx, id_or_path)
         neighbours = idx.related(record.path, depth=depth, kinds=list(kinds) or None)
-        rows = [idx.link_graph().to_json(n) for n in neighbours]
+        rows = [n.to_json() for n in neighbours]
     if as_json:
         echo_json(rows)
         return
     if not rows:
         echo(f"{id_or_path} has no resolvable links.")
         return
+    console = make_console()
     for row in rows:
         edges = ", ".join(f"{via['kind']} of {via['from']}" for via in row["via"])
-        echo(f"{'  ' * (row['depth'] - 1)}{row['doc_id']}  {row['title']}  "
-             f"[{row['doctype']}]  <- {edges}")
+        line = clean(f"{'  ' * (row['depth'] - 1)}{row['doc_id']}  {row['title']}  "
+                     f"[{row['doctype']}]  <- {edges}")
+        console.print(line, no_wrap=True, overflow="ellipsis")
 
 
 def resolve_document(idx: Index, id_or_path: str) -> DocumentRecord:

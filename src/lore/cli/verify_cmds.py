@@ -29,12 +29,8 @@ def verify(root: Path, index_dir: Path | None, as_json: bool) -> None:
       lore verify --root ~/notes
       lore verify --root ~/notes --json
     """
-    from lore.store.vectors import VectorIndexOptions
-    from lore.verify import verify_index
-
     with open_cli_index(root, index_dir) as idx:
-        options = VectorIndexOptions(precision=idx.settings.index.vector_precision)
-        report = verify_index(idx.catalog, options=options)
+        report = idx.verify()
     _show(report, as_json)
     if not report.healthy:
         raise click.exceptions.Exit(1)
@@ -57,13 +53,8 @@ def repair(root: Path, index_dir: Path | None, as_json: bool) -> None:
       lore repair --root ~/notes
       lore repair --root ~/notes --json
     """
-    from lore.store.vectors import VectorIndexOptions
-    from lore.verify import repair_index
-
     with open_cli_index(root, index_dir) as idx:
-        options = VectorIndexOptions(precision=idx.settings.index.vector_precision)
-        actions, report = repair_index(idx.catalog, options=options,
-                                       lock_timeout_s=idx.settings.index.lock_timeout_s)
+        actions, report = idx.repair()
     if as_json:
         echo_json({"actions": actions, **report.to_dict()})
     else:
