@@ -268,3 +268,18 @@ def test_long_lived_index_reloads_after_another_writer(tmp_path: Path) -> None:
         assert not {p for p in paths if p < "n015.md"}
     finally:
         reader.close()
+
+
+def test_lore_index_says_it_waits_for_another_writer(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from lore.cli import main
+
+    root = corpus(tmp_path / "notes", count=2)
+    assert CliRunner().invoke(main, ["index", str(root)]).exit_code == 0
+    monkeypatch.setenv("LORE_INDEX__LOCK_TIMEOUT_S", "0.3")
+    with WriterLock(root / ".lore"):
+        result = CliRunner().invoke(main, ["index", str(root)])
+    assert result.exit_code == 1
+    assert "waiting up to 0.3 s" in result.output and "lock_timeout_s" in result.output

@@ -86,7 +86,8 @@ class Index:
         self._generation: int | None = None   # store generation the caches were built on
 
     def sync(self, progress: ProgressCallback | None = None, *, rebuild_vectors: bool = False,
-             embed_progress: Callable[[int, int], None] | None = None) -> SyncReport:
+             embed_progress: Callable[[int, int], None] | None = None,
+             on_wait: Callable[[str], None] | None = None) -> SyncReport:
         """Bring the index in line with the files, then embed what is new.
 
         The catalog sync (see ``lore.sync.sync``) always runs. The embedding
@@ -100,6 +101,8 @@ class Index:
             rebuild_vectors: re-embed everything when the configured embedding
                 space differs from the index's (a model change).
             embed_progress: called as (chunks done, chunks total) while embedding.
+            on_wait: told once, in words, when another process holds the writer lock
+                (default: a log warning).
 
         Only one process writes an index at a time: a second sync waits for the
         first (saying so) up to ``settings.index.lock_timeout_s``.
@@ -115,7 +118,8 @@ class Index:
             raise ConfigError(f"The index {self.index_dir} is read-only (a read-only mount or "
                               "no write permission): it can be searched, not updated. Make it "
                               "writable, or index into another folder with --index-dir.")
-        with WriterLock(self.index_dir, timeout_s=self.settings.index.lock_timeout_s), \
+        with WriterLock(self.index_dir, timeout_s=self.settings.index.lock_timeout_s,
+                        on_wait=on_wait), \
                 write_errors(self.index_dir):
             return self._sync_locked(progress, rebuild_vectors, embed_progress)
 

@@ -93,7 +93,7 @@ def index(root_arg: Path | None, root: Path | None, index_dir: Path | None, as_j
     with open_cli_index(pick_root(root_arg, root), index_dir, create=True, flags=flags) as idx, \
             index_progress(enabled=not quiet) as (progress, embed_progress):
         report = idx.sync(progress=progress, rebuild_vectors=rebuild_vectors,
-                          embed_progress=embed_progress)
+                          embed_progress=embed_progress, on_wait=notice)
         held = _active_vectors(idx)
     for line in report.notices:
         notice(line)
