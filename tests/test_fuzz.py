@@ -24,7 +24,7 @@ from lore.index import Index, open_index
 from lore.search.limits import check_filters
 from lore.settings import ChunkSettings, EmbedSettings, Settings
 
-FUZZ = settings(max_examples=120, deadline=timedelta(seconds=5), derandomize=True,
+FUZZ = settings(max_examples=120, deadline=timedelta(seconds=10), derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow,
                                        HealthCheck.function_scoped_fixture])
 MEMORY_LIMIT = 64 * 1024 * 1024   # per example, Python allocations
