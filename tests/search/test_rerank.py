@@ -97,3 +97,20 @@ def test_http_reranker(rerank_server: tuple[str, list[dict[str, object]]]) -> No
 def test_http_reranker_dead_endpoint() -> None:
     with pytest.raises(ProviderError, match="Check that it is running"):
         HttpReranker("http://127.0.0.1:9", timeout_s=0.5).score("q", ["p"])
+
+
+def test_http_reranker_errors_name_no_url_password() -> None:
+    """#14 item 13: a password in rerank.base_url never reaches a message."""
+    import socket
+
+    from lore.errors import ProviderError
+    from lore.search.rerank import HttpReranker
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    reranker = HttpReranker(f"http://user:hunter2pass@127.0.0.1:{port}", timeout_s=0.5)
+    with pytest.raises(ProviderError) as caught:
+        reranker.score("secret query text", ["a passage"])
+    assert "hunter2pass" not in str(caught.value) and "user:***@" in str(caught.value)
+    assert "hunter2pass" not in reranker.name

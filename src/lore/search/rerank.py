@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from lore._optional import require
 from lore.errors import ConfigError, MissingDependencyError, ProviderError
+from lore.redact import redact_url, scrub
 from lore.search.hits import Hit
 from lore.settings import RerankSettings
 from lore.store.base import SearchReads
@@ -87,8 +88,9 @@ class HttpReranker:
     def __init__(self, base_url: str, *, model: str | None = None, timeout_s: float = 10.0) -> None:
         if not base_url:
             raise ConfigError("The HTTP reranker needs a base URL: set rerank.base_url.")
-        self.name = f"http:{base_url}"
         self._url = base_url.rstrip("/") + "/rerank"
+        self._shown = redact_url(self._url)   # what messages name: never a URL password
+        self.name = f"http:{redact_url(base_url)}"
         self._model = model
         self._timeout = timeout_s
 
@@ -104,7 +106,8 @@ class HttpReranker:
             reply.raise_for_status()
             data = reply.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise ProviderError(f"Reranker at {self._url} failed: {exc}. "
+            why = scrub(str(exc), [query, *passages])
+            raise ProviderError(f"Reranker at {self._shown} failed: {why}. "
                                 "Check that it is running, or disable reranking.") from exc
         items = data.get("results", data) if isinstance(data, dict) else data
         scores = [0.0] * len(passages)
@@ -113,7 +116,8 @@ class HttpReranker:
                 value = item.get("score", item.get("relevance_score"))
                 scores[int(item["index"])] = float(value)
         except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
-            raise ProviderError(f"Reranker at {self._url} sent an unexpected reply shape.") from exc
+            raise ProviderError(f"Reranker at {self._shown} sent an unexpected reply shape.") \
+                from exc
         return scores
 
 
