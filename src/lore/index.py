@@ -25,6 +25,7 @@ from lore.errors import (
     ProviderError,
     QueryError,
 )
+from lore.paths import index_dir_for
 from lore.settings import Settings
 from lore.store.catalog import CATALOG_FILE, Catalog
 from lore.store.records import DocumentRecord
@@ -50,10 +51,7 @@ def resolve_index_dir(root: Path, settings: Settings, index_dir: Path | None = N
     A relative ``settings.index.dir`` is taken relative to the root, so an
     index travels with its folder.
     """
-    if index_dir is not None:
-        return Path(index_dir).expanduser().absolute()
-    configured = Path(settings.index.dir).expanduser()
-    return configured if configured.is_absolute() else root / configured
+    return index_dir_for(root, settings.index.dir, index_dir)
 
 
 class Index:
@@ -110,6 +108,19 @@ class Index:
             self._sidecar = None
         self._graph = None
         return report
+
+    def share_loaded(self, other: Index, *, sidecar: bool = True) -> None:
+        """Reuse ``other``'s embedding runner and (with ``sidecar``) its loaded vector sidecar.
+
+        Readers of one generation in a server answer from the same model and
+        the same sidecar (both are only read while searching), so a pool of
+        readers costs one model load, not one per reader. Call it right after
+        opening, before the first search.
+        """
+        if other._runner is not None:
+            self._runner = other._runner
+        if sidecar:
+            self._sidecar = other._sidecar
 
     def runner(self) -> EmbeddingRunner:
         """The configured embedder with its cache (built on first use)."""
@@ -291,7 +302,8 @@ class Index:
 
 
 def open_index(root: str | Path, *, settings: Settings | None = None,
-               index_dir: Path | None = None, create: bool = True) -> Index:
+               index_dir: Path | None = None, create: bool = True,
+               any_thread: bool = False) -> Index:
     """Open the index of the folder ``root``, creating it unless ``create`` is false.
 
     Args:
@@ -300,6 +312,8 @@ def open_index(root: str | Path, *, settings: Settings | None = None,
             the layers (user file, ``ROOT/lore.toml``, ``LORE_*`` env).
         index_dir: where the index lives (default ``ROOT/<settings.index.dir>``).
         create: make a new, empty index when there is none.
+        any_thread: the catalog connection may be used from other threads, one
+            at a time (a server's pool of readers).
 
     Raises:
         ConfigError: ``root`` is not an existing folder, or a setting is bad.
@@ -319,4 +333,5 @@ def open_index(root: str | Path, *, settings: Settings | None = None,
         raise IndexNotFoundError(f"No lore index for {root_path} (looked in {directory}). "
                                  f"Run `lore index {root_path}` first.")
     log.debug("opening index %s for %s", directory, root_path)
-    return Index(root_path, Catalog.open(directory, create=create), settings)
+    return Index(root_path, Catalog.open(directory, create=create, any_thread=any_thread),
+                 settings)

@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 import click
 
 if TYPE_CHECKING:
     from lore.index import Index
+    from lore.remote import RemoteIndex
     from lore.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+Reader = Union["Index", "RemoteIndex"]
 
 root_option = click.option(
     "--root", type=click.Path(path_type=Path), envvar="LORE_ROOT", default=".",
@@ -27,6 +30,9 @@ index_dir_option = click.option(
     "--index-dir", type=click.Path(file_okay=False, path_type=Path), envvar="LORE_INDEX_DIR",
     default=None, show_envvar=True,
     help="Where the index lives [default: ROOT/<index.dir setting>, i.e. ROOT/.lore].")
+no_server_option = click.option(
+    "--no-server", is_flag=True, envvar="LORE_NO_SERVER",
+    help="Answer in this process even when a `lore serve` for ROOT is running.")
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 
@@ -57,6 +63,32 @@ def open_cli_index(root: Path, index_dir: Path | None, *, create: bool = False,
     root = root.expanduser().absolute()
     return open_index(root, settings=load_cli_settings(root, flags), index_dir=index_dir,
                       create=create)
+
+
+def with_reader(root: Path, index_dir: Path | None, no_server: bool,
+                read: Callable[[Reader], T]) -> T:
+    """``read(reader)`` through a running ``lore serve`` for ROOT, else in-process.
+
+    The server is found through the ``server.json`` it keeps in the index
+    folder. If it does not answer (or cannot do what was asked), the same
+    ``read`` runs on the index opened here, so the output does not depend on
+    whether a server is up.
+    """
+    if not no_server:
+        from lore.paths import index_dir_for
+        from lore.remote import RemoteUnavailable, find_server
+
+        root = root.expanduser().absolute()
+        settings = load_cli_settings(root)
+        remote = find_server(root, index_dir_for(root, settings.index.dir, index_dir))
+        if remote is not None:
+            try:
+                with remote:
+                    return read(remote)
+            except RemoteUnavailable:
+                pass
+    with open_cli_index(root, index_dir) as idx:
+        return read(idx)
 
 
 def echo_json(payload: Any) -> None:

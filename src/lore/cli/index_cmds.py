@@ -15,7 +15,9 @@ from lore.cli._common import (
     index_dir_option,
     index_options,
     json_option,
+    no_server_option,
     open_cli_index,
+    with_reader,
 )
 
 if TYPE_CHECKING:
@@ -98,8 +100,9 @@ def index(root: Path, index_dir: Path | None, as_json: bool, quiet: bool, no_emb
 
 @click.command()
 @index_options
+@no_server_option
 @json_option
-def status(root: Path, index_dir: Path | None, as_json: bool) -> None:
+def status(root: Path, index_dir: Path | None, no_server: bool, as_json: bool) -> None:
     """Show what the index of ROOT holds: documents, chunks, types, vectors, last sync.
 
     \b
@@ -107,11 +110,12 @@ def status(root: Path, index_dir: Path | None, as_json: bool) -> None:
       lore status --root ~/notes
       LORE_ROOT=~/notes lore status --json
     """
-    with open_cli_index(root, index_dir) as idx:
-        info = idx.status()
+    info = with_reader(root, index_dir, no_server, lambda idx: idx.status())
     if as_json:
         echo_json(info)
         return
+    if info.get("server"):
+        click.echo(f"{'server':16} {info['server']} (generation {info['generation']})")
     for key in ("root", "index_dir", "documents", "chunks", "links", "chunker_version",
                 "schema_version"):
         click.echo(f"{key:16} {info[key]}")

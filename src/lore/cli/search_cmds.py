@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lore.cli._common import echo_json, index_options, json_option, open_cli_index
+from lore.cli._common import (
+    Reader,
+    echo_json,
+    index_options,
+    json_option,
+    no_server_option,
+    with_reader,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -58,10 +65,11 @@ def parse_filters(_ctx: click.Context, _param: click.Parameter,
               help="Token budget of --context [default: the graph.context_tokens setting].")
 @click.option("--force", is_flag=True,
               help="Search vectors even if the configured embedder differs from the index's.")
+@no_server_option
 @json_option
 def search(query: tuple[str, ...], root: Path, index_dir: Path | None, limit: int | None,
            filters: dict[str, list[str]], chunks: bool, mode: str | None, explain: bool,
-           expand: bool, context: bool, budget: int | None, force: bool,
+           expand: bool, context: bool, budget: int | None, force: bool, no_server: bool,
            as_json: bool) -> None:
     """Search the index of ROOT for QUERY.
 
@@ -79,23 +87,29 @@ def search(query: tuple[str, ...], root: Path, index_dir: Path | None, limit: in
       lore search "vector store" --mode keyword --explain
       lore search "how are ids resolved" --context --budget 1500
       lore search -- -draft "release checklist"
+
+    When `lore serve` is running for ROOT, the search runs in that warm
+    server (same hits, no model load); --no-server runs it here.
     """
-    with open_cli_index(root, index_dir) as idx:
+    def read(idx: Reader) -> tuple[Any, list[str]]:
         if context:
-            pack = idx.context(" ".join(query), budget=budget, limit=limit,
-                               filters=filters or None, mode=mode)
-        else:
-            hits = idx.search(" ".join(query), limit=limit, filters=filters or None,
-                              chunks=chunks, mode=mode, explain=explain, force=force,
-                              expand=expand)
-        for notice in idx.notices:
-            click.echo(f"Note: {notice}", err=True)
+            return idx.context(" ".join(query), budget=budget, limit=limit,
+                               filters=filters or None, mode=mode), list(idx.notices)
+        return idx.search(" ".join(query), limit=limit, filters=filters or None, chunks=chunks,
+                          mode=mode, explain=explain, force=force,
+                          expand=expand), list(idx.notices)
+
+    answer, notices = with_reader(root, index_dir, no_server, read)
+    for notice in notices:
+        click.echo(f"Note: {notice}", err=True)
     if context:
+        pack = answer
         if as_json:
             echo_json(pack.to_json())
         else:
             click.echo(pack.to_markdown())
         return
+    hits = answer
     if as_json:
         echo_json([hit.to_json() for hit in hits])
         return
@@ -110,8 +124,10 @@ def search(query: tuple[str, ...], root: Path, index_dir: Path | None, limit: in
 @click.command()
 @click.argument("id_or_path")
 @index_options
+@no_server_option
 @json_option
-def show(id_or_path: str, root: Path, index_dir: Path | None, as_json: bool) -> None:
+def show(id_or_path: str, root: Path, index_dir: Path | None, no_server: bool,
+         as_json: bool) -> None:
     """Print one indexed document: metadata, links and body.
 
     ID_OR_PATH is a doc id (KABSD-TSK-0350, ADR-0009; any case), a uid, or
@@ -122,8 +138,8 @@ def show(id_or_path: str, root: Path, index_dir: Path | None, as_json: bool) -> 
       lore show KABSD-TSK-0350 --root ~/backlog
       lore show decisions/ADR-0009_local-first-embedding-search.md --json
     """
-    with open_cli_index(root, index_dir) as idx:
-        record = idx.get(_as_relpath(id_or_path, idx.root))
+    record = with_reader(root, index_dir, no_server,
+                         lambda idx: idx.get(_as_relpath(id_or_path, idx.root)))
     if record is None:
         raise click.ClickException(
             f"No indexed document has the id, uid or path {id_or_path!r}. "
@@ -144,9 +160,10 @@ def show(id_or_path: str, root: Path, index_dir: Path | None, as_json: bool) -> 
               type=click.Choice(["parent", "child", "blocks", "blocked_by", "relates",
                                  "decision", "decides", "wiki", "markdown", "backlink"]),
               help="Only follow these edge kinds (repeatable).")
+@no_server_option
 @json_option
 def related(id_or_path: str, root: Path, index_dir: Path | None, depth: int,
-            kinds: tuple[str, ...], as_json: bool) -> None:
+            kinds: tuple[str, ...], no_server: bool, as_json: bool) -> None:
     """List the documents linked to ID_OR_PATH, with the kind of each link.
 
     Links come from front matter (parent, links.blocks / blocked_by / relates,
@@ -159,11 +176,17 @@ def related(id_or_path: str, root: Path, index_dir: Path | None, depth: int,
       lore related KABSD-FTR-0004 --depth 2 --kind child
       lore related ADR-0009 --json
     """
-    with open_cli_index(root, index_dir) as idx:
+    def read(idx: Reader) -> list[dict[str, Any]]:
+        from lore.remote import RemoteIndex
+
         record = idx.get(_as_relpath(id_or_path, idx.root))
-        neighbours = idx.related(record.path if record else id_or_path, depth=depth,
-                                 kinds=list(kinds) or None)
-        rows = [idx.link_graph().to_json(n) for n in neighbours]
+        key = record.path if record else id_or_path
+        if isinstance(idx, RemoteIndex):
+            return idx.related_rows(key, depth=depth, kinds=list(kinds) or None)
+        return [idx.link_graph().to_json(n)
+                for n in idx.related(key, depth=depth, kinds=list(kinds) or None)]
+
+    rows = with_reader(root, index_dir, no_server, read)
     if as_json:
         echo_json(rows)
         return
