@@ -101,10 +101,6 @@ def _too_large(limit: int) -> str:
     return f"The request body is larger than {limit} bytes."
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 @dataclass
 class _Buckets:
     """Token buckets per client; old idle clients are forgotten."""
@@ -147,7 +143,13 @@ class Guard:
             status, code, message, headers = refusal
             log.info("refused %s %s from %s: %d %s", scope.get("method", "WS"), scope["path"],
                      _client(scope), status, code)
-            await _send_error(send, status, message, code, headers)
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008, "reason": code})
+            else:
+                await _send_error(send, status, message, code, headers)
+            return
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
             return
         await self._call_with_body_limit(scope, receive, send)
 
@@ -175,30 +177,40 @@ class Guard:
         return None
 
     async def _call_with_body_limit(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; a streamed body that outgrows the limit gets 413, the app a disconnect.
+
+        The 413 is sent from here and whatever the app answers afterwards is
+        dropped: an exception would not do, frameworks turn errors while
+        reading a body into their own 400.
+        """
         limit = self.policy.max_body_bytes
         seen = 0
+        refused = False
         started = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _BodyTooLarge
+                    refused = True
+                    if not started:
+                        await _send_error(send, 413, _too_large(limit), "body_too_large", {})
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await _send_error(send, 413, _too_large(limit), "body_too_large", {})
+        await self.app(scope, limited_receive, guarded_send)
 
 
 def _headers(scope: Scope) -> dict[str, str]:
