@@ -199,7 +199,7 @@ class _Tools:
         end = start_line - 1 + len(taken)
         return {**head, "total_lines": len(lines), "start_line": start_line, "end_line": end,
                 "text": "\n".join(taken),
-                "next_start_line": end + 1 if end < last else None}
+                "next_start_line": end + 1 if end < len(lines) else None}
 
     def related(self, id_or_path: str, depth: int, kinds: list[str] | None, cursor: str | None,
                 max_bytes: int | None) -> dict[str, Any]:
