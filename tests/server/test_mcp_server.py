@@ -20,8 +20,8 @@ import pytest
 from lore.server.service import IndexService
 
 mcp = pytest.importorskip("mcp")
-from mcp import Client  # noqa: E402
-from mcp.client.stdio import StdioServerParameters  # noqa: E402
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
 
 LiveServer = Callable[..., str]
 CAP = 1_000
