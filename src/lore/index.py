@@ -29,8 +29,14 @@ from lore.paths import index_dir_for
 from lore.settings import Settings
 from lore.store.catalog import CATALOG_FILE, Catalog
 from lore.store.records import DocumentRecord
-from lore.sync import ProgressCallback, SyncReport, sync
-from lore.vectorize import active_space, load_sidecar, update_vectors
+from lore.sync import ProgressCallback, SyncReport, file_warnings, sync
+from lore.vectorize import (
+    active_space,
+    active_space_id,
+    load_sidecar,
+    pooled_documents,
+    update_vectors,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -277,13 +283,35 @@ class Index:
         """One document by root-relative path, doc id or uid (ids case-insensitive)."""
         return self.catalog.get_document(id_or_path)
 
+    def duplicate_ids(self) -> dict[str, list[str]]:
+        """Doc ids held by more than one file -> their paths (an id lookup finds only one)."""
+        return self.catalog.duplicate_doc_ids()
+
+    def warnings(self) -> dict[str, Any]:
+        """What is wrong with the indexed files but did not stop indexing them.
+
+        Returns:
+            ``{"files": [(path, message), ...], "duplicate_ids": {id: [paths]}}``:
+            each file's warnings as of the sync that last read it, and the ids
+            that several files share.
+        """
+        return {"files": file_warnings(self.catalog), "duplicate_ids": self.duplicate_ids()}
+
     def status(self) -> dict[str, Any]:
         """What the index holds and when it was last synced (``lore status``)."""
         last_sync = self.catalog.get_meta("last_sync")
+        stats = self.catalog.stats()
+        for space_id, space in stats["spaces"].items():
+            # The sidecar holds a vector per chunk plus one pooled vector per
+            # document with several chunks; "vectors" counts both, as sync reports.
+            space["chunk_vectors"] = space["vectors"]
+            space["document_vectors"] = len(pooled_documents(self.catalog, space_id))
+            space["vectors"] = space["chunk_vectors"] + space["document_vectors"]
         return {
             "root": str(self.root),
             "index_dir": str(self.index_dir),
-            **self.catalog.stats(),
+            **stats,
+            "active_space": active_space_id(self.catalog),
             "chunker_version": self.catalog.get_meta("chunker_version"),
             "last_sync": float(last_sync) if last_sync is not None else None,
             "last_sync_age_s": (round(time.time() - float(last_sync), 1)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from lore.search.expand import ContextPack
     from lore.search.hits import Hit
+    from lore.settings import Settings
     from lore.store.records import DocumentRecord
 
 SERVER_FILE = "server.json"
@@ -76,12 +77,18 @@ def read_server_file(index_dir: Path) -> ServerInfo | None:
         return None
 
 
-def find_server(root: Path, index_dir: Path) -> RemoteIndex | None:
-    """A client for the live server serving ``root`` from ``index_dir``, if there is one."""
+def find_server(root: Path, index_dir: Path, settings: Settings) -> RemoteIndex | None:
+    """A client for the live server serving ``root`` from ``index_dir``, if there is one.
+
+    Args:
+        root: the folder of documents (absolute).
+        index_dir: its index folder, where the server keeps ``server.json``.
+        settings: the settings of ``root`` as loaded here (the server loaded the same).
+    """
     info = read_server_file(index_dir)
     if info is None or Path(info.root) != root or not _alive(info.pid):
         return None
-    return RemoteIndex(info)
+    return RemoteIndex(info, settings)
 
 
 def _alive(pid: int) -> bool:
@@ -97,8 +104,10 @@ def _alive(pid: int) -> bool:
 class RemoteIndex:
     """The read side of ``Index`` (search, context, get, related, status) over HTTP."""
 
-    def __init__(self, info: ServerInfo, *, timeout_s: float = 60.0) -> None:
+    def __init__(self, info: ServerInfo, settings: Settings, *,
+                 timeout_s: float = 60.0) -> None:
         self.info = info
+        self.settings = settings
         self.root = Path(info.root)
         self.notices: list[str] = []
         parts = urlsplit(info.url)
@@ -154,6 +163,17 @@ class RemoteIndex:
             raise QueryError(str(exc)) from exc
         rows: list[dict[str, Any]] = reply["neighbours"]
         return rows
+
+    def duplicate_ids(self) -> dict[str, list[str]]:
+        """As ``Index.duplicate_ids``."""
+        ids: dict[str, list[str]] = self.warnings()["duplicate_ids"]
+        return ids
+
+    def warnings(self) -> dict[str, Any]:
+        """As ``Index.warnings``: each file's warnings and the ids several files share."""
+        reply = self._call("GET", "/warnings")
+        return {"files": [(w["path"], w["message"]) for w in reply["files"]],
+                "duplicate_ids": reply["duplicate_ids"]}
 
     def status(self) -> dict[str, Any]:
         """As ``Index.status``, plus the server's generation and address."""

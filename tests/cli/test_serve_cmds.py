@@ -54,7 +54,7 @@ def served(tmp_path: Path) -> Iterator[Path]:
 def run(*args: str) -> Any:
     result = CliRunner().invoke(main, list(args))
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 def test_cli_through_the_server_gives_the_in_process_hits(

@@ -28,7 +28,7 @@ def lore_embed(root: Path, kind: str) -> np.ndarray:
     result = CliRunner().invoke(main, ["embed", *TEXTS, "--kind", kind, "--root", str(root),
                                        "--json"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)["vectors"]
+    rows = json.loads(result.stdout)["vectors"]
     return np.asarray([row["vector"] for row in rows], dtype=np.float32)
 
 
@@ -105,9 +105,9 @@ def test_lore_openai_provider_indexes_a_folder_through_a_running_server(
     runner = CliRunner()
     indexed = runner.invoke(main, ["index", str(other), "--json"])
     assert indexed.exit_code == 0, indexed.output
-    report = json.loads(indexed.output)
+    report = json.loads(indexed.stdout)
     assert report["vectors"]["embedded"] > 0 and not report["notices"]
     found = runner.invoke(main, ["search", "embedding model download", "--root", str(other),
                                  "--mode", "vector", "--json", "--no-server"])
     assert found.exit_code == 0, found.output
-    assert json.loads(found.output)[0]["title"].endswith("embedding model download")
+    assert json.loads(found.stdout)["hits"][0]["title"].endswith("embedding model download")

@@ -24,6 +24,7 @@ from lore.server.schemas import (
     SearchResponse,
     StatusResponse,
     SyncResponse,
+    WarningsResponse,
 )
 from lore.server.service import IndexService
 
@@ -100,6 +101,15 @@ def reindex(service: Service) -> dict[str, Any]:
 def status(service: Service) -> dict[str, Any]:
     """What the index holds, when it was last synced, and the served generation."""
     return service.status()
+
+
+@router.get("/warnings", response_model=WarningsResponse, tags=["index"])
+def warnings(service: Service) -> dict[str, Any]:
+    """Problems with indexed files that did not stop indexing, and ids shared by several files."""
+    with service.reader() as idx:
+        found = idx.warnings()
+    return {"files": [{"path": path, "message": message} for path, message in found["files"]],
+            "duplicate_ids": found["duplicate_ids"]}
 
 
 @router.get("/healthz", response_model=HealthResponse, tags=["index"])

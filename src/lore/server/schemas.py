@@ -184,6 +184,13 @@ class SyncResponse(BaseModel):
     notices: list[str]
 
 
+class WarningsResponse(BaseModel):
+    """``lore status --warnings``: per-file warnings and ids several files share."""
+
+    files: list[WarningModel]
+    duplicate_ids: dict[str, list[str]]
+
+
 class StatusResponse(BaseModel):
     """``lore status`` plus the server's generation; catalog counts vary by backend."""
 
