@@ -77,7 +77,6 @@ def serve(root: Path, index_dir: Path | None, host: str, port: int, token_env: s
     from lore.server.app import create_app
     from lore.server.security import SecurityPolicy
 
-    _configure_logging(debug)
     token = _token(token_env)
     try:
         policy = SecurityPolicy.for_bind(host, token=token, extra_hosts=allow_hosts,
@@ -85,6 +84,7 @@ def serve(root: Path, index_dir: Path | None, host: str, port: int, token_env: s
                                          max_body_bytes=max_body)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    _configure_logging(debug)
     sock = _bind(host, port)
     service = _open_service(root, index_dir, readers)
     watcher = _start_watcher(service) if watch_files else None
