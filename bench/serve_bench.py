@@ -6,16 +6,18 @@ local model, all-MiniLM-L6-v2 int8). What it measures, all in one run:
 
 1. **Load**: 8 client threads for 30 s (keep-alive HTTP), alternating
    ``POST /search`` (hybrid, a fixed set of natural queries) and
-   ``POST /v1/embeddings`` (4 texts); 10 s in, 50 files are edited and a
+   ``POST /v1/embeddings`` (4 texts); 10 s in, 20 files are edited and a
    sync runs while the clients go on. Requests/s, p50/p99 per route, errors,
-   and how long the sync ran during the load.
+   and when the sync ran (it may end after the load does).
 2. **/v1/embeddings overhead**: one client sending the same batches one after
    another, against the same runner called in-process (same model,
    precision, batches, cache off): texts/s each and the ratio.
 3. **CLI through the server**: `lore search QUERY --root ROOT` as a whole
    process while the server runs, against a cold in-process run of the same
    command with --no-server (fresh process, cache off): median of N runs.
-4. **Idle CPU** of the `lore serve --watch` process over 60 s with no
+4. **Save -> searchable**: a new file written while ``--watch`` runs, until
+   a keyword search finds it (median of a few).
+5. **Idle CPU** of the `lore serve --watch` process over 60 s with no
    requests and no file changes (from /proc, user+system time).
 
 Usage (LORE_HOME must hold the pulled model; see bench/README.md):
@@ -47,6 +49,7 @@ QUERIES = ["how do I configure the embedding provider", "why did we choose sqlit
            "local first embedding search", "schema migration framework",
            "duplicate ids and uid conflicts", "token aware chunking overlap",
            "release checklist for the skill", "what is a workset"]
+EDITED = 20           # files edited (so re-chunked and re-embedded) during the load
 EMBED_TEXTS = ["vector cache invalidation", "backlog item with acceptance criteria",
                "decision record about storage", "a worklog entry for today"]
 
@@ -60,8 +63,8 @@ def env(cache: bool) -> dict[str, str]:
 class Client:
     """A keep-alive JSON client on one loopback connection."""
 
-    def __init__(self, port: int) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    def __init__(self, port: int, timeout_s: float = 60.0) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         payload = None if body is None else json.dumps(body).encode()
@@ -91,7 +94,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def load(port: int, root: Path, seconds: float, clients: int, model: str) -> dict[str, Any]:
-    """``clients`` threads for ``seconds``; a sync of 50 edited files starts at 1/3."""
+    """``clients`` threads for ``seconds``; a sync of EDITED edited files starts at 1/3."""
     latencies: dict[str, list[float]] = {"/search": [], "/v1/embeddings": []}
     errors: list[str] = []
     lock = threading.Lock()
@@ -124,12 +127,12 @@ def load(port: int, root: Path, seconds: float, clients: int, model: str) -> dic
 
     def syncer() -> None:
         time.sleep(seconds / 3)
-        files = sorted(root.rglob("*.md"))[:50]
+        files = sorted(root.rglob("*.md"))[:EDITED]
         for f in files:
             with f.open("a", encoding="utf-8") as out:
                 out.write("\nEdited during the serve benchmark.\n")
         begin = time.monotonic()
-        status, _ = Client(port).call("POST", "/index")
+        status, _ = Client(port, timeout_s=1800).call("POST", "/index")
         sync_window.extend([begin - (stop - seconds), time.monotonic() - (stop - seconds)])
         if status != 200:
             errors.append(f"/index: HTTP {status}")
@@ -178,6 +181,26 @@ def cli_runs(root: Path, runs: int, *extra: str) -> float:
     return statistics.median(times)
 
 
+def save_to_searchable(port: int, root: Path, saves: int) -> float:
+    """Median seconds from writing a new file to finding it by keyword (the watcher syncs)."""
+    client = Client(port)
+    times = []
+    for i in range(saves):
+        word = f"quokkasave{i}"
+        started = time.perf_counter()
+        (root / f"saved-{i}.md").write_text(f"# Saved {i}\n\n{word} appears here.\n")
+        while True:
+            status, reply = client.call("POST", "/search", {"query": word, "mode": "keyword"})
+            if status == 200 and reply["hits"]:
+                break
+            if time.perf_counter() - started > 120:
+                raise SystemExit("a saved file did not become searchable within 120 s")
+            time.sleep(0.02)
+        times.append(time.perf_counter() - started)
+        time.sleep(1)
+    return statistics.median(times)
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -192,6 +215,7 @@ def main() -> None:
     parser.add_argument("--embed-batches", type=int, default=100)
     parser.add_argument("--cold-runs", type=int, default=7)
     parser.add_argument("--idle-seconds", type=float, default=60.0)
+    parser.add_argument("--saves", type=int, default=5)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="lore-serve-bench-") as tmp:
@@ -208,6 +232,7 @@ def main() -> None:
             model = Client(port).call("GET", "/v1/models")[1]["data"][0]["id"]
             result = load(port, root, args.seconds, args.clients, model)
             served, local = embed_overhead(port, model, args.embed_batches)
+            saved = save_to_searchable(port, root, args.saves)
             through = cli_runs(root, args.cold_runs)
             cold = cli_runs(root, args.cold_runs, "--no-server")
             time.sleep(5)
@@ -216,10 +241,13 @@ def main() -> None:
             idle = (cpu_seconds(proc.pid) - before) / args.idle_seconds
         finally:
             proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
+            try:
+                proc.wait(120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
     print(f"\nload: {args.clients} clients x {args.seconds:.0f} s on loopback "
-          f"(sync of 50 edited files from t={result['sync_window'][0]:.1f} s "
+          f"(sync of {EDITED} edited files from t={result['sync_window'][0]:.1f} s "
           f"to t={result['sync_window'][1]:.1f} s)")
     total = 0
     for path, values in result["latencies"].items():
@@ -235,6 +263,8 @@ def main() -> None:
     print(f"`lore search` (whole process, median of {args.cold_runs}): through the server "
           f"{through * 1000:.0f} ms; cold in-process {cold * 1000:.0f} ms; "
           f"speed-up x{cold / through:.1f}")
+    print(f"save -> searchable with --watch (median of {args.saves} new files): "
+          f"{saved * 1000:.0f} ms")
     print(f"idle `lore serve --watch` over {args.idle_seconds:.0f} s: "
           f"{idle * 100:.2f} % of one core")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,3 +102,23 @@ def test_openapi_documents_every_route_and_error_shape(client: TestClient) -> No
         schema["paths"])
     search = schema["paths"]["/search"]["post"]["responses"]
     assert search["422"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorBody")
+
+
+@pytest.mark.parametrize("module", ["fastapi", "mcp.server.mcpserver"])
+def test_missing_serve_extra_names_the_install_command(
+        service: IndexService, monkeypatch: pytest.MonkeyPatch, module: str) -> None:
+    from lore.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'lore\[serve\]'"):
+        create_app(service)
+
+
+def test_watch_without_watchfiles_names_the_install_command(
+        service: IndexService, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lore.errors import MissingDependencyError
+    from lore.watch import Watcher
+
+    monkeypatch.setitem(sys.modules, "watchfiles", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'lore\[serve\]'"):
+        Watcher(service.root, service.index_dir, service.sync)

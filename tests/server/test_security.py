@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import httpx
@@ -82,3 +83,18 @@ def test_rate_limit_answers_429_with_retry_after(service: IndexService,
     assert 429 in codes[3:]
     limited = httpx.get(f"{url}/healthz")
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+
+
+def test_logs_carry_no_query_text_or_token(service: IndexService, live_server: LiveServer,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    url = live_server(service, SecurityPolicy(token="tok-123456", rate_per_s=0))
+    secret_query = "platypus-secret-query"
+    with caplog.at_level(logging.INFO):
+        auth = {"Authorization": "Bearer tok-123456"}
+        assert httpx.post(f"{url}/search", json={"query": secret_query},
+                          headers=auth).status_code == 200
+        assert httpx.post(f"{url}/search", json={"query": secret_query}).status_code == 401
+        assert httpx.post(f"{url}/search", json={"query": secret_query, "limit": -1},
+                          headers=auth).status_code == 422
+    assert "refused POST /search" in caplog.text          # refusals are logged...
+    assert secret_query not in caplog.text and "tok-123456" not in caplog.text   # ...bare

@@ -147,13 +147,24 @@ class IndexService:
         info["syncing"] = self._write_lock.locked()
         return info
 
-    def close(self) -> None:
-        """Close every reader, the probe and the writer (waits for a running sync)."""
-        with self._write_lock:
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Close the readers, and the writer once no sync runs (waiting up to ``timeout_s``).
+
+        A sync still running after that is left to finish or to die with the
+        process: its batches are transactions, so the next sync picks up.
+        """
+        idle = self._write_lock.acquire(timeout=timeout_s)
+        try:
             self._closed = True
             self._retire(self._generation)
-            self._probe.close()
-            self._writer.close()
+            if idle:
+                self._probe.close()
+                self._writer.close()
+            else:
+                log.warning("a sync is still running; closing without waiting for it")
+        finally:
+            if idle:
+                self._write_lock.release()
 
     # -- generations --------------------------------------------------------
 
