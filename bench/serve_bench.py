@@ -19,6 +19,8 @@ local model, all-MiniLM-L6-v2 int8). What it measures, all in one run:
    a keyword search finds it (median of a few).
 5. **Idle CPU** of the `lore serve --watch` process over 60 s with no
    requests and no file changes (from /proc, user+system time).
+6. **Readers**: the same load (no sync) against a server with 4 pinned readers
+   and one with a single reader, i.e. every request behind one lock.
 
 Usage (LORE_HOME must hold the pulled model; see bench/README.md):
   LORE_HOME=/work/lore-home nice -n 5 python bench/serve_bench.py
@@ -74,11 +76,12 @@ class Client:
         return response.status, json.loads(response.read())
 
 
-def start_server(root: Path) -> tuple[subprocess.Popen[bytes], int]:
-    proc = subprocess.Popen([*LORE, "serve", str(root), "--port", "0", "--watch",
-                             "--rate-limit", "0"], env=env(cache=False),
-                            stderr=subprocess.DEVNULL)
+def start_server(root: Path, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
     server_file = root / ".lore" / "server.json"
+    server_file.unlink(missing_ok=True)
+    proc = subprocess.Popen([*LORE, "serve", str(root), "--port", "0", "--watch",
+                             "--rate-limit", "0", *extra], env=env(cache=False),
+                            stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     while not server_file.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -93,8 +96,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def load(port: int, root: Path, seconds: float, clients: int, model: str) -> dict[str, Any]:
-    """``clients`` threads for ``seconds``; a sync of EDITED edited files starts at 1/3."""
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def load(port: int, root: Path, seconds: float, clients: int, model: str, *,
+         edit: bool = True) -> dict[str, Any]:
+    """``clients`` threads for ``seconds``; with ``edit``, a sync of EDITED edited files
+    starts at 1/3."""
     latencies: dict[str, list[float]] = {"/search": [], "/v1/embeddings": []}
     errors: list[str] = []
     lock = threading.Lock()
@@ -138,7 +151,8 @@ def load(port: int, root: Path, seconds: float, clients: int, model: str) -> dic
             errors.append(f"/index: HTTP {status}")
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
-    threads.append(threading.Thread(target=syncer))
+    if edit:
+        threads.append(threading.Thread(target=syncer))
     for t in threads:
         t.start()
     for t in threads:
@@ -240,11 +254,16 @@ def main() -> None:
             time.sleep(args.idle_seconds)
             idle = (cpu_seconds(proc.pid) - before) / args.idle_seconds
         finally:
-            proc.send_signal(signal.SIGTERM)
+            stop_server(proc)
+        # The same load without a sync, readers pool (4) against a single reader (= a lock).
+        pooled: dict[int, float] = {}
+        for readers in (4, 1):
+            proc, port = start_server(root, "--readers", str(readers))
             try:
-                proc.wait(120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+                run = load(port, root, args.seconds / 2, args.clients, model, edit=False)
+                pooled[readers] = sum(map(len, run["latencies"].values())) / (args.seconds / 2)
+            finally:
+                stop_server(proc)
 
     print(f"\nload: {args.clients} clients x {args.seconds:.0f} s on loopback "
           f"(sync of {EDITED} edited files from t={result['sync_window'][0]:.1f} s "
@@ -263,6 +282,9 @@ def main() -> None:
     print(f"`lore search` (whole process, median of {args.cold_runs}): through the server "
           f"{through * 1000:.0f} ms; cold in-process {cold * 1000:.0f} ms; "
           f"speed-up x{cold / through:.1f}")
+    print(f"readers: 4 pinned readers {pooled[4]:.1f} req/s, 1 reader (a lock) "
+          f"{pooled[1]:.1f} req/s; ratio {pooled[4] / pooled[1]:.2f} "
+          f"({args.seconds / 2:.0f} s each, no sync)")
     print(f"save -> searchable with --watch (median of {args.saves} new files): "
           f"{saved * 1000:.0f} ms")
     print(f"idle `lore serve --watch` over {args.idle_seconds:.0f} s: "
