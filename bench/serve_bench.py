@@ -44,8 +44,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _shared import KANO
+
 REPO = Path(__file__).resolve().parents[1]
-KANO = Path(os.environ.get("LORE_SHARED") or REPO.parent / "shared") / "corpora" / "kano-backlog.tar.gz"
 LORE = [sys.executable, "-c", "from lore.cli import main; main()"]
 QUERIES = ["how do I configure the embedding provider", "why did we choose sqlite for the index",
            "local first embedding search", "schema migration framework",
