@@ -86,6 +86,7 @@ class IndexService:
         self._closed = False
         self.syncs = 0               # syncs run by this service (tests and status read it)
         self.last_report: SyncReport | None = None
+        self._model_loaded = False
         self._generation = self._build_generation(1)
 
     @property
@@ -191,7 +192,11 @@ class IndexService:
         if not self.settings.embed.enabled or self.settings.search.mode == "keyword":
             return
         try:
-            idx.vector_leg()
+            if idx.vector_leg() is not None and not self._model_loaded:
+                # Load the model files now (past the cache), not in the first request,
+                # and not in several concurrent first requests at once.
+                idx.runner().embedder.embed(["warm up"], "query")
+                self._model_loaded = True
         except (EmbedderMismatchError, ModelNotFoundError, MissingDependencyError,
                 ProviderError) as exc:
             log.warning("vector search unavailable: %s", exc)
