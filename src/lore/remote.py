@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from lore.search.expand import ContextPack
-    from lore.search.hits import Hit
+    from lore.search.hits import Hit, SearchResult
     from lore.settings import Settings
     from lore.store.records import DocumentRecord
 
@@ -109,7 +109,6 @@ class RemoteIndex:
         self.info = info
         self.settings = settings
         self.root = Path(info.root)
-        self.notices: list[str] = []
         parts = urlsplit(info.url)
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or 80
@@ -119,15 +118,17 @@ class RemoteIndex:
     def search(self, query: str, *, limit: int | None = None,
                filters: dict[str, list[str]] | None = None, chunks: bool = False,
                mode: str | None = None, explain: bool = False, force: bool = False,
-               expand: bool = False) -> list[Hit]:
+               expand: bool = False) -> SearchResult:
         """As ``Index.search``; ``force`` is not available through a server."""
+        from lore.search.hits import SearchResult
+
         if force:
             raise RemoteUnavailable("--force needs the engine in-process")
         reply = self._call("POST", "/search", {
             "query": query, "limit": limit, "filters": filters, "chunks": chunks,
             "mode": mode, "explain": explain, "expand": expand})
-        self.notices = list(reply.get("notices", []))
-        return [hit_from_json(row) for row in reply["hits"]]
+        return SearchResult([hit_from_json(row) for row in reply["hits"]],
+                            reply.get("notices", []))
 
     def context(self, query: str, *, budget: int | None = None, limit: int | None = None,
                 filters: dict[str, list[str]] | None = None,
@@ -138,10 +139,10 @@ class RemoteIndex:
         reply = self._call("POST", "/context", {"query": query, "budget": budget,
                                                 "limit": limit, "filters": filters,
                                                 "mode": mode})
-        self.notices = list(reply.get("notices", []))
         return ContextPack(budget=reply["budget"], used=reply["used_tokens"],
                            omitted=reply["omitted"],
-                           items=[ContextItem(**item) for item in reply["items"]])
+                           items=[ContextItem(**item) for item in reply["items"]],
+                           notices=list(reply.get("notices", [])))
 
     def get(self, id_or_path: str) -> DocumentRecord | None:
         """As ``Index.get`` (None when the server has no such document)."""

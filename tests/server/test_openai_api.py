@@ -40,7 +40,7 @@ def check_identical_to_lore_embed(service: IndexService, url: str) -> None:
     client = client_for(url)
     model = client.models.list().data[0].id
     with service.reader() as idx:
-        assert model == idx.runner().space.model
+        assert model == idx.embedding_runner().space.model
     as_floats = client.embeddings.create(model=model, input=TEXTS, encoding_format="float")
     as_base64 = client.embeddings.create(model=model, input=TEXTS)   # the client asks base64
     expected = lore_embed(service.root, "document")

@@ -91,8 +91,7 @@ def related(id_or_path: str, root: Path | None, index_dir: Path | None, depth: i
         path = resolve_document(idx, id_or_path).path
         if isinstance(idx, RemoteIndex):
             return idx.related_rows(path, depth=depth, kinds=list(kinds) or None)
-        return [idx.link_graph().to_json(n)
-                for n in idx.related(path, depth=depth, kinds=list(kinds) or None)]
+        return [n.to_json() for n in idx.related(path, depth=depth, kinds=list(kinds) or None)]
 
     rows = with_reader(root, index_dir, no_server, read)
     if as_json:

@@ -28,6 +28,7 @@ from lore.cli._snippet import first_paragraph, is_weak_worklog
 
 if TYPE_CHECKING:
     from lore.search.hits import Hit
+    from lore.types import SearchMode
 
 # Front matter fields that describe a document in a sentence, best first.
 DESCRIPTION_FIELDS = ("description", "summary", "abstract")
@@ -74,7 +75,7 @@ def parse_filters(_ctx: click.Context, _param: click.Parameter,
 @no_server_option
 @json_option
 def search(query: tuple[str, ...], root: Path | None, index_dir: Path | None,
-           limit: int | None, filters: dict[str, list[str]], chunks: bool, mode: str | None,
+           limit: int | None, filters: dict[str, list[str]], chunks: bool, mode: SearchMode | None,
            explain: bool, expand: bool, context: bool, budget: int | None, force: bool,
            fail_empty: bool, no_server: bool, as_json: bool) -> None:
     """Search the index for QUERY (the index at or above the current folder, or --root).
@@ -109,15 +110,15 @@ def search(query: tuple[str, ...], root: Path | None, index_dir: Path | None,
                                "`lore search \"release checklist\"`.")
     context = context or budget is not None
     def read(idx: Reader) -> tuple[dict[str, Any], Any, list[HitView], list[str]]:
-        envelope: dict[str, Any] = {"query": text, "limit": limit, "filters": filters,
-                                    "mode": mode or idx.settings.search.mode}
+        envelope: dict[str, Any] = {"query": text, "mode": mode or idx.settings.search.mode,
+                                    "limit": limit, "filters": filters}
         if context:
             pack = idx.context(text, budget=budget, limit=limit, filters=filters or None,
                                mode=mode)
-            return envelope, pack, [], list(idx.notices)
+            return envelope, pack, [], list(pack.notices)
         hits = idx.search(text, limit=limit, filters=filters or None, chunks=chunks,
                           mode=mode, explain=explain, force=force, expand=expand)
-        return envelope, None, [_view(idx, hit) for hit in hits], list(idx.notices)
+        return envelope, None, [_view(idx, hit) for hit in hits], list(hits.notices)
 
     envelope, pack, views, notices = with_reader(root, index_dir, no_server, read)
     found = bool(pack.items) if context else bool(views)

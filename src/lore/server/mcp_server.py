@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from lore.search.hits import Hit
     from lore.server.service import IndexService
+    from lore.types import SearchMode
 
 MAX_RESULTS = 200     # how deep paging may go into one ranking
 SNIPPET_CHARS = 300
@@ -156,13 +157,13 @@ class _Tools:
     def __init__(self, service: IndexService) -> None:
         self.service = service
 
-    def search(self, query: str, mode: str | None, filters: dict[str, list[str]] | None,
+    def search(self, query: str, mode: SearchMode | None, filters: dict[str, list[str]] | None,
                limit: int, cursor: str | None, max_bytes: int | None) -> dict[str, Any]:
         offset = parse_cursor(cursor)
         wanted = min(offset + limit, MAX_RESULTS)
         with self.service.reader() as idx:
             hits = idx.search(query, limit=wanted, filters=filters, mode=mode)
-            notices = list(idx.notices)
+        notices = list(hits.notices)
         rows = [_hit_row(offset + i + 1, hit) for i, hit in enumerate(hits[offset:wanted])]
         chosen, next_cursor = page(rows, 0, clamp_cap(max_bytes),
                                    more_after=len(hits) == wanted and wanted < MAX_RESULTS)
@@ -205,19 +206,19 @@ class _Tools:
                 max_bytes: int | None) -> dict[str, Any]:
         offset = parse_cursor(cursor)
         with self.service.reader() as idx:
-            graph = idx.link_graph()
-            rows = [graph.to_json(n) for n in idx.related(id_or_path, depth=depth, kinds=kinds)]
+            rows = [n.to_json() for n in idx.related(id_or_path, depth=depth, kinds=kinds)]
         chosen, next_cursor = page(rows, offset, clamp_cap(max_bytes))
         return {"id": id_or_path, "total": len(rows), "neighbours": chosen,
                 "next_cursor": next_cursor}
 
     def context(self, query: str, budget: int, filters: dict[str, list[str]] | None,
-                mode: str | None, cursor: str | None, max_bytes: int | None) -> dict[str, Any]:
+                mode: SearchMode | None, cursor: str | None,
+                max_bytes: int | None) -> dict[str, Any]:
         offset = parse_cursor(cursor)
         cap = clamp_cap(max_bytes)
         with self.service.reader() as idx:
             pack = idx.context(query, budget=budget, filters=filters, mode=mode)
-            notices = list(idx.notices)
+        notices = list(pack.notices)
         items = [{**vars(item), "text": cut_text(item.text, cap - 1_000)} for item in pack.items]
         chosen, next_cursor = page(items, offset, cap)
         return {"budget": pack.budget, "used_tokens": pack.used, "omitted": pack.omitted,

@@ -79,7 +79,7 @@ class ModelList(BaseModel):
 def get_runner(service: Service) -> EmbeddingRunner:
     """The server's embedding runner (loaded once, shared with searches)."""
     with service.reader() as idx:
-        return idx.runner()
+        return idx.embedding_runner()
 
 
 Runner = Annotated[EmbeddingRunner, Depends(get_runner)]

@@ -48,11 +48,11 @@ Service = Annotated[IndexService, Depends(get_service)]
 def search(body: SearchRequest, service: Service) -> dict[str, Any]:
     """Ranked hits for a query, as ``lore search --json`` prints them."""
     with service.reader() as idx:
-        hits = idx.search(body.query, limit=body.limit, filters=body.filters,
-                          chunks=body.chunks, mode=body.mode, explain=body.explain,
-                          expand=body.expand)
-        return {"hits": [hit.to_json() for hit in hits], "notices": list(idx.notices),
-                "generation": service.generation}
+        result = idx.search(body.query, limit=body.limit, filters=body.filters,
+                            chunks=body.chunks, mode=body.mode, explain=body.explain,
+                            expand=body.expand)
+    return {"hits": [hit.to_json() for hit in result], "notices": list(result.notices),
+            "generation": service.generation}
 
 
 @router.post("/context", response_model=ContextResponse, tags=["search"])
@@ -61,7 +61,7 @@ def context(body: ContextRequest, service: Service) -> dict[str, Any]:
     with service.reader() as idx:
         pack = idx.context(body.query, budget=body.budget, limit=body.limit,
                            filters=body.filters, mode=body.mode)
-        return {**pack.to_json(), "notices": list(idx.notices)}
+    return pack.to_json()
 
 
 @router.get("/documents/{id_or_path:path}", response_model=DocumentModel, tags=["documents"])
@@ -87,8 +87,7 @@ def related(id_or_path: Annotated[str, Path(min_length=1, max_length=1000)],
             raise ApiError(404, f"No indexed document has the id, uid or path {id_or_path!r}; "
                                 "find it with POST /search.", code="document_not_found")
         neighbours = idx.related(id_or_path, depth=depth, kinds=list(kind) if kind else None)
-        graph = idx.link_graph()
-        return {"id": id_or_path, "neighbours": [graph.to_json(n) for n in neighbours]}
+    return {"id": id_or_path, "neighbours": [n.to_json() for n in neighbours]}
 
 
 @router.post("/index", response_model=SyncResponse, tags=["index"])

@@ -48,7 +48,7 @@ class _Generation:
     """The readers pinned to one committed state of the catalog."""
 
     number: int
-    last_sync: str | None
+    last_sync: float | None
     idle: queue.SimpleQueue[Index] = field(default_factory=queue.SimpleQueue)
     readers: list[Index] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -86,7 +86,6 @@ class IndexService:
         self._closed = False
         self.syncs = 0               # syncs run by this service (tests and status read it)
         self.last_report: SyncReport | None = None
-        self._model_loaded = False
         self._generation = self._build_generation(1)
 
     @property
@@ -108,7 +107,6 @@ class IndexService:
             gen.in_use += 1
         idx = gen.idle.get()
         try:
-            idx.notices = []
             yield idx
         finally:
             with gen.lock:
@@ -172,11 +170,11 @@ class IndexService:
     def _build_generation(self, number: int) -> _Generation:
         """Open, pin and warm ``self._readers`` readers (called with no sync running)."""
         first: Index | None = None
-        gen = _Generation(number, self._writer.catalog.get_meta("last_sync"))
+        gen = _Generation(number, _last_sync(self._writer))
         for _ in range(self._readers):
             idx = open_index(self.root, settings=self.settings, index_dir=self.index_dir,
                              create=False, any_thread=True)
-            idx.catalog.pin_snapshot()
+            idx.pin_snapshot()
             if first is None:
                 first = idx
                 self._warm(idx)
@@ -187,22 +185,17 @@ class IndexService:
         return gen
 
     def _warm(self, idx: Index) -> None:
-        """Give ``idx`` the model (loaded once per service) and load this generation's sidecar."""
-        idx.share_loaded(self._writer, sidecar=False)
+        """Give ``idx`` the model (loaded once per service) and open this state's vectors."""
+        idx.share_loaded(self._writer, vectors=False)
         if not self.settings.embed.enabled or self.settings.search.mode == "keyword":
             return
         try:
-            if idx.vector_leg() is not None and not self._model_loaded:
-                # Load the model files now (past the cache), not in the first request,
-                # and not in several concurrent first requests at once.
-                idx.runner().embedder.embed(["warm up"], "query")
-                self._model_loaded = True
+            idx.warm()
         except (EmbedderMismatchError, ModelNotFoundError, MissingDependencyError,
                 ProviderError) as exc:
             log.warning("vector search unavailable: %s", exc)
-        idx.notices = []
         # The writer keeps the model for the syncs and for the next generation.
-        self._writer.share_loaded(idx, sidecar=False)
+        self._writer.share_loaded(idx, vectors=False)
 
     def _swap(self, new: _Generation) -> None:
         old = self._generation
@@ -229,7 +222,7 @@ class IndexService:
             return
         try:
             self._probed_at = now
-            seen = self._probe.catalog.get_meta("last_sync")
+            seen = _last_sync(self._probe)
         finally:
             self._probe_lock.release()
         if seen != self._generation.last_sync:
@@ -245,3 +238,9 @@ class IndexService:
                 self._swap(self._build_generation(self._generation.number + 1))
         finally:
             self._write_lock.release()
+
+
+def _last_sync(idx: Index) -> float | None:
+    """When the index was last synced, by whichever process (a change marker)."""
+    value = idx.status().get("last_sync")
+    return None if value is None else float(value)
