@@ -33,6 +33,9 @@ COMMANDS: dict[str, str] = {
     "trust": "trust_cmds:trust",
     "verify": "verify_cmds:verify",
     "repair": "verify_cmds:repair",
+    "serve": "serve_cmds:serve",
+    "mcp": "serve_cmds:mcp_command",
+    "watch": "serve_cmds:watch",
 }
 
 
