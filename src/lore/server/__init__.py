@@ -1,0 +1,1 @@
+"""Long-running front doors: the HTTP API, MCP and the web page."""
