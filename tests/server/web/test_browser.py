@@ -38,7 +38,9 @@ title: Hostile page
 
 ![tracker](https://tracker.example.com/pixel.png) [bad](javascript:window.__pwned='link')
 """
-TASK = "KABSD-TSK-0155"     # a task with a parent, a blocker, two decisions and backlinks
+TASK = "KABSD-TSK-0155"
+# Read now: the autouse fixture in conftest clears every LORE_* variable for each test.
+SCREENSHOT_DIR = os.environ.get("LORE_SCREENSHOT_DIR")     # a task with a parent, a blocker, two decisions and backlinks
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="install the dev extra: playwright")
 if not CHROMIUM.exists():
@@ -72,7 +74,7 @@ def server(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     config = Path(env["LORE_HOME"]) / "config.toml"
     config.write_text('[embed.primary]\nprovider = "hashing"\n')
     env["LORE_CONFIG"] = str(config)
-    lore = [sys.executable, "-m", "lore.cli"]
+    lore = [sys.executable, "-c", "from lore.cli import main; main()"]
     subprocess.run([*lore, "index", str(corpus)], env=env, check=True, capture_output=True)
     port = _free_port()
     proc = subprocess.Popen([*lore, "serve", str(corpus), "--host", "127.0.0.1",
@@ -120,7 +122,7 @@ def _search(page: Any, text: str) -> None:
 
 
 def shot_dir(tmp_path: Path) -> Path:
-    target = Path(os.environ.get("LORE_SCREENSHOT_DIR") or tmp_path)
+    target = Path(SCREENSHOT_DIR or tmp_path)
     target.mkdir(parents=True, exist_ok=True)
     return target
 
@@ -202,7 +204,7 @@ def test_the_page_never_requests_another_origin(page: Any, server: str) -> None:
     page.locator(".hit-title").first.click()
     page.wait_for_selector("#doc-graph svg, #doc-graph:has-text('No linked')")
     assert page.requests
-    assert all(url.startswith(server) or url.startswith("data:") for url in page.requests), \
+    assert all(url.startswith((server, "data:")) for url in page.requests), \
         [url for url in page.requests if not url.startswith(server)]
 
 
@@ -230,7 +232,7 @@ def test_screenshots_at_desktop_and_phone_width(browser: Any, server: str,
         page = context.new_page()
         page.goto("/")
         _search(page, "embedding provider")
-        page.wait_for_selector("#facets .facet")
+        page.wait_for_selector("#facets .facet", state="attached")
         page.screenshot(path=str(target / f"web-search-{name}.png"))
         page.goto(f"/?doc={TASK}")
         page.wait_for_selector("#doc-graph svg")

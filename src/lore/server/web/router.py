@@ -11,21 +11,23 @@ a rendering bug could not run a document's script or call another host.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from lore.errors import LoreError
+from lore.server.errors import ApiError
 from lore.server.web.facets import compute_facets
 from lore.server.web.jobs import Progress, ReindexJob
 from lore.server.web.views import document_view, link_picture
 
 if TYPE_CHECKING:
     from lore.index import Index
+    from lore.server.service import IndexService
     from lore.store.records import DocumentRecord
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -55,27 +57,35 @@ def _page_headers() -> dict[str, str]:
             "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
 
 
-def web_router(get_index: Callable[[], Index]) -> APIRouter:
+def _record(index: Index, ref: str) -> DocumentRecord:
+    found = index.get(ref)
+    if found is None:
+        raise ApiError(404, f"No indexed document has the id, uid or path {ref!r}; "
+                            "find it with the search box.", code="document_not_found")
+    return found
+
+
+def web_router() -> APIRouter:
     """Routes for the page: ``/`` and ``/assets/*`` plus its JSON views under ``/web``.
 
-    Args:
-        get_index: returns the server's open index (called per request).
+    The routes read the app's ``IndexService`` (``app.state.service``), like
+    the REST routes: each request borrows a reader pinned to the last sync.
     """
     router = APIRouter()
+    jobs: dict[int, ReindexJob] = {}
 
-    def body(progress: Progress) -> dict[str, Any]:
-        report = get_index().sync(
-            progress=lambda done, total, _path: progress("files", done, total),
-            embed_progress=lambda done, total: progress("vectors", done, total))
-        return report.to_dict()
+    def service_of(request: Request) -> IndexService:
+        service: IndexService = request.app.state.service
+        return service
 
-    job = ReindexJob(body)
+    def job_of(service: IndexService) -> ReindexJob:
+        def body(progress: Progress) -> dict[str, Any]:
+            report = service.sync(
+                lambda done, total, _path: progress("files", done, total),
+                embed_progress=lambda done, total: progress("vectors", done, total))
+            return report.to_dict()
 
-    def record(ref: str) -> DocumentRecord:
-        found = get_index().get(ref)
-        if found is None:
-            raise HTTPException(404, f"No indexed document has the id, uid or path {ref!r}.")
-        return found
+        return jobs.setdefault(id(service), ReindexJob(body))
 
     @router.get("/", include_in_schema=False)
     def page() -> Response:
@@ -85,49 +95,53 @@ def web_router(get_index: Callable[[], Index]) -> APIRouter:
     @router.get("/assets/{name}", include_in_schema=False)
     def asset(name: str) -> Response:
         if name not in _ASSETS:
-            raise HTTPException(404, "No such asset.")
+            raise ApiError(404, f"No asset named {name!r}.", code="not_found")
         return Response(_asset(name), media_type=_ASSETS[name], headers=_page_headers())
 
     @router.post("/web/facets", tags=["web"])
-    def facets(request: FacetsRequest) -> dict[str, Any]:
+    def facets(body: FacetsRequest, request: Request) -> dict[str, Any]:
         """Facet values with counts for the current query (disjunctive per key)."""
-        index = get_index()
+        with service_of(request).reader() as index:
+            def metadata_of_hits(filters: Mapping[str, Sequence[str]]) -> list[Mapping[str, Any]]:
+                if not body.query.strip() and not filters:
+                    return []
+                hits = index.search(body.query, limit=FACET_DEPTH, mode=body.mode,
+                                    filters={k: list(v) for k, v in filters.items()})
+                return [hit.metadata for hit in hits]
 
-        def metadata_of_hits(filters: Mapping[str, Sequence[str]]) -> list[Mapping[str, Any]]:
-            if not request.query.strip() and not filters:
-                return []
-            hits = index.search(request.query, limit=FACET_DEPTH, mode=request.mode,
-                                filters={k: list(v) for k, v in filters.items()})
-            return [hit.metadata for hit in hits]
-
-        try:
-            found = compute_facets(metadata_of_hits, request.filters)
-        except LoreError as exc:
-            raise HTTPException(400, str(exc)) from exc
+            try:
+                found = compute_facets(metadata_of_hits, body.filters)
+            except LoreError as exc:
+                raise ApiError(400, str(exc), code="bad_query") from exc
         return {"facets": {key: [value.to_json() for value in values]
                            for key, values in found.items()}}
 
     @router.get("/web/document", tags=["web"])
-    def document(ref: str = Query(..., max_length=1000)) -> dict[str, Any]:
+    def document(request: Request, ref: str = Query(..., min_length=1, max_length=1000)
+                 ) -> dict[str, Any]:
         """One document for reading: safe HTML, front matter, typed links both ways, worklog."""
-        return document_view(get_index(), record(ref))
+        with service_of(request).reader() as index:
+            return document_view(index, _record(index, ref))
 
     @router.get("/web/graph", tags=["web"])
-    def graph(ref: str = Query(..., max_length=1000),
+    def graph(request: Request, ref: str = Query(..., min_length=1, max_length=1000),
               depth: int = Query(1, ge=1, le=2)) -> dict[str, Any]:
         """The document's link neighbourhood as nodes and typed edges."""
-        return link_picture(get_index(), record(ref), depth)
+        with service_of(request).reader() as index:
+            return link_picture(index, _record(index, ref), depth)
 
     @router.post("/web/reindex", tags=["web"], status_code=202)
-    def reindex() -> dict[str, Any]:
+    def reindex(request: Request) -> dict[str, Any]:
         """Start a background re-index (409 when one is running); poll GET for progress."""
+        job = job_of(service_of(request))
         if not job.start():
-            raise HTTPException(409, "A re-index is already running.")
+            raise ApiError(409, "A re-index is already running; its progress is at "
+                                "GET /web/reindex.", code="reindex_running")
         return job.state()
 
     @router.get("/web/reindex", tags=["web"])
-    def reindex_state() -> dict[str, Any]:
+    def reindex_state(request: Request) -> dict[str, Any]:
         """Progress of the running re-index, or what the last one did."""
-        return job.state()
+        return job_of(service_of(request)).state()
 
     return router

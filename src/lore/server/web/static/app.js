@@ -25,10 +25,16 @@
   window.loreTimings = [];   // keystroke-to-rendered-results times, read by the browser tests
 
   async function api(path, body) {
-    const init = body === undefined ? {} : {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-    };
+    const headers = body === undefined ? {} : { "Content-Type": "application/json" };
+    const token = sessionStorage.getItem("lore-token");
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const init = body === undefined ? { headers } : { method: "POST", headers, body: JSON.stringify(body) };
     const response = await fetch(path, init);
+    if (response.status === 401) {
+      // A server bound beyond loopback needs its token (`lore serve --token-env VAR`).
+      const given = window.prompt("This lore server needs its access token:");
+      if (given) { sessionStorage.setItem("lore-token", given.trim()); return api(path, body); }
+    }
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
       const detail = data.detail ?? data.error?.message ?? response.statusText;
@@ -198,7 +204,11 @@
 
   function renderValue(value) {
     if (value === null || value === undefined) return "";
-    if (typeof value === "object") return JSON.stringify(value);
+    if (Array.isArray(value)) return value.map(renderValue).join(", ");
+    if (typeof value === "object") {
+      return Object.entries(value).filter(([, v]) => v !== null && !(Array.isArray(v) && !v.length))
+        .map(([k, v]) => `${k}: ${renderValue(v)}`).join("; ");
+    }
     return String(value);
   }
 
