@@ -32,9 +32,9 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _shared import KANO  # noqa: E402
+from _shared import KANO
 
-from lore.eval.metrics import percentile  # noqa: E402
+from lore.eval.metrics import percentile
 
 QUERIES = [
     "embedding provider", "sqlite index schema", "workset cache", "why file first",
