@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from lore.errors import LoreError
 from lore.server.errors import ApiError
+from lore.server.schemas import ERROR_RESPONSES
 from lore.server.web.facets import compute_facets
 from lore.server.web.jobs import Progress, ReindexJob
 from lore.server.web.views import document_view, link_picture
@@ -71,7 +72,7 @@ def web_router() -> APIRouter:
     The routes read the app's ``IndexService`` (``app.state.service``), like
     the REST routes: each request borrows a reader pinned to the last sync.
     """
-    router = APIRouter()
+    router = APIRouter(responses=ERROR_RESPONSES)
     jobs: dict[int, ReindexJob] = {}
 
     def service_of(request: Request) -> IndexService:
