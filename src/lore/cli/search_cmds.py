@@ -142,7 +142,8 @@ def show(id_or_path: str, root: Path, index_dir: Path | None, as_json: bool) -> 
               help="How many link hops to follow.")
 @click.option("--kind", "kinds", multiple=True,
               type=click.Choice(["parent", "child", "blocks", "blocked_by", "relates",
-                                 "decision", "decides", "wiki", "markdown", "backlink"]),
+                                 "decision", "decides", "mention", "mentioned_by", "wiki",
+                                 "markdown", "backlink"]),
               help="Only follow these edge kinds (repeatable).")
 @json_option
 def related(id_or_path: str, root: Path, index_dir: Path | None, depth: int,

@@ -17,8 +17,9 @@ front matter key                                    link kind
 ``decisions`` / ``supersedes`` / ``superseded_by``  decision
 ==================================================  ============
 
-plus ``ADR-NNNN`` mentions in the body (decision), ``[[wiki]]`` and local
-Markdown links.
+plus ``ADR-NNNN`` mentions in the body (mention: naming an ADR is not being
+decided by it, and dashboards name dozens), ``[[wiki]]`` and local Markdown
+links.
 """
 
 from __future__ import annotations
@@ -159,8 +160,10 @@ def document_links(parsed: ParsedMarkdown, exclude: set[str]) -> tuple[Link, ...
     for keys, kind in _FIELD_LINKS:
         for target in _targets(_lookup(parsed.front_matter, keys)):
             found.setdefault(Link(kind, _decision_id(target) if kind == "decision" else target))
+    declared = {link.target for link in found if link.kind == "decision"}
     for mention in _ADR_MENTION.findall(parsed.body):
-        found.setdefault(Link("decision", mention))
+        if mention not in declared:
+            found.setdefault(Link("mention", mention))
     for link in parsed.structure.links:
         found.setdefault(link)
     return tuple(link for link in found if link.target not in exclude)

@@ -24,6 +24,7 @@ INVERSE: dict[str, str] = {
     "blocked_by": "blocks",
     "relates": "relates",
     "decision": "decides",
+    "mention": "mentioned_by",
     "wiki": "backlink",
     "markdown": "backlink",
 }
@@ -37,6 +38,8 @@ DEFAULT_EDGE_WEIGHTS: dict[str, float] = {
     "relates": 0.4,
     "decision": 0.7,
     "decides": 0.4,
+    "mention": 0.3,
+    "mentioned_by": 0.1,
     "wiki": 0.3,
     "markdown": 0.3,
     "backlink": 0.1,   # hub pages (dashboards, indexes) link to everything
