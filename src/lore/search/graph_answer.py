@@ -101,9 +101,9 @@ def _anchor(graph: LinkGraph, question: RelationQuery, is_hub: Callable[[int], b
     for rowid in id_anchor:
         if rowid in docs:
             return docs[rowid]
-    rowid = graph.resolver.resolve(question.anchor)
-    if rowid is not None:
-        return docs[rowid]
+    linked = graph.resolver.resolve(question.anchor)
+    if linked is not None:
+        return docs[linked]
     return _by_title(docs.values(), question.anchor, question.type_hint, is_hub)
 
 
