@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from lore.documents import load_document
 from lore.documents.chunking import CHUNKER_VERSION, chunk_document
+from lore.documents.doctypes import PARSER_VERSION
 from lore.documents.sources import Skipped, SourceFile, walk
 from lore.errors import DocumentError
 from lore.settings import ChunkSettings, Settings
@@ -109,13 +110,13 @@ class SyncReport:
 
 
 def chunker_version(settings: ChunkSettings) -> str:
-    """The chunker code version plus a digest of the chunk settings.
+    """The chunker and parser code versions plus a digest of the chunk settings.
 
     Chunk output depends on both, so changing either (a new lore, or a new
     ``chunking.max_tokens``) re-chunks every document on the next sync.
     """
     blob = json.dumps(asdict(settings), sort_keys=True).encode()
-    return f"{CHUNKER_VERSION}+{hashlib.sha256(blob).hexdigest()[:8]}"
+    return f"{CHUNKER_VERSION}.{PARSER_VERSION}+{hashlib.sha256(blob).hexdigest()[:8]}"
 
 
 def sync(root: Path, catalog: Catalog, settings: Settings, *,
@@ -247,6 +248,9 @@ class _SyncRun:
         if gone:
             self.catalog.delete_documents(gone)
         self.report.removed = gone
+        r = self.report
+        if r.added or r.updated or r.renamed or gone:
+            self.catalog.refresh_copies()
         for doc_id, paths in self.catalog.duplicate_doc_ids().items():
             first, *others = paths
             self.report.warnings.append((first, (

@@ -56,7 +56,8 @@ def test_json_is_a_list_of_hits_with_stable_fields(root: Path) -> None:
     assert {h["path"] for h in hits} == set(NOTES)
     for hit in hits:
         assert set(hit) == {"path", "doc_id", "title", "doctype", "score", "snippet",
-                            "highlights", "metadata", "chunk", "explain", "via"}
+                            "highlights", "metadata", "chunk", "explain", "via", "also_at",
+                            "vector_only", "hub"}
         assert isinstance(hit["explain"], dict) and "keyword" in hit["explain"]["legs"]
     scores = [h["score"] for h in hits]
     assert scores == sorted(scores, reverse=True)

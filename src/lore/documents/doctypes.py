@@ -34,6 +34,10 @@ from lore.documents.markdown import ParsedMarkdown, parse_markdown
 from lore.documents.model import Document, Link, LinkKind
 from lore.documents.sources import SourceFile, decode_text
 
+# Bumped when parsing yields different documents from the same bytes (2: body ADR
+# mentions became "mention" links), so the next sync re-parses every file.
+PARSER_VERSION = "2"
+
 _ADR_FILE = re.compile(r"^(ADR-\d{4})(?:_[^/]*)?\.(?:md|markdown)$", re.IGNORECASE)
 _ADR_MENTION = re.compile(r"\bADR-\d{4}\b")
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")

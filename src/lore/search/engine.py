@@ -23,7 +23,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from lore.errors import QueryError
@@ -34,6 +34,7 @@ from lore.search.boosts import (
     facts_params,
     facts_sql,
 )
+from lore.search.calibration import Evidence, calibrated_scores, weak_match
 from lore.search.fts import build_exclusion, match_terms, or_expression
 from lore.search.fusion import (
     Fused,
@@ -43,11 +44,16 @@ from lore.search.fusion import (
     doctype_boosts,
     fuse,
 )
-from lore.search.hits import ChunkInfo, Hit
+from lore.search.graph import LinkGraph
+from lore.search.graph_leg import GRAPH_LEG, GraphLeg, graph_leg
+from lore.search.hits import ChunkInfo, Hit, Hits
 from lore.search.idmatch import id_candidates, id_leg
+from lore.search.intent import decision_holder, decision_question
 from lore.search.keyword import DocFilter, Snippet, keyword_leg, snippets
 from lore.search.query import ParsedQuery, candidate_field_keys, normalize_filters, parse_query
+from lore.search.shaping import decision_prior, evidence, fold_copies, hub_penalty
 from lore.settings import Settings
+from lore.store import shapes
 from lore.store.catalog import documents_filter_sql
 
 if TYPE_CHECKING:
@@ -55,7 +61,7 @@ if TYPE_CHECKING:
     from lore.store.catalog import Catalog
 
 MODES = ("keyword", "vector", "hybrid")
-PINNED_LEGS = ("id",)
+PINNED_LEGS = (GRAPH_LEG, "id")  # relation answers above the anchor's exact-id pin
 
 
 @dataclass(frozen=True)
@@ -103,12 +109,16 @@ def search_catalog(catalog: Catalog, query: str, *, settings: Settings, limit: i
                          "run `lore index` with embeddings enabled, or use --mode keyword.")
     with _read_snapshot(conn):
         plan = plan_query(conn, query, filters)
+        graph = _graph_leg(conn, plan)
+        decision = settings.search.decision_prior if decision_question(plan.parsed.text) else 0.0
         # Grouping can fold many candidate chunks into few documents; when a
         # leg was cut off and fewer than ``limit`` documents came out, ask for more.
         candidates = max(settings.search.candidates, 2 * limit)
         while True:
             legs = run_legs(conn, plan, settings=settings, candidates=candidates, mode=mode,
-                        vector_leg=vector_leg)
+                            vector_leg=vector_leg)
+            if graph is not None:
+                legs.append(graph.leg)
             owners = _documents_of(conn, sorted({cid for leg in legs for cid, _ in leg.ranked}))
             fused = fuse(legs if chunks else collapse_to_documents(legs, owners),
                          leg_weights(settings), k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
@@ -116,14 +126,36 @@ def search_catalog(catalog: Catalog, query: str, *, settings: Settings, limit: i
             fused = add_boost(fused, "doctype", _doctype_boosts(conn, owners, settings))
             for name, values in _document_boosts(conn, owners, settings).items():
                 fused = add_boost(fused, name, values)
+            fused = add_boost(fused, "hub", hub_penalty(owners, shapes.hub_documents(
+                conn, set(owners.values()))))
+            fused = add_boost(fused, "decision", decision_prior(
+                _decision_holders(conn, [f.chunk_id for f in fused]), decision))
             chosen = _best_per_document(fused, owners, per_document=not chunks)
+            stands_for: dict[int, int] = {}
+            if not chunks:
+                chosen, stands_for = fold_copies(chosen, owners, shapes.copy_groups(
+                    conn, [owners[f.chunk_id] for f in chosen]))
             if len(chosen) >= limit or all(len(leg.ranked) < candidates for leg in legs):
                 break
             candidates *= 4
-        chosen = chosen[:limit]
+        coverage = shapes.term_coverage(conn, plan.terms, {owners[f.chunk_id] for f in chosen})
+        proofs = evidence(chosen, owners, coverage)
+        kept = [(f, e) for f, e in zip(chosen, proofs, strict=True) if not e.no_real_match][:limit]
+        chosen, proofs = [f for f, _ in kept], [e for _, e in kept]
+        scores = calibrated_scores(proofs)
+        documents = [owners[f.chunk_id] for f in chosen]
+        also = shapes.copies(conn, [d for f, d in zip(chosen, documents, strict=True)
+                                    if f.chunk_id in stands_for])
+        hubs = shapes.hub_documents(conn, documents)
         rows = _hit_rows(conn, [f.chunk_id for f in chosen])
         found = snippets(conn, plan.match, [f.chunk_id for f in chosen])
-    return [_hit(f, rows[f.chunk_id], found[f.chunk_id], explain=explain) for f in chosen]
+    hits = [
+        replace(_hit(f, rows[f.chunk_id], found[f.chunk_id], explain=explain, graph=graph,
+                     evidence=e),
+                score=score, also_at=tuple(also.get(doc, ())), vector_only=e.vector_only,
+                hub=doc in hubs)
+        for f, e, score, doc in zip(chosen, proofs, scores, documents, strict=True)]
+    return Hits(hits, weak_match=graph is None and weak_match(proofs))
 
 
 @contextmanager
@@ -313,15 +345,35 @@ def _best_per_document(fused: list[Fused], owners: Mapping[int, int], *,
     return best
 
 
-def _hit(entry: Fused, row: _ChunkRow, snippet: Snippet, *, explain: bool) -> Hit:
+def _graph_leg(conn: sqlite3.Connection, plan: Plan) -> GraphLeg | None:
+    """The graph leg of a relation question (None for any other query)."""
+    allowed = plan.doc_filter
+    return graph_leg(plan.parsed.text, lambda: LinkGraph.from_connection(conn),
+                     first_chunks=lambda docs: shapes.first_chunks(conn, docs, allowed),
+                     is_hub=shapes.all_hubs(conn).__contains__)
+
+
+def _decision_holders(conn: sqlite3.Connection, chunk_ids: Sequence[int]) -> list[int]:
+    """Which candidate chunks hold a decision (an ADR, or a decision section)."""
+    return [cid for cid, (doctype, headings) in shapes.chunk_headings(conn, chunk_ids).items()
+            if decision_holder(doctype, headings)]
+
+
+def _hit(entry: Fused, row: _ChunkRow, snippet: Snippet, *, explain: bool,
+         graph: GraphLeg | None = None, evidence: Evidence | None = None) -> Hit:
     """Build the public hit for one chosen chunk."""
     record: dict[str, Any] | None = None
     if explain:
         record = {"chunk_id": entry.chunk_id, **entry.explain()}
+        if evidence is not None:
+            record["evidence"] = asdict(evidence)
+        relation = graph.explain(entry.chunk_id) if graph is not None else None
+        if relation is not None:
+            record["relation"] = relation
     return Hit(
         path=row.path, doc_id=row.doc_id, title=row.title, score=entry.score,
         snippet=snippet.text, highlights=snippet.highlights, metadata=json.loads(row.metadata),
         doctype=row.doctype,
         chunk=ChunkInfo(row.ordinal, tuple(json.loads(row.heading_path)), row.kind),
-        explain=record,
+        explain=record, via=graph.via(entry.chunk_id) if graph is not None else (),
     )

@@ -7,6 +7,7 @@ from attribute names that a refactor might rename.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +35,9 @@ class Hit:
         path: root-relative path with ``/`` separators.
         doc_id: the document's primary id (front matter ``id``, ADR id, or path).
         title: the document title.
-        score: the fused score (pinned exact-id hits may score lower than hits
-            below them; ``explain`` says why they rank first).
+        score: the calibrated chance that the hit is relevant, in [0, 1] and
+            never above the hit before it (``search/calibration.py``); the
+            fused score that ordered it is in ``explain``.
         snippet: plain text around the match in the best chunk, no markup.
         highlights: ``(start, end)`` character offsets of matched terms in
             ``snippet``, so front ends mark them without parsing markup that
@@ -44,8 +46,12 @@ class Hit:
         doctype: normalised document type ("Task", "ADR", "Note", ...).
         chunk: the chunk that represents this hit.
         explain: legs, ranks, contributions and boosts, when asked for.
-        via: for a document added by graph expansion, the edges that reached
-            it as (edge kind, doc id of the hit it came from); empty otherwise.
+        via: for a document added by graph expansion or answering a relation
+            question, the edges that reached it as (edge kind, doc id of the
+            document it came from); empty otherwise.
+        also_at: paths of near-identical copies of this document, folded into this hit.
+        vector_only: found by the vector leg alone (no query word, id or link matched).
+        hub: the document mostly lists links (a dashboard, index or map of content).
     """
 
     path: str
@@ -59,6 +65,9 @@ class Hit:
     chunk: ChunkInfo
     explain: dict[str, Any] | None = None
     via: tuple[tuple[str, str], ...] = ()
+    also_at: tuple[str, ...] = ()
+    vector_only: bool = False
+    hub: bool = False
 
     def marked_snippet(self, open_mark: str = "[", close_mark: str = "]") -> str:
         """The snippet with every highlight wrapped in ``open_mark``/``close_mark``."""
@@ -89,4 +98,21 @@ class Hit:
             },
             "explain": self.explain,
             "via": [{"kind": kind, "from": source} for kind, source in self.via],
+            "also_at": list(self.also_at),
+            "vector_only": self.vector_only,
+            "hub": self.hub,
         }
+
+
+class Hits(list[Hit]):
+    """Ranked hits, plus whether anything matched the query strongly.
+
+    Attributes:
+        weak_match: no hit has strong evidence (``search/calibration.py``): the
+            query is nonsense, or the corpus does not answer it; the hits, if
+            any, are the closest there is.
+    """
+
+    def __init__(self, hits: Iterable[Hit] = (), *, weak_match: bool = False) -> None:
+        super().__init__(hits)
+        self.weak_match = weak_match

@@ -29,6 +29,7 @@ from lore.errors import IndexCorruptError, IndexNotFoundError, QueryError
 from lore.store.connection import atomic, connect
 from lore.store.migrations import migrate, schema_version
 from lore.store.records import ChunkRecord, DocumentRecord, document_record
+from lore.store.shapes import refresh_copies, write_shape
 from lore.store.vector_rows import VectorRowsMixin
 
 if TYPE_CHECKING:
@@ -246,6 +247,7 @@ class Catalog(VectorRowsMixin):
                              [(doc_rowid, link.kind, link.target) for link in doc.links])
             conn.executemany("INSERT INTO fields(document_id, key, value) VALUES (?, ?, ?)",
                              [(doc_rowid, k, v) for k, v in flatten_fields(doc.metadata)])
+            write_shape(conn, doc_rowid, doc.title, doc.doctype, doc.body)
             rows = conn.execute("SELECT id FROM chunks WHERE document_id = ? ORDER BY ordinal",
                                 (doc_rowid,))
             return [int(r[0]) for r in rows]
@@ -281,6 +283,11 @@ class Catalog(VectorRowsMixin):
                       "SELECT id, ordinal, kind, heading_path, text, token_estimate "
                       "FROM chunks WHERE document_id = ? ORDER BY ordinal", (doc["id"],))]
         return document_record(doc, links, chunks)
+
+    def refresh_copies(self) -> int:
+        """Regroup near-identical documents after a sync; how many documents have copies."""
+        with self.transaction() as conn:
+            return refresh_copies(conn)
 
     def duplicate_doc_ids(self) -> dict[str, list[str]]:
         """Doc ids (case-insensitive) held by more than one file -> their paths."""
