@@ -28,15 +28,21 @@ from lore.errors import (
 from lore.settings import Settings
 from lore.store.catalog import CATALOG_FILE, Catalog
 from lore.store.records import DocumentRecord
-from lore.sync import ProgressCallback, SyncReport, sync
-from lore.vectorize import active_space, load_sidecar, update_vectors
+from lore.sync import ProgressCallback, SyncReport, file_warnings, sync
+from lore.vectorize import (
+    active_space,
+    active_space_id,
+    load_sidecar,
+    pooled_documents,
+    update_vectors,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from lore.search.expand import ContextPack
     from lore.search.graph import LinkGraph, Neighbour
-    from lore.search.hits import Hit
+    from lore.search.hits import Hit, Hits
     from lore.search.rerank import Reranker
     from lore.search.vector import VectorLeg
     from lore.store.vectors import VectorIndex
@@ -145,7 +151,7 @@ class Index:
     def search(self, query: str, *, limit: int | None = None,
                filters: dict[str, list[str]] | None = None, chunks: bool = False,
                mode: str | None = None, explain: bool = False,
-               force: bool = False, expand: bool = False) -> list[Hit]:
+               force: bool = False, expand: bool = False) -> Hits:
         """Ranked hits for ``query``.
 
         Args:
@@ -171,9 +177,11 @@ class Index:
 
         Afterwards ``self.notices`` says whether the search ran degraded
         (e.g. keyword-only because the index has no vectors, or fused order
-        because the reranker failed).
+        because the reranker failed) or matched nothing strongly; the returned
+        ``Hits`` list carries the latter as ``weak_match``.
         """
         from lore.search.engine import search_catalog
+        from lore.search.hits import Hits
 
         self.notices = []
         mode = mode or self.settings.search.mode
@@ -186,13 +194,17 @@ class Index:
         hits = search_catalog(self.catalog, query, settings=self.settings, limit=fetch,
                               filters=filters, chunks=chunks,
                               explain=explain or reranker is not None, mode=mode, vector_leg=leg)
+        weak = getattr(hits, "weak_match", False)
         if reranker is not None:
             hits = self._reranked(reranker, query, hits, limit=wanted, explain=explain)
         if expand:
             from lore.search.expand import expand_hits
 
             hits = expand_hits(self.catalog.conn, hits, self.link_graph(), self.settings.graph)
-        return hits
+        if weak:
+            self.notices.append("No strong match: no hit contains most of the query's words "
+                                "or comes close in meaning; the hits are the nearest there are.")
+        return Hits(hits, weak_match=weak)
 
     def _reranked(self, reranker: Reranker, query: str, hits: list[Hit], *, limit: int,
                   explain: bool) -> list[Hit]:
@@ -266,13 +278,35 @@ class Index:
         """One document by root-relative path, doc id or uid (ids case-insensitive)."""
         return self.catalog.get_document(id_or_path)
 
+    def duplicate_ids(self) -> dict[str, list[str]]:
+        """Doc ids held by more than one file -> their paths (an id lookup finds only one)."""
+        return self.catalog.duplicate_doc_ids()
+
+    def warnings(self) -> dict[str, Any]:
+        """What is wrong with the indexed files but did not stop indexing them.
+
+        Returns:
+            ``{"files": [(path, message), ...], "duplicate_ids": {id: [paths]}}``:
+            each file's warnings as of the sync that last read it, and the ids
+            that several files share.
+        """
+        return {"files": file_warnings(self.catalog), "duplicate_ids": self.duplicate_ids()}
+
     def status(self) -> dict[str, Any]:
         """What the index holds and when it was last synced (``lore status``)."""
         last_sync = self.catalog.get_meta("last_sync")
+        stats = self.catalog.stats()
+        for space_id, space in stats["spaces"].items():
+            # The sidecar holds a vector per chunk plus one pooled vector per
+            # document with several chunks; "vectors" counts both, as sync reports.
+            space["chunk_vectors"] = space["vectors"]
+            space["document_vectors"] = len(pooled_documents(self.catalog, space_id))
+            space["vectors"] = space["chunk_vectors"] + space["document_vectors"]
         return {
             "root": str(self.root),
             "index_dir": str(self.index_dir),
-            **self.catalog.stats(),
+            **stats,
+            "active_space": active_space_id(self.catalog),
             "chunker_version": self.catalog.get_meta("chunker_version"),
             "last_sync": float(last_sync) if last_sync is not None else None,
             "last_sync_age_s": (round(time.time() - float(last_sync), 1)

@@ -122,7 +122,8 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
         catalog: the synced catalog (must live in a directory).
         runner: embeds documents in the configured space.
         rebuild: the configured space may replace a different active one.
-        progress: called as ``progress(done, total)`` in chunks.
+        progress: called as ``progress(done, total)`` in chunks: once with 0
+            before the first batch (when there is anything to embed), then per batch.
 
     Raises:
         EmbedderMismatchError: the index holds another space and ``rebuild`` is false.
@@ -137,6 +138,8 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
     report = VectorReport(space=space.describe())
     hits_before = runner.stats.cache_hits
     pending = catalog.pending_chunks(space.id)
+    if progress is not None and pending:
+        progress(0, len(pending))   # the plan: how much there is to embed
     for start in range(0, len(pending), EMBED_BATCH):
         part = pending[start:start + EMBED_BATCH]
         vectors = runner.embed([text for _, text in part], "document")
