@@ -140,12 +140,16 @@ def search_catalog(catalog: Catalog, query: str, *, settings: Settings, limit: i
             candidates *= 4
         coverage = shapes.term_coverage(conn, plan.terms, {owners[f.chunk_id] for f in chosen})
         proofs = evidence(chosen, owners, coverage)
-        kept = [(f, e) for f, e in zip(chosen, proofs, strict=True) if not e.no_real_match][:limit]
+        # A filter or vector mode asks for the nearest documents however far; only an
+        # open hybrid search drops vector-only hits that match nothing.
+        drop = mode == "hybrid" and plan.doc_filter is None
+        kept = [(f, e) for f, e in zip(chosen, proofs, strict=True)
+                if not (drop and e.no_real_match)][:limit]
         chosen, proofs = [f for f, _ in kept], [e for _, e in kept]
         scores = calibrated_scores(proofs)
         documents = [owners[f.chunk_id] for f in chosen]
         also = shapes.copies(conn, [d for f, d in zip(chosen, documents, strict=True)
-                                    if f.chunk_id in stands_for])
+                                    if f.chunk_id in stands_for], plan.doc_filter)
         hubs = shapes.hub_documents(conn, documents)
         rows = _hit_rows(conn, [f.chunk_id for f in chosen])
         found = snippets(conn, plan.match, [f.chunk_id for f in chosen])

@@ -84,12 +84,15 @@ def all_hubs(conn: sqlite3.Connection) -> set[int]:
     return {int(r[0]) for r in conn.execute("SELECT id FROM documents WHERE hub = 1")}
 
 
-def copies(conn: sqlite3.Connection, document_ids: Collection[int]) -> dict[int, list[str]]:
-    """Document id -> the paths of its near-identical copies (other documents), by path."""
+def copies(conn: sqlite3.Connection, document_ids: Collection[int],
+           allowed: tuple[str, list[str]] | None = None) -> dict[int, list[str]]:
+    """Document id -> the paths of its near-identical copies passing ``allowed``, by path."""
+    restrict = f" AND o.id IN ({allowed[0]})" if allowed is not None else ""
     rows = conn.execute(
         "SELECT d.id, o.path FROM documents d JOIN documents o ON o.copy_of = d.copy_of"
         " AND o.id != d.id WHERE d.copy_of IS NOT NULL AND d.id IN"
-        " (SELECT value FROM json_each(?)) ORDER BY o.path", (json.dumps(sorted(document_ids)),))
+        f" (SELECT value FROM json_each(?)){restrict} ORDER BY o.path",
+        [json.dumps(sorted(document_ids)), *(allowed[1] if allowed is not None else [])])
     found: dict[int, list[str]] = {}
     for rowid, path in rows:
         found.setdefault(int(rowid), []).append(path)
