@@ -145,3 +145,9 @@ def test_an_unknown_anchor_is_no_answer(kano_index: Index) -> None:
     parsed = parse_relation("what blocks the flux capacitor")
     assert parsed is not None
     assert answer(kano_index.link_graph(), parsed) is None
+
+
+def test_an_id_inside_a_longer_anchor_still_anchors(kano_index: Index) -> None:
+    found, got = _ask(kano_index, "what is blocking KABSD-TSK-0083 right now")
+    assert found.anchor.doc_id == "KABSD-TSK-0083"
+    assert got == _ask(kano_index, "what blocks KABSD-TSK-0083")[1]

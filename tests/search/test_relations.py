@@ -34,6 +34,16 @@ from lore.search.relations import RELATIONS, parse_relation
     ("items related to KABSD-TSK-0092", "related", "KABSD-TSK-0092", None),
     ("what is blocked by the ID resolver spec and design task", "blocks",
      "ID resolver spec and design", "Task"),
+    ("KABSD-TSK-0083's blockers", "blocked_by", "KABSD-TSK-0083", None),
+    ("KABSD-EPIC-0003's children", "children", "KABSD-EPIC-0003", None),
+    ("KABSD-FTR-0034's epic", "parent", "KABSD-FTR-0034", None),
+    ("what is KABSD-TSK-0083 part of", "parent", "KABSD-TSK-0083", None),
+    ("which epic is KABSD-TSK-0083 under", "parent", "KABSD-TSK-0083", None),
+    ("tasks in the same feature as KABSD-TSK-0059", "siblings", "KABSD-TSK-0059", None),
+    ("which items does ADR-0013 govern", "implements", "ADR-0013", None),
+    ("what does KABSD-TSK-0092 relate to", "related", "KABSD-TSK-0092", None),
+    ("show me everything linked to KABSD-TSK-0092", "related", "KABSD-TSK-0092", None),
+    ("work items under epic KABSD-EPIC-0003", "children", "KABSD-EPIC-0003", "Epic"),
 ])
 def test_relation_wordings(text: str, relation: str, anchor: str, hint: str | None) -> None:
     found = parse_relation(text)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from lore.search.graph import DocRef, LinkGraph
+from lore.search.query import parse_query
 from lore.search.relations import RelationQuery
 
 MIN_TITLE_COVER = 0.75
@@ -101,9 +102,11 @@ def _anchor(graph: LinkGraph, question: RelationQuery, is_hub: Callable[[int], b
     for rowid in id_anchor:
         if rowid in docs:
             return docs[rowid]
-    linked = graph.resolver.resolve(question.anchor)
-    if linked is not None:
-        return docs[linked]
+    # the whole anchor ("ADR-0013", a path), else an id inside it ("KABSD-TSK-0083 now")
+    for text in (question.anchor, *parse_query(question.anchor, set()).ids):
+        linked = graph.resolver.resolve(text)
+        if linked is not None:
+            return docs[linked]
     return _by_title(docs.values(), question.anchor, question.type_hint, is_hub)
 
 
