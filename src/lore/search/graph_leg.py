@@ -7,7 +7,9 @@ the query's filters. The engine pins the leg above every other (the anchor
 would otherwise take rank 1 through the exact-id pin, which is what made
 "what blocks X" return X), so the rest of the ranking is the normal search
 for the question's words. With no relation, or an anchor that names nothing,
-the leg is absent and the query is an ordinary search.
+or one whose anchor has no such links, the leg is absent and the query is
+an ordinary search (a claim that merely reads like a relation question never
+pins a document).
 """
 
 from __future__ import annotations
@@ -67,8 +69,8 @@ def graph_leg(text: str, load_graph: Callable[[], LinkGraph], *,
         return None
     graph = load_graph()
     found = answer(graph, question, is_hub=is_hub)
-    if found is None:
-        return None
+    if found is None or not found.answers:
+        return None  # nothing linked that way: an ordinary search, no pinned anchor
     anchor_path = (found.anchor.doc_id,)
     walks = [(a.rowid, a.path) for a in found.answers]
     walks.append((found.anchor.rowid, anchor_path))
