@@ -28,6 +28,7 @@ from lore.errors import (
 from lore.settings import Settings
 from lore.store.catalog import CATALOG_FILE, Catalog
 from lore.store.records import DocumentRecord
+from lore.store.vectors import VectorIndexOptions
 from lore.sync import ProgressCallback, SyncReport, file_warnings, sync
 from lore.vectorize import (
     active_space,
@@ -72,6 +73,7 @@ class Index:
         self.notices: list[str] = []   # why the last search ran degraded, if it did
         self._runner: EmbeddingRunner | None = None
         self._sidecar: VectorIndex | None = None
+        self._unembedded = 0  # chunks without a vector in the active space, at sidecar load
         self._graph: LinkGraph | None = None
         self._reranker: Reranker | None = None
         self._reranker_built = False
@@ -106,7 +108,7 @@ class Index:
         if self.settings.embed.enabled:
             try:
                 vectors = update_vectors(self.catalog, self.runner(), rebuild=rebuild_vectors,
-                                         progress=embed_progress)
+                                         progress=embed_progress, options=self._vector_options())
             except (ModelNotFoundError, MissingDependencyError, ProviderError) as exc:
                 report.notices.append(f"vectors not updated ({exc}); chunks without vectors "
                                       "are found by keyword only until a later `lore index`.")
@@ -116,6 +118,24 @@ class Index:
             self._sidecar = None
         self._graph = None
         return report
+
+    def _vector_options(self) -> VectorIndexOptions:
+        """How the vector sidecar is stored, from ``[index] vector_precision``."""
+        return VectorIndexOptions(precision=self.settings.index.vector_precision)
+
+    def _no_vectors_notice(self) -> str:
+        """Why there is no vector leg: never embedded, or a first embedding under way."""
+        spaces = self.catalog.spaces()
+        if self.settings.embed.enabled and spaces:
+            # A first `lore index` registers its space before embedding, then fills it.
+            space_id = next(reversed(spaces))
+            pending = self.catalog.pending_count(space_id)
+            total = pending + self.catalog.vector_count(space_id)
+            return (f"this index has no vectors yet ({total - pending:,} of {total:,} chunks "
+                    "embedded: `lore index` is embedding them, or its last run stopped "
+                    "early); keyword results only until it finishes.")
+        return ("this index has no vectors yet; keyword results only "
+                "(run `lore index` with embeddings enabled).")
 
     def runner(self) -> EmbeddingRunner:
         """The configured embedder with its cache (built on first use)."""
@@ -132,8 +152,7 @@ class Index:
         """
         space = active_space(self.catalog)
         if space is None:
-            self.notices.append("this index has no vectors yet; keyword results only "
-                                "(run `lore index` with embeddings enabled).")
+            self.notices.append(self._no_vectors_notice())
             return None
         try:
             runner = self.runner()
@@ -144,7 +163,12 @@ class Index:
 
         ensure_same_space(space, runner.space, force=force)
         if self._sidecar is None:
-            self._sidecar = load_sidecar(self.catalog, space)
+            self._sidecar = load_sidecar(self.catalog, space, self._vector_options())
+            self._unembedded = self.catalog.pending_count(space.id)
+        if self._unembedded:
+            self.notices.append(f"{self._unembedded:,} chunks have no vector yet (`lore index` "
+                                "is embedding them, or was interrupted); the vector leg "
+                                "misses them, keyword search finds them.")
         return VectorLeg(runner, self._sidecar,
                          document_vectors=self.settings.search.document_vectors)
 
