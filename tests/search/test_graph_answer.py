@@ -151,3 +151,14 @@ def test_an_id_inside_a_longer_anchor_still_anchors(kano_index: Index) -> None:
     found, got = _ask(kano_index, "what is blocking KABSD-TSK-0083 right now")
     assert found.anchor.doc_id == "KABSD-TSK-0083"
     assert got == _ask(kano_index, "what blocks KABSD-TSK-0083")[1]
+
+
+def test_references_and_backlinks_are_two_ends_of_one_link(kano_index: Index,
+                                                           kano_corpus: Path) -> None:
+    items = _items(kano_corpus)
+    named = _ids(items["KABSD-TSK-0155"].get("decisions"))
+    _, references = _ask(kano_index, "what does KABSD-TSK-0155 reference")
+    assert named <= references
+    citing = {i for i, fm in items.items() if "ADR-0013" in _ids(fm.get("decisions"))}
+    _, backlinks = _ask(kano_index, "what links to ADR-0013")
+    assert citing <= backlinks
