@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from lore.index import Index
-from lore.store import shapes
 
 SKILL = "skills/kano-commit-convention-skill/SKILL.md"
 ADAPTERS = (".agent", ".claude", ".codex", ".goose", ".github")
@@ -43,13 +42,14 @@ def test_the_skill_adapter_copies_are_one_hit(kano_index: Index) -> None:
 
 
 def test_every_dashboard_is_a_hub_and_no_adr_is(kano_index: Index, kano_corpus: Path) -> None:
-    conn = kano_index.catalog.conn
+    conn = kano_index._store.conn
     hubs = {path for (path,) in conn.execute("SELECT path FROM documents WHERE hub = 1")}
     dashboards = {p.relative_to(kano_corpus).as_posix()
                   for p in kano_corpus.rglob("views/Dashboard_*.md")}
     assert len(dashboards) >= 9 and dashboards <= hubs
     assert not {p for p in hubs if "/decisions/ADR-" in p}
-    assert shapes.all_hubs(conn)
+    ids = {rowid for (rowid,) in conn.execute("SELECT id FROM documents WHERE hub = 1")}
+    assert kano_index._store.all_hubs() == ids
 
 
 def test_hubs_rank_below_content(kano_index: Index) -> None:
@@ -90,7 +90,7 @@ def test_scores_are_probabilities_monotone_in_rank(kano_index: Index, query: str
 def test_a_nonsense_query_is_flagged(kano_index: Index, query: str) -> None:
     hits = kano_index.search(query)
     assert hits.weak_match
-    assert any("No strong match" in n for n in kano_index.notices)
+    assert any("No strong match" in n for n in hits.notices)
 
 
 def test_a_real_query_is_not_flagged(kano_index: Index) -> None:

@@ -47,9 +47,9 @@ def _links(fm: dict[str, Any], kind: str) -> set[str]:
 def _ask(index: Index, question: str) -> tuple[GraphAnswer, set[str]]:
     parsed = parse_relation(question)
     assert parsed is not None, question
-    found = answer(index.link_graph(), parsed)
+    found = answer(index._link_graph(), parsed)
     assert found is not None, question
-    docs = index.link_graph().resolver.docs
+    docs = index._link_graph().resolver.docs
     return found, {docs[a.rowid].doc_id for a in found.answers}
 
 
@@ -109,7 +109,7 @@ def test_items_implementing_an_adr_name_it_in_their_decisions(kano_index: Index,
     want = {i for i, fm in _items(kano_corpus).items() if "ADR-0013" in _ids(fm.get("decisions"))}
     assert len(want) >= 5
     found, _ = _ask(kano_index, "which items implement ADR-0013")
-    docs = kano_index.link_graph().resolver.docs
+    docs = kano_index._link_graph().resolver.docs
     first = [docs[a.rowid].doc_id for a in found.answers[:len(want)]]
     assert set(first) == want  # declared implementations rank before related items
 
@@ -126,7 +126,7 @@ def test_related_items_from_both_sides(kano_index: Index, kano_corpus: Path) -> 
     want = _links(items[item], "relates") | {
         other for other, fm in items.items() if item in _links(fm, "relates")}
     found, got = _ask(kano_index, f"items related to {item}")
-    docs = kano_index.link_graph().resolver.docs
+    docs = kano_index._link_graph().resolver.docs
     assert {docs[a.rowid].doc_id for a in found.answers[:len(want)]} == want
     assert want <= got
 
@@ -144,7 +144,7 @@ def test_a_title_anchors_the_question(kano_index: Index, kano_corpus: Path) -> N
 def test_an_unknown_anchor_is_no_answer(kano_index: Index) -> None:
     parsed = parse_relation("what blocks the flux capacitor")
     assert parsed is not None
-    assert answer(kano_index.link_graph(), parsed) is None
+    assert answer(kano_index._link_graph(), parsed) is None
 
 
 def test_an_id_inside_a_longer_anchor_still_anchors(kano_index: Index) -> None:

@@ -14,13 +14,17 @@ pins a document).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lore.search.fusion import LegResult
 from lore.search.graph import LinkGraph
 from lore.search.graph_answer import GraphAnswer, answer
 from lore.search.relations import parse_relation
+
+if TYPE_CHECKING:
+    from lore.store.base import Restriction, SearchReads
 
 GRAPH_LEG = "graph"
 
@@ -52,9 +56,17 @@ class GraphLeg:
         return ((path[-2], path[-3]),) if len(path) >= 3 else ()
 
 
+def relation_leg(store: SearchReads, text: str,
+                 restriction: Restriction | None) -> GraphLeg | None:
+    """The graph leg for ``text`` over ``store``, answers limited to ``restriction``."""
+    return graph_leg(text, lambda: LinkGraph.from_store(store),
+                     first_chunks=lambda docs: store.first_chunks(docs, restriction),
+                     load_hubs=store.all_hubs)
+
+
 def graph_leg(text: str, load_graph: Callable[[], LinkGraph], *,
               first_chunks: Callable[[Sequence[int]], Mapping[int, int]],
-              is_hub: Callable[[int], bool]) -> GraphLeg | None:
+              load_hubs: Callable[[], Collection[int]]) -> GraphLeg | None:
     """The graph leg for ``text``, or None when it is no answerable relation question.
 
     Args:
@@ -62,13 +74,13 @@ def graph_leg(text: str, load_graph: Callable[[], LinkGraph], *,
         load_graph: returns the catalog's link graph (called only for relation questions).
         first_chunks: document ids -> their first chunk id, for documents passing
             the query's filters (others are absent).
-        is_hub: whether a document is a hub page.
+        load_hubs: returns the ids of hub pages (called only for relation questions).
     """
     question = parse_relation(text)
     if question is None:
         return None
     graph = load_graph()
-    found = answer(graph, question, is_hub=is_hub)
+    found = answer(graph, question, is_hub=set(load_hubs()).__contains__)
     if found is None or not found.answers:
         return None  # nothing linked that way: an ordinary search, no pinned anchor
     anchor_path = (found.anchor.doc_id,)

@@ -1,4 +1,4 @@
-"""The search result type every front end formats: ``Hit`` and its JSON shape.
+"""The search result types every front end formats: ``Hit``, ``SearchResult``, JSON shapes.
 
 The JSON field names are a public contract (``lore search --json``, the HTTP
 and MCP servers), so they are spelled out in ``to_json`` rather than derived
@@ -7,9 +7,9 @@ from attribute names that a refactor might rename.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 
 @dataclass(frozen=True)
@@ -104,15 +104,69 @@ class Hit:
         }
 
 
-class Hits(list[Hit]):
-    """Ranked hits, plus whether anything matched the query strongly.
+class SearchResult(Sequence[Hit]):
+    """The hits of one search, best first, with the notices that say how it ran.
 
-    Attributes:
-        weak_match: no hit has strong evidence (``search/calibration.py``): the
-            query is nonsense, or the corpus does not answer it; the hits, if
-            any, are the closest there is.
+    A sequence of ``Hit`` (index it, slice it, iterate it), plus ``notices``:
+    why the search ran degraded, when it did (keyword-only because the index
+    has no vectors yet, fused order because the reranker timed out). Notices
+    travel with the hits rather than living on the ``Index``, so two searches
+    on one index never see each other's. ``weak_match`` says that no hit has
+    strong evidence (``search/calibration.py``): the query is nonsense, or the
+    corpus does not answer it, and the hits, if any, are the nearest there are.
     """
 
-    def __init__(self, hits: Iterable[Hit] = (), *, weak_match: bool = False) -> None:
-        super().__init__(hits)
-        self.weak_match = weak_match
+    __slots__ = ("_hits", "_notices", "_weak")
+
+    def __init__(self, hits: Iterable[Hit] = (), notices: Iterable[str] = (), *,
+                 weak_match: bool = False) -> None:
+        self._hits = tuple(hits)
+        self._notices = tuple(notices)
+        self._weak = weak_match
+
+    @property
+    def weak_match(self) -> bool:
+        """Whether nothing matched the query strongly."""
+        return self._weak
+
+    @property
+    def hits(self) -> tuple[Hit, ...]:
+        """The hits, best first."""
+        return self._hits
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """Why the search ran degraded, one sentence each; empty when it did not."""
+        return self._notices
+
+    @overload
+    def __getitem__(self, index: int) -> Hit: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Hit]: ...
+
+    def __getitem__(self, index: int | slice) -> Hit | list[Hit]:
+        if isinstance(index, slice):
+            return list(self._hits[index])
+        return self._hits[index]
+
+    def __len__(self) -> int:
+        return len(self._hits)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SearchResult):
+            return self._hits == other._hits and self._notices == other._notices
+        if isinstance(other, (list, tuple)):
+            return list(self._hits) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"SearchResult({list(self._hits)!r}, notices={list(self._notices)!r}, "
+                f"weak_match={self._weak!r})")
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"hits": [...], "notices": [...]}`` with each hit's stable JSON shape."""
+        return {"hits": [hit.to_json() for hit in self._hits], "notices": list(self._notices),
+                "weak_match": self._weak}

@@ -16,9 +16,14 @@ store supplies, so it is the same for every backend:
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from lore.search.calibration import Evidence
 from lore.search.fusion import Fused
+from lore.search.intent import decision_holder
+
+if TYPE_CHECKING:
+    from lore.store.base import SearchReads
 
 HUB_PENALTY = 10.0
 
@@ -26,6 +31,12 @@ HUB_PENALTY = 10.0
 def hub_penalty(owners: Mapping[int, int], hubs: Collection[int]) -> dict[int, float]:
     """Chunk id -> the (negative) hub boost, for chunks of hub documents."""
     return {chunk: -HUB_PENALTY for chunk, doc in owners.items() if doc in hubs}
+
+
+def decision_holders(store: SearchReads, chunk_ids: Sequence[int]) -> list[int]:
+    """Which candidate chunks hold a decision (an ADR, or a decision section)."""
+    return [cid for cid, (doctype, headings) in store.chunk_headings(chunk_ids).items()
+            if decision_holder(doctype, headings)]
 
 
 def decision_prior(holders: Collection[int], amount: float) -> dict[int, float]:

@@ -18,6 +18,8 @@ from collections.abc import Collection, Sequence
 
 from lore.documents.hubs import is_hub
 from lore.documents.neardup import Fingerprint, duplicate_groups, fingerprint, title_key
+from lore.store.base import Restriction
+from lore.store.filter_sql import restriction_sql
 
 SCHEMA = """
 ALTER TABLE documents ADD COLUMN hub INTEGER NOT NULL DEFAULT 0;
@@ -72,85 +74,91 @@ def refresh_copies(conn: sqlite3.Connection) -> int:
     return len(groups)
 
 
-def hub_documents(conn: sqlite3.Connection, document_ids: Collection[int]) -> set[int]:
-    """Which of ``document_ids`` are hubs."""
-    rows = conn.execute("SELECT id FROM documents WHERE hub = 1 AND id IN "
-                        "(SELECT value FROM json_each(?))", (json.dumps(sorted(document_ids)),))
-    return {int(r[0]) for r in rows}
+def _ids(values: Collection[int]) -> str:
+    return json.dumps(sorted(int(v) for v in values))
 
 
-def all_hubs(conn: sqlite3.Connection) -> set[int]:
-    """Every hub document's id."""
-    return {int(r[0]) for r in conn.execute("SELECT id FROM documents WHERE hub = 1")}
+class ShapeReadsMixin:
+    """The search's questions about document shapes (``lore.store.base.ShapeReads``)."""
 
+    _conn: sqlite3.Connection
 
-def copies(conn: sqlite3.Connection, document_ids: Collection[int],
-           allowed: tuple[str, list[str]] | None = None) -> dict[int, list[str]]:
-    """Document id -> the paths of its near-identical copies passing ``allowed``, by path."""
-    restrict = f" AND o.id IN ({allowed[0]})" if allowed is not None else ""
-    rows = conn.execute(
-        "SELECT d.id, o.path FROM documents d JOIN documents o ON o.copy_of = d.copy_of"
-        " AND o.id != d.id WHERE d.copy_of IS NOT NULL AND d.id IN"
-        f" (SELECT value FROM json_each(?)){restrict} ORDER BY o.path",
-        [json.dumps(sorted(document_ids)), *(allowed[1] if allowed is not None else [])])
-    found: dict[int, list[str]] = {}
-    for rowid, path in rows:
-        found.setdefault(int(rowid), []).append(path)
-    return found
+    def hub_documents(self, document_ids: Collection[int]) -> set[int]:
+        """Which of ``document_ids`` are hubs."""
+        rows = self._conn.execute("SELECT id FROM documents WHERE hub = 1 AND id IN "
+                                  "(SELECT value FROM json_each(?))", (_ids(document_ids),))
+        return {int(r[0]) for r in rows}
 
+    def all_hubs(self) -> set[int]:
+        """Every hub document's id."""
+        return {int(r[0]) for r in self._conn.execute("SELECT id FROM documents WHERE hub = 1")}
 
-def copy_groups(conn: sqlite3.Connection, document_ids: Collection[int]) -> dict[int, int]:
-    """Document id -> its group id, for those of ``document_ids`` that have copies."""
-    rows = conn.execute("SELECT id, copy_of FROM documents WHERE copy_of IS NOT NULL AND id IN"
-                        " (SELECT value FROM json_each(?))", (json.dumps(sorted(document_ids)),))
-    return {int(rowid): int(group) for rowid, group in rows}
+    def copy_groups(self, document_ids: Collection[int]) -> dict[int, int]:
+        """Document id -> its copy group, for those of ``document_ids`` that have copies."""
+        rows = self._conn.execute(
+            "SELECT id, copy_of FROM documents WHERE copy_of IS NOT NULL AND id IN"
+            " (SELECT value FROM json_each(?))", (_ids(document_ids),))
+        return {int(rowid): int(group) for rowid, group in rows}
 
+    def copies(self, document_ids: Collection[int],
+               restriction: Restriction | None = None) -> dict[int, list[str]]:
+        """Document id -> paths of its near-identical copies that ``restriction`` allows."""
+        sql, params = restriction_sql(restriction) if restriction is not None else ("", [])
+        restrict = f" AND o.id IN ({sql})" if restriction is not None else ""
+        rows = self._conn.execute(
+            "SELECT d.id, o.path FROM documents d JOIN documents o ON o.copy_of = d.copy_of"
+            " AND o.id != d.id WHERE d.copy_of IS NOT NULL AND d.id IN"
+            f" (SELECT value FROM json_each(?)){restrict} ORDER BY o.path",
+            [_ids(document_ids), *params])
+        found: dict[int, list[str]] = {}
+        for rowid, path in rows:
+            found.setdefault(int(rowid), []).append(path)
+        return found
 
-def chunk_headings(conn: sqlite3.Connection,
-                   chunk_ids: Collection[int]) -> dict[int, tuple[str, tuple[str, ...]]]:
-    """Chunk id -> (its document's doctype, its heading path)."""
-    rows = conn.execute("SELECT c.id, d.doctype, c.heading_path FROM chunks c JOIN documents d"
-                        " ON d.id = c.document_id WHERE c.id IN (SELECT value FROM json_each(?))",
-                        (json.dumps(sorted(chunk_ids)),))
-    return {int(cid): (doctype, tuple(json.loads(path))) for cid, doctype, path in rows}
+    def chunk_headings(self, chunk_ids: Collection[int]) -> dict[int, tuple[str, tuple[str, ...]]]:
+        """Chunk id -> (its document's doctype, its heading path)."""
+        rows = self._conn.execute(
+            "SELECT c.id, d.doctype, c.heading_path FROM chunks c JOIN documents d"
+            " ON d.id = c.document_id WHERE c.id IN (SELECT value FROM json_each(?))",
+            (_ids(chunk_ids),))
+        return {int(cid): (doctype, tuple(json.loads(path))) for cid, doctype, path in rows}
 
+    def first_chunks(self, document_ids: Sequence[int],
+                     restriction: Restriction | None = None) -> dict[int, int]:
+        """Document id -> its first chunk, for those of ``document_ids`` that pass."""
+        sql, params = restriction_sql(restriction) if restriction is not None else ("", [])
+        restrict = f" AND c.document_id IN ({sql})" if restriction is not None else ""
+        rows = self._conn.execute(
+            "SELECT c.document_id, min(c.id) FROM chunks c WHERE c.ordinal = 0 AND"
+            f" c.document_id IN (SELECT value FROM json_each(?)){restrict}"
+            " GROUP BY c.document_id", [_ids(document_ids), *params])
+        return {int(doc): int(chunk) for doc, chunk in rows}
 
-def first_chunks(conn: sqlite3.Connection, document_ids: Sequence[int],
-                 allowed: tuple[str, list[str]] | None) -> dict[int, int]:
-    """Document id -> its first chunk id, for documents passing ``allowed`` (SQL, params)."""
-    restrict = f" AND c.document_id IN ({allowed[0]})" if allowed is not None else ""
-    rows = conn.execute(
-        "SELECT c.document_id, min(c.id) FROM chunks c WHERE c.ordinal = 0 AND c.document_id IN"
-        f" (SELECT value FROM json_each(?)){restrict} GROUP BY c.document_id",
-        [json.dumps(list(document_ids)), *(allowed[1] if allowed is not None else [])])
-    return {int(doc): int(chunk) for doc, chunk in rows}
+    def term_coverage(self, terms: Sequence[str],
+                      document_ids: Collection[int]) -> dict[int, float]:
+        """Document id -> IDF-weighted share of the keyword ``terms`` it contains.
 
-
-def term_coverage(conn: sqlite3.Connection, terms: Sequence[str],
-                  document_ids: Collection[int]) -> dict[int, float]:
-    """Document id -> IDF-weighted share of ``terms`` (FTS5 strings) it contains.
-
-    A term's weight is ``log(1 + chunks / (1 + chunks matching it))``; a term
-    FTS5 cannot parse weighs nothing. Documents that contain no term get 0.
-    """
-    ids = json.dumps(sorted(document_ids))
-    (total,) = conn.execute("SELECT count(*) FROM chunks").fetchone()
-    weights: dict[str, float] = {}
-    holders: dict[str, set[int]] = {}
-    for term in dict.fromkeys(terms):
-        try:
-            (count,) = conn.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
-                                    (term,)).fetchone()
-            rows = conn.execute(
-                "SELECT DISTINCT c.document_id FROM chunks c WHERE c.document_id IN"
-                " (SELECT value FROM json_each(?)) AND c.id IN"
-                " (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?)", (ids, term))
-        except sqlite3.OperationalError:
-            continue
-        weights[term] = math.log(1.0 + total / (1.0 + count))
-        holders[term] = {int(r[0]) for r in rows}
-    norm = sum(weights.values())
-    if not norm:
-        return {doc: 0.0 for doc in document_ids}
-    return {doc: sum(w for t, w in weights.items() if doc in holders[t]) / norm
-            for doc in document_ids}
+        A term weighs ``log(1 + chunks / (1 + chunks matching it))``; a term
+        FTS5 cannot parse weighs nothing. Documents with no term get 0.
+        """
+        ids = _ids(document_ids)
+        (total,) = self._conn.execute("SELECT count(*) FROM chunks").fetchone()
+        weights: dict[str, float] = {}
+        holders: dict[str, set[int]] = {}
+        for term in dict.fromkeys(terms):
+            try:
+                (count,) = self._conn.execute(
+                    "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (term,)).fetchone()
+                rows = self._conn.execute(
+                    "SELECT DISTINCT c.document_id FROM chunks c WHERE c.document_id IN"
+                    " (SELECT value FROM json_each(?)) AND c.id IN"
+                    " (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?)", (ids, term))
+            except sqlite3.OperationalError:
+                continue
+            weights[term] = math.log(1.0 + total / (1.0 + count))
+            holders[term] = {int(r[0]) for r in rows}
+        norm = sum(weights.values())
+        if not norm:
+            return {doc: 0.0 for doc in document_ids}
+        return {doc: sum(w for t, w in weights.items() if doc in holders[t]) / norm
+                for doc in document_ids}
