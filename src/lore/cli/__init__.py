@@ -31,6 +31,9 @@ COMMANDS: dict[str, str] = {
     "cache": "embed_cmds:cache",
     "models": "models_cmds:models",
     "migrate": "migrate_cmds:migrate",
+    "serve": "serve_cmds:serve",
+    "mcp": "serve_cmds:mcp_command",
+    "watch": "serve_cmds:watch",
 }
 
 
