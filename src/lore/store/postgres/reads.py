@@ -3,9 +3,9 @@
 Every statement is scoped to the store's root (``root_id``), so roots that
 share a database never see each other's documents. Paths sort with the "C"
 collation, as SQLite sorts them, so listings and id ties come out in the same
-order on both backends. The keyword score is ``ts_rank`` with the title,
-heading and body weights mapped onto tsvector weights A, B and C, normalised
-by document length (rank / (1 + log(length))).
+order on both backends. The keyword score is BM25 as FTS5 computes it
+(``store.postgres.bm25``); the title, heading and body weights ride on the
+tsvector weights A, B and C.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from lore.store.base import DocumentIdentity, FirstChunk, HitRow, Restriction
-from lore.store.postgres.sql import restriction_sql, tsquery_sql
+from lore.store.postgres.bm25 import TermHits, bm25
+from lore.store.postgres.sql import Query, restriction_sql, term_query, tsquery_sql, unquote
 
 _NO_RANK = 2_147_483_647      # sorts a chunk missing from the preference list last
 
@@ -54,20 +55,63 @@ class PgSearchReadsMixin:
 
     def keyword_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
                         limit: int, restriction: Restriction | None) -> list[tuple[int, float]]:
-        """The best ``limit`` chunks by weighted ``ts_rank``, as (chunk id, score)."""
-        query = tsquery_sql(terms, self._config)
-        if query is None:
+        """The best ``limit`` chunks by FTS5-style BM25 (``store.postgres.bm25``)."""
+        queries = [(t, q) for t in terms if (q := term_query(t, self._config)) is not None]
+        if not queries:
             return []
-        title, heading, body = weights
-        top = max(title, heading, body, 1e-9)
-        rank_weights = [0.0, body / top, heading / top, title / top]    # {D, C, B, A}
+        stats = self._term_stats([q for _, q in queries], [t for t, _ in queries])
+        chunks, avgdl, hits_of = stats
         where, extra = self._restrict(restriction, "c.document_id")
+        matched_sql = ", ".join(f"c.tsv @@ {sql}" for _, (sql, _) in queries)
         rows = self._conn.execute(
-            f"SELECT c.id, ts_rank(%s::float4[], c.tsv, q.q, 1) AS score"
-            f" FROM lore_chunks c, (SELECT {query[0]} AS q) q"
-            f" WHERE c.root_id = %s AND c.tsv @@ q.q{where} ORDER BY score DESC, c.id LIMIT %s",
-            [rank_weights, *query[1], self._root_id, *extra, limit])
-        return [(int(cid), float(score)) for cid, score in rows]
+            f"SELECT c.id, c.token_count, {matched_sql} FROM lore_chunks c"
+            f" WHERE c.root_id = %s AND c.tsv @@ ({' || '.join(sql for _, (sql, _) in queries)})"
+            f"{where}",
+            [*(p for _, (_, ps) in queries for p in ps), self._root_id,
+             *(p for _, (_, ps) in queries for p in ps), *extra]).fetchall()
+        if not rows:
+            return []
+        weight = {"A": weights[0], "B": weights[1], "C": weights[2], "D": weights[2]}
+        hits = self._lexeme_hits([int(r[0]) for r in rows], hits_of, weight)
+        scored = [(int(cid), bm25(hits_of, matched, hits.get(int(cid), {}), int(tokens),
+                                  chunks=chunks, avgdl=avgdl))
+                  for cid, tokens, *matched in rows]
+        scored.sort(key=lambda item: (-item[1], item[0]))
+        return scored[:limit]
+
+    def _term_stats(self, queries: list[Query], terms: list[str]
+                    ) -> tuple[int, float, list[TermHits]]:
+        """N, avgdl, and each term's lexemes and document count, in one statement."""
+        counts = ", ".join(f"(SELECT count(*) FROM lore_chunks WHERE root_id = %s AND tsv @@ {sql})"
+                           for sql, _ in queries)
+        lexemes = ", ".join("tsvector_to_array(to_tsvector(%s::regconfig, %s))" for _ in terms)
+        params: list[object] = [self._root_id, self._root_id]
+        for sql, ps in queries:
+            params += [self._root_id, *ps]
+        texts = [unquote(t) for t in terms]
+        for text, _prefix in texts:
+            params += [self._config, text]
+        row = self._conn.execute(
+            "SELECT (SELECT count(*) FROM lore_chunks WHERE root_id = %s),"
+            " (SELECT coalesce(avg(token_count), 0) FROM lore_chunks WHERE root_id = %s),"
+            f" {counts}, {lexemes}", params).fetchone()
+        n = len(terms)
+        hits = [TermHits(tuple(row[2 + n + i]), texts[i][1], int(row[2 + i])) for i in range(n)]
+        return int(row[0]), float(row[1]), hits
+
+    def _lexeme_hits(self, chunk_ids: list[int], terms: list[TermHits],
+                     weight: dict[str, float]) -> dict[int, dict[str, float]]:
+        """Chunk id -> lexeme -> weighted hit count, for the lexemes the terms need."""
+        exact = sorted({lex for t in terms for lex in t.lexemes})
+        prefixes = sorted({t.lexemes[-1].replace("\\", "\\\\").replace("%", "\\%")
+                           .replace("_", "\\_") + "%" for t in terms if t.prefix and t.lexemes})
+        found: dict[int, dict[str, float]] = {}
+        for cid, lexeme, letters in self._conn.execute(
+                "SELECT c.id, u.lexeme, u.weights FROM lore_chunks c, unnest(c.tsv) u"
+                " WHERE c.id = ANY(%s) AND (u.lexeme = ANY(%s) OR u.lexeme LIKE ANY(%s))",
+                (chunk_ids, exact, prefixes)):
+            found.setdefault(int(cid), {})[str(lexeme)] = sum(weight[w] for w in letters)
+        return found
 
     def marked_snippets(self, terms: Sequence[str], chunk_ids: Sequence[int], *,
                         marks: tuple[str, str], tokens: int) -> dict[int, str]:

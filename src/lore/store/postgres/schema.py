@@ -41,6 +41,7 @@ CREATE TABLE lore_chunks(
   root_id integer NOT NULL,
   ordinal integer NOT NULL, kind text NOT NULL, heading_path text NOT NULL,
   text text NOT NULL, token_estimate integer NOT NULL, tsv tsvector NOT NULL,
+  token_count integer NOT NULL,
   UNIQUE(document_id, ordinal));
 CREATE INDEX lore_chunks_root ON lore_chunks(root_id);
 CREATE INDEX lore_chunks_tsv ON lore_chunks USING gin(tsv);

@@ -30,24 +30,27 @@ def unquote(term: str) -> tuple[str, bool]:
     return body, prefix
 
 
+def term_query(term: str, config: str) -> Query | None:
+    """The tsquery of one keyword term, or None when it has nothing to search."""
+    text, prefix = unquote(term)
+    if prefix:
+        words = _WORD.findall(text)
+        if not words:
+            return None
+        return ("to_tsquery(%s::regconfig, %s)",
+                [config, " <-> ".join([*words[:-1], words[-1] + ":*"])])
+    if not text.strip():
+        return None
+    return "phraseto_tsquery(%s::regconfig, %s)", [config, text]
+
+
 def tsquery_sql(terms: Sequence[str], config: str) -> Query | None:
     """A tsquery expression matching any of ``terms``, or None when none is searchable."""
-    parts: list[str] = []
-    params: list[object] = []
-    for term in terms:
-        text, prefix = unquote(term)
-        if prefix:
-            words = _WORD.findall(text)
-            if not words:
-                continue
-            parts.append("to_tsquery(%s::regconfig, %s)")
-            params += [config, " <-> ".join([*words[:-1], words[-1] + ":*"])]
-        elif text.strip():
-            parts.append("phraseto_tsquery(%s::regconfig, %s)")
-            params += [config, text]
-    if not parts:
+    queries = [q for q in (term_query(t, config) for t in terms) if q is not None]
+    if not queries:
         return None
-    return "(" + " || ".join(parts) + ")", params
+    return ("(" + " || ".join(sql for sql, _ in queries) + ")",
+            [param for _, params in queries for param in params])
 
 
 def restriction_sql(restriction: Restriction, root_id: int, config: str) -> Query:

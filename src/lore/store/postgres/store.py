@@ -185,6 +185,17 @@ class PostgresStore(PgSearchReadsMixin, PgVectorRowsMixin):
                 problems.append(f"{n} {what}")
         return problems
 
+    def pin_snapshot(self) -> None:
+        """Hold a REPEATABLE READ transaction: later reads see the state committed now.
+
+        A server's readers pin the state of the last complete sync, so a sync in
+        progress is never seen half done; the pin lasts until ``close``, and a
+        pinned store must not be written.
+        """
+        if self._conn.info.transaction_status == 0:     # IDLE: no transaction yet
+            self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            self._conn.execute("SELECT count(*) FROM lore_meta").fetchone()
+
     def drop_root(self) -> None:
         """Delete this root and everything in it (its documents, vectors and meta)."""
         with self._conn.transaction():

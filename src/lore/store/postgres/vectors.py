@@ -7,10 +7,10 @@ and are (re)pooled by ``refresh_vector_index`` for documents that lack one.
 
 ``PgVectorIndex.search`` keeps the promise every vector index makes: it
 returns ``min(k, |allowed ∩ index|)`` hits. A small allowed set (or a small
-index) is scored exactly; anything else goes through the (root, space)'s
-HNSW index with ``hnsw.iterative_scan`` on, so a selective filter keeps the
-scan going instead of returning short, and a scan that still comes back
-short is answered exactly.
+index) is scored exactly, as the sidecar's planner does; anything else goes
+through the (root, space)'s HNSW index with ``hnsw.iterative_scan`` on, so a
+selective filter keeps the scan going instead of returning short, and a scan
+that still comes back short is answered exactly.
 """
 
 from __future__ import annotations
@@ -216,6 +216,7 @@ class PgVectorIndex:
         self._scope = f"root_id = {int(root_id)} AND space_id = '{space.id}'"
         self._cast = f"vector({int(space.dimensions)})"
         self._dimensions = int(space.dimensions)
+        self._size: int | None = None
 
     @property
     def dimensions(self) -> int:
@@ -229,7 +230,10 @@ class PgVectorIndex:
                 f" WHERE {self._scope}{where_docs}")
 
     def __len__(self) -> int:
-        return int(self._conn.execute(f"SELECT count(*) FROM ({self._union()}) v").fetchone()[0])
+        if self._size is None:   # an index object lives until the next sync replaces it
+            self._size = int(self._conn.execute(
+                f"SELECT count(*) FROM ({self._union()}) v").fetchone()[0])
+        return self._size
 
     def keys(self) -> Keys:
         """Every key, ascending."""
@@ -268,7 +272,7 @@ class PgVectorIndex:
         vector = np.asarray(query, dtype=np.float32)
         if k <= 0 or (allowed is not None and len(allowed) == 0):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if allowed is not None and len(allowed) <= EXACT_BELOW:
+        if len(allowed if allowed is not None else self) <= EXACT_BELOW:
             return self._exact(vector, k, allowed)
         keys, scores = self._approximate(vector, k, allowed)
         if len(keys) < k:

@@ -11,6 +11,7 @@ refresh), so a stale vector never outlives its chunks.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -20,8 +21,14 @@ from lore.documents.model import Chunk, Document
 from lore.store.base import FileState
 from lore.store.catalog import flatten_fields
 
+_TOKEN = re.compile(r"[^\W_]+")
 _DOCUMENT_COLUMNS = ("path", "doc_id", "uid", "title", "doctype", "metadata", "body",
                      "content_hash", "size", "mtime_ns", "chunker_version", "indexed_at")
+
+
+def token_count(*texts: str) -> int:
+    """Tokens in the chunk's columns as FTS5's unicode61 tokenizer counts them (BM25 length)."""
+    return sum(len(_TOKEN.findall(text)) for text in texts)
 
 
 class PgSyncWritesMixin:
@@ -71,17 +78,18 @@ class PgSyncWritesMixin:
                 self._conn.execute(f"DELETE FROM {table} WHERE document_id = %s", (doc_rowid,))
             self._conn.execute(
                 "INSERT INTO lore_chunks(document_id, root_id, ordinal, kind, heading_path, text,"
-                " token_estimate, tsv) SELECT %s, %s, o, k, h, t, e,"
+                " token_estimate, tsv, token_count) SELECT %s, %s, o, k, h, t, e,"
                 " setweight(to_tsvector(%s::regconfig, %s), 'A')"
                 " || setweight(to_tsvector(%s::regconfig, hd), 'B')"
-                " || setweight(to_tsvector(%s::regconfig, t), 'C')"
+                " || setweight(to_tsvector(%s::regconfig, t), 'C'), n"
                 " FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::int[],"
-                " %s::text[]) AS u(o, k, h, t, e, hd)",
+                " %s::text[], %s::int[]) AS u(o, k, h, t, e, hd, n)",
                 (doc_rowid, self._root_id, self._config, doc.title, self._config, self._config,
                  [c.ordinal for c in chunks], [c.kind for c in chunks],
                  [json.dumps(list(c.heading_path), ensure_ascii=False) for c in chunks],
                  [c.text for c in chunks], [c.token_estimate for c in chunks],
-                 [" > ".join(c.heading_path) for c in chunks]))
+                 [" > ".join(c.heading_path) for c in chunks],
+                 [token_count(doc.title, " > ".join(c.heading_path), c.text) for c in chunks]))
             self._conn.execute(
                 "INSERT INTO lore_links(document_id, root_id, kind, target)"
                 " SELECT %s, %s, k, t FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY"
