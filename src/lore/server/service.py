@@ -50,7 +50,6 @@ class _Generation:
     number: int
     last_sync: float | None
     idle: queue.SimpleQueue[Index] = field(default_factory=queue.SimpleQueue)
-    readers: list[Index] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     in_use: int = 0
     retired: bool = False
@@ -85,7 +84,6 @@ class IndexService:
         self._probed_at = 0.0
         self._closed = False
         self.syncs = 0               # syncs run by this service (tests and status read it)
-        self.last_report: SyncReport | None = None
         self._generation = self._build_generation(1)
 
     @property
@@ -117,6 +115,7 @@ class IndexService:
                     gen.idle.put(idx)
 
     def sync(self, progress: ProgressCallback | None = None, *,
+             embed_progress: Callable[[int, int], None] | None = None,
              on_start: Callable[[], None] | None = None) -> SyncReport:
         """Run an incremental sync on the writer, then swap in readers that see it.
 
@@ -126,14 +125,14 @@ class IndexService:
 
         Args:
             progress: per-file progress callback.
+            embed_progress: called as (chunks done, chunks total) while embedding.
             on_start: called once the writer lock is held (tests use it).
         """
         with self._write_lock:
             if on_start is not None:
                 on_start()
-            report = self._writer.sync(progress)
+            report = self._writer.sync(progress, embed_progress=embed_progress)
             self.syncs += 1
-            self.last_report = report
             self._swap(self._build_generation(self._generation.number + 1))
         return report
 
@@ -180,7 +179,6 @@ class IndexService:
                 self._warm(idx)
             else:
                 idx.share_loaded(first)
-            gen.readers.append(idx)
             gen.idle.put(idx)
         return gen
 
