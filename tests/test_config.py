@@ -301,3 +301,11 @@ def test_in_range_edges_are_accepted(tmp_path: Path) -> None:
     loaded = load(tmp_path, env={"LORE_SEARCH__RRF_K": "1", "LORE_GRAPH__DECAY": "1",
                                  "LORE_CHUNKING__MAX_TOKENS": "8"})
     assert loaded.settings.search.rrf_k == 1 and loaded.settings.chunking.max_tokens == 8
+
+
+def test_lore_store_is_a_short_name_for_index_store(tmp_path: Path) -> None:
+    url = "postgresql://lore:pw@db/lore"
+    loaded = load(tmp_path, env={"LORE_STORE": url})
+    assert loaded.settings.index.store == url and loaded.origins["index.store"] == "env LORE_STORE"
+    both = load(tmp_path, env={"LORE_STORE": url, "LORE_INDEX__STORE": "postgresql://other/x"})
+    assert both.settings.index.store == "postgresql://other/x"   # the full name wins

@@ -41,6 +41,8 @@ ENV_PREFIX = "LORE_"
 # Only variables with this separator are settings: LORE_HOME, LORE_CONFIG and
 # other single-underscore names belong to other parts of lore.
 ENV_SEPARATOR = "__"
+# Short names for settings people set per shell (LORE_SECTION__FIELD still wins over them).
+ENV_ALIASES = {"LORE_STORE": "index.store"}
 
 # A config file is a few hundred bytes; a bigger one is a mistake (or /dev/zero).
 MAX_CONFIG_BYTES = 1_000_000
@@ -232,6 +234,9 @@ def _file_layer(path: Path, origin: str) -> Iterator[tuple[str, object, str]]:
 
 
 def _env_layer(env: Mapping[str, str]) -> Iterator[tuple[str, object, str]]:
+    for name, dotted in ENV_ALIASES.items():
+        if env.get(name):
+            yield dotted, env[name], f"env {name}"
     for name in sorted(env):
         upper = name.upper()
         if not upper.startswith(ENV_PREFIX) or ENV_SEPARATOR not in upper:

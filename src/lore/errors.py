@@ -16,6 +16,7 @@ LoreError
 ├── IndexCorruptError           catalog / FTS / vectors disagree or are unreadable
 ├── IndexBusyError              another process holds the index's writer lock too long
 ├── IndexWriteError             the index cannot be written (disk full, read-only); unchanged
+├── StoreError                  a storage server is unreachable, unfit or busy (URL redacted)
 ├── QueryError                  a query or filter lore cannot run
 └── DocumentError               one file cannot be read or parsed (skipped, reported)
 ```
@@ -79,3 +80,7 @@ class DocumentError(LoreError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class StoreError(LoreError):
+    """A storage backend cannot be used: unreachable, missing an extension, or held by a writer."""

@@ -24,10 +24,10 @@ from lore.embed.base import EmbeddingSpace
 from lore.errors import LoreError
 from lore.locking import WriterLock, write_errors
 from lore.store import integrity
+from lore.store.base import SPACE_META
 from lore.store.catalog import Catalog
 from lore.store.keys import document_keys
 from lore.store.sidecar import sidecar_path
-from lore.store.vector_rows import SPACE_META
 from lore.store.vectors import LocalVectorIndex
 
 _SAME = 0.999   # cosine above which two copies of a vector are the same vector
