@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,9 +120,11 @@ class Index:
             raise ConfigError(f"The index {self.index_dir} is read-only (a read-only mount or "
                               "no write permission): it can be searched, not updated. Make it "
                               "writable, or index into another folder with --index-dir.")
-        with WriterLock(self.index_dir, timeout_s=self.settings.index.lock_timeout_s,
-                        on_wait=on_wait), \
-                write_errors(self.index_dir), self._store.writer_lock():
+        # The file lock guards a local index (catalog and sidecar files); a database
+        # store without a folder has its own lock (``writer_lock``) only.
+        file_lock = WriterLock(self.index_dir, timeout_s=self.settings.index.lock_timeout_s,
+                               on_wait=on_wait) if self.index_dir.is_dir() else nullcontext()
+        with file_lock, write_errors(self.index_dir), self._store.writer_lock():
             return self._sync_locked(progress, rebuild_vectors, embed_progress)
 
     def _sync_locked(self, progress: ProgressCallback | None, rebuild_vectors: bool,
