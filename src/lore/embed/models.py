@@ -64,7 +64,8 @@ class ModelSpec:
         weights_file: the file whose sha256 is pinned.
         languages: what the model reads well, for ``lore models``.
         good_for: one line on when to choose it.
-        speed: passages/s measured by ``bench/models_bench.py`` ("" until measured).
+        passages_per_s: int8 passages of 256 tokens per second on 2 threads, measured
+            by ``bench/models_bench.py`` on the shared 2-core machine (0: not measured).
     """
 
     name: str
@@ -82,7 +83,7 @@ class ModelSpec:
     weights_file: str = "model.safetensors"
     languages: str = "English"
     good_for: str = ""
-    speed: str = ""
+    passages_per_s: float = 0.0
 
     @property
     def requirement(self) -> str:
@@ -375,6 +376,29 @@ def pull_model(name: str = DEFAULT_MODEL, precision: str = "all", source: str | 
         _install(stage, target, work / "previous")
     report("done")
     return files
+
+
+def estimate_seconds(model: str, chunks: int) -> float | None:
+    """About how long embedding ``chunks`` takes with catalogue ``model`` (None: unknown).
+
+    From the catalogue's measured passages/s at a full 256-token window, so an
+    upper estimate: shorter chunks go faster.
+    """
+    spec = CATALOGUE.get(model)
+    if spec is None or spec.passages_per_s <= 0:
+        return None
+    return chunks / spec.passages_per_s
+
+
+def switch_notice(model: str, chunks: int) -> str:
+    """What building a new space with ``model`` costs, said before it starts."""
+    seconds = estimate_seconds(model, chunks)
+    text = f"the new space needs {chunks:,} chunks embedded with {model}"
+    if seconds is None:
+        return text
+    minutes = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+    return (f"{text}: up to about {minutes} at {CATALOGUE[model].passages_per_s:g} "
+            f"passages/s (measured on 2 cores; shorter chunks go faster)")
 
 
 def ensure_model(name: str, precision: str, *, auto_pull: bool = True,
