@@ -17,7 +17,7 @@ commit per file made the full index 2.5x slower. Deletions wait for the end
 because a file missing from the walk might be a rename, detected by content
 hash, which keeps the document's row id.
 
-Embedding is not done here: it runs after a sync over ``Catalog.pending_chunks``.
+Embedding is not done here: it runs after a sync over ``Store.pending_chunks``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from lore.documents.chunking import CHUNKER_VERSION, chunk_document
 from lore.documents.sources import Skipped, SourceFile, walk
 from lore.errors import DocumentError
 from lore.settings import ChunkSettings, Settings
-from lore.store.catalog import Catalog, FileState
+from lore.store.base import FileState, SyncWrites
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -52,6 +52,8 @@ ProgressCallback = Callable[[int, int, str], None]
 # writer waiting on the lock, or an interrupted sync, loses little; long
 # enough to amortise the per-commit cost over many files.
 BATCH_SECONDS = 0.25
+# Catalog meta key: JSON {path: [warning, ...]} of the indexed files.
+FILE_WARNINGS_META = "file_warnings"
 
 
 @dataclass
@@ -66,8 +68,10 @@ class SyncReport:
         renamed: (old path, new path) of moved files, matched by content hash.
         unchanged: files left as they were.
         skipped: (path, reason) of files that could not be indexed.
-        warnings: (path, message) of non-fatal problems (bad front matter,
-            invalid UTF-8, duplicate ids...).
+        warnings: (path, message) of non-fatal problems in the files read by
+            this sync (bad front matter, invalid UTF-8...).
+        duplicate_ids: doc ids that more than one file holds -> their paths
+            (the whole index, every sync; an id lookup finds only one of them).
         new_chunk_ids: ids of the chunks written, i.e. what needs embedding.
         duration: wall-clock seconds.
         vectors: what the embedding pass did (``VectorReport.to_dict``), when it ran.
@@ -81,6 +85,7 @@ class SyncReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    duplicate_ids: dict[str, list[str]] = field(default_factory=dict)
     new_chunk_ids: list[int] = field(default_factory=list)
     duration: float = 0.0
     vectors: dict[str, Any] | None = None
@@ -101,11 +106,18 @@ class SyncReport:
             "unchanged": len(self.unchanged),
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
             "warnings": [{"path": p, "message": m} for p, m in self.warnings],
+            "duplicate_ids": self.duplicate_ids,
             "new_chunks": len(self.new_chunk_ids),
             "duration_s": round(self.duration, 4),
             "vectors": self.vectors,
             "notices": self.notices,
         }
+
+
+def file_warnings(catalog: SyncWrites) -> list[tuple[str, str]]:
+    """(path, message) of every indexed file's warnings, as of the last sync."""
+    kept: dict[str, list[str]] = json.loads(catalog.get_meta(FILE_WARNINGS_META) or "{}")
+    return [(path, message) for path in sorted(kept) for message in kept[path]]
 
 
 def chunker_version(settings: ChunkSettings) -> str:
@@ -118,13 +130,14 @@ def chunker_version(settings: ChunkSettings) -> str:
     return f"{CHUNKER_VERSION}+{hashlib.sha256(blob).hexdigest()[:8]}"
 
 
-def sync(root: Path, catalog: Catalog, settings: Settings, *,
+def sync(root: Path, catalog: SyncWrites, settings: Settings, *, index_dir: Path | None = None,
          progress: ProgressCallback | None = None) -> SyncReport:
     """Bring ``catalog`` in line with the files under ``root``.
 
     Args:
         root: the indexed folder.
-        catalog: the open catalog to update.
+        catalog: the open store to update.
+        index_dir: the index's own folder, never indexed (default ``root/settings.index.dir``).
         settings: what to index (``settings.index``) and how to chunk it.
         progress: called after each file with (done, total, path).
 
@@ -133,7 +146,7 @@ def sync(root: Path, catalog: Catalog, settings: Settings, *,
     """
     started = time.perf_counter()
     root = Path(root)
-    index_dir = catalog.index_dir or root / settings.index.dir
+    index_dir = index_dir or root / settings.index.dir
     run = _SyncRun(root, catalog, settings, catalog.document_states())
     sources = run.walk(index_dir)
     with run.batch:
@@ -154,7 +167,7 @@ def sync(root: Path, catalog: Catalog, settings: Settings, *,
 class _SyncRun:
     """The state of one sync: what the catalog held, and what became of it."""
 
-    def __init__(self, root: Path, catalog: Catalog, settings: Settings,
+    def __init__(self, root: Path, catalog: SyncWrites, settings: Settings,
                  known: dict[str, FileState]) -> None:
         self.root = root
         self.catalog = catalog
@@ -247,13 +260,24 @@ class _SyncRun:
         if gone:
             self.catalog.delete_documents(gone)
         self.report.removed = gone
-        for doc_id, paths in self.catalog.duplicate_doc_ids().items():
-            first, *others = paths
-            self.report.warnings.append((first, (
-                f"duplicate id {doc_id!r}, also used by {', '.join(others)}; all are indexed, "
-                "but an id lookup finds only this one. Give each file its own id")))
+        self.report.duplicate_ids = self.catalog.duplicate_doc_ids()
+        self.catalog.set_meta(FILE_WARNINGS_META, json.dumps(self._current_warnings()))
         self.catalog.set_meta("chunker_version", self.version)
         self.catalog.set_meta("last_sync", str(time.time()))
+
+    def _current_warnings(self) -> dict[str, list[str]]:
+        """Every indexed file's warnings: the last sync's, updated by this one's.
+
+        A file's warnings are only found when it is read, so they are kept
+        with the index (for ``lore status --warnings``) until the file changes.
+        """
+        kept: dict[str, list[str]] = json.loads(self.catalog.get_meta(FILE_WARNINGS_META) or "{}")
+        renamed = [path for pair in self.report.renamed for path in pair]
+        for path in [*self.report.added, *self.report.updated, *self.report.removed, *renamed]:
+            kept.pop(path, None)
+        for path, message in self.report.warnings:
+            kept.setdefault(path, []).append(message)
+        return kept
 
 
 class _Batches:
@@ -264,7 +288,7 @@ class _Batches:
     and every earlier batch stays committed.
     """
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: SyncWrites) -> None:
         self._catalog = catalog
         self._stack = ExitStack()  # holds the open transaction, if any
         self._since: float | None = None

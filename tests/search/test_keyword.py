@@ -6,22 +6,17 @@ import sqlite3
 
 import pytest
 
-from lore.search import keyword
-from lore.search.fts import build_match, match_terms
-from lore.search.keyword import common_terms, keyword_leg, parse_marked, snippets
+from lore.search.fts import match_terms
+from lore.search.keyword import keyword_leg, parse_marked, snippets
 from lore.search.query import parse_query
-from lore.store.catalog import Catalog, documents_filter_sql
+from lore.store import keyword_reads
+from lore.store.base import Restriction
+from lore.store.catalog import Catalog
 
 
 def match(text: str) -> list[str]:
     """The query's alternatives as FTS5 strings, as the engine passes them."""
     return match_terms(parse_query(text, ()))
-
-
-def expression(text: str) -> str:
-    expr = build_match(parse_query(text, ()))
-    assert expr is not None
-    return expr
 
 
 def paths(conn: sqlite3.Connection, chunk_ids: list[int]) -> list[str]:
@@ -33,14 +28,14 @@ def paths(conn: sqlite3.Connection, chunk_ids: list[int]) -> list[str]:
 def test_column_weights_decide_title_versus_body(mini_catalog: Catalog) -> None:
     conn = mini_catalog.conn
     # "embedding" is in the title of the cache task and in the body of the ADR.
-    title_first = keyword_leg(conn, match("embedding"), weights=(10.0, 1.0, 0.1), limit=10)
-    body_first = keyword_leg(conn, match("embedding"), weights=(0.1, 1.0, 10.0), limit=10)
+    title_first = keyword_leg(mini_catalog, match("embedding"), weights=(10.0, 1.0, 0.1), limit=10)
+    body_first = keyword_leg(mini_catalog, match("embedding"), weights=(0.1, 1.0, 10.0), limit=10)
     assert paths(conn, [c for c, _ in title_first.ranked])[0].startswith("items/KABSD-TSK-0001")
     assert paths(conn, [c for c, _ in body_first.ranked])[0] == "decisions/ADR-0001_sqlite.md"
 
 
 def test_scores_are_positive_and_descending(mini_catalog: Catalog) -> None:
-    leg = keyword_leg(mini_catalog.conn, match("cache vectors"), weights=(3, 2, 1), limit=10)
+    leg = keyword_leg(mini_catalog, match("cache vectors"), weights=(3, 2, 1), limit=10)
     scores = [s for _, s in leg.ranked]
     assert leg.name == "keyword"
     assert len(scores) >= 3
@@ -49,49 +44,47 @@ def test_scores_are_positive_and_descending(mini_catalog: Catalog) -> None:
 
 
 def test_limit_cuts_the_ranking(mini_catalog: Catalog) -> None:
-    full = keyword_leg(mini_catalog.conn, match("cache"), weights=(3, 2, 1), limit=100)
-    top2 = keyword_leg(mini_catalog.conn, match("cache"), weights=(3, 2, 1), limit=2)
+    full = keyword_leg(mini_catalog, match("cache"), weights=(3, 2, 1), limit=100)
+    top2 = keyword_leg(mini_catalog, match("cache"), weights=(3, 2, 1), limit=2)
     assert len(full.ranked) > 2
     assert top2.ranked == full.ranked[:2]
 
 
 def test_filter_restricts_to_matching_documents(mini_catalog: Catalog) -> None:
     conn = mini_catalog.conn
-    leg = keyword_leg(conn, match("cache"), weights=(3, 2, 1), limit=100,
-                      doc_filter=documents_filter_sql({"type": ["task"], "state": ["done"]}))
+    leg = keyword_leg(mini_catalog, match("cache"), weights=(3, 2, 1), limit=100,
+                      restriction=Restriction({"type": ("task",), "state": ("done",)}))
     assert set(paths(conn, [c for c, _ in leg.ranked])) == {"items/KABSD-TSK-0001_cache.md"}
 
 
 def test_headings_are_searched(mini_catalog: Catalog) -> None:
-    leg = keyword_leg(mini_catalog.conn, match("cache"), weights=(3, 2, 1), limit=100)
+    leg = keyword_leg(mini_catalog, match("cache"), weights=(3, 2, 1), limit=100)
     assert "notes/README.md" in paths(mini_catalog.conn, [c for c, _ in leg.ranked])
 
 
 def test_no_terms_no_hits(mini_catalog: Catalog) -> None:
-    assert keyword_leg(mini_catalog.conn, [], weights=(3, 2, 1), limit=10).ranked == []
+    assert keyword_leg(mini_catalog, [], weights=(3, 2, 1), limit=10).ranked == []
 
 
 def test_common_terms_only_score_rows_with_rarer_terms(mini_catalog: Catalog,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     conn = mini_catalog.conn
     terms = match("cache sidecar")
-    exact = keyword_leg(conn, terms, weights=(3, 2, 1), limit=10)
-    assert common_terms(conn, terms) == set()  # 7 chunks: too few rows to bother
-    monkeypatch.setattr(keyword, "COMMON_MIN_ROWS", 0)
+    exact = keyword_leg(mini_catalog, terms, weights=(3, 2, 1), limit=10)
+    assert mini_catalog.common_terms(terms) == set()  # 7 chunks: too few rows to bother
+    monkeypatch.setattr(keyword_reads, "COMMON_MIN_ROWS", 0)
     # "cache" is in 5 of the 7 chunks: common; "sidecar" in one.
-    assert common_terms(conn, terms) == {'"cache"'}
-    assert common_terms(conn, match("cache")) == set()  # nothing rarer to restrict to
-    pruned = keyword_leg(conn, terms, weights=(3, 2, 1), limit=10)
+    assert mini_catalog.common_terms(terms) == {'"cache"'}
+    assert mini_catalog.common_terms(match("cache")) == set()  # nothing rarer to restrict to
+    pruned = keyword_leg(mini_catalog, terms, weights=(3, 2, 1), limit=10)
     assert len(exact.ranked) > 1
     assert pruned.ranked == exact.ranked[:1]  # the sidecar chunk, with the same score
     assert paths(conn, [pruned.ranked[0][0]]) == ["items/KABSD-TSK-0002_store.md"]
 
 
 def test_snippets_mark_the_matched_terms(mini_catalog: Catalog) -> None:
-    conn = mini_catalog.conn
-    expr = expression("sidecar index")
-    leg = keyword_leg(conn, match("sidecar index"), weights=(3, 2, 1), limit=10)
-    found = snippets(conn, expr, [c for c, _ in leg.ranked])
+    leg = keyword_leg(mini_catalog, match("sidecar index"), weights=(3, 2, 1), limit=10)
+    found = snippets(mini_catalog, match("sidecar index"), [c for c, _ in leg.ranked])
     sidecar = found[leg.ranked[0][0]]
     marked = [sidecar.text[s:e].lower() for s, e in sidecar.highlights]
     assert sidecar.text == "Store vectors in a sidecar index."
@@ -101,7 +94,7 @@ def test_snippets_mark_the_matched_terms(mini_catalog: Catalog) -> None:
 def test_snippet_without_a_match_is_the_chunk_start(mini_catalog: Catalog) -> None:
     conn = mini_catalog.conn
     first = conn.execute("SELECT id, text FROM chunks ORDER BY id LIMIT 1").fetchone()
-    found = snippets(conn, None, [first[0]])
+    found = snippets(mini_catalog, [], [first[0]])
     assert found[first[0]].text == first[1]
     assert found[first[0]].highlights == ()
 

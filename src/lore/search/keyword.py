@@ -1,40 +1,19 @@
-"""The keyword leg: BM25 over ``chunks_fts`` with column weights, and snippets.
+"""The keyword leg: weighted BM25 through the store, and snippets of the shown hits.
 
-Column weights (title, headings, body) come from ``settings.search`` and are
-bound as parameters of ``bm25(chunks_fts, ...)``. (FTS5's ``rank MATCH
-'bm25(...)'`` override measured ~5x slower on the kano corpus: it evaluates
-the rank function through a nested statement per row.) BM25 in FTS5 is
-"lower is better"; the leg reports the negated value so that every leg's
-scores read "higher is better".
-
-Restrictions on ``rowid`` are written ``+rowid IN (...)``: the unary plus
-keeps SQLite from handing the IN list to FTS5 as a rowid constraint, which
-makes FTS5 re-run the whole MATCH once per listed rowid (300 ms instead of
-1 ms for a filter that passes a few thousand chunks).
-
-Common terms (the "cutoff frequency" of Lucene's common-terms query): BM25
-costs time per matching row, and a word in half the chunks ("backlog" in a
-backlog) makes every row match while adding almost nothing to any score
-(its IDF is near zero). When a query mixes such common terms with rarer
-ones, only chunks that match a rarer term are candidates; their scores
-still count every term. On the kano corpus this takes "Backlog Structure and
-MOC" from 10 ms to 1 ms with the same top 100. A query of common terms only
-is run as is.
+The store ranks (``Store.keyword_ranking``: title, heading and body weights
+from ``settings.search``, scores "higher is better"); this module turns what
+it returns into a ``LegResult`` and turns marked snippet text into plain text
+with highlight offsets, the same for every backend.
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from lore.search.fts import or_expression
 from lore.search.fusion import LegResult
-
-# (sql, params) of a subquery selecting allowed documents.id values, as built
-# by lore.store.catalog.documents_filter_sql.
-DocFilter = tuple[str, list[str]]
+from lore.store.base import Restriction, SearchReads
 
 # Snippet markers: control characters that Markdown text practically never
 # contains, turned into offsets (``Hit.highlights``) and removed.
@@ -42,8 +21,6 @@ _OPEN, _CLOSE = "\x02", "\x03"
 _MARKS = re.compile(f"([{_OPEN}{_CLOSE}])")
 _WHITESPACE = re.compile(r"\s+")
 SNIPPET_TOKENS = 24
-COMMON_FRACTION = 0.2
-COMMON_MIN_ROWS = 500
 FALLBACK_SNIPPET_CHARS = 200
 
 
@@ -55,106 +32,45 @@ class Snippet:
     highlights: tuple[tuple[int, int], ...]
 
 
-def keyword_sql(match: str, *, limit: int, doc_filter: DocFilter | None,
-                rare: str | None = None) -> tuple[str, list[object]]:
-    """The SQL and parameters of the BM25 leg, less the three column weights in front.
-
-    Args:
-        match: a safe FTS5 expression (``lore.search.fts``).
-        limit: how many chunk ids to return.
-        doc_filter: restricts matches to chunks of the allowed documents.
-        rare: when set, only chunks matching this expression are scored.
-    """
-    sql = ("SELECT rowid, bm25(chunks_fts, ?, ?, ?) AS score FROM chunks_fts"
-           " WHERE chunks_fts MATCH ?")
-    params: list[object] = [match]
-    if rare is not None:
-        sql += " AND +rowid IN (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?)"
-        params.append(rare)
-    if doc_filter is not None:
-        sql += (" AND +rowid IN (SELECT id FROM chunks WHERE document_id IN"
-                f" ({doc_filter[0]}))")
-        params.extend(doc_filter[1])
-    sql += " ORDER BY score LIMIT ?"
-    params.append(limit)
-    return sql, params
-
-
-def keyword_leg(conn: sqlite3.Connection, terms: Sequence[str], *,
+def keyword_leg(store: SearchReads, terms: Sequence[str], *,
                 weights: tuple[float, float, float], limit: int,
-                doc_filter: DocFilter | None = None) -> LegResult:
+                restriction: Restriction | None = None) -> LegResult:
     """Run the BM25 leg: the best ``limit`` chunk ids with their (positive) scores.
 
     Args:
-        conn: a catalog connection.
-        terms: the query's alternatives as FTS5 strings (``lore.search.fts.match_terms``).
+        store: the index's store.
+        terms: the query's alternatives as keyword terms (``lore.search.fts.match_terms``).
         weights: BM25 weights for the title, headings and body columns.
         limit: how many candidates to return (``settings.search.candidates``).
-        doc_filter: restricts matches to chunks of the allowed documents.
+        restriction: restricts matches to chunks of the allowed documents.
     """
-    match = or_expression(terms)
-    if match is None:
+    if not terms:
         return LegResult("keyword", [])
-    common = common_terms(conn, terms)
-    rare = or_expression([t for t in terms if t not in common]) if common else None
-    sql, params = keyword_sql(match, limit=limit, doc_filter=doc_filter, rare=rare)
-    ranked = [(int(rowid), -float(score)) for rowid, score in conn.execute(sql, [*weights,
-                                                                                  *params])]
-    return LegResult("keyword", ranked)
+    return LegResult("keyword", store.keyword_ranking(terms, weights=weights, limit=limit,
+                                                      restriction=restriction))
 
 
-def common_terms(conn: sqlite3.Connection, terms: Sequence[str]) -> set[str]:
-    """The terms matching so many chunks that scoring them everywhere is wasted work.
-
-    A term is common when it matches at least ``COMMON_FRACTION`` of all
-    chunks and at least ``COMMON_MIN_ROWS`` of them (below that, scoring
-    every row is cheap and exact OR semantics are kept). One statement
-    counts every term; counting walks FTS5 doclists without ranking.
-
-    Returns:
-        The common terms, or an empty set when none is or when all are
-        (then nothing rarer is there to restrict to).
-    """
-    if len(terms) < 2:
-        return set()
-    counts = ", ".join("(SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?)"
-                       for _ in terms)
-    total, *hits = conn.execute(f"SELECT (SELECT count(*) FROM chunks), {counts}",
-                                list(terms)).fetchone()
-    cutoff = max(COMMON_FRACTION * total, COMMON_MIN_ROWS)
-    common = {term for term, n in zip(terms, hits) if n >= cutoff}
-    return common if len(common) < len(terms) else set()
-
-
-def snippets(conn: sqlite3.Connection, match: str | None,
+def snippets(store: SearchReads, terms: Sequence[str],
              chunk_ids: Iterable[int]) -> dict[int, Snippet]:
     """A snippet for each chunk: around the matched terms, else the chunk's start.
 
-    Computed only for the hits that are shown, because ``snippet()`` re-reads
-    and re-tokenizes each chunk.
+    Computed only for the hits that are shown, because marking re-reads and
+    re-tokenizes each chunk.
 
     Args:
-        conn: a catalog connection.
-        match: the FTS5 expression whose terms to mark, or ``None``.
+        store: the index's store.
+        terms: the keyword terms whose matches to mark (none: leading snippets).
         chunk_ids: the chunks to describe.
     """
     ids = list(dict.fromkeys(chunk_ids))
     if not ids:
         return {}
-    marks = ", ".join("?" for _ in ids)
-    found: dict[int, Snippet] = {}
-    if match is not None:
-        rows = conn.execute(
-            f"SELECT rowid, snippet(chunks_fts, 2, ?, ?, '…', ?) FROM chunks_fts"
-            f" WHERE chunks_fts MATCH ? AND +rowid IN ({marks})",
-            [_OPEN, _CLOSE, SNIPPET_TOKENS, match, *ids])
-        found = {int(rowid): parse_marked(text) for rowid, text in rows}
+    marked = store.marked_snippets(terms, ids, marks=(_OPEN, _CLOSE), tokens=SNIPPET_TOKENS)
+    found = {cid: parse_marked(text) for cid, text in marked.items()}
     missing = [i for i in ids if i not in found]
     if missing:
-        marks = ", ".join("?" for _ in missing)
-        for rowid, text in conn.execute(f"SELECT id, text FROM chunks WHERE id IN ({marks})",
-                                        missing):
-            found[int(rowid)] = _leading_snippet(text)
+        for cid, text in store.chunk_texts(missing).items():
+            found[cid] = _leading_snippet(text)
     return found
 
 
