@@ -21,7 +21,8 @@ scored). The same slice is used for every model, so the comparison is fair;
 absolute figures are not comparable with full-corpus ones. CISI runs whole.
 
     LORE_HOME=... python bench/models_bench.py [--models A B ...] [--precision int8]
-        [--threads 2] [--scifact-docs 1000] [--cisi-docs N] [--out results.json]
+        [--threads 2] [--scifact-docs 1000] [--cisi-docs N] [--datasets scifact cisi]
+        [--out results.json]
 """
 
 from __future__ import annotations
@@ -96,8 +97,9 @@ def worker(model: str, args: argparse.Namespace, out: Path) -> None:
     settings = settings_for(model, args.precision, args.threads)
     result: dict[str, Any] = {"model": model, **speed(settings)}
     with tempfile.TemporaryDirectory(prefix="models-bench-") as tmp:
-        result["scifact"] = quality("scifact", settings, args.scifact_docs, Path(tmp) / "s")
-        result["cisi"] = quality("cisi", settings, args.cisi_docs, Path(tmp) / "c")
+        for dataset, docs in (("scifact", args.scifact_docs), ("cisi", args.cisi_docs)):
+            if dataset in args.datasets:
+                result[dataset] = quality(dataset, settings, docs, Path(tmp) / dataset)
     result["backlog"] = backlog(settings)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out.write_text(json.dumps(result, indent=2))
@@ -115,8 +117,10 @@ def table(results: list[dict[str, Any]]) -> str:
     """The Markdown table of the closing note."""
     rows = [("| model | SciFact vec | SciFact hyb | CISI vec | CISI hyb | passages/s | "
              "peak RSS MB | index MB (SciFact) |"), "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    missing = {"vector_ndcg10": float("nan"), "hybrid_ndcg10": float("nan"),
+               "index_mb": float("nan")}
     for r in results:
-        s, c = r["scifact"], r["cisi"]
+        s, c = r.get("scifact", missing), r.get("cisi", missing)
         rows.append(f"| {r['model']} | {s['vector_ndcg10']:.3f} | {s['hybrid_ndcg10']:.3f} | "
                     f"{c['vector_ndcg10']:.3f} | {c['hybrid_ndcg10']:.3f} | "
                     f"{r['passages_per_s']:.1f} | {r['peak_rss_mb']:.0f} | "
@@ -131,6 +135,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--scifact-docs", type=int, default=1000)
     parser.add_argument("--cisi-docs", type=int, default=None)
+    parser.add_argument("--datasets", nargs="*", default=["scifact", "cisi"],
+                        choices=["scifact", "cisi"])
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, default=None, help=argparse.SUPPRESS)
@@ -144,7 +150,7 @@ def main() -> None:
             out = Path(tmp) / f"{model}.json"
             command = [sys.executable, __file__, "--worker", model, "--worker-out", str(out),
                        "--precision", args.precision, "--threads", str(args.threads),
-                       "--scifact-docs", str(args.scifact_docs)]
+                       "--scifact-docs", str(args.scifact_docs), "--datasets", *args.datasets]
             if args.cisi_docs:
                 command += ["--cisi-docs", str(args.cisi_docs)]
             start = time.perf_counter()

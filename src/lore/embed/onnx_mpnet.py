@@ -31,6 +31,9 @@ from lore.embed.onnx_graph import (
 )
 
 MAX_DISTANCE = 128          # MPNet's (and T5's) bucket horizon
+# Weights kept float in the int8 file: the feed-forward outputs, whose GELU
+# inputs have outliers (see ``onnx_convert.quantize_int8``).
+FLOAT_WEIGHTS = r"encoder\.layer\.\d+\.output\.dense\.weight"
 
 
 def relative_buckets(distances: npt.NDArray[np.int64], num_buckets: int) -> npt.NDArray[np.int64]:
