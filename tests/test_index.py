@@ -12,6 +12,7 @@ import pytest
 
 from lore.errors import ConfigError, IndexNotFoundError
 from lore.index import Index, open_index, resolve_index_dir
+from lore.search.hits import SearchResult
 from lore.settings import EmbedSettings, IndexSettings, Settings
 
 # These tests are about the catalog side: no embedding model is needed or fetched.
@@ -87,9 +88,9 @@ def test_settings_default_to_the_project_lore_toml(notes: Path) -> None:
 def test_search_delegates_to_the_engine(notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, Any]] = []
 
-    def search_store(store: object, query: str, **kwargs: Any) -> list[str]:
+    def search_store(store: object, query: str, **kwargs: Any) -> SearchResult:
         calls.append({"store": store, "query": query, **kwargs})
-        return ["hit"]
+        return SearchResult(["hit"], weak_match=True)  # type: ignore[list-item]
 
     fake = types.ModuleType("lore.search.engine")
     fake.search_store = search_store  # type: ignore[attr-defined]
@@ -97,7 +98,8 @@ def test_search_delegates_to_the_engine(notes: Path, monkeypatch: pytest.MonkeyP
     with open_index(notes, settings=KEYWORD_ONLY) as index:
         result = index.search("cache", limit=3, filters={"type": ["task"]}, chunks=True,
                               mode="keyword", explain=True)
-        assert result == ["hit"]
+        assert result == ["hit"] and result.weak_match
+        assert any("No strong match" in notice for notice in result.notices)
         assert calls == [{"store": index._store, "query": "cache",
                           "settings": index.settings, "limit": 3,
                           "filters": {"type": ["task"]}, "chunks": True, "explain": True,
@@ -130,3 +132,15 @@ def test_package_exports_open_index_lazily() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_a_store_that_is_not_postgres_is_refused(notes: Path) -> None:
+    from dataclasses import replace
+
+    from lore.errors import ConfigError
+
+    settings = replace(KEYWORD_ONLY, index=replace(KEYWORD_ONLY.index,
+                                                   store="mysql://root:pw@db/x"))
+    with pytest.raises(ConfigError, match=r"postgresql://.*'mysql://root:\*\*\*@db/x'|"
+                                          r"'mysql://root:\*\*\*@db/x'.*postgresql://"):
+        open_index(notes, settings=settings)

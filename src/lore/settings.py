@@ -26,6 +26,14 @@ class IndexSettings:
     # The vector sidecar's storage: int8 holds a quarter of the memory at a small recall
     # cost (bench/vector_bench.py); a change rebuilds the sidecar from the catalog.
     vector_precision: Precision = "fp32"
+    # Where the index is stored: "" for the local SQLite catalog + sidecar in ``dir``, or
+    # "postgresql://user:password@host/db" for a shared PostgreSQL + pgvector database
+    # (``pip install 'lore[postgres]'``; also LORE_STORE or --store).
+    store: str = ""
+    store_name: str = ""               # this root's name in a shared store; "": the folder's name
+    # Full-text configuration of a new index in PostgreSQL: stemming per language
+    # ("english", "german", ...), or "simple" (no stemming, any language).
+    text_search: str = "english"
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,11 @@ class SearchSettings:
     # skills/.../SKILL.md above all its hidden copies for every title-word query on kano
     # (11 of 11 lost without it) while hidden-only answers stayed in the top 10.
     local_penalty: float = 0.1
+    # Added to chunks of ADRs and decision sections when the query asks why something
+    # was decided (search/intent.py). Grid on bench/backlog, decision class nDCG@10
+    # hybrid/keyword: 0 .839/.634, 0.1 .854/.795, 0.3 .899/.845, 0.5 .920/.848,
+    # 0.7 .916/.846, 1.0 .898/.846 (other classes unchanged).
+    decision_prior: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from lore.documents import load_document
 from lore.documents.chunking import CHUNKER_VERSION, chunk_document
+from lore.documents.doctypes import PARSER_VERSION
 from lore.documents.sources import Skipped, SourceFile, walk
 from lore.errors import DocumentError
 from lore.settings import ChunkSettings, Settings
@@ -121,13 +122,13 @@ def file_warnings(catalog: SyncWrites) -> list[tuple[str, str]]:
 
 
 def chunker_version(settings: ChunkSettings) -> str:
-    """The chunker code version plus a digest of the chunk settings.
+    """The chunker and parser code versions plus a digest of the chunk settings.
 
     Chunk output depends on both, so changing either (a new lore, or a new
     ``chunking.max_tokens``) re-chunks every document on the next sync.
     """
     blob = json.dumps(asdict(settings), sort_keys=True).encode()
-    return f"{CHUNKER_VERSION}+{hashlib.sha256(blob).hexdigest()[:8]}"
+    return f"{CHUNKER_VERSION}.{PARSER_VERSION}+{hashlib.sha256(blob).hexdigest()[:8]}"
 
 
 def sync(root: Path, catalog: SyncWrites, settings: Settings, *, index_dir: Path | None = None,
@@ -260,6 +261,9 @@ class _SyncRun:
         if gone:
             self.catalog.delete_documents(gone)
         self.report.removed = gone
+        r = self.report
+        if r.added or r.updated or r.renamed or gone:
+            self.catalog.refresh_copies()
         self.report.duplicate_ids = self.catalog.duplicate_doc_ids()
         self.catalog.set_meta(FILE_WARNINGS_META, json.dumps(self._current_warnings()))
         self.catalog.set_meta("chunker_version", self.version)

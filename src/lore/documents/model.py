@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+ChunkKind = Literal["document", "section", "worklog"]
 LinkKind = Literal[
     "parent",      # this item's parent (front matter `parent:`)
     "blocks",      # links.blocks
     "blocked_by",  # links.blocked_by
     "relates",     # links.relates
-    "decision",    # front matter `decisions:` / ADR references
+    "decision",    # front matter `decisions:` / `supersedes` / `superseded_by`
+    "mention",     # an ADR id named in the body (``Per ADR-0013, ...``)
     "wiki",        # [[Target]] in the body
     "markdown",    # [text](relative/path.md) in the body
 ]
@@ -49,7 +51,7 @@ class Chunk:
     ordinal: int
     heading_path: tuple[str, ...]
     text: str
-    kind: Literal["document", "section", "worklog"]
+    kind: ChunkKind
     token_estimate: int
 
     def context_text(self, title: str) -> str:

@@ -24,10 +24,13 @@ Vocabulary shared by every backend:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from lore.errors import IndexCorruptError
 
 if TYPE_CHECKING:
     from lore.documents.model import Chunk, Document
@@ -37,6 +40,8 @@ if TYPE_CHECKING:
     from lore.types import Floats, Keys
 
 Filters = Mapping[str, Sequence[str]]
+
+SPACE_META = "space_id"   # the meta key naming the active embedding space, in every backend
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,23 @@ class FirstChunk(NamedTuple):
     metadata: dict[str, Any]
     text: str
     kind: str
+
+
+def active_space_of(space_id: str | None, spaces: Mapping[str, str]) -> EmbeddingSpace | None:
+    """The active space from its id (``meta.space_id``) and the registered descriptors.
+
+    Raises:
+        IndexCorruptError: the active space is not registered.
+    """
+    if space_id is None:
+        return None
+    descriptor = spaces.get(space_id)
+    if descriptor is None:
+        raise IndexCorruptError(f"The index's active space {space_id} is not registered; "
+                                "rebuild the vectors with `lore index --rebuild-vectors`.")
+    from lore.embed.base import EmbeddingSpace
+
+    return EmbeddingSpace(**json.loads(descriptor))
 
 
 class SearchReads(Protocol):
@@ -184,12 +206,49 @@ class SearchReads(Protocol):
         """One document by row id (int), else by path, doc id or uid (str)."""
         ...
 
+    # Document shapes, set at sync (``lore.documents.hubs``, ``lore.documents.neardup``).
+
+    def hub_documents(self, document_ids: Collection[int]) -> set[int]:
+        """Which of ``document_ids`` are hubs (pages that mostly list links)."""
+        ...
+
+    def all_hubs(self) -> set[int]:
+        """Every hub document's id."""
+        ...
+
+    def copy_groups(self, document_ids: Collection[int]) -> dict[int, int]:
+        """Document id -> its group of near-identical documents, for those that have copies."""
+        ...
+
+    def copies(self, document_ids: Collection[int],
+               restriction: Restriction | None = None) -> dict[int, list[str]]:
+        """Document id -> paths of its near-identical copies that ``restriction`` allows."""
+        ...
+
+    def chunk_headings(self, chunk_ids: Collection[int]) -> dict[int, tuple[str, tuple[str, ...]]]:
+        """Chunk id -> (its document's doctype, its heading path)."""
+        ...
+
+    def first_chunks(self, document_ids: Sequence[int],
+                     restriction: Restriction | None = None) -> dict[int, int]:
+        """Document id -> its first chunk, for those of ``document_ids`` that pass."""
+        ...
+
+    def term_coverage(self, terms: Sequence[str],
+                      document_ids: Collection[int]) -> dict[int, float]:
+        """Document id -> IDF-weighted share of the keyword ``terms`` it contains (0..1)."""
+        ...
+
 
 class SyncWrites(Protocol):
     """What a sync needs: change detection and transactional document writes."""
 
     def transaction(self) -> AbstractContextManager[object]:
         """All writes inside commit together or not at all; nesting is allowed."""
+        ...
+
+    def writer_lock(self) -> AbstractContextManager[None]:
+        """Held for a whole sync: one writer per index at a time (others wait, then fail)."""
         ...
 
     def document_states(self) -> dict[str, FileState]:
@@ -211,6 +270,10 @@ class SyncWrites(Protocol):
 
     def delete_documents(self, paths: Iterable[str]) -> int:
         """Delete documents by path with everything that hangs off them."""
+        ...
+
+    def refresh_copies(self) -> int:
+        """Regroup near-identical documents after a sync's writes; how many have copies."""
         ...
 
     def duplicate_doc_ids(self) -> dict[str, list[str]]:

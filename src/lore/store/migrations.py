@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 
 from lore.errors import IndexCorruptError
 from lore.store.connection import atomic
+from lore.store.shapes import add_shape_columns
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ CREATE INDEX chunk_vectors_chunk ON chunk_vectors(chunk_id);
 # (version, step): append only; never edit a step that has shipped.
 MIGRATIONS: list[tuple[int, Step]] = [
     (1, SCHEMA_V1),
+    (2, add_shape_columns),   # hub flag, near-duplicate fingerprint and group
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
