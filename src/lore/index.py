@@ -34,6 +34,7 @@ from lore.vectorize import active_space, load_sidecar, update_vectors
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from lore.documents.chunking import TokenMeasure
     from lore.search.expand import ContextPack
     from lore.search.graph import LinkGraph, Neighbour
     from lore.search.hits import Hit
@@ -96,7 +97,8 @@ class Index:
             EmbedderMismatchError: the configured embedder's space differs from
                 the index's and ``rebuild_vectors`` is false.
         """
-        report = sync(self.root, self.catalog, self.settings, progress=progress)
+        report = sync(self.root, self.catalog, self.settings, progress=progress,
+                      measure=self._chunk_measure())
         if self.settings.embed.enabled:
             try:
                 vectors = update_vectors(self.catalog, self.runner(), rebuild=rebuild_vectors,
@@ -110,6 +112,23 @@ class Index:
             self._sidecar = None
         self._graph = None
         return report
+
+    def _chunk_measure(self) -> TokenMeasure | None:
+        """The embedding model's token counter for the chunker, or None to estimate.
+
+        None when embeddings are off or the model cannot be loaded (the
+        embedding pass then reports why); chunks are then cut by the estimate.
+        """
+        if not self.settings.embed.enabled:
+            return None
+        try:
+            measure = self.runner().chunk_measure()
+            if measure is not None:
+                measure.count(["probe"])  # loads the tokenizer now, not mid-sync
+        except (ModelNotFoundError, MissingDependencyError, ProviderError) as exc:
+            log.info("chunking by estimate: the model's tokenizer is unavailable (%s)", exc)
+            return None
+        return measure
 
     def runner(self) -> EmbeddingRunner:
         """The configured embedder with its cache (built on first use)."""

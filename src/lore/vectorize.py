@@ -71,6 +71,8 @@ class VectorReport:
         cache_hits: how many of those came from the embedding cache.
         removed: sidecar entries dropped because their chunk is gone.
         pooled: document vectors (re)computed from their chunks in this run.
+        truncated: chunks longer than the model's window, cut by the embedder
+            (0 when chunks were cut with the model's own tokenizer).
         total: vectors the active space now holds (chunk and document vectors).
         rebuilt: whether the sidecar was rebuilt from the catalog.
         swapped_from: the previous space id when this run replaced it.
@@ -82,6 +84,7 @@ class VectorReport:
     cache_hits: int = 0
     removed: int = 0
     pooled: int = 0
+    truncated: int = 0
     total: int = 0
     rebuilt: bool = False
     swapped_from: str | None = None
@@ -135,7 +138,7 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
         ensure_same_space(previous, space)
     catalog.register_space(space.id, json.dumps(asdict(space), sort_keys=True))
     report = VectorReport(space=space.describe())
-    hits_before = runner.stats.cache_hits
+    hits_before, truncated_before = runner.stats.cache_hits, runner.stats.truncated
     pending = catalog.pending_chunks(space.id)
     for start in range(0, len(pending), EMBED_BATCH):
         part = pending[start:start + EMBED_BATCH]
@@ -145,6 +148,7 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
         if progress is not None:
             progress(report.embedded, len(pending))
     report.cache_hits = runner.stats.cache_hits - hits_before
+    report.truncated = runner.stats.truncated - truncated_before
     if previous is None or previous.id != space.id:
         report.swapped_from = _swap_in(catalog, space.id, previous)
     index_dir = catalog.index_dir

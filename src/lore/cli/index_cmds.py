@@ -164,6 +164,10 @@ def _print_summary(root: Path, report: SyncReport) -> None:
         v = report.vectors
         click.echo(f"Vectors: {v['embedded']} chunks embedded ({v['cache_hits']} from cache), "
                    f"{v['removed']} removed, {v['total']} in {v['space']}")
+        if v.get("truncated"):
+            click.echo(f"  {v['truncated']} chunks were longer than the model's window and "
+                       "truncated: their tails are not embedded (keyword search still finds "
+                       "them). Lower [chunking] max_tokens to avoid it.")
     _print_problems("Skipped", report.skipped)
     _print_problems("Warnings", report.warnings)
 
