@@ -108,7 +108,7 @@ def search_catalog(catalog: Catalog, query: str, *, settings: Settings, limit: i
         candidates = max(settings.search.candidates, 2 * limit)
         while True:
             legs = run_legs(conn, plan, settings=settings, candidates=candidates, mode=mode,
-                        vector_leg=vector_leg)
+                            vector_leg=vector_leg, per_document=not chunks)
             owners = _documents_of(conn, sorted({cid for leg in legs for cid, _ in leg.ranked}))
             fused = fuse(legs if chunks else collapse_to_documents(legs, owners),
                          leg_weights(settings), k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
@@ -176,7 +176,8 @@ def plan_query(conn: sqlite3.Connection, query: str,
 
 
 def run_legs(conn: sqlite3.Connection, plan: Plan, *, settings: Settings, candidates: int,
-             mode: str = "hybrid", vector_leg: VectorLeg | None = None) -> list[LegResult]:
+             mode: str = "hybrid", vector_leg: VectorLeg | None = None,
+             per_document: bool = True) -> list[LegResult]:
     """Run every leg the plan and mode call for; the listing leg when nothing else applies.
 
     Args:
@@ -186,12 +187,14 @@ def run_legs(conn: sqlite3.Connection, plan: Plan, *, settings: Settings, candid
         candidates: how many chunks each ranked leg may return.
         mode: "keyword", "vector" or "hybrid".
         vector_leg: runs the vector leg in "vector" and "hybrid" modes when given.
+        per_document: the keyword leg ranks documents (False: chunks).
     """
     s = settings.search
     legs: list[LegResult] = []
     if plan.terms and mode != "vector":
         legs.append(keyword_leg(conn, plan.terms, limit=candidates, doc_filter=plan.doc_filter,
-                                weights=(s.title_weight, s.heading_weight, s.body_weight)))
+                                weights=(s.title_weight, s.heading_weight, s.body_weight),
+                                per_document=per_document))
     if vector_leg is not None and mode != "keyword":
         legs.append(vector_leg.run(conn, plan.parsed.text, doc_filter=plan.doc_filter,
                                    candidates=candidates))

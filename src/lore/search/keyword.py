@@ -29,12 +29,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from lore.search.fts import or_expression
 from lore.search.fusion import LegResult
-
-# (sql, params) of a subquery selecting allowed documents.id values, as built
-# by lore.store.catalog.documents_filter_sql.
-DocFilter = tuple[str, list[str]]
+from lore.store.bm25 import CHUNKS, DOCUMENTS, DocFilter, best_chunks, rank
 
 # Snippet markers: control characters that Markdown text practically never
 # contains, turned into offsets (``Hit.highlights``) and removed.
@@ -42,8 +38,6 @@ _OPEN, _CLOSE = "\x02", "\x03"
 _MARKS = re.compile(f"([{_OPEN}{_CLOSE}])")
 _WHITESPACE = re.compile(r"\s+")
 SNIPPET_TOKENS = 24
-COMMON_FRACTION = 0.2
-COMMON_MIN_ROWS = 500
 FALLBACK_SNIPPET_CHARS = 200
 
 
@@ -55,35 +49,10 @@ class Snippet:
     highlights: tuple[tuple[int, int], ...]
 
 
-def keyword_sql(match: str, *, limit: int, doc_filter: DocFilter | None,
-                rare: str | None = None) -> tuple[str, list[object]]:
-    """The SQL and parameters of the BM25 leg, less the three column weights in front.
-
-    Args:
-        match: a safe FTS5 expression (``lore.search.fts``).
-        limit: how many chunk ids to return.
-        doc_filter: restricts matches to chunks of the allowed documents.
-        rare: when set, only chunks matching this expression are scored.
-    """
-    sql = ("SELECT rowid, bm25(chunks_fts, ?, ?, ?) AS score FROM chunks_fts"
-           " WHERE chunks_fts MATCH ?")
-    params: list[object] = [match]
-    if rare is not None:
-        sql += " AND +rowid IN (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?)"
-        params.append(rare)
-    if doc_filter is not None:
-        sql += (" AND +rowid IN (SELECT id FROM chunks WHERE document_id IN"
-                f" ({doc_filter[0]}))")
-        params.extend(doc_filter[1])
-    sql += " ORDER BY score LIMIT ?"
-    params.append(limit)
-    return sql, params
-
-
 def keyword_leg(conn: sqlite3.Connection, terms: Sequence[str], *,
                 weights: tuple[float, float, float], limit: int,
-                doc_filter: DocFilter | None = None) -> LegResult:
-    """Run the BM25 leg: the best ``limit`` chunk ids with their (positive) scores.
+                doc_filter: DocFilter | None = None, per_document: bool = True) -> LegResult:
+    """Run the BM25 leg: the best ``limit`` documents (or chunks) with positive scores.
 
     Args:
         conn: a catalog connection.
@@ -91,39 +60,21 @@ def keyword_leg(conn: sqlite3.Connection, terms: Sequence[str], *,
         weights: BM25 weights for the title, headings and body columns.
         limit: how many candidates to return (``settings.search.candidates``).
         doc_filter: restricts matches to chunks of the allowed documents.
+        per_document: rank documents (each represented by its best chunk);
+            False ranks chunks, for one hit per chunk.
     """
-    match = or_expression(terms)
-    if match is None:
+    if not terms:
         return LegResult("keyword", [])
-    common = common_terms(conn, terms)
-    rare = or_expression([t for t in terms if t not in common]) if common else None
-    sql, params = keyword_sql(match, limit=limit, doc_filter=doc_filter, rare=rare)
-    ranked = [(int(rowid), -float(score)) for rowid, score in conn.execute(sql, [*weights,
-                                                                                  *params])]
-    return LegResult("keyword", ranked)
-
-
-def common_terms(conn: sqlite3.Connection, terms: Sequence[str]) -> set[str]:
-    """The terms matching so many chunks that scoring them everywhere is wasted work.
-
-    A term is common when it matches at least ``COMMON_FRACTION`` of all
-    chunks and at least ``COMMON_MIN_ROWS`` of them (below that, scoring
-    every row is cheap and exact OR semantics are kept). One statement
-    counts every term; counting walks FTS5 doclists without ranking.
-
-    Returns:
-        The common terms, or an empty set when none is or when all are
-        (then nothing rarer is there to restrict to).
-    """
-    if len(terms) < 2:
-        return set()
-    counts = ", ".join("(SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?)"
-                       for _ in terms)
-    total, *hits = conn.execute(f"SELECT (SELECT count(*) FROM chunks), {counts}",
-                                list(terms)).fetchone()
-    cutoff = max(COMMON_FRACTION * total, COMMON_MIN_ROWS)
-    common = {term for term, n in zip(terms, hits) if n >= cutoff}
-    return common if len(common) < len(terms) else set()
+    title, body = weights[0], weights[2]
+    if not per_document:
+        return LegResult("keyword", rank(conn, CHUNKS, terms, weights=(*weights, body),
+                                         limit=limit, doc_filter=doc_filter))
+    ranked = rank(conn, DOCUMENTS, terms, weights=(title, body, body), limit=limit,
+                  doc_filter=doc_filter)
+    chunk_of = best_chunks(conn, terms, [doc for doc, _ in ranked],
+                           weights=(*weights, body))
+    return LegResult("keyword", [(chunk_of[doc], score) for doc, score in ranked
+                                 if doc in chunk_of])
 
 
 def snippets(conn: sqlite3.Connection, match: str | None,

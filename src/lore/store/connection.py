@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from lore.documents.cjk import cjk_index_text
+
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -27,10 +29,25 @@ def connect(path: Path | str) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA synchronous = NORMAL")
+        register_functions(conn)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """Give ``conn`` the SQL functions the catalog's triggers call.
+
+    ``lore_cjk(text)`` writes the CJK bigrams of a text into the FTS tables'
+    cjk columns (``lore.documents.cjk``); it is deterministic, so a delete
+    recomputes exactly what the insert wrote.
+    """
+    conn.create_function("lore_cjk", 1, _cjk_or_empty, deterministic=True)
+
+
+def _cjk_or_empty(text: str | None) -> str:
+    return cjk_index_text(text) if text else ""
 
 
 @contextmanager
