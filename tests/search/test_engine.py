@@ -16,13 +16,12 @@ import pytest
 
 from lore.errors import QueryError
 from lore.index import Index
-from lore.search import keyword
 from lore.search.engine import search_catalog
 from lore.search.fts import match_terms
 from lore.search.hits import Hit
-from lore.search.keyword import common_terms
 from lore.search.query import parse_query
 from lore.settings import SearchSettings, Settings
+from lore.store import bm25
 from lore.store.catalog import Catalog
 
 TSK_0350 = "KABSD-TSK-0350"
@@ -220,11 +219,12 @@ def test_kano_common_term_pruning_keeps_the_top_hits(kano_index: Index, query: s
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     conn = kano_index.catalog.conn
     terms = match_terms(parse_query(query, ()))
-    assert common_terms(conn, terms), "the query should mix common and rarer terms"
-    pruned = [h.path for h in kano_index.search(query)]
-    monkeypatch.setattr(keyword, "COMMON_MIN_ROWS", 10**9)  # exact OR over every row
-    assert common_terms(conn, terms) == set()
-    assert [h.path for h in kano_index.search(query)] == pruned
+    monkeypatch.setattr(bm25, "COMMON_MIN_ROWS", 0)     # prune wherever a term is common
+    assert bm25._common_terms(conn, bm25.DOCUMENTS, terms)[0], "the query should mix terms"
+    pruned = [(h.path, round(h.score, 9)) for h in kano_index.search(query, limit=30)]
+    monkeypatch.setattr(bm25, "COMMON_MIN_ROWS", 10**9)  # exact OR over every row
+    assert bm25._common_terms(conn, bm25.DOCUMENTS, terms)[0] == set()
+    assert [(h.path, round(h.score, 9)) for h in kano_index.search(query, limit=30)] == pruned
 
 
 def test_kano_exclusion(kano_index: Index) -> None:

@@ -6,10 +6,10 @@ import sqlite3
 
 import pytest
 
-from lore.search import keyword
 from lore.search.fts import build_match, match_terms
-from lore.search.keyword import common_terms, keyword_leg, parse_marked, snippets
+from lore.search.keyword import keyword_leg, parse_marked, snippets
 from lore.search.query import parse_query
+from lore.store import bm25
 from lore.store.catalog import Catalog, documents_filter_sql
 
 
@@ -71,20 +71,34 @@ def test_no_terms_no_hits(mini_catalog: Catalog) -> None:
     assert keyword_leg(mini_catalog.conn, [], weights=(3, 2, 1), limit=10).ranked == []
 
 
-def test_common_terms_only_score_rows_with_rarer_terms(mini_catalog: Catalog,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("per_document", [True, False])
+def test_common_term_pruning_never_comes_back_short(mini_catalog: Catalog, per_document: bool,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     conn = mini_catalog.conn
+    table = bm25.DOCUMENTS if per_document else bm25.CHUNKS
     terms = match("cache sidecar")
-    exact = keyword_leg(conn, terms, weights=(3, 2, 1), limit=10)
-    assert common_terms(conn, terms) == set()  # 7 chunks: too few rows to bother
-    monkeypatch.setattr(keyword, "COMMON_MIN_ROWS", 0)
-    # "cache" is in 5 of the 7 chunks: common; "sidecar" in one.
-    assert common_terms(conn, terms) == {'"cache"'}
-    assert common_terms(conn, match("cache")) == set()  # nothing rarer to restrict to
-    pruned = keyword_leg(conn, terms, weights=(3, 2, 1), limit=10)
+    exact = keyword_leg(conn, terms, weights=(3, 2, 1), limit=10, per_document=per_document)
+    assert bm25._common_terms(conn, table, terms)[0] == set()  # too few rows to bother
+    monkeypatch.setattr(bm25, "COMMON_MIN_ROWS", 0)
+    monkeypatch.setattr(bm25, "COMMON_FRACTION", 0.5)
+    # "cache" is in most rows: common; "sidecar" in one.
+    assert bm25._common_terms(conn, table, terms)[0] == {'"cache"'}
+    assert bm25._common_terms(conn, table, match("cache"))[0] == set()  # nothing rarer
     assert len(exact.ranked) > 1
-    assert pruned.ranked == exact.ranked[:1]  # the sidecar chunk, with the same score
-    assert paths(conn, [pruned.ranked[0][0]]) == ["items/KABSD-TSK-0002_store.md"]
+    for limit in (1, 2, 10):    # one rare match: the rest must come from the common term
+        pruned = keyword_leg(conn, terms, weights=(3, 2, 1), limit=limit,
+                             per_document=per_document)
+        assert pruned.ranked == exact.ranked[:limit]
+    assert paths(conn, [exact.ranked[0][0]]) == ["items/KABSD-TSK-0002_store.md"]
+
+
+def test_a_term_matching_nothing_does_not_hide_the_others(mini_catalog: Catalog,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bm25, "COMMON_MIN_ROWS", 0)
+    alone = keyword_leg(mini_catalog.conn, match("cache"), weights=(3, 2, 1), limit=10)
+    with_typo = keyword_leg(mini_catalog.conn, match("cache zzqqxxtypo"), weights=(3, 2, 1),
+                            limit=10)
+    assert alone.ranked and [c for c, _ in with_typo.ranked] == [c for c, _ in alone.ranked]
 
 
 def test_snippets_mark_the_matched_terms(mini_catalog: Catalog) -> None:

@@ -194,7 +194,7 @@ def run_legs(conn: sqlite3.Connection, plan: Plan, *, settings: Settings, candid
     if plan.terms and mode != "vector":
         legs.append(keyword_leg(conn, plan.terms, limit=candidates, doc_filter=plan.doc_filter,
                                 weights=(s.title_weight, s.heading_weight, s.body_weight),
-                                per_document=per_document))
+                                per_document=per_document, share=s.document_share))
     if vector_leg is not None and mode != "keyword":
         legs.append(vector_leg.run(conn, plan.parsed.text, doc_filter=plan.doc_filter,
                                    candidates=candidates))

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lore.search.fusion import LegResult
-from lore.store.bm25 import CHUNKS, DOCUMENTS, DocFilter, best_chunks, rank
+from lore.store.bm25 import CHUNKS, DocFilter, rank, rank_documents
 
 # Snippet markers: control characters that Markdown text practically never
 # contains, turned into offsets (``Hit.highlights``) and removed.
@@ -51,7 +51,8 @@ class Snippet:
 
 def keyword_leg(conn: sqlite3.Connection, terms: Sequence[str], *,
                 weights: tuple[float, float, float], limit: int,
-                doc_filter: DocFilter | None = None, per_document: bool = True) -> LegResult:
+                doc_filter: DocFilter | None = None, per_document: bool = True,
+                share: float = 0.5) -> LegResult:
     """Run the BM25 leg: the best ``limit`` documents (or chunks) with positive scores.
 
     Args:
@@ -62,19 +63,16 @@ def keyword_leg(conn: sqlite3.Connection, terms: Sequence[str], *,
         doc_filter: restricts matches to chunks of the allowed documents.
         per_document: rank documents (each represented by its best chunk);
             False ranks chunks, for one hit per chunk.
+        share: the document-level part of a document's score (``lore.store.bm25``).
     """
     if not terms:
         return LegResult("keyword", [])
-    title, body = weights[0], weights[2]
     if not per_document:
-        return LegResult("keyword", rank(conn, CHUNKS, terms, weights=(*weights, body),
+        return LegResult("keyword", rank(conn, CHUNKS, terms, weights=(*weights, weights[2]),
                                          limit=limit, doc_filter=doc_filter))
-    ranked = rank(conn, DOCUMENTS, terms, weights=(title, body, body), limit=limit,
-                  doc_filter=doc_filter)
-    chunk_of = best_chunks(conn, terms, [doc for doc, _ in ranked],
-                           weights=(*weights, body))
-    return LegResult("keyword", [(chunk_of[doc], score) for doc, score in ranked
-                                 if doc in chunk_of])
+    ranked = rank_documents(conn, terms, weights=weights, share=share, limit=limit,
+                            doc_filter=doc_filter)
+    return LegResult("keyword", [(hit.chunk_id, hit.score) for hit in ranked])
 
 
 def snippets(conn: sqlite3.Connection, match: str | None,

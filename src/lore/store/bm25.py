@@ -138,29 +138,133 @@ def _common_terms(conn: sqlite3.Connection, table: Table,
     return common, bound
 
 
-def best_chunks(conn: sqlite3.Connection, terms: Sequence[str], document_ids: Sequence[int], *,
-                weights: Sequence[float]) -> dict[int, int]:
-    """Document id -> the chunk that stands for it: its only chunk, else its best-scoring
-    matching chunk (chunk-level BM25), else its first chunk."""
-    if not document_ids:
-        return {}
-    wanted = json.dumps([int(d) for d in document_ids])
-    best: dict[int, int] = {}
-    several: list[int] = []
-    for document_id, chunk_id, count in conn.execute(
-            "SELECT document_id, min(id), count(*) FROM chunks WHERE document_id IN"
-            " (SELECT value FROM json_each(?)) GROUP BY document_id", (wanted,)):
-        best[int(document_id)] = int(chunk_id)   # chunk ids grow with the ordinal
-        if count > 1:
-            several.append(int(document_id))
-    if terms and several:
-        marks = ", ".join("?" for _ in weights)
-        rows = conn.execute(
-            f"SELECT c.document_id, c.id FROM chunks c JOIN (SELECT rowid AS id,"
-            f" bm25(chunks_fts, {marks}) AS score FROM chunks_fts WHERE chunks_fts MATCH ?"
-            " AND +rowid IN (SELECT id FROM chunks WHERE document_id IN"
-            " (SELECT value FROM json_each(?)))) m ON m.id = c.id ORDER BY m.score DESC",
-            [*weights, " OR ".join(terms), json.dumps(several)])
-        for document_id, chunk_id in rows:   # worst first: the best one is written last
-            best[int(document_id)] = int(chunk_id)
-    return best
+@dataclass(frozen=True)
+class DocumentHit:
+    """A document's keyword score and the chunk that stands for it."""
+
+    document_id: int
+    chunk_id: int
+    score: float
+
+
+def rank_documents(conn: sqlite3.Connection, terms: Sequence[str], *,
+                   weights: tuple[float, float, float], share: float, limit: int,
+                   doc_filter: DocFilter | None = None) -> list[DocumentHit]:
+    """The top ``min(limit, matching documents)`` documents, best first.
+
+    A document scores ``share * document BM25 + (1 - share) * its best chunk's
+    BM25``: the document-level part ranks documents as a BM25 over files does
+    (what SciFact and CISI reward); the chunk part keeps a long document whose
+    title or one section is about the query from drowning under its own
+    length (b = 0.75 divides a 5,000-word page's title match by ~6). Every
+    matching row of both tables is scored (FTS5 scores them all for any
+    ORDER BY anyway), with the exact common-term pruning of ``rank``.
+
+    Args:
+        conn: a catalog connection.
+        terms: FTS5 strings, any of which may match (repeats count).
+        weights: the title, headings and body weights (documents have no
+            headings column: their headings are in the body).
+        share: the document-level part of the score, 0..1.
+        limit: how many documents.
+        doc_filter: only these documents.
+    """
+    if not terms or limit < 1:
+        return []
+    plan = _Pruning.plan(conn, terms, share)
+    if plan is not None:
+        top = _score_documents(conn, terms, weights, share, doc_filter, rare=plan.rare,
+                               limit=limit)
+        if len(top) == limit and top[-1].score >= plan.bound:
+            return top
+    return _score_documents(conn, terms, weights, share, doc_filter, rare=None, limit=limit)
+
+
+@dataclass(frozen=True)
+class _Pruning:
+    """Rows to score first (matching a rarer term) and what any other row stays under."""
+
+    rare: str
+    bound: float
+
+    @classmethod
+    def plan(cls, conn: sqlite3.Connection, terms: Sequence[str],
+             share: float) -> _Pruning | None:
+        doc_common, doc_bound = _common_terms(conn, DOCUMENTS, terms)
+        chunk_common, chunk_bound = _common_terms(conn, CHUNKS, terms)
+        # A term common in one table only is still scored everywhere in the other,
+        # so only terms common in both are left out of the first pass.
+        common = doc_common & chunk_common
+        if not common:
+            return None
+        rare = " OR ".join(dict.fromkeys(t for t in terms if t not in common))
+        if common != doc_common or common != chunk_common:
+            doc_bound = _bound(conn, DOCUMENTS, terms, common)
+            chunk_bound = _bound(conn, CHUNKS, terms, common)
+        return cls(rare, share * doc_bound + (1 - share) * chunk_bound)
+
+
+def _bound(conn: sqlite3.Connection, table: Table, terms: Sequence[str],
+           common: set[str]) -> float:
+    """The most a row matching only ``common`` terms can score in ``table``."""
+    distinct = sorted(common)
+    counts = ", ".join(f"(SELECT count(*) FROM {table.name} WHERE {table.name} MATCH ?)"
+                       for _ in distinct)
+    rows, *hits = conn.execute(f"SELECT ({table.rows_sql}), {counts}", distinct).fetchone()
+    found = dict(zip(distinct, hits))
+    return sum(fts5_idf(rows, found[t]) * (K1 + 1) for t in terms if t in common)
+
+
+def document_ranking_sql(*, rare: bool, doc_filter: DocFilter | None) -> str:
+    """One statement that scores documents and their chunks and mixes the two.
+
+    Parameters: title, body weights; the MATCH expression; the rare
+    expression (when ``rare``); the filter's parameters (document pass); title,
+    headings, body weights; the MATCH expression; the filter's parameters
+    again (chunk pass, unless ``rare``: then the chunks of the documents
+    found); the share twice; the limit. A document with no matching chunk
+    gets a NULL chunk id (the caller picks its first chunk).
+    """
+    docs = ("SELECT rowid AS doc, bm25(documents_fts, ?, ?, ?) AS score FROM documents_fts"
+            " WHERE documents_fts MATCH ?")
+    if rare:
+        docs += " AND +rowid IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)"
+    if doc_filter is not None:
+        docs += " AND " + DOCUMENTS.allowed_sql.format(doc_filter[0])
+    chunks = ("SELECT rowid AS id, bm25(chunks_fts, ?, ?, ?, ?) AS score FROM chunks_fts"
+              " WHERE chunks_fts MATCH ?")
+    if rare:
+        chunks += " AND " + CHUNKS.allowed_sql.format("SELECT doc FROM d")
+    elif doc_filter is not None:
+        chunks += " AND " + CHUNKS.allowed_sql.format(doc_filter[0])
+    # min() picks the best (most negative) chunk score and SQLite takes the bare
+    # column m.id from that same row; max(id) skips the document part's NULL.
+    return (f"WITH d AS MATERIALIZED ({docs}), m AS MATERIALIZED ({chunks})"
+            " SELECT doc, max(id), -sum(part) AS mixed FROM ("
+            " SELECT doc, NULL AS id, ? * score AS part FROM d UNION ALL"
+            " SELECT c.document_id, m.id, (1 - ?) * min(m.score) FROM m"
+            " JOIN chunks c ON c.id = m.id GROUP BY c.document_id)"
+            " GROUP BY doc ORDER BY mixed DESC LIMIT ?")
+
+
+def _score_documents(conn: sqlite3.Connection, terms: Sequence[str],
+                     weights: tuple[float, float, float], share: float,
+                     doc_filter: DocFilter | None, *, rare: str | None,
+                     limit: int) -> list[DocumentHit]:
+    """The best ``limit`` documents by mixed score; with ``rare``, among those matching
+    it (their chunk part still counts every chunk and every term, so it is exact)."""
+    title, headings, body = weights
+    match = " OR ".join(terms)
+    extra = doc_filter[1] if doc_filter is not None else []
+    params: list[object] = [title, body, body, match, *([rare] if rare else []), *extra,
+                            title, headings, body, body, match,
+                            *([] if rare else extra), share, share, limit]
+    sql = document_ranking_sql(rare=rare is not None, doc_filter=doc_filter)
+    rows = [(int(doc), chunk, float(score)) for doc, chunk, score in conn.execute(sql, params)]
+    missing = [doc for doc, chunk, _ in rows if chunk is None]
+    first = dict(conn.execute(
+        "SELECT document_id, min(id) FROM chunks WHERE document_id IN"
+        " (SELECT value FROM json_each(?)) GROUP BY document_id",
+        (json.dumps(missing),))) if missing else {}
+    return [DocumentHit(doc, int(chunk if chunk is not None else first[doc]), score)
+            for doc, chunk, score in rows if chunk is not None or doc in first]
