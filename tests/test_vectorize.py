@@ -305,3 +305,69 @@ def test_key_scheme_round_trips() -> None:
     keys = document_keys(rows)
     assert is_document_key(keys).all() and not is_document_key(rows).any()
     np.testing.assert_array_equal(document_ids(keys), rows)
+
+
+def test_vector_precision_setting_is_what_the_sidecar_stores(notes: Path) -> None:
+    # The catalog keeps fp32 vectors, so a change of [index] vector_precision is a rebuild
+    # from the catalog, never a refusal or a re-embedding.
+    from dataclasses import replace
+
+    int8 = hashing()
+    int8 = replace(int8, index=replace(int8.index, vector_precision="int8"))
+    with open_index(notes, settings=int8) as index:
+        index.sync()
+        leg = index.vector_leg()
+        assert leg is not None and leg.sidecar.options.precision == "int8"  # type: ignore[attr-defined]
+    with open_index(notes, settings=hashing()) as index:
+        report = index.sync()
+        assert report.vectors is not None
+        assert report.vectors["rebuilt"] and report.vectors["embedded"] == 0
+        leg = index.vector_leg()
+        assert leg is not None and leg.sidecar.options.precision == "fp32"  # type: ignore[attr-defined]
+        assert sidecar_keys(index) == chunk_ids(index)
+
+
+def test_int8_sidecar_begun_small_is_rebuilt_once_it_can_fit_its_ranges(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from lore.store.vectors import LocalVectorIndex
+
+    root = tmp_path / "notes"
+    write_notes(root, 4)
+    settings = hashing()
+    settings = replace(settings, index=replace(settings.index, vector_precision="int8"))
+    with open_index(root, settings=settings) as index:
+        index.sync()
+        leg = index.vector_leg()
+        assert isinstance(leg.sidecar, LocalVectorIndex) and leg.sidecar.needs_rebuild is False
+        for i in range(1100):
+            (root / f"more-{i}.md").write_text(f"# More {i}\n\nword{i} text {i % 7}\n")
+        report = index.sync()
+        assert report.vectors is not None and report.vectors["rebuilt"]
+        leg = index.vector_leg()
+        assert isinstance(leg.sidecar, LocalVectorIndex) and not leg.sidecar.needs_rebuild
+        assert len(leg.sidecar) >= 1100
+
+
+def test_search_says_how_many_chunks_still_lack_vectors(notes: Path) -> None:
+    from dataclasses import replace
+
+    with open_index(notes, settings=hashing()) as index:
+        index.sync()
+    write_notes(notes, 9)  # three more notes, synced without embedding
+    keyword_only = hashing()
+    keyword_only = replace(keyword_only, embed=replace(keyword_only.embed, enabled=False))
+    with open_index(notes, settings=keyword_only) as index:
+        index.sync()
+    with open_index(notes, settings=hashing()) as index:
+        assert index.search("embeddings", mode="hybrid")
+        assert any(n.startswith("3 chunks have no vector yet") for n in index.notices)
+
+
+def test_embedding_progress_states_the_plan_first_and_ends_complete(notes: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    with open_index(notes, settings=hashing()) as index:
+        index.sync(embed_progress=lambda done, total: calls.append((done, total)))
+        total = len(chunk_ids(index))
+    assert calls[0] == (0, total) and calls[-1] == (total, total)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)

@@ -28,8 +28,15 @@ from lore.errors import (
 from lore.settings import Settings
 from lore.store.catalog import CATALOG_FILE, Catalog
 from lore.store.records import DocumentRecord
-from lore.sync import ProgressCallback, SyncReport, sync
-from lore.vectorize import active_space, load_sidecar, update_vectors
+from lore.store.vectors import VectorIndexOptions
+from lore.sync import ProgressCallback, SyncReport, file_warnings, sync
+from lore.vectorize import (
+    active_space,
+    active_space_id,
+    load_sidecar,
+    pooled_documents,
+    update_vectors,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -67,6 +74,7 @@ class Index:
         self.notices: list[str] = []   # why the last search ran degraded, if it did
         self._runner: EmbeddingRunner | None = None
         self._sidecar: VectorIndex | None = None
+        self._unembedded = 0  # chunks without a vector in the active space, at sidecar load
         self._graph: LinkGraph | None = None
         self._reranker: Reranker | None = None
         self._reranker_built = False
@@ -102,7 +110,7 @@ class Index:
         if self.settings.embed.enabled:
             try:
                 vectors = update_vectors(self.catalog, self.runner(), rebuild=rebuild_vectors,
-                                         progress=embed_progress)
+                                         progress=embed_progress, options=self._vector_options())
             except (ModelNotFoundError, MissingDependencyError, ProviderError) as exc:
                 report.notices.append(f"vectors not updated ({exc}); chunks without vectors "
                                       "are found by keyword only until a later `lore index`.")
@@ -130,6 +138,24 @@ class Index:
             return None
         return measure
 
+    def _vector_options(self) -> VectorIndexOptions:
+        """How the vector sidecar is stored, from ``[index] vector_precision``."""
+        return VectorIndexOptions(precision=self.settings.index.vector_precision)
+
+    def _no_vectors_notice(self) -> str:
+        """Why there is no vector leg: never embedded, or a first embedding under way."""
+        spaces = self.catalog.spaces()
+        if self.settings.embed.enabled and spaces:
+            # A first `lore index` registers its space before embedding, then fills it.
+            space_id = next(reversed(spaces))
+            pending = self.catalog.pending_count(space_id)
+            total = pending + self.catalog.vector_count(space_id)
+            return (f"this index has no vectors yet ({total - pending:,} of {total:,} chunks "
+                    "embedded: `lore index` is embedding them, or its last run stopped "
+                    "early); keyword results only until it finishes.")
+        return ("this index has no vectors yet; keyword results only "
+                "(run `lore index` with embeddings enabled).")
+
     def runner(self) -> EmbeddingRunner:
         """The configured embedder with its cache (built on first use)."""
         if self._runner is None:
@@ -145,8 +171,7 @@ class Index:
         """
         space = active_space(self.catalog)
         if space is None:
-            self.notices.append("this index has no vectors yet; keyword results only "
-                                "(run `lore index` with embeddings enabled).")
+            self.notices.append(self._no_vectors_notice())
             return None
         try:
             runner = self.runner()
@@ -157,7 +182,12 @@ class Index:
 
         ensure_same_space(space, runner.space, force=force)
         if self._sidecar is None:
-            self._sidecar = load_sidecar(self.catalog, space)
+            self._sidecar = load_sidecar(self.catalog, space, self._vector_options())
+            self._unembedded = self.catalog.pending_count(space.id)
+        if self._unembedded:
+            self.notices.append(f"{self._unembedded:,} chunks have no vector yet (`lore index` "
+                                "is embedding them, or was interrupted); the vector leg "
+                                "misses them, keyword search finds them.")
         return VectorLeg(runner, self._sidecar,
                          document_vectors=self.settings.search.document_vectors)
 
@@ -285,13 +315,35 @@ class Index:
         """One document by root-relative path, doc id or uid (ids case-insensitive)."""
         return self.catalog.get_document(id_or_path)
 
+    def duplicate_ids(self) -> dict[str, list[str]]:
+        """Doc ids held by more than one file -> their paths (an id lookup finds only one)."""
+        return self.catalog.duplicate_doc_ids()
+
+    def warnings(self) -> dict[str, Any]:
+        """What is wrong with the indexed files but did not stop indexing them.
+
+        Returns:
+            ``{"files": [(path, message), ...], "duplicate_ids": {id: [paths]}}``:
+            each file's warnings as of the sync that last read it, and the ids
+            that several files share.
+        """
+        return {"files": file_warnings(self.catalog), "duplicate_ids": self.duplicate_ids()}
+
     def status(self) -> dict[str, Any]:
         """What the index holds and when it was last synced (``lore status``)."""
         last_sync = self.catalog.get_meta("last_sync")
+        stats = self.catalog.stats()
+        for space_id, space in stats["spaces"].items():
+            # The sidecar holds a vector per chunk plus one pooled vector per
+            # document with several chunks; "vectors" counts both, as sync reports.
+            space["chunk_vectors"] = space["vectors"]
+            space["document_vectors"] = len(pooled_documents(self.catalog, space_id))
+            space["vectors"] = space["chunk_vectors"] + space["document_vectors"]
         return {
             "root": str(self.root),
             "index_dir": str(self.index_dir),
-            **self.catalog.stats(),
+            **stats,
+            "active_space": active_space_id(self.catalog),
             "chunker_version": self.catalog.get_meta("chunker_version"),
             "last_sync": float(last_sync) if last_sync is not None else None,
             "last_sync_age_s": (round(time.time() - float(last_sync), 1)

@@ -21,6 +21,9 @@ class IndexSettings:
     exclude: tuple[str, ...] = ()      # gitignore-style patterns, on top of .gitignore/.loreignore
     max_file_bytes: int = 10_000_000   # larger files are skipped with a reason
     follow_symlinks: bool = True       # loops are detected and skipped
+    # The vector sidecar's storage: int8 holds a quarter of the memory at a small recall
+    # cost (bench/vector_bench.py); a change rebuilds the sidecar from the catalog.
+    vector_precision: str = field(default="fp32", metadata={"choices": ("fp32", "int8")})
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class ProviderSettings:
     # onnx; int8 by measurement: docs/decisions/default-precision.md
     precision: str = field(default="int8", metadata={"choices": ("fp32", "int8")})
     batch_size: int = 32
-    threads: int | None = None         # onnx intra-op threads; None: all cores
+    threads: int | None = None         # onnx parallel runs, one thread each; None: one per core
     query_prefix: str = ""
     document_prefix: str = ""
     max_tokens: int = 256

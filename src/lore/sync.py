@@ -52,6 +52,8 @@ ProgressCallback = Callable[[int, int, str], None]
 # writer waiting on the lock, or an interrupted sync, loses little; long
 # enough to amortise the per-commit cost over many files.
 BATCH_SECONDS = 0.25
+# Catalog meta key: JSON {path: [warning, ...]} of the indexed files.
+FILE_WARNINGS_META = "file_warnings"
 
 
 @dataclass
@@ -66,8 +68,10 @@ class SyncReport:
         renamed: (old path, new path) of moved files, matched by content hash.
         unchanged: files left as they were.
         skipped: (path, reason) of files that could not be indexed.
-        warnings: (path, message) of non-fatal problems (bad front matter,
-            invalid UTF-8, duplicate ids...).
+        warnings: (path, message) of non-fatal problems in the files read by
+            this sync (bad front matter, invalid UTF-8...).
+        duplicate_ids: doc ids that more than one file holds -> their paths
+            (the whole index, every sync; an id lookup finds only one of them).
         new_chunk_ids: ids of the chunks written, i.e. what needs embedding.
         duration: wall-clock seconds.
         vectors: what the embedding pass did (``VectorReport.to_dict``), when it ran.
@@ -81,6 +85,7 @@ class SyncReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    duplicate_ids: dict[str, list[str]] = field(default_factory=dict)
     new_chunk_ids: list[int] = field(default_factory=list)
     duration: float = 0.0
     vectors: dict[str, Any] | None = None
@@ -101,11 +106,18 @@ class SyncReport:
             "unchanged": len(self.unchanged),
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
             "warnings": [{"path": p, "message": m} for p, m in self.warnings],
+            "duplicate_ids": self.duplicate_ids,
             "new_chunks": len(self.new_chunk_ids),
             "duration_s": round(self.duration, 4),
             "vectors": self.vectors,
             "notices": self.notices,
         }
+
+
+def file_warnings(catalog: Catalog) -> list[tuple[str, str]]:
+    """(path, message) of every indexed file's warnings, as of the last sync."""
+    kept: dict[str, list[str]] = json.loads(catalog.get_meta(FILE_WARNINGS_META) or "{}")
+    return [(path, message) for path in sorted(kept) for message in kept[path]]
 
 
 def chunker_version(settings: ChunkSettings, measure: TokenMeasure | None = None) -> str:
@@ -253,13 +265,24 @@ class _SyncRun:
         if gone:
             self.catalog.delete_documents(gone)
         self.report.removed = gone
-        for doc_id, paths in self.catalog.duplicate_doc_ids().items():
-            first, *others = paths
-            self.report.warnings.append((first, (
-                f"duplicate id {doc_id!r}, also used by {', '.join(others)}; all are indexed, "
-                "but an id lookup finds only this one. Give each file its own id")))
+        self.report.duplicate_ids = self.catalog.duplicate_doc_ids()
+        self.catalog.set_meta(FILE_WARNINGS_META, json.dumps(self._current_warnings()))
         self.catalog.set_meta("chunker_version", self.version)
         self.catalog.set_meta("last_sync", str(time.time()))
+
+    def _current_warnings(self) -> dict[str, list[str]]:
+        """Every indexed file's warnings: the last sync's, updated by this one's.
+
+        A file's warnings are only found when it is read, so they are kept
+        with the index (for ``lore status --warnings``) until the file changes.
+        """
+        kept: dict[str, list[str]] = json.loads(self.catalog.get_meta(FILE_WARNINGS_META) or "{}")
+        renamed = [path for pair in self.report.renamed for path in pair]
+        for path in [*self.report.added, *self.report.updated, *self.report.removed, *renamed]:
+            kept.pop(path, None)
+        for path, message in self.report.warnings:
+            kept.setdefault(path, []).append(message)
+        return kept
 
 
 class _Batches:

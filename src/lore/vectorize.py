@@ -33,6 +33,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from itertools import chain
 from pathlib import Path
@@ -44,14 +45,14 @@ import numpy.typing as npt
 from lore.embed.base import EmbeddingSpace
 from lore.embed.runner import EmbeddingRunner
 from lore.embed.spaces import ensure_same_space
-from lore.errors import EmbedderMismatchError, IndexCorruptError
+from lore.errors import ConfigError, EmbedderMismatchError, IndexCorruptError
 from lore.store.catalog import Catalog
-from lore.store.vectors import LocalVectorIndex, VectorIndex, rebuild
+from lore.store.vectors import LocalVectorIndex, VectorIndex, VectorIndexOptions, rebuild
 
 log = logging.getLogger(__name__)
 
 SPACE_META = "space_id"
-EMBED_BATCH = 256
+EMBED_BATCH = 64              # chunks per commit: progress every few seconds on a CPU
 DOCUMENT_KEY_FLAG = 1 << 62   # set in the key of a document vector, never in a chunk id
 POOL_BATCH = 1024             # documents pooled per catalog query
 
@@ -118,20 +119,25 @@ def active_space(catalog: Catalog) -> EmbeddingSpace | None:
 
 
 def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool = False,
-                   progress: ProgressCallback | None = None) -> VectorReport:
+                   progress: ProgressCallback | None = None,
+                   options: VectorIndexOptions | None = None) -> VectorReport:
     """Embed every chunk without a vector in the runner's space; reconcile the sidecar.
 
     Args:
         catalog: the synced catalog (must live in a directory).
         runner: embeds documents in the configured space.
         rebuild: the configured space may replace a different active one.
-        progress: called as ``progress(done, total)`` in chunks.
+        progress: called as ``progress(done, total)`` in chunks: once with 0
+            before the first batch (when there is anything to embed), then per batch.
+        options: how the sidecar is stored (``[index] vector_precision``); a
+            sidecar stored otherwise is rebuilt from the catalog.
 
     Raises:
         EmbedderMismatchError: the index holds another space and ``rebuild`` is false.
         ProviderError: the embedder failed (vectors embedded so far are kept).
     """
     started = time.perf_counter()
+    options = options or VectorIndexOptions()
     space = runner.space
     previous = active_space(catalog)
     if previous is not None and not rebuild:
@@ -140,9 +146,9 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
     report = VectorReport(space=space.describe())
     hits_before, truncated_before = runner.stats.cache_hits, runner.stats.truncated
     pending = catalog.pending_chunks(space.id)
-    for start in range(0, len(pending), EMBED_BATCH):
-        part = pending[start:start + EMBED_BATCH]
-        vectors = runner.embed([text for _, text in part], "document")
+    if progress is not None and pending:
+        progress(0, len(pending))   # the plan: how much there is to embed
+    for part, vectors in _embedded_ahead(runner, pending):
         catalog.store_vectors(space.id, [cid for cid, _ in part], vectors)
         report.embedded += len(part)
         if progress is not None:
@@ -153,8 +159,14 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
         report.swapped_from = _swap_in(catalog, space.id, previous)
     index_dir = catalog.index_dir
     assert index_dir is not None, "vectors need an on-disk catalog"
-    sidecar, report.rebuilt = _open_or_rebuild(catalog, index_dir, space)
+    sidecar, report.rebuilt = _open_or_rebuild(catalog, index_dir, space, options)
     report.removed, report.pooled = _reconcile(catalog, sidecar, space.id)
+    if isinstance(sidecar, LocalVectorIndex) and sidecar.needs_rebuild:
+        # An int8 sidecar begun on a handful of vectors quantises with [-1, 1] ranges;
+        # now that there are enough to fit real ones, build it again from the catalog.
+        log.info("rebuilding the int8 vector sidecar with ranges fitted to %d vectors",
+                 len(sidecar))
+        sidecar, report.rebuilt = _rebuild(catalog, index_dir, space, options), True
     if report.rebuilt:   # the rebuild pooled every document vector itself
         report.pooled = int(is_document_key(sidecar.keys()).sum())
     report.total = len(sidecar)
@@ -165,11 +177,32 @@ def update_vectors(catalog: Catalog, runner: EmbeddingRunner, *, rebuild: bool =
     return report
 
 
-def load_sidecar(catalog: Catalog, space: EmbeddingSpace) -> VectorIndex:
+def _embedded_ahead(runner: EmbeddingRunner, pending: list[tuple[int, str]]
+                    ) -> Iterator[tuple[list[tuple[int, str]], Floats]]:
+    """``(part, vectors)`` per ``EMBED_BATCH`` chunks, the next part embedding meanwhile.
+
+    While the caller commits one part to SQLite, a worker thread already embeds
+    the next, so the writes overlap inference instead of stalling it.
+    """
+    parts = [pending[i:i + EMBED_BATCH] for i in range(0, len(pending), EMBED_BATCH)]
+    if not parts:
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="lore-embed-ahead") as ahead:
+        future = ahead.submit(runner.embed, [text for _, text in parts[0]], "document")
+        for n, part in enumerate(parts):
+            vectors = future.result()
+            if n + 1 < len(parts):
+                future = ahead.submit(runner.embed, [text for _, text in parts[n + 1]],
+                                      "document")
+            yield part, vectors
+
+
+def load_sidecar(catalog: Catalog, space: EmbeddingSpace,
+                 options: VectorIndexOptions | None = None) -> VectorIndex:
     """The active space's sidecar for searching, rebuilt from the catalog if needed."""
     index_dir = catalog.index_dir
     assert index_dir is not None, "vectors need an on-disk catalog"
-    sidecar, _ = _open_or_rebuild(catalog, index_dir, space)
+    sidecar, _ = _open_or_rebuild(catalog, index_dir, space, options or VectorIndexOptions())
     if len(sidecar) != catalog.vector_count(space.id) + len(pooled_documents(catalog, space.id)):
         _reconcile(catalog, sidecar, space.id)
     return sidecar
@@ -265,19 +298,27 @@ def _swap_in(catalog: Catalog, space_id: str, previous: EmbeddingSpace | None) -
     return previous.id
 
 
-def _open_or_rebuild(catalog: Catalog, index_dir: Path,
-                     space: EmbeddingSpace) -> tuple[VectorIndex, bool]:
-    """Open the sidecar; rebuild it from the catalog when absent or unreadable."""
+def _open_or_rebuild(catalog: Catalog, index_dir: Path, space: EmbeddingSpace,
+                     options: VectorIndexOptions) -> tuple[VectorIndex, bool]:
+    """Open the sidecar; rebuild it from the catalog when absent, unreadable or stored at
+    another precision than ``options`` asks for (the catalog keeps every vector in fp32)."""
     path = sidecar_path(index_dir, space.id)
     if path.exists():
         try:
-            return LocalVectorIndex.open(path, space.dimensions, space_id=space.id), False
-        except (IndexCorruptError, EmbedderMismatchError) as exc:
+            return LocalVectorIndex.open(path, space.dimensions, options=options,
+                                         space_id=space.id), False
+        except (IndexCorruptError, EmbedderMismatchError, ConfigError) as exc:
             log.warning("rebuilding the vector sidecar from the catalog: %s", exc)
+    return _rebuild(catalog, index_dir, space, options), True
+
+
+def _rebuild(catalog: Catalog, index_dir: Path, space: EmbeddingSpace,
+             options: VectorIndexOptions) -> LocalVectorIndex:
+    """A new sidecar holding the catalog's chunk vectors and pooled document vectors."""
     batches = chain(catalog.iter_vectors(space.id),
                     pooled_vectors(catalog, space.id, pooled_documents(catalog, space.id)))
-    index = rebuild(path, space.dimensions, batches, space_id=space.id)
-    return index, True
+    return rebuild(sidecar_path(index_dir, space.id), space.dimensions, batches,
+                   options=options, space_id=space.id)
 
 
 def _reconcile(catalog: Catalog, sidecar: VectorIndex, space_id: str) -> tuple[int, int]:

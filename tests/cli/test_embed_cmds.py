@@ -93,7 +93,7 @@ def test_cache_stats_and_clear(root: Path) -> None:
     code, out = run("cache", "stats", "--json")
     assert code == 0 and json.loads(out)["entries"] == {space_id: 2}
     code, out = run("cache", "clear", "--space", "other")
-    assert code == 0 and "removed 0" in out
+    assert code == 1 and "no space 'other'" in out
     code, out = run("cache", "clear", "--space", space_id)
     assert "removed 2" in out
     assert EmbeddingCache().stats().total_entries == 0
@@ -104,3 +104,33 @@ def test_cache_stats_and_clear(root: Path) -> None:
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:
     code, out = run(*command, "--help")
     assert code == 0 and "Example" in out
+
+
+def test_cache_clear_of_an_unknown_space_lists_the_known_ones(root: Path) -> None:
+    assert run("embed", "warm the cache", "--root", str(root))[0] == 0
+    known = next(iter(EmbeddingCache().stats().entries))
+    code, out = run("cache", "clear", "--space", "deadbeef")
+    assert code == 1
+    assert "no space 'deadbeef'" in out and known in out
+    assert EmbeddingCache().stats().entries[known] >= 1    # nothing was removed
+    assert run("cache", "clear", "--space", known)[0] == 0
+
+
+def test_doctor_passes_the_configured_offline_flag_to_providers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`[embed] offline = true` in a file (not only the env) must stop model downloads."""
+    from lore.embed import registry
+
+    seen: list[object] = []
+    real = registry.get_embedder
+
+    def spy(p: object, *, offline: bool | None = None) -> object:
+        seen.append(offline)
+        return real(p, offline=offline)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(registry, "get_embedder", spy)
+    (tmp_path / "lore.toml").write_text(
+        '[embed]\noffline = true\n[embed.primary]\nprovider = "hashing"\n')
+    code, out = run("doctor", "--root", str(tmp_path))
+    assert code == 0, out
+    assert seen == [True]

@@ -17,7 +17,7 @@ from lore.config import load_settings
 from lore.settings import Settings
 
 REPORT_KEYS = {"root", "added", "updated", "removed", "renamed", "unchanged", "skipped",
-               "warnings", "new_chunks", "duration_s", "vectors", "notices"}
+               "warnings", "duplicate_ids", "new_chunks", "duration_s", "vectors", "notices"}
 
 
 @pytest.fixture
@@ -31,8 +31,9 @@ def notes(tmp_path: Path) -> Path:
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Exit code and stdout (stdout and stderr when it failed: errors go to stderr)."""
     result = CliRunner().invoke(main, list(args), env=env)
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout if result.exit_code == 0 else result.output
 
 
 def test_index_json_shape_and_rerun(notes: Path) -> None:
@@ -140,3 +141,103 @@ def test_real_entry_point(notes: Path) -> None:
     shown = lore_run("status", "--root", str(notes), "--json")
     assert shown.returncode == 0 and json.loads(shown.stdout)["documents"] == 2
     assert lore_run("index", str(notes / "nowhere")).returncode == 1
+
+
+def test_root_is_found_from_a_subfolder_and_accepted_both_ways(
+        notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sub = notes / "deep" / "er"
+    sub.mkdir(parents=True)
+    assert run("index", "--root", str(notes), "-q") == (0, "")
+    monkeypatch.chdir(sub)
+    code, out = run("status", "--json")
+    assert code == 0 and json.loads(out)["root"] == str(notes)
+    code, out = run("index", "--json")   # re-indexes the enclosing index, not a new one
+    assert code == 0 and json.loads(out)["root"] == str(notes)
+    assert not (sub / ".lore").exists()
+    code, out = run("index", str(notes), "--root", str(sub))
+    assert code == 2 and "disagree" in out
+
+
+def test_without_any_index_above_the_message_says_so(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out = run("status")
+    assert code == 1 and "or any folder above it" in out and "lore index" in out
+
+
+DUPLICATES = {"x/ADR-0004_one.md": "---\nid: ADR-0004\ntitle: One\n---\n\nFirst body.\n",
+              "y/ADR-0004_two.md": "---\nid: ADR-0004\ntitle: Two\n---\n\nSecond body.\n",
+              "z/bad.md": "---\nid: [unclosed\n---\n\nBroken front matter here.\n"}
+
+
+def test_noop_index_summarises_duplicate_ids_and_status_lists_them(notes: Path) -> None:
+    for rel, text in DUPLICATES.items():
+        (notes / rel).parent.mkdir(parents=True, exist_ok=True)
+        (notes / rel).write_text(text)
+    first = run("index", str(notes))[1]
+    assert "z/bad.md:" in first           # a file's own warning, when it is read
+    code, again = run("index", str(notes))
+    assert code == 0
+    assert "ADR-0004" not in again and "duplicate id" not in again
+    assert "1 id is used by more than one file" in again and "status --warnings" in again
+    code, listed = run("status", "--root", str(notes), "--warnings")
+    assert code == 0
+    assert "duplicate id ADR-0004" in listed
+    assert "x/ADR-0004_one.md" in listed and "y/ADR-0004_two.md" in listed
+    assert "z/bad.md:" in listed          # kept from the sync that read it
+    data = json.loads(run("status", "--root", str(notes), "--json")[1])
+    assert data["duplicate_ids"] == {"ADR-0004": ["x/ADR-0004_one.md", "y/ADR-0004_two.md"]}
+    (notes / "z/bad.md").write_text("# Fixed\n\nNow fine.\n")
+    run("index", str(notes), "-q")
+    assert "z/bad.md" not in run("status", "--root", str(notes), "--warnings")[1]
+
+
+def test_status_and_index_count_the_same_vectors(notes: Path) -> None:
+    (notes / "long.md").write_text("# Long\n\n" + "\n\n".join(
+        f"## Part {i}\n\n" + "word " * 300 for i in range(4)))
+    env = {"LORE_EMBED__ENABLED": "true"}
+    code, out = run("index", str(notes), "--json", env=env)
+    assert code == 0, out
+    total = json.loads(out)["vectors"]["total"]
+    status_data = json.loads(run("status", "--root", str(notes), "--json", env=env)[1])
+    space = status_data["spaces"][status_data["active_space"]]
+    assert space["vectors"] == total
+    assert space["document_vectors"] >= 1
+    assert space["chunk_vectors"] + space["document_vectors"] == total
+    human = run("status", "--root", str(notes), env=env)[1]
+    summary = run("index", str(notes), env=env)[1]
+    phrase = f"{total:,} vectors ({space['chunk_vectors']:,} chunk, " \
+             f"{space['document_vectors']:,} document)"
+    assert phrase in human and phrase in summary
+
+
+def test_first_index_prints_the_plan_and_progress_when_piped(notes: Path) -> None:
+    result = CliRunner().invoke(main, ["index", str(notes)],
+                                env={"LORE_EMBED__ENABLED": "true"})
+    assert result.exit_code == 0, result.output
+    assert "Embedding 2 chunks" in result.stderr
+    assert "embedded 2/2 chunks (100%)" in result.stderr
+    assert "Indexed" in result.stdout and "Embedding" not in result.stdout
+    again = CliRunner().invoke(main, ["index", str(notes)], env={"LORE_EMBED__ENABLED": "true"})
+    assert "Embedding" not in again.stderr     # nothing to embed, no plan
+
+
+def test_keyword_search_works_while_vectors_build(notes: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mid-embedding (catalog committed, vectors not), another search finds the files."""
+    from lore import vectorize
+
+    seen: list[dict[str, object]] = []
+    real = vectorize.update_vectors
+
+    def spying(*args: object, **kwargs: object) -> object:
+        result = CliRunner().invoke(main, ["search", "second note", "--root", str(notes),
+                                           "--json"], env={"LORE_EMBED__ENABLED": "true"})
+        assert result.exit_code == 0, result.output
+        seen.append(json.loads(result.stdout))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("lore.index.update_vectors", spying)
+    assert run("index", str(notes), "-q", env={"LORE_EMBED__ENABLED": "true"})[0] == 0
+    assert seen and seen[0]["hits"][0]["path"] == "b.md"  # type: ignore[index]
+    assert any("keyword" in n for n in seen[0]["notices"])  # type: ignore[union-attr]

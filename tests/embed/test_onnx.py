@@ -82,16 +82,20 @@ def test_cls_pooling_takes_the_first_token(tmp_path: Path) -> None:
     np.testing.assert_allclose(got, _reference(TEXTS, files, "cls"), atol=1e-4)
 
 
-def test_padding_in_a_batch_does_not_change_a_vector(embedder: OnnxEmbedder) -> None:
-    alone = embedder.embed(["a"], "document")
-    batched = embedder.embed(["a", TEXTS[3]], "document")
-    np.testing.assert_allclose(alone[0], batched[0], atol=1e-5)
-
-
-def test_an_int8_vector_does_not_depend_on_its_batch(tiny: ModelFiles) -> None:
-    embedder = OnnxEmbedder(tiny, precision="int8")
-    alone = np.vstack([embedder.embed([t], "document") for t in TEXTS])
-    assert np.array_equal(alone, embedder.embed(TEXTS, "document"))
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_a_vector_is_the_same_alone_in_any_batch_and_at_any_thread_count(
+        tiny: ModelFiles, precision: str) -> None:
+    # Bitwise: a cached vector, a re-indexed one and a fresh one must never disagree.
+    texts = TEXTS + ["the cell", "a gene", "the dog", "vitamin risk of bone cancer"]
+    alone = np.vstack([OnnxEmbedder(tiny, precision=precision, threads=1).embed([t], "document")
+                       for t in texts])
+    rng = np.random.default_rng(7)
+    for threads in (1, 2, 3):
+        embedder = OnnxEmbedder(tiny, precision=precision, threads=threads)
+        for _ in range(3):
+            picked = rng.choice(len(texts), size=int(rng.integers(2, 12)), replace=True)
+            got = embedder.embed([texts[i] for i in picked], "document")
+            assert np.array_equal(got, alone[picked]), (threads, picked)
 
 
 def test_embedding_is_deterministic(embedder: OnnxEmbedder, tiny: ModelFiles) -> None:
@@ -218,6 +222,19 @@ def test_int8_agrees_with_fp32_on_real_text(minilm: Path, scifact_dir: Path) -> 
     fp32 = OnnxEmbedder.from_settings(ProviderSettings(precision="fp32")).embed(texts, "document")
     int8 = OnnxEmbedder.from_settings(ProviderSettings(precision="int8")).embed(texts, "document")
     assert (fp32 * int8).sum(axis=1).min() >= 0.98
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_a_real_vector_is_the_same_alone_and_in_a_batch(minilm: Path, precision: str) -> None:
+    texts = ["how do I rebuild the search index?", "Vitamin D and the risk of bone fractures",
+             "Sourdough bread needs a long, cold fermentation at a steady temperature.",
+             "index", "how do I rebuild the search index?",
+             " ".join(["Embedding spaces are keyed by model, precision and prefixes."] * 40)]
+    runner = EmbeddingRunner(OnnxEmbedder.from_settings(ProviderSettings(precision=precision)))
+    batched = runner.embed(texts, "document")
+    alone = np.vstack([runner.embed([t], "document") for t in texts])
+    assert np.array_equal(batched, alone)
 
 
 @pytest.mark.model

@@ -161,3 +161,23 @@ def test_unknown_mode_and_mismatched_files_are_refused(tiny_beir: Path) -> None:
     with pytest.raises(DatasetError, match=r"not in queries.jsonl \(first: 'q99'\)"):
         run_eval(tiny_beir, modes=["keyword"], settings=Settings())
 
+
+
+def test_queries_are_embedded_with_the_cache_off_in_every_mode(tiny_beir: Path) -> None:
+    # The cache is on in the settings: the sync may fill it, the timed searches may not,
+    # or a later mode (and a later run) would time cache look-ups instead of embedding.
+    from lore.embed.cache import EmbeddingCache
+    from lore.embed.hashing import HashingEmbedder
+    from lore.eval.beir import load_queries
+
+    settings = Settings(embed=EmbedSettings(primary=ProviderSettings(provider="hashing",
+                                                                     dimensions=64)))
+    run_eval(tiny_beir, modes=["vector", "hybrid"], settings=settings)
+    space = HashingEmbedder(64).space.id
+    cache = EmbeddingCache()
+    try:
+        assert cache.stats().entries[space] > 0  # the sync did use it
+        queries = list(load_queries(tiny_beir).values())
+        assert cache.get_many(space, "query", queries) == [None] * len(queries)
+    finally:
+        cache.close()

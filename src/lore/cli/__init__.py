@@ -7,11 +7,13 @@ also the one place a ``LoreError`` becomes a ``click.ClickException``.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from typing import Any
 
 import click
 
+from lore.cli._output import clean
 from lore.errors import LoreError
 
 # command name -> "module:attribute" inside lore.cli
@@ -20,8 +22,8 @@ COMMANDS: dict[str, str] = {
     "index": "index_cmds:index",
     "status": "index_cmds:status",
     "search": "search_cmds:search",
-    "show": "search_cmds:show",
-    "related": "search_cmds:related",
+    "show": "doc_cmds:show",
+    "related": "doc_cmds:related",
     "config": "config_cmds:config",
     "eval": "eval_cmds:eval_command",
     "embed": "embed_cmds:embed",
@@ -46,11 +48,20 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and name not in COMMANDS and not name.startswith("-"):
+            close = difflib.get_close_matches(name, COMMANDS, n=3, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{hint} `lore --help` lists the commands.")
+        return super().resolve_command(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except LoreError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(clean(exc)) from exc
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

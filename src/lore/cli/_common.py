@@ -1,13 +1,15 @@
-"""What every ``lore`` command shares: the root/index options, opening the index, JSON out.
+"""What every ``lore`` command shares: finding the root, the root/index options, opening it.
 
 Commands only parse, call the library and format; the parts that would
 otherwise be copied into each command module live here, so ``--root`` means
-the same thing (and reads the same env var) everywhere.
+the same thing (and reads the same env var) everywhere, and every command
+finds the index the same way: ``--root`` / ``LORE_ROOT`` when given, else
+the nearest folder at or above the current one that holds an index or a
+``lore.toml`` (as git finds its repository), else the current folder.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,11 +20,19 @@ if TYPE_CHECKING:
     from lore.index import Index
     from lore.settings import Settings
 
+__all__ = ["find_root", "index_options", "json_option", "load_cli_settings",
+           "open_cli_index", "pick_root", "root_argument", "root_option"]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 root_option = click.option(
-    "--root", type=click.Path(path_type=Path), envvar="LORE_ROOT", default=".",
-    show_default=True, show_envvar=True, help="The folder of documents.")
+    "--root", type=click.Path(path_type=Path), envvar="LORE_ROOT", default=None,
+    show_envvar=True,
+    help="The folder of documents [default: the nearest folder at or above the current "
+         "one holding an index or a lore.toml, else the current folder].")
+# Commands that name a folder as their subject (init, index) take it positionally too.
+root_argument = click.argument("root_arg", metavar="[ROOT]", required=False,
+                               type=click.Path(path_type=Path))
 index_dir_option = click.option(
     "--index-dir", type=click.Path(file_okay=False, path_type=Path), envvar="LORE_INDEX_DIR",
     default=None, show_envvar=True,
@@ -36,29 +46,72 @@ def index_options(func: F) -> F:
     return root_option(index_dir_option(func))
 
 
-def load_cli_settings(root: Path, flags: Mapping[str, object] | None = None) -> Settings:
+def pick_root(positional: Path | None, option: Path | None) -> Path | None:
+    """The root named by a positional ROOT or ``--root``; both must agree when both are given.
+
+    Raises:
+        click.UsageError: they name different folders.
+    """
+    if positional is not None and option is not None and \
+            positional.expanduser().absolute() != option.expanduser().absolute():
+        raise click.UsageError(f"ROOT {positional} and --root {option} disagree; give one.")
+    return positional if positional is not None else option
+
+
+def find_root(root: Path | None, *, start: Path | None = None) -> Path:
+    """``root`` when given, else the nearest enclosing folder with an index, else ``start``.
+
+    A folder counts when it holds ``lore.toml`` or ``<index.dir>/catalog.sqlite``
+    (``index.dir`` as the user config and environment set it, ``.lore`` by
+    default). An absolute ``index.dir`` belongs to one root only, so then
+    nothing is searched for.
+
+    Args:
+        root: the folder given by ``--root``, ``LORE_ROOT`` or a positional ROOT.
+        start: where the walk begins (default: the current folder).
+    """
+    if root is not None:
+        return root.expanduser().absolute()
+    from lore.config import PROJECT_FILE, load_settings
+    from lore.store.catalog import CATALOG_FILE
+
+    here = (start or Path.cwd()).absolute()
+    index_dir = Path(load_settings(None).settings.index.dir).expanduser()
+    if index_dir.is_absolute():
+        return here
+    for folder in (here, *here.parents):
+        if (folder / PROJECT_FILE).is_file() or (folder / index_dir / CATALOG_FILE).is_file():
+            return folder
+    return here
+
+
+def load_cli_settings(root: Path | None, flags: Mapping[str, object] | None = None) -> Settings:
     """The layered settings for ``root`` (defaults < user file < lore.toml < env < flags)."""
     from lore.config import load_settings
 
-    project = root if root.is_dir() else None
-    return load_settings(project, flags=flags).settings
+    folder = find_root(root)
+    return load_settings(folder if folder.is_dir() else None, flags=flags).settings
 
 
-def open_cli_index(root: Path, index_dir: Path | None, *, create: bool = False,
+def open_cli_index(root: Path | None, index_dir: Path | None, *, create: bool = False,
                    flags: Mapping[str, object] | None = None) -> Index:
-    """Load the settings for ``root`` and open its index.
+    """Find the root (see ``find_root``), load its settings and open its index.
 
     Raises:
         ConfigError: the root is missing or a setting is bad.
         IndexNotFoundError: ``create`` is false and ``lore index`` never ran there.
     """
+    from lore.errors import IndexNotFoundError
     from lore.index import open_index
 
-    root = root.expanduser().absolute()
-    return open_index(root, settings=load_cli_settings(root, flags), index_dir=index_dir,
-                      create=create)
-
-
-def echo_json(payload: Any) -> None:
-    """Write ``payload`` to stdout as indented JSON (non-JSON values as strings)."""
-    click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+    folder = find_root(root)
+    try:
+        return open_index(folder, settings=load_cli_settings(folder, flags),
+                          index_dir=index_dir, create=create)
+    except IndexNotFoundError as exc:
+        if root is not None or index_dir is not None:
+            raise
+        raise IndexNotFoundError(
+            f"No lore index in {folder} or any folder above it. Index the folder of "
+            "documents with `lore index FOLDER`, or point at it with --root / LORE_ROOT."
+        ) from exc

@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from lore.cli._common import find_root, root_option
+from lore.cli._output import echo
 from lore.config import (
     PROJECT_FILE,
     LoadedSettings,
@@ -21,13 +23,12 @@ from lore.paths import user_config_file
 
 
 @click.command()
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".",
-              show_default=True, help="Folder whose lore.toml is the project layer.")
+@root_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {settings, origins}.")
 @click.option("--defaults", is_flag=True, help="Show the built-in defaults, ignoring every layer.")
 @click.option("--path", "show_paths", is_flag=True,
               help="Show where the user and project config files are (and whether they exist).")
-def config(root: Path, as_json: bool, defaults: bool, show_paths: bool) -> None:
+def config(root: Path | None, as_json: bool, defaults: bool, show_paths: bool) -> None:
     """Show the effective settings and where each value came from.
 
     Layers, lowest first: defaults < user config file < ROOT/lore.toml <
@@ -40,14 +41,14 @@ def config(root: Path, as_json: bool, defaults: bool, show_paths: bool) -> None:
       LORE_SEARCH__LIMIT=20 lore config
       lore config --path
     """
-    root = root.resolve()
+    root = find_root(root)
     if show_paths:
         _print_paths(root, as_json)
         return
     loaded = default_settings() if defaults else load_settings(root)
     if as_json:
         payload = {"settings": settings_to_dict(loaded.settings), "origins": loaded.origins}
-        click.echo(json.dumps(payload, indent=2))
+        echo(json.dumps(payload, indent=2))
     else:
         _print_table(loaded)
 
@@ -55,11 +56,11 @@ def config(root: Path, as_json: bool, defaults: bool, show_paths: bool) -> None:
 def _print_paths(root: Path, as_json: bool) -> None:
     files = {"user": user_config_file(), "project": root / PROJECT_FILE}
     if as_json:
-        click.echo(json.dumps({name: {"path": str(path), "exists": path.is_file()}
+        echo(json.dumps({name: {"path": str(path), "exists": path.is_file()}
                                for name, path in files.items()}, indent=2))
         return
     for name, path in files.items():
-        click.echo(f"{name}: {path} ({'exists' if path.is_file() else 'not found'})")
+        echo(f"{name}: {path} ({'exists' if path.is_file() else 'not found'})")
 
 
 def _print_table(loaded: LoadedSettings) -> None:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lore.cli._common import echo_json, json_option, load_cli_settings, root_option
+from lore.cli._common import json_option, load_cli_settings, root_option
+from lore.cli._output import echo, echo_json
 
 if TYPE_CHECKING:
     from lore.embed.base import EmbeddingSpace
@@ -32,7 +33,7 @@ _PROBE = "lore doctor: is this embedder alive?"
               help="Use this provider instead of the configured primary (fallbacks dropped).")
 @root_option
 @json_option
-def embed(texts: tuple[str, ...], kind: str, provider: str | None, root: Path,
+def embed(texts: tuple[str, ...], kind: str, provider: str | None, root: Path | None,
           as_json: bool) -> None:
     """Embed TEXTS with the configured embedder and print the vectors.
 
@@ -59,18 +60,18 @@ def embed(texts: tuple[str, ...], kind: str, provider: str | None, root: Path,
                    "vectors": [{"text": t, "vector": [float(x) for x in v]}
                                for t, v in zip(texts, vectors)]})
         return
-    click.echo(f"space: {space.describe()}")
-    click.echo(f"dimensions: {space.dimensions}")
+    echo(f"space: {space.describe()}")
+    echo(f"dimensions: {space.dimensions}")
     for text, vector in zip(texts, vectors):
         head = ", ".join(f"{x:+.4f}" for x in vector[:_SHOWN])
         tail = ", ".join(f"{x:+.4f}" for x in vector[-_SHOWN:])
-        click.echo(f"{text!r}: [{head}, ..., {tail}] (norm {float((vector ** 2).sum()) ** .5:.3f})")
+        echo(f"{text!r}: [{head}, ..., {tail}] (norm {float((vector ** 2).sum()) ** .5:.3f})")
 
 
 @click.command()
 @root_option
 @json_option
-def doctor(root: Path, as_json: bool) -> None:
+def doctor(root: Path | None, as_json: bool) -> None:
     """Check every configured embedding provider, live, and the cache.
 
     For the primary and each fallback: is it installed, can it be built
@@ -125,16 +126,18 @@ def cache_stats(as_json: bool) -> None:
     if as_json:
         echo_json({"path": str(stats.path), "bytes": stats.bytes, "entries": stats.entries})
         return
-    click.echo(f"cache: {stats.path} ({stats.bytes / 1e6:.1f} MB, "
+    echo(f"cache: {stats.path} ({stats.bytes / 1e6:.1f} MB, "
                f"{stats.total_entries} vectors)")
     for space_id, count in stats.entries.items():
-        click.echo(f"  {space_id}: {count}")
+        echo(f"  {space_id}: {count}")
 
 
 @cache.command("clear")
 @click.option("--space", "space_id", default=None, help="Only drop this space id's vectors.")
 def cache_clear(space_id: str | None) -> None:
     """Delete cached vectors (all, or one space's); they are recomputed on demand.
+
+    An unknown --space is an error that lists the spaces the cache holds.
 
     \b
     Examples:
@@ -143,9 +146,16 @@ def cache_clear(space_id: str | None) -> None:
     """
     from lore.embed.cache import EmbeddingCache
 
-    removed = EmbeddingCache().clear(space_id)
+    cache = EmbeddingCache()
+    known = cache.stats().entries
+    if space_id is not None and space_id not in known:
+        listing = ", ".join(f"{space} ({count} vectors)" for space, count in known.items())
+        raise click.ClickException(
+            f"The cache holds no space {space_id!r}; it holds "
+            f"{listing or 'no vectors at all'}. `lore cache stats` lists them.")
+    removed = cache.clear(space_id)
     scope = f"space {space_id}" if space_id else "all spaces"
-    click.echo(f"removed {removed} cached vectors ({scope})")
+    echo(f"removed {removed} cached vectors ({scope})")
 
 
 def _members(e: EmbedSettings) -> list[tuple[str, ProviderSettings]]:
@@ -164,7 +174,7 @@ def _check_provider(where: str, p: ProviderSettings, e: EmbedSettings) -> dict[s
                               "ok": False, "space": None, "embed_ms": None, "error": None}
     try:
         check_offline(dataclasses.replace(e, primary=p, fallback=()))
-        embedder = get_embedder(p)
+        embedder = get_embedder(p, offline=e.offline)   # never fetch a model offline
         result["space"] = _space_json(embedder.space)
         start = time.perf_counter()
         EmbeddingRunner(embedder).embed([_PROBE], "query")
@@ -192,24 +202,24 @@ def _space_json(space: EmbeddingSpace) -> dict[str, Any]:
 
 
 def _print_doctor(report: dict[str, Any]) -> None:
-    click.echo(f"offline: {report['offline']}")
+    echo(f"offline: {report['offline']}")
     for item in report["configured"]:
         mark = "ok  " if item["ok"] else "FAIL"
-        click.echo(f"[{mark}] {item['where']}: {item['provider']} ({item['model']})")
+        echo(f"[{mark}] {item['where']}: {item['provider']} ({item['model']})")
         if item["space"]:
-            click.echo(f"       space {item['space']['label']}")
+            echo(f"       space {item['space']['label']}")
         if item["ok"]:
-            click.echo(f"       live embed: {item['embed_ms']} ms")
+            echo(f"       live embed: {item['embed_ms']} ms")
         else:
-            click.echo(f"       {item['error']}")
-    click.echo("installed providers:")
+            echo(f"       {item['error']}")
+    echo("installed providers:")
     for info in report["installed"]:
         state = "yes" if info["available"] else f"no: {info['reason']}"
-        click.echo(f"  {info['name']}: {state}")
+        echo(f"  {info['name']}: {state}")
     c = report["cache"]
     if "error" in c:
-        click.echo(f"cache: {c['error']}")
+        echo(f"cache: {c['error']}")
     else:
         total = sum(c["entries"].values())
-        click.echo(f"cache ({'on' if c['enabled'] else 'off'}): {c['path']}, "
+        echo(f"cache ({'on' if c['enabled'] else 'off'}): {c['path']}, "
                    f"{c['bytes'] / 1e6:.1f} MB, {total} vectors in {len(c['entries'])} spaces")

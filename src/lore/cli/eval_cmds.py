@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from lore.cli._output import echo
+
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
@@ -51,7 +53,7 @@ def eval_command(dataset_dir: Path, modes: tuple[str, ...], split: str, work_dir
       lore eval ~/beir/scifact --mode hybrid --max-docs 500 --json
     """
     from lore.config import load_settings
-    from lore.eval.runner import available_modes, run_eval
+    from lore.eval.runner import LATENCY_CONDITIONS, available_modes, run_eval
 
     settings = load_settings(None).settings
     with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
@@ -59,19 +61,20 @@ def eval_command(dataset_dir: Path, modes: tuple[str, ...], split: str, work_dir
                           work_dir=work_dir, split=split, limit=limit, progress=progress,
                           run_file=run_file, max_docs=max_docs)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        echo(json.dumps(report.to_dict(), indent=2))
         return
-    click.echo(f"{report.dataset} ({report.split}): {report.documents} documents, "
+    echo(f"{report.dataset} ({report.split}): {report.documents} documents, "
                f"indexed in {report.index_seconds:.2f} s ({report.files_written} files written)")
     header = f"{'mode':<8} {'queries':>7}" + "".join(f" {name:>10}" for name, _ in _COLUMNS)
-    click.echo(header + f" {'p50 ms':>8} {'p95 ms':>8}")
+    echo(header + f" {'p50 ms':>8} {'p95 ms':>8}")
     for result in report.results:
         cells = "".join(f" {result.scores.mean[key]:>10.4f}" for _, key in _COLUMNS)
-        click.echo(f"{result.mode:<8} {result.scores.queries:>7}{cells}"
+        echo(f"{result.mode:<8} {result.scores.queries:>7}{cells}"
                    f" {result.latency.p50_ms:>8.2f} {result.latency.p95_ms:>8.2f}")
+    click.echo(f"latency: {LATENCY_CONDITIONS}")
     for result in report.results:
         if result.run_file:
-            click.echo(f"run file ({result.mode}): {result.run_file}")
+            echo(f"run file ({result.mode}): {result.run_file}")
 
 
 @contextmanager

@@ -3,37 +3,37 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from lore.cli._common import (
-    echo_json,
     index_dir_option,
     index_options,
     json_option,
     open_cli_index,
+    pick_root,
+    root_argument,
+    root_option,
 )
+from lore.cli._index_progress import index_progress
+from lore.cli._output import echo, echo_json, notice
 
 if TYPE_CHECKING:
-    from lore.sync import ProgressCallback, SyncReport
+    from lore.index import Index
+    from lore.sync import SyncReport
 
-# A bar for a few dozen files would only flicker.
-PROGRESS_MIN_FILES = 200
 # The human summary lists this many skipped files / warnings; --json has them all.
 SHOWN_PROBLEMS = 20
-
-root_argument = click.argument("root", type=click.Path(path_type=Path), envvar="LORE_ROOT",
-                               default=".", required=False)
 
 
 @click.command()
 @root_argument
+@root_option
 @index_dir_option
-def init(root: Path, index_dir: Path | None) -> None:
+def init(root_arg: Path | None, root: Path | None, index_dir: Path | None) -> None:
     """Create an empty index and a commented lore.toml in ROOT (default: .).
 
     An existing lore.toml is left untouched. Every line of the new one is a
@@ -45,19 +45,21 @@ def init(root: Path, index_dir: Path | None) -> None:
     """
     from lore.config import PROJECT_FILE
 
-    with open_cli_index(root, index_dir, create=True) as index:
+    folder = pick_root(root_arg, root) or Path.cwd()
+    with open_cli_index(folder, index_dir, create=True) as index:
         config = index.root / PROJECT_FILE
         if config.exists():
-            click.echo(f"Kept the existing {config}")
+            echo(f"Kept the existing {config}")
         else:
             config.write_text(lore_toml_template(), encoding="utf-8")
-            click.echo(f"Wrote {config} (every setting commented out at its default)")
-        click.echo(f"Index directory: {index.index_dir}")
-        click.echo(f"Next: lore index {index.root}")
+            echo(f"Wrote {config} (every setting commented out at its default)")
+        echo(f"Index directory: {index.index_dir}")
+        echo(f"Next: lore index {index.root}")
 
 
 @click.command()
 @root_argument
+@root_option
 @index_dir_option
 @json_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something fails.")
@@ -66,15 +68,19 @@ def init(root: Path, index_dir: Path | None) -> None:
 @click.option("--rebuild-vectors", is_flag=True,
               help="Re-embed everything with the configured model when it differs from the "
                    "index's; the old vectors serve searches until the new ones are complete.")
-def index(root: Path, index_dir: Path | None, as_json: bool, quiet: bool, no_embed: bool,
-          rebuild_vectors: bool) -> None:
-    """Index (or re-index) the Markdown files under ROOT (default: . or $LORE_ROOT).
+def index(root_arg: Path | None, root: Path | None, index_dir: Path | None, as_json: bool,
+          quiet: bool, no_embed: bool, rebuild_vectors: bool) -> None:
+    """Index (or re-index) the Markdown files under ROOT.
 
-    Only new and changed files are read again; removed files leave the index,
-    and moved files are recognised by their content. Files that cannot be
-    indexed are listed with the reason. New chunks are then embedded with the
-    configured model (the default local model is fetched on first use) so
-    that hybrid search works; an embedding cache makes re-embedding free.
+    ROOT defaults to $LORE_ROOT, else the nearest folder at or above the
+    current one that holds an index, else the current folder. Only new and
+    changed files are read again; removed files leave the index, and moved
+    files are recognised by their content. Files that cannot be indexed are
+    listed with the reason. New chunks are then embedded with the configured
+    model (the default local model is fetched on first use) so that hybrid
+    search works; an embedding cache makes re-embedding free. The first
+    index of a large folder embeds for minutes: the plan and the progress
+    (chunks/s, time left) go to stderr, and keyword search works meanwhile.
 
     \b
     Examples:
@@ -84,102 +90,120 @@ def index(root: Path, index_dir: Path | None, as_json: bool, quiet: bool, no_emb
       lore index --json | jq '.skipped'
     """
     flags = {"embed.enabled": False} if no_embed else None
-    with open_cli_index(root, index_dir, create=True, flags=flags) as idx, \
-            _progress_bar(enabled=not quiet) as (progress, embed_progress):
+    with open_cli_index(pick_root(root_arg, root), index_dir, create=True, flags=flags) as idx, \
+            index_progress(enabled=not quiet) as (progress, embed_progress):
         report = idx.sync(progress=progress, rebuild_vectors=rebuild_vectors,
                           embed_progress=embed_progress)
-    for notice in report.notices:
-        click.echo(f"Note: {notice}", err=True)
+        held = _active_vectors(idx)
+    for line in report.notices:
+        notice(line)
     if as_json:
         echo_json({"root": str(idx.root), **report.to_dict()})
     elif not quiet:
-        _print_summary(idx.root, report)
+        _print_summary(idx.root, report, held)
 
 
 @click.command()
 @index_options
 @json_option
-def status(root: Path, index_dir: Path | None, as_json: bool) -> None:
-    """Show what the index of ROOT holds: documents, chunks, types, vectors, last sync.
+@click.option("--warnings", "show_warnings", is_flag=True,
+              help="List every indexed file's warnings and every id shared by several files.")
+def status(root: Path | None, index_dir: Path | None, as_json: bool,
+           show_warnings: bool) -> None:
+    """Show what the index holds: documents, chunks, types, vectors, last sync.
+
+    The index is the one at or above the current folder, or --root's.
+    Vectors are counted as in `lore index`: one per chunk plus one pooled
+    vector per document with several chunks.
 
     \b
     Examples:
       lore status --root ~/notes
+      lore status --warnings
       LORE_ROOT=~/notes lore status --json
     """
     with open_cli_index(root, index_dir) as idx:
         info = idx.status()
+        problems = idx.warnings()
     if as_json:
-        echo_json(info)
+        echo_json(info | {"warnings": [{"path": p, "message": m} for p, m in problems["files"]],
+                          "duplicate_ids": problems["duplicate_ids"]})
+        return
+    if show_warnings:
+        _print_warnings(problems["files"], problems["duplicate_ids"])
         return
     for key in ("root", "index_dir", "documents", "chunks", "links", "chunker_version",
                 "schema_version"):
-        click.echo(f"{key:16} {info[key]}")
-    click.echo(f"{'size':16} {info['bytes'] / 1e6:.1f} MB")
+        echo(f"{key:16} {info[key]}")
+    echo(f"{'size':16} {info['bytes'] / 1e6:.1f} MB")
     age = info["last_sync_age_s"]
-    click.echo(f"{'last sync':16} {'never' if age is None else f'{age:.0f} s ago'}")
+    echo(f"{'last sync':16} {'never' if age is None else f'{age:.0f} s ago'}")
     for doctype, count in info["doctypes"].items():
-        click.echo(f"  {doctype:14} {count}")
+        echo(f"  {doctype:14} {count}")
     for space_id, space in info["spaces"].items():
-        click.echo(f"space {space_id}: {space['vectors']} vectors ({space['descriptor']})")
+        echo(f"space {space_id}: {_vectors_phrase(space)} ({space['descriptor']})")
+    count = len(problems["files"]) + len(problems["duplicate_ids"])
+    if count:
+        echo(f"{'warnings':16} {count} (`lore status --warnings` lists them)")
 
 
-@contextmanager
-def _progress_bar(*, enabled: bool) -> Iterator[tuple[ProgressCallback | None,
-                                                      Callable[[int, int], None] | None]]:
-    """Rich progress bars on stderr (files, then chunks embedded), only on a terminal."""
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    if not enabled or not console.is_terminal:
-        yield None, None
-        return
-    from rich.progress import Progress
-
-    with Progress(console=console, transient=True) as bar:
-        task = bar.add_task("indexing", total=None, visible=False)
-        embed_task = bar.add_task("embedding", total=None, visible=False)
-
-        def advance(done: int, total: int, path: str) -> None:
-            bar.update(task, completed=done, total=total, visible=total >= PROGRESS_MIN_FILES,
-                       description=f"indexing {path[-40:]}")
-
-        def embedded(done: int, total: int) -> None:
-            bar.update(embed_task, completed=done, total=total, visible=True,
-                       description="embedding chunks")
-
-        yield advance, embedded
+def _active_vectors(idx: Index) -> dict[str, int] | None:
+    """The active space's vector counts, exactly as ``lore status`` shows them."""
+    info = idx.status()
+    return info["spaces"].get(info["active_space"]) if info["active_space"] else None
 
 
-def _print_summary(root: Path, report: SyncReport) -> None:
+def _vectors_phrase(space: dict[str, int]) -> str:
+    return (f"{space['vectors']:,} vectors ({space['chunk_vectors']:,} chunk, "
+            f"{space['document_vectors']:,} document)")
+
+
+def _print_summary(root: Path, report: SyncReport, held: dict[str, int] | None) -> None:
     total = len(report.added) + len(report.updated) + len(report.renamed) + len(report.unchanged)
-    click.echo(f"Indexed {root}: {total} documents in {report.duration:.2f} s: "
-               f"{len(report.added)} added, {len(report.updated)} updated, "
-               f"{len(report.removed)} removed, {len(report.renamed)} renamed, "
-               f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped, "
-               f"{len(report.warnings)} warnings")
+    echo(f"Indexed {root}: {total} documents in {report.duration:.2f} s: "
+         f"{len(report.added)} added, {len(report.updated)} updated, "
+         f"{len(report.removed)} removed, {len(report.renamed)} renamed, "
+         f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped, "
+         f"{len(report.warnings)} warnings")
     for old, new in report.renamed:
-        click.echo(f"  renamed {old} -> {new}")
+        echo(f"  renamed {old} -> {new}")
     if report.vectors is not None:
         v = report.vectors
-        click.echo(f"Vectors: {v['embedded']} chunks embedded ({v['cache_hits']} from cache), "
-                   f"{v['removed']} removed, {v['total']} in {v['space']}")
+        echo(f"Vectors: {v['embedded']} chunks embedded ({v['cache_hits']} from cache), "
+             f"{v['removed']} removed; {_vectors_phrase(held) if held else '0 vectors'} "
+             f"in {v['space']}")
         if v.get("truncated"):
-            click.echo(f"  {v['truncated']} chunks were longer than the model's window and "
-                       "truncated: their tails are not embedded (keyword search still finds "
-                       "them). Lower [chunking] max_tokens to avoid it.")
+            echo(f"  {v['truncated']} chunks were longer than the model's window and "
+                 "truncated: their tails are not embedded (keyword search still finds "
+                 "them). Lower [chunking] max_tokens to avoid it.")
     _print_problems("Skipped", report.skipped)
     _print_problems("Warnings", report.warnings)
+    if report.duplicate_ids:
+        n = len(report.duplicate_ids)
+        echo(f"{n} id{' is' if n == 1 else 's are'} used by more than one file, so looking "
+             f"{'it' if n == 1 else 'one'} up is ambiguous; `lore status --warnings` lists "
+             f"{'it' if n == 1 else 'them'}.")
 
 
 def _print_problems(title: str, problems: Sequence[tuple[str, str]]) -> None:
     if not problems:
         return
-    click.echo(f"{title}:")
+    echo(f"{title}:")
     for path, why in problems[:SHOWN_PROBLEMS]:
-        click.echo(f"  {path}: {why}")
+        echo(f"  {path}: {why}")
     if len(problems) > SHOWN_PROBLEMS:
-        click.echo(f"  ... and {len(problems) - SHOWN_PROBLEMS} more (--json lists them all)")
+        echo(f"  ... and {len(problems) - SHOWN_PROBLEMS} more (--json lists them all)")
+
+
+def _print_warnings(files: Sequence[tuple[str, str]], duplicates: dict[str, list[str]]) -> None:
+    if not files and not duplicates:
+        echo("No warnings.")
+    for path, message in files:
+        echo(f"{path}: {message}")
+    for doc_id, paths in duplicates.items():
+        echo(f"duplicate id {doc_id} ({len(paths)} files; give each its own id):")
+        for path in paths:
+            echo(f"  {path}")
 
 
 def lore_toml_template() -> str:

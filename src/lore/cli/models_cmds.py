@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lore.cli._common import echo_json, json_option, load_cli_settings, root_option
+from lore.cli._common import json_option, load_cli_settings, root_option
+from lore.cli._output import echo, echo_json
 from lore.embed.models import DEFAULT_MODEL  # a light module: no numpy, no onnxruntime
 
 if TYPE_CHECKING:
@@ -41,20 +42,20 @@ def models(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         echo_json({"providers": providers, "models": listing})
         return
-    click.echo("providers:")
+    echo("providers:")
     for p in providers:
-        click.echo(f"  {p['name']}: {'available' if p['available'] else p['reason']}")
-    click.echo("models:")
+        echo(f"  {p['name']}: {'available' if p['available'] else p['reason']}")
+    echo("models:")
     for m in listing:
         license_ = m["license"] or "license unknown"
         head = f"  {m['name']} ({m['dimensions'] or '?'} dims, {license_})"
-        click.echo(head + ("" if m["catalogue"] else " [not in the catalogue]"))
+        echo(head + ("" if m["catalogue"] else " [not in the catalogue]"))
         if m["error"]:
-            click.echo(f"    damaged: {m['error']}")
+            echo(f"    damaged: {m['error']}")
         elif not m["pulled"]:
-            click.echo(f"    not pulled: run `lore models pull {m['name']}`")
+            echo(f"    not pulled: run `lore models pull {m['name']}`")
         for precision, space in m["spaces"].items():
-            click.echo(f"    {precision}: {space['label']}")
+            echo(f"    {precision}: {space['label']}")
 
 
 @models.command("pull")
@@ -67,7 +68,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Convert again even if the model is complete.")
 @root_option
 @json_option
-def pull(name: str, precision: str, source: Path | None, force: bool, root: Path,
+def pull(name: str, precision: str, source: Path | None, force: bool, root: Path | None,
          as_json: bool) -> None:
     """Fetch a model's weights and convert them to ONNX (fp32 and/or int8).
 
@@ -92,11 +93,11 @@ def pull(name: str, precision: str, source: Path | None, force: bool, root: Path
     if as_json:
         echo_json(summary)
         return
-    click.echo(f"{files.name}: {files.dir}")
-    click.echo(f"  source: {files.source}")
+    echo(f"{files.name}: {files.dir}")
+    echo(f"  source: {files.source}")
     for p, space in summary["spaces"].items():
         path = files.onnx_path(p)
-        click.echo(f"  {p}: {path.name} {path.stat().st_size / 1e6:.1f} MB, "
+        echo(f"  {p}: {path.name} {path.stat().st_size / 1e6:.1f} MB, "
                    f"sha256 {files.revision(p)[:12]}, space {space['label']}")
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ import numpy as np
 
 from lore.embed.base import EmbeddingSpace, EmbedKind, SpaceBound, Vectors
 from lore.embed.models import ModelFiles, ensure_model
-from lore.embed.tokenize import TokenBudget, encode, load_tokenizer
+from lore.embed.tokenize import TokenBudget, load_tokenizer
 from lore.errors import ConfigError, ModelNotFoundError, ProviderError
 from lore.settings import ProviderSettings
 
@@ -32,7 +35,7 @@ class OnnxEmbedder(SpaceBound):
     Args:
         files: the pulled model (see ``lore.embed.models``).
         precision: "fp32" or "int8"; that file must have been pulled.
-        threads: onnxruntime intra-op threads (None: every core).
+        threads: parallel single-threaded runs (None: one per core).
         query_prefix / document_prefix: override the model's own prefixes.
         max_tokens: input limit in tokens (None: the model's trained length).
         dimensions: expected output size; a mismatch is a ConfigError.
@@ -72,6 +75,7 @@ class OnnxEmbedder(SpaceBound):
         self._session: Any = None
         self._tokenizer: Any = None
         self._budget: TokenBudget | None = None
+        self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
     def from_settings(cls, p: ProviderSettings, *, offline: bool | None = None) -> OnnxEmbedder:
@@ -108,31 +112,59 @@ class OnnxEmbedder(SpaceBound):
     def embed(self, texts: list[str], kind: EmbedKind) -> Vectors:
         """Pooled, L2-normalised float32 vectors, one row per text.
 
-        fp32 runs the whole list at once. int8 runs one text at a time: its
-        dynamic quantization picks one activation scale per tensor, i.e. per
-        batch, so in a batch a text's vector would depend on its neighbours
-        (cosine down to 0.987 on SciFact). Alone, a vector is a function of its
-        text only, and no padding is computed. ``kind`` changes nothing here:
-        the runner has already prepended the query or document prefix.
+        A text's vector never depends on the other texts of the call, so it is
+        the same alone, in any batch and from any thread count (a cache entry
+        or a re-index can then never disagree with a fresh run). int8 runs each
+        text alone: its dynamic quantization picks one activation scale per
+        tensor, i.e. per batch, so in a batch a vector would move with its
+        neighbours (cosine down to 0.987 on SciFact). fp32 batches only texts
+        of the same token length, so no padding is computed. The runs go to
+        ``threads`` parallel single-threaded onnxruntime runs: for inputs of up
+        to a few hundred tokens that keeps the cores busier than one run split
+        across them (bench/embed_bench.py). ``kind`` changes nothing here: the
+        runner has already prepended the query or document prefix.
         """
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        rows = 1 if self.space.precision == "int8" else len(texts)
-        vectors = np.vstack([self._run(texts[i:i + rows]) for i in range(0, len(texts), rows)])
+        self._load()
+        encodings = self._tokenizer.encode_batch(texts)
+        groups = _same_length_groups([len(e.ids) for e in encodings],
+                                     1 if self.space.precision == "int8" else len(texts))
+        runs = [[encodings[i] for i in group] for group in groups]
+        workers = self._workers()
+        if workers > 1 and len(runs) > 1:
+            pooled = list(self._executor(workers).map(self._run, runs))
+        else:
+            pooled = [self._run(run) for run in runs]
+        vectors = np.empty((len(texts), self.dimensions), dtype=np.float32)
+        for group, rows in zip(groups, pooled):
+            vectors[group] = rows
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
 
-    def _run(self, texts: list[str]) -> Vectors:
-        """One session run: tokenize, encode, pool (not yet normalised)."""
-        session = self._load()
-        inputs = encode(self._tokenizer, texts)
+    def _run(self, encodings: Sequence[Any]) -> Vectors:
+        """One session run over texts of one token length (no padding): encode, pool."""
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.ones_like(ids)
+        inputs = {"input_ids": ids, "attention_mask": mask,
+                  "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
         try:
-            hidden = session.run(None, inputs)[0]
+            hidden = self._session.run(None, inputs)[0]
         except Exception as exc:  # onnxruntime raises its own untyped runtime errors
             path = self.files.onnx_path(self.space.precision)
             raise ProviderError(f"onnxruntime failed on {path}: {exc}. Re-run "
                                 f"`lore models pull {self.files.name} --force`.") from exc
-        return _pool(hidden, inputs["attention_mask"], self.space.pooling)
+        return _pool(hidden, mask, self.space.pooling)
+
+    def _workers(self) -> int:
+        """How many runs go in parallel: ``threads``, else one per core."""
+        return self.threads or os.cpu_count() or 1
+
+    def _executor(self, workers: int) -> ThreadPoolExecutor:
+        """The worker threads (onnxruntime releases the GIL while it runs)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(workers, thread_name_prefix="lore-onnx")
+        return self._pool
 
     def _token_budget(self) -> TokenBudget:
         if self._budget is None:
@@ -141,7 +173,9 @@ class OnnxEmbedder(SpaceBound):
 
     def _load_tokenizer(self) -> Any:
         if self._tokenizer is None:
-            self._tokenizer = load_tokenizer(self.files.tokenizer_path, self.max_tokens)
+            tokenizer = load_tokenizer(self.files.tokenizer_path, self.max_tokens)
+            tokenizer.no_padding()  # runs hold texts of one length: nothing to pad
+            self._tokenizer = tokenizer
         return self._tokenizer
 
     def _load(self) -> Any:
@@ -154,7 +188,8 @@ class OnnxEmbedder(SpaceBound):
         self.files.verify(precision)
         self._load_tokenizer()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads or 0   # 0: onnxruntime uses every core
+        # One thread per run; parallelism comes from parallel runs (see ``embed``).
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3                     # errors only; warnings go unread
         path = self.files.onnx_path(precision)
@@ -162,6 +197,16 @@ class OnnxEmbedder(SpaceBound):
         self._session = ort.InferenceSession(str(path), options,
                                              providers=["CPUExecutionProvider"])
         return self._session
+
+
+def _same_length_groups(lengths: list[int], most: int) -> list[list[int]]:
+    """Indices of ``lengths`` grouped by equal length, at most ``most`` per group."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    groups = []
+    for _, same in groupby(order, key=lengths.__getitem__):
+        members = list(same)
+        groups += [members[i:i + most] for i in range(0, len(members), most)]
+    return groups
 
 
 def _pool(hidden: Any, mask: Any, pooling: str) -> Vectors:

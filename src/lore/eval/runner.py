@@ -15,6 +15,11 @@ spells. Hits are mapped back to BEIR ids through their path.
 
 Files are rewritten only when their bytes change, so a second run over the
 same work dir is an incremental no-op sync that re-embeds nothing.
+
+What the latencies include (``LATENCY_CONDITIONS``): every query is embedded
+anew, with the embedding cache off, in every mode, so no mode gets its query
+vectors from an earlier mode or an earlier run; warm are the process, the
+loaded model and the open index (one untimed warm-up query per mode).
 """
 
 from __future__ import annotations
@@ -56,6 +61,10 @@ Progress = Callable[[str, int, int | None], None]
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}")
 
+LATENCY_CONDITIONS = ("in-process Index.search per query, embedding cache off (each query "
+                      "embedded anew in every mode); warm: process, model, open index "
+                      "(one untimed warm-up query per mode)")
+
 
 @dataclass(frozen=True)
 class ModeResult:
@@ -64,7 +73,8 @@ class ModeResult:
     Attributes:
         mode: keyword, vector or hybrid.
         scores: per-query and mean nDCG@10, Recall@100, MRR@10.
-        latency: per-query search latency (the first, warm-up query excluded).
+        latency: per-query search latency (the first, warm-up query excluded;
+            conditions in ``LATENCY_CONDITIONS``).
         run_file: the TREC run file written, if any.
     """
 
@@ -106,6 +116,7 @@ class EvalReport:
             "files_written": self.files_written,
             "index_seconds": round(self.index_seconds, 3),
             "work_dir": str(self.work_dir) if self.work_dir else None,
+            "latency_conditions": LATENCY_CONDITIONS,
             "modes": {
                 r.mode: {
                     "queries": r.scores.queries,
@@ -273,7 +284,12 @@ def _index_and_search(
     run_paths: dict[str, Path | None],
     progress: Progress | None,
 ) -> tuple[float, list[ModeResult]]:
-    """Sync the corpus into an index, then run and score every judged query per mode."""
+    """Sync the corpus into an index, then run and score every judged query per mode.
+
+    The sync uses the configured embedding cache (a re-run over a temp dir then
+    re-embeds nothing); the searches run on the same index opened with the
+    cache off, so each mode embeds its queries itself and is timed doing so.
+    """
     from lore.index import open_index
 
     # Separate index folders keep a keyword-only run from disturbing the vectors
@@ -287,15 +303,18 @@ def _index_and_search(
                    if progress else None)
         index_seconds = time.perf_counter() - started
         log.info("indexed %d documents in %.2f s", len(corpus.path_to_id), index_seconds)
-        for mode in modes:
+    uncached = replace(settings, embed=replace(settings.embed, cache=False))
+    for mode in modes:
+        # One index (and embedder) per mode: nothing a mode loads is shared with the next.
+        with open_index(corpus.root, settings=uncached, index_dir=index_dir) as index:
             run, seconds = _search_all(index, mode, [(q, queries[q]) for q in qids], corpus,
                                        limit=limit, progress=progress)
-            path = run_paths[mode]
-            if path is not None:
-                write_run(path, run, tag=f"lore-{mode}")
-            ranked = {qid: [docid for docid, _ in hits] for qid, hits in run.items()}
-            results.append(ModeResult(mode=mode, scores=evaluate(ranked, qrels),
-                                      latency=Latency.from_seconds(seconds), run_file=path))
+        path = run_paths[mode]
+        if path is not None:
+            write_run(path, run, tag=f"lore-{mode}")
+        ranked = {qid: [docid for docid, _ in hits] for qid, hits in run.items()}
+        results.append(ModeResult(mode=mode, scores=evaluate(ranked, qrels),
+                                  latency=Latency.from_seconds(seconds), run_file=path))
     return index_seconds, results
 
 

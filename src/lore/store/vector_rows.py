@@ -126,6 +126,12 @@ class VectorRowsMixin:
             (space_id, json.dumps([int(i) for i in ids]))).fetchall()
         return _unpack(rows)
 
+    def pending_count(self, space_id: str) -> int:
+        """How many chunks have no vector in ``space_id`` yet."""
+        return int(self._conn.execute(
+            "SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM chunk_vectors v "
+            "WHERE v.space_id = ? AND v.chunk_id = c.id)", (space_id,)).fetchone()[0])
+
     def vector_count(self, space_id: str) -> int:
         """How many vectors a space holds."""
         return int(self._conn.execute("SELECT count(*) FROM chunk_vectors WHERE space_id = ?",

@@ -1,0 +1,27 @@
+"""Where the benches find the shared data (datasets/, corpora/) outside the repo.
+
+``$LORE_SHARED`` when set, else the first ``shared`` folder beside the repo or
+one level further up (a checkout in ``work/main`` or a worktree in
+``work/wt/NAME`` both find ``work/shared``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    """The shared data folder (it may not exist; callers say what is missing)."""
+    if os.environ.get("LORE_SHARED"):
+        return Path(os.environ["LORE_SHARED"])
+    for parent in (_REPO.parent, _REPO.parent.parent):
+        if (parent / "shared").is_dir():
+            return parent / "shared"
+    return _REPO.parent / "shared"
+
+
+SCIFACT = shared_dir() / "datasets" / "scifact"
+KANO = shared_dir() / "corpora" / "kano-backlog.tar.gz"

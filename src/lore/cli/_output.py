@@ -1,0 +1,86 @@
+"""Everything ``lore`` prints goes through here: control sequences out, lines fit the width.
+
+Titles, snippets, paths and context packs come from the indexed files, and a
+file can hold terminal escape sequences: an OSC 52 sequence in a title would
+write to the reader's clipboard, a CSI sequence could hide or rewrite lines.
+So every human-readable string is passed through ``clean`` before it reaches
+the terminal (JSON needs no help: ``json.dumps`` escapes control characters).
+The width rule lives here too, so no command prints past the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# Width of piped output unless COLUMNS says otherwise: wide enough for a
+# path and a title, narrow enough to read in a pager or a log.
+PIPED_WIDTH = 100
+
+# ESC- and C1-introduced sequences: CSI (ESC [ / 0x9b) up to its final byte;
+# OSC, DCS, SOS, PM, APC (ESC ] P X ^ _ / 0x9d 0x90 0x98 0x9e 0x9f) up to BEL
+# or ST (ESC \ / 0x9c), or to the end of the text when unterminated; any other
+# two-byte ESC sequence.
+_SEQUENCES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x9d\x90\x98\x9e\x9f])(?:[^\x07\x1b\x9c]|\x1b(?!\\))*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -~]?")
+# What remains of C0 (but newline and tab), DEL and C1.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: object) -> str:
+    """``text`` as a string without terminal control sequences or control characters.
+
+    Newlines and tabs stay; everything else below 0x20, DEL, the C1 range and
+    whole escape sequences (CSI, OSC, DCS, ...) are dropped, so printed file
+    content cannot move the cursor, retitle the window or set the clipboard.
+    """
+    return _CONTROLS.sub("", _SEQUENCES.sub("", str(text)))
+
+
+def echo(text: object = "", *, err: bool = False) -> None:
+    """``click.echo`` of ``clean(text)``: the one way commands print plain lines."""
+    click.echo(clean(text), err=err)
+
+
+def notice(text: str) -> None:
+    """A degraded-mode notice or a hint, on stderr so pipes carry only results."""
+    echo(f"Note: {text}", err=True)
+
+
+def echo_json(payload: Any) -> None:
+    """Write ``payload`` to stdout as indented JSON (non-JSON values as strings).
+
+    ``ensure_ascii=False`` keeps non-ASCII text readable; control characters
+    are still escaped by ``json.dumps`` (``\\u001b``), so JSON needs no cleaning.
+    """
+    click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+
+
+def output_width(*, stderr: bool = False) -> int:
+    """The width to fit: COLUMNS if set, else the terminal's, else ``PIPED_WIDTH``."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return shutil.get_terminal_size((PIPED_WIDTH, 24)).columns
+    return PIPED_WIDTH
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A rich console that fits ``output_width``, reads no markup and guesses no highlights."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, width=output_width(stderr=stderr), highlight=False,
+                   markup=False, emoji=False)

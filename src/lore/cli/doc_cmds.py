@@ -1,0 +1,158 @@
+"""``lore show`` and ``lore related``: one document, and the documents linked to it.
+
+Both name a document by id, uid or path. An id that several files share is
+ambiguous, and picking one silently would show the wrong document half the
+time, so both commands then list the candidates and exit 1; a path always
+names exactly one. A document whose file was deleted since the last sync is
+still in the index: it is shown, flagged as stale.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from lore.cli._common import index_options, json_option, open_cli_index
+from lore.cli._output import clean, echo, echo_json, make_console, notice
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lore.index import Index
+    from lore.store.records import DocumentRecord
+
+
+@click.command()
+@click.argument("id_or_path")
+@index_options
+@json_option
+def show(id_or_path: str, root: Path | None, index_dir: Path | None, as_json: bool) -> None:
+    """Print one indexed document: metadata, links and body.
+
+    ID_OR_PATH is a doc id (KABSD-TSK-0350, ADR-0009; any case), a uid, or
+    the file's path (relative to ROOT, or any path to a file under ROOT).
+    When several files share the id, nothing is shown: their paths are
+    listed and the exit status is 1; show one by its path. A file deleted
+    since the last `lore index` is shown from the index with a warning
+    (and "stale": true in --json).
+
+    \b
+    Examples:
+      lore show KABSD-TSK-0350 --root ~/backlog
+      lore show decisions/ADR-0009_local-first-embedding-search.md --json
+    """
+    with open_cli_index(root, index_dir) as idx:
+        record = resolve_document(idx, id_or_path)
+        stale = not (idx.root / record.path).is_file()
+    if as_json:
+        echo_json({**record.to_dict(), "stale": stale})
+        return
+    if stale:
+        notice(f"{record.path} was deleted since the last `lore index`; this is the "
+               "indexed copy (run `lore index` to drop it).")
+    _print_document(make_console(), record)
+
+
+@click.command()
+@click.argument("id_or_path")
+@index_options
+@click.option("--depth", "-d", type=click.IntRange(min=1), default=1, show_default=True,
+              help="How many link hops to follow.")
+@click.option("--kind", "kinds", multiple=True,
+              type=click.Choice(["parent", "child", "blocks", "blocked_by", "relates",
+                                 "decision", "decides", "wiki", "markdown", "backlink"]),
+              help="Only follow these edge kinds (repeatable).")
+@json_option
+def related(id_or_path: str, root: Path | None, index_dir: Path | None, depth: int,
+            kinds: tuple[str, ...], as_json: bool) -> None:
+    """List the documents linked to ID_OR_PATH, with the kind of each link.
+
+    Links come from front matter (parent, links.blocks / blocked_by / relates,
+    decisions) and from the body ([[wiki]] and Markdown links, ADR ids); each
+    is followed both ways, so a parent lists its children. An id shared by
+    several files is ambiguous, as for `lore show`.
+
+    \b
+    Examples:
+      lore related KABSD-TSK-0350
+      lore related KABSD-FTR-0004 --depth 2 --kind child
+      lore related ADR-0009 --json
+    """
+    with open_cli_index(root, index_dir) as idx:
+        record = resolve_document(idx, id_or_path)
+        neighbours = idx.related(record.path, depth=depth, kinds=list(kinds) or None)
+        rows = [idx.link_graph().to_json(n) for n in neighbours]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        echo(f"{id_or_path} has no resolvable links.")
+        return
+    for row in rows:
+        edges = ", ".join(f"{via['kind']} of {via['from']}" for via in row["via"])
+        echo(f"{'  ' * (row['depth'] - 1)}{row['doc_id']}  {row['title']}  "
+             f"[{row['doctype']}]  <- {edges}")
+
+
+def resolve_document(idx: Index, id_or_path: str) -> DocumentRecord:
+    """The one document ``id_or_path`` names.
+
+    Raises:
+        click.ClickException: no document has it, or several share the id.
+    """
+    key = _as_relpath(id_or_path, idx.root)
+    shared = {doc_id.casefold(): paths for doc_id, paths in idx.duplicate_ids().items()}
+    paths = shared.get(key.casefold())
+    if paths:
+        listing = "\n".join(f"  {path}" for path in paths)
+        raise click.ClickException(clean(
+            f"{id_or_path!r} is ambiguous: {len(paths)} documents have that id:\n{listing}\n"
+            f"Name one by its path, e.g. `lore show {paths[0]}`."))
+    record = idx.get(key)
+    if record is None:
+        raise click.ClickException(clean(
+            f"No indexed document has the id, uid or path {id_or_path!r}. "
+            f"Find it with `lore search {json.dumps(id_or_path)}`, or run `lore index` "
+            "if the file is new."))
+    return record
+
+
+def _as_relpath(key: str, root: Path) -> str:
+    """``key`` as a root-relative posix path when it names a path under ``root``, else as is.
+
+    An absolute path counts even when its file is gone, so a deleted file can
+    still be shown from the index by the path the user remembers.
+    """
+    candidate = Path(key).expanduser()
+    if not candidate.is_absolute():
+        if candidate.is_file():
+            candidate = candidate.absolute()   # relative to the current folder
+        elif (root / key).is_file():
+            candidate = root / key
+        else:
+            return key   # an id, or a root-relative path of a deleted file
+    try:
+        return candidate.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return key
+
+
+def _print_document(console: Console, record: DocumentRecord) -> None:
+    from rich.rule import Rule
+    from rich.text import Text
+
+    console.print(Text(clean(record.title), style="bold"))
+    ident = "" if record.doc_id in ("", record.path) else f" {record.doc_id}"
+    console.print(Text(clean(f"{record.path}  ({record.doctype}{ident})"), style="cyan"))
+    for key, value in record.metadata.items():
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        console.print(Text(clean(f"  {key}: {shown}")))
+    if record.links:
+        console.print(Text("links:", style="bold"))
+        for link in record.links:
+            console.print(Text(clean(f"  {link.kind} → {link.target}")))
+    console.print(Rule())
+    console.print(Text(clean(record.body)))
