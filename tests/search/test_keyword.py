@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from lore.index import Index
 from lore.search.fts import build_match, match_terms
 from lore.search.keyword import keyword_leg, parse_marked, snippets
 from lore.search.query import parse_query
@@ -130,3 +134,74 @@ def test_parse_marked(marked: str, text: str, spans: tuple[tuple[int, int], ...]
     snippet = parse_marked(marked)
     assert snippet.text == text
     assert snippet.highlights == spans
+
+
+# --- the kano corpus and other scripts --------------------------------------------------
+
+def test_kano_a_term_matching_nothing_leaves_the_rest(kano_index: Index) -> None:
+    alone = kano_index.search("backlog", limit=50, mode="keyword")
+    typo = kano_index.search("backlog zzqqxxtypo", limit=50, mode="keyword")
+    assert len(alone) == 50
+    assert [h.path for h in typo] == [h.path for h in alone]
+
+
+def test_kano_a_filter_returns_every_document_with_a_term(kano_index: Index,
+                                                          kano_corpus: Path) -> None:
+    adrs = kano_index.search("type:ADR", limit=1000, mode="keyword")   # the filter alone
+    forms = {"backlog", "backlogs", "backlogged", "storage", "storages"}
+
+    def mentions(path: str) -> bool:
+        record = kano_index.get(path)
+        assert record is not None
+        words = re.findall(r"[^\W_]+", f"{record.title} {record.body}".lower())
+        return bool(forms.intersection(words))
+
+    expected = {h.path for h in adrs if mentions(h.path)}
+    assert len(expected) >= 30
+    hits = kano_index.search("type:ADR backlog storage", limit=1000, mode="keyword")
+    assert {h.path for h in hits} == expected
+
+
+CJK_NOTES = {
+    "zh.md": "# 索引\n\n我們決定重構索引模組，讓搜尋更快。\n",
+    "ja.md": "# 検索\n\n全文検索エンジンを日本語に対応させる。\n",
+    "en.md": "# Index\n\nWe refactor the index module so that search gets faster.\n",
+    "mixed.md": "# Notes\n\nThe lore index 重構 plan: see the sqlite notes.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def cjk_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
+    """A small mixed-language folder, indexed keyword-only."""
+    from lore.index import open_index
+    from lore.settings import EmbedSettings, Settings
+
+    root = tmp_path_factory.mktemp("cjk")
+    for name, text in CJK_NOTES.items():
+        (root / name).write_text(text, encoding="utf-8")
+    index = open_index(root, settings=Settings(embed=EmbedSettings(enabled=False)),
+                       index_dir=tmp_path_factory.mktemp("cjk-index"))
+    index.sync()
+    yield index
+    index.close()
+
+
+@pytest.mark.parametrize(("query", "word", "paths"), [
+    ("重構", "重構", {"zh.md", "mixed.md"}),
+    ("日本語", "日本語", {"ja.md"}),
+    ("検索", "検索", {"ja.md"}),
+    ("refactor", "refactor", {"en.md"}),
+])
+def test_cjk_and_latin_words_find_their_files_and_are_highlighted(
+        cjk_index: Index, query: str, word: str, paths: set[str]) -> None:
+    hits = cjk_index.search(query, mode="keyword")
+    assert {h.path for h in hits} == paths
+    for hit in hits:
+        marked = [hit.snippet[s:e] for s, e in hit.highlights]
+        assert word in marked, (hit.snippet, hit.highlights)
+
+
+def test_a_query_mixing_scripts_finds_both(cjk_index: Index) -> None:
+    hits = cjk_index.search("重構 sqlite", mode="keyword")
+    assert hits[0].path == "mixed.md"     # the only file with both words
+    assert {h.path for h in hits} == {"zh.md", "mixed.md"}
