@@ -23,10 +23,11 @@ Usage (indexes are kept in --work-dir, so re-runs only search):
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
+
+from _shared import shared_dir
 
 from lore._optional import require
 from lore.eval.beir import iter_corpus, load_qrels, load_queries
@@ -34,22 +35,30 @@ from lore.eval.metrics import Latency, evaluate
 from lore.eval.runner import run_eval
 from lore.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
-# ../shared beside the repo; LORE_SHARED points elsewhere (as in tests/conftest.py).
-DATASETS = Path(os.environ.get("LORE_SHARED") or REPO.parent / "shared") / "datasets"
+DATASETS = shared_dir() / "datasets"
 LIMIT = 100
 
 
-def bm25s_run(dataset: Path, split: str) -> tuple[dict[str, float], Latency]:
-    """Index and query the data set with bm25s; return mean metrics and latency."""
+def bm25s_run(dataset: Path, split: str, *, stemmer: str = "english",
+              stopwords: str | list[str] = "en", method: str = "lucene",
+              k1: float = 1.5) -> tuple[dict[str, float], Latency]:
+    """Index and query the data set with bm25s; return mean metrics and latency.
+
+    Args:
+        dataset: a BEIR folder.
+        split: the qrels split to score.
+        stemmer: a PyStemmer algorithm ("english" is Snowball English).
+        stopwords: bm25s' list name, or the words themselves.
+        method: bm25s' BM25 variant ("robertson" is FTS5's IDF).
+        k1: term frequency saturation (bm25s' default 1.5; FTS5's is 1.2).
+    """
     bm25s = require("bm25s", extra="bench")
-    stemmer_mod = require("Stemmer", extra="bench")
-    stemmer = stemmer_mod.Stemmer("english")
+    stem = require("Stemmer", extra="bench", package="PyStemmer").Stemmer(stemmer)
     docs = list(iter_corpus(dataset))
     ids = [d.id for d in docs]
-    tokens = bm25s.tokenize([f"{d.title} {d.text}" for d in docs], stopwords="en",
-                            stemmer=stemmer, show_progress=False)
-    retriever = bm25s.BM25(method="lucene")
+    tokens = bm25s.tokenize([f"{d.title} {d.text}" for d in docs], stopwords=stopwords,
+                            stemmer=stem, show_progress=False)
+    retriever = bm25s.BM25(method=method, k1=k1)
     retriever.index(tokens, show_progress=False)
     qrels = load_qrels(dataset, split)
     queries = load_queries(dataset)
@@ -57,7 +66,7 @@ def bm25s_run(dataset: Path, split: str) -> tuple[dict[str, float], Latency]:
     k = min(LIMIT, len(docs))
 
     def search(text: str) -> list[str]:
-        q = bm25s.tokenize([text], stopwords="en", stemmer=stemmer, show_progress=False)
+        q = bm25s.tokenize([text], stopwords=stopwords, stemmer=stem, show_progress=False)
         found, _scores = retriever.retrieve(q, k=k, show_progress=False, n_threads=1)
         return [ids[i] for i in found[0]]
 
