@@ -151,6 +151,8 @@ def test_root_is_found_from_a_subfolder_and_accepted_both_ways(
     monkeypatch.chdir(sub)
     code, out = run("status", "--json")
     assert code == 0 and json.loads(out)["root"] == str(notes)
+    code, out = run("search", "first", "--json")
+    assert code == 0 and json.loads(out)["hits"][0]["path"] == "a.md"
     code, out = run("index", "--json")   # re-indexes the enclosing index, not a new one
     assert code == 0 and json.loads(out)["root"] == str(notes)
     assert not (sub / ".lore").exists()

@@ -115,7 +115,9 @@ def _wrap(text: Text, width: int, *, max_lines: int | None = None) -> list[Text]
     lines = list(text.wrap(Console(width=room), room))
     if max_lines is not None and len(lines) > max_lines:
         lines = lines[:max_lines]
-        lines[-1] = _fit(lines[-1].copy().append(" …"), room)
+        last = lines[-1].copy()
+        last.rstrip()
+        lines[-1] = _fit(last.append(" …"), room)
     out = []
     for line in lines:
         line.rstrip()

@@ -3,8 +3,8 @@
 The first index of a real folder embeds thousands of chunks on the CPU, for
 minutes. A silent command looks hung, so the plan (how many chunks) is
 printed as soon as it is known and the rate and time left are reported as
-they become measurable: as a bar on a terminal, as a line every
-``LINE_EVERY_S`` seconds when stderr is piped (a log or CI shows it too).
+they become measurable: as a bar on a terminal; when stderr is piped (a
+log, CI), as a line with the first estimate, then one every ``LINE_EVERY_S``.
 Everything goes to stderr; stdout keeps the summary (or ``--json``).
 """
 
@@ -104,7 +104,7 @@ def index_progress(*, enabled: bool) -> Iterator[tuple[ProgressCallback | None,
         return
     console = make_console(stderr=True)
     if not console.is_terminal:
-        yield None, _piped_embed_progress()
+        yield None, piped_embed_progress()
         return
     from rich.progress import Progress
 
@@ -112,9 +112,11 @@ def index_progress(*, enabled: bool) -> Iterator[tuple[ProgressCallback | None,
         yield _file_bar(bar), _embed_bar(bar)
 
 
-def _piped_embed_progress() -> EmbedCallback:
-    meter = EmbedMeter()
+def piped_embed_progress(clock: Callable[[], float] = time.monotonic) -> EmbedCallback:
+    """Embedding progress as stderr lines: the plan, the first estimate, then every 15 s."""
+    meter = EmbedMeter(clock)
     last_line = [meter.clock()]
+    estimated = [False]
 
     def embedded(done: int, total: int) -> None:
         meter.update(done, total)
@@ -122,9 +124,13 @@ def _piped_embed_progress() -> EmbedCallback:
         if done == 0:
             echo(plan_line(total), err=True)
             last_line[0] = now
-        elif done == total or now - last_line[0] >= LINE_EVERY_S:
+            estimated[0] = False
+        # The first estimate as soon as there is one, then a line now and then.
+        elif done == total or now - last_line[0] >= LINE_EVERY_S or \
+                (not estimated[0] and meter.rate() is not None):
             echo(f"  embedded {meter.describe()}", err=True)
             last_line[0] = now
+            estimated[0] = estimated[0] or meter.rate() is not None
 
     return embedded
 

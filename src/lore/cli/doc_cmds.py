@@ -91,10 +91,12 @@ def related(id_or_path: str, root: Path | None, index_dir: Path | None, depth: i
     if not rows:
         echo(f"{id_or_path} has no resolvable links.")
         return
+    console = make_console()
     for row in rows:
         edges = ", ".join(f"{via['kind']} of {via['from']}" for via in row["via"])
-        echo(f"{'  ' * (row['depth'] - 1)}{row['doc_id']}  {row['title']}  "
-             f"[{row['doctype']}]  <- {edges}")
+        line = clean(f"{'  ' * (row['depth'] - 1)}{row['doc_id']}  {row['title']}  "
+                     f"[{row['doctype']}]  <- {edges}")
+        console.print(line, no_wrap=True, overflow="ellipsis")
 
 
 def resolve_document(idx: Index, id_or_path: str) -> DocumentRecord:
