@@ -127,6 +127,9 @@ def search(query: tuple[str, ...], root: Path | None, index_dir: Path | None,
         if context:
             echo(pack.to_markdown())
         elif views:
+            if explain and views[0].hit.explain:   # about the query, not a hit: said once
+                for note in views[0].hit.explain.get("query", []):
+                    echo(f"Query: {note}")
             print_hits(make_console(), views, explain=explain)
         else:
             echo(f"No matches for {text!r}. Try fewer words, a prefix (word*) or fewer filters.")

@@ -34,6 +34,7 @@ from lore.search.boosts import (
     facts_params,
     facts_sql,
 )
+from lore.search.filters import check_filters
 from lore.search.fts import build_exclusion, match_terms, or_expression
 from lore.search.fusion import (
     Fused,
@@ -45,9 +46,10 @@ from lore.search.fusion import (
 )
 from lore.search.hits import ChunkInfo, Hit
 from lore.search.idmatch import id_candidates, id_leg
-from lore.search.keyword import DocFilter, Snippet, keyword_leg, snippets
+from lore.search.keyword import DocFilter, Snippet, highlight_words, keyword_leg, snippets
 from lore.search.query import ParsedQuery, candidate_field_keys, normalize_filters, parse_query
 from lore.settings import Settings
+from lore.store import lookups
 from lore.store.catalog import documents_filter_sql
 
 if TYPE_CHECKING:
@@ -122,8 +124,11 @@ def search_catalog(catalog: Catalog, query: str, *, settings: Settings, limit: i
             candidates *= 4
         chosen = chosen[:limit]
         rows = _hit_rows(conn, [f.chunk_id for f in chosen])
-        found = snippets(conn, plan.match, [f.chunk_id for f in chosen])
-    return [_hit(f, rows[f.chunk_id], found[f.chunk_id], explain=explain) for f in chosen]
+        found = snippets(conn, plan.match, [f.chunk_id for f in chosen],
+                         words=highlight_words(plan.parsed))
+    notes = [*plan.notes, *(note for leg in legs for note in leg.notes)]
+    return [_hit(f, rows[f.chunk_id], found[f.chunk_id], explain=explain, notes=notes)
+            for f in chosen]
 
 
 @contextmanager
@@ -153,12 +158,14 @@ class Plan:
         terms: its positive alternatives as FTS5 strings (none: no keyword leg).
         doc_filter: the document restriction from filters and exclusions, or ``None``.
         listing: whether a query without text lists the filtered documents.
+        notes: what ``--explain`` says about the query itself (words kept as text).
     """
 
     parsed: ParsedQuery
     terms: list[str]
     doc_filter: DocFilter | None
     listing: bool
+    notes: tuple[str, ...] = ()
 
     @property
     def match(self) -> str | None:
@@ -168,11 +175,37 @@ class Plan:
 
 def plan_query(conn: sqlite3.Connection, query: str,
                filters: Mapping[str, Sequence[str]] | None) -> Plan:
-    """Parse ``query`` against the catalog's field keys and merge in ``filters``."""
-    parsed = parse_query(query, known_field_keys(conn, candidate_field_keys(query)))
+    """Parse ``query`` against the catalog's field keys, merge in ``filters``, check both.
+
+    Raises:
+        QueryError: a filter key or value that nothing indexed has
+            (``lore.search.filters``).
+    """
+    candidates = candidate_field_keys(query)
+    known = known_field_keys(conn, candidates)
+    parsed = parse_query(query, known)
+    explicit = normalize_filters(filters)
     merged = normalize_filters(filters, parsed.filters)
+    notes = check_filters(_FieldFacts(conn), merged, explicit=set(explicit),
+                          colon_words=candidates - known)
     return Plan(parsed, match_terms(parsed), restriction(merged, build_exclusion(parsed)),
-                listing=bool(merged))
+                listing=bool(merged), notes=tuple(notes))
+
+
+class _FieldFacts:
+    """``lore.search.filters.FieldFacts`` over a catalog connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def field_keys(self) -> list[str]:
+        return lookups.field_keys(self._conn)
+
+    def unknown_field_values(self, key: str, values: Sequence[str]) -> list[str]:
+        return lookups.unknown_field_values(self._conn, key, values)
+
+    def field_values(self, key: str, *, limit: int) -> tuple[list[str], int]:
+        return lookups.field_values(self._conn, key, limit=limit)
 
 
 def run_legs(conn: sqlite3.Connection, plan: Plan, *, settings: Settings, candidates: int,
@@ -316,11 +349,12 @@ def _best_per_document(fused: list[Fused], owners: Mapping[int, int], *,
     return best
 
 
-def _hit(entry: Fused, row: _ChunkRow, snippet: Snippet, *, explain: bool) -> Hit:
-    """Build the public hit for one chosen chunk."""
+def _hit(entry: Fused, row: _ChunkRow, snippet: Snippet, *, explain: bool,
+         notes: Sequence[str] = ()) -> Hit:
+    """Build the public hit for one chosen chunk (``notes``: about the query, for explain)."""
     record: dict[str, Any] | None = None
     if explain:
-        record = {"chunk_id": entry.chunk_id, **entry.explain()}
+        record = {"chunk_id": entry.chunk_id, **entry.explain(), "query": list(notes)}
     return Hit(
         path=row.path, doc_id=row.doc_id, title=row.title, score=entry.score,
         snippet=snippet.text, highlights=snippet.highlights, metadata=json.loads(row.metadata),

@@ -29,7 +29,9 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from lore.documents.cjk import cjk_runs
 from lore.search.fusion import LegResult
+from lore.search.query import ParsedQuery
 from lore.store.bm25 import CHUNKS, DocFilter, rank, rank_documents
 
 # Snippet markers: control characters that Markdown text practically never
@@ -38,6 +40,7 @@ _OPEN, _CLOSE = "\x02", "\x03"
 _MARKS = re.compile(f"([{_OPEN}{_CLOSE}])")
 _WHITESPACE = re.compile(r"\s+")
 SNIPPET_TOKENS = 24
+CJK_CONTEXT_CHARS = 40
 FALLBACK_SNIPPET_CHARS = 200
 
 
@@ -75,8 +78,8 @@ def keyword_leg(conn: sqlite3.Connection, terms: Sequence[str], *,
     return LegResult("keyword", [(hit.chunk_id, hit.score) for hit in ranked])
 
 
-def snippets(conn: sqlite3.Connection, match: str | None,
-             chunk_ids: Iterable[int]) -> dict[int, Snippet]:
+def snippets(conn: sqlite3.Connection, match: str | None, chunk_ids: Iterable[int], *,
+             words: Sequence[str] = ()) -> dict[int, Snippet]:
     """A snippet for each chunk: around the matched terms, else the chunk's start.
 
     Computed only for the hits that are shown, because ``snippet()`` re-reads
@@ -86,6 +89,8 @@ def snippets(conn: sqlite3.Connection, match: str | None,
         conn: a catalog connection.
         match: the FTS5 expression whose terms to mark, or ``None``.
         chunk_ids: the chunks to describe.
+        words: text to mark wherever it occurs (``highlight_words``): CJK words,
+            which FTS5 matches inside longer tokens and so cannot mark itself.
     """
     ids = list(dict.fromkeys(chunk_ids))
     if not ids:
@@ -98,13 +103,43 @@ def snippets(conn: sqlite3.Connection, match: str | None,
             f" WHERE chunks_fts MATCH ? AND +rowid IN ({marks})",
             [_OPEN, _CLOSE, SNIPPET_TOKENS, match, *ids])
         found = {int(rowid): parse_marked(text) for rowid, text in rows}
-    missing = [i for i in ids if i not in found]
+    missing = [i for i in ids if i not in found or words]
     if missing:
         marks = ", ".join("?" for _ in missing)
         for rowid, text in conn.execute(f"SELECT id, text FROM chunks WHERE id IN ({marks})",
                                         missing):
-            found[int(rowid)] = _leading_snippet(text)
+            shown = found.get(int(rowid)) or _leading_snippet(text)
+            found[int(rowid)] = mark_words(shown, text, words) if words else shown
     return found
+
+
+def highlight_words(parsed: ParsedQuery) -> list[str]:
+    """The query's CJK runs, longest first: what ``snippets`` marks by substring."""
+    runs = {run for text in (*parsed.terms, *parsed.phrases) for run in cjk_runs(text)}
+    return sorted(runs, key=lambda run: (-len(run), run))
+
+
+def mark_words(snippet: Snippet, text: str, words: Sequence[str]) -> Snippet:
+    """``snippet`` with every occurrence of ``words`` marked too; when none occurs in
+    it, a window of ``text`` around the first occurrence instead (if there is one)."""
+    if not any(word in snippet.text for word in words):
+        plain = _WHITESPACE.sub(" ", text).strip()
+        hits = [plain.find(word) for word in words if word in plain]
+        if not hits:
+            return snippet
+        start = max(0, min(hits) - CJK_CONTEXT_CHARS)
+        end = min(len(plain), min(hits) + 2 * CJK_CONTEXT_CHARS)
+        window = ("…" if start else "") + plain[start:end] + ("…" if end < len(plain) else "")
+        snippet = Snippet(window, ())
+    spans = list(snippet.highlights)
+    for word in words:   # longest first: a shorter word inside a marked one stays unmarked
+        at = snippet.text.find(word)
+        while at >= 0:
+            span = (at, at + len(word))
+            if not any(s < span[1] and span[0] < e for s, e in spans):
+                spans.append(span)
+            at = snippet.text.find(word, at + len(word))
+    return Snippet(snippet.text, tuple(sorted(spans)))
 
 
 def parse_marked(marked: str) -> Snippet:
