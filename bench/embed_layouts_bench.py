@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import logging
 import os
 import resource
 import tempfile
@@ -118,6 +119,7 @@ def weight_only_int8(fp32: Path, folder: Path) -> Path | None:
     except ImportError as exc:
         print(f"w8-same-length skipped: {exc}")
         return None
+    logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
     config = DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=True, accuracy_level=4,
                                           bits=8)
     quantizer = MatMulNBitsQuantizer(onnx.load(fp32), algo_config=config)

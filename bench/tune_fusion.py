@@ -16,11 +16,13 @@ import sys
 from pathlib import Path
 
 from lore.config import load_settings
+from lore.embed.runner import EmbeddingRunner
 from lore.eval.beir import load_qrels, load_queries
 from lore.eval.metrics import evaluate
-from lore.index import open_index
-from lore.search.engine import _documents_of, plan_query, run_legs
+from lore.search.engine import plan_query, run_legs
 from lore.search.fusion import LegResult, collapse_to_documents, fuse
+from lore.search.vector import VectorLeg
+from lore.store.catalog import Catalog
 
 CANDIDATES = 100
 
@@ -37,17 +39,20 @@ def main() -> int:
     queries = load_queries(args.dataset)
     corpus = args.work_dir / "corpus"
     settings = load_settings(corpus).settings
-    with open_index(corpus, settings=settings, index_dir=args.work_dir / "index") as index:
-        conn = index.catalog.conn
-        beir_of = {int(rowid): str(path)[len("beir-"):-len(".md")]
-                   for rowid, path in conn.execute("SELECT id, path FROM documents")}
-        leg = index.vector_leg()
+    with Catalog.open(args.work_dir / "index", create=False) as store:
+        beir_of = {doc.id: doc.path[len("beir-"):-len(".md")]
+                   for doc in store.document_identities()}
+        space = store.active_space()
+        if space is None:
+            parser.error(f"{args.work_dir / 'index'} has no vectors: run `lore eval` with "
+                         "embeddings enabled first")
+        leg = VectorLeg(EmbeddingRunner.from_settings(settings.embed), store.vector_index(space))
         per_query: dict[str, tuple[list[LegResult], dict[int, int]]] = {}
         for qid in qrels:
-            plan = plan_query(conn, queries[qid], None)
-            legs = run_legs(conn, plan, settings=settings, candidates=CANDIDATES,
+            plan = plan_query(store, queries[qid], None)
+            legs = run_legs(store, plan, settings=settings, candidates=CANDIDATES,
                             mode="hybrid", vector_leg=leg)
-            owners = _documents_of(conn, sorted({c for lg in legs for c, _ in lg.ranked}))
+            owners = store.chunk_owners(sorted({c for lg in legs for c, _ in lg.ranked}))
             per_query[qid] = (collapse_to_documents(legs, owners), owners)
 
     def score(weights: dict[str, float], k: int) -> float:

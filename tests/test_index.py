@@ -63,7 +63,7 @@ def test_sync_get_and_status(notes: Path) -> None:
         status = index.status()
         assert status["documents"] == 2 and status["chunks"] >= 2
         assert status["root"] == str(notes) and status["last_sync"] is not None
-        assert status["chunker_version"] == index.catalog.get_meta("chunker_version")
+        assert status["chunker_version"] == index._store.get_meta("chunker_version")
     with open_index(notes, settings=KEYWORD_ONLY, create=False) as again:
         assert not again.sync().changed
 
@@ -87,18 +87,18 @@ def test_settings_default_to_the_project_lore_toml(notes: Path) -> None:
 def test_search_delegates_to_the_engine(notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, Any]] = []
 
-    def search_catalog(catalog: object, query: str, **kwargs: Any) -> list[str]:
-        calls.append({"catalog": catalog, "query": query, **kwargs})
+    def search_store(store: object, query: str, **kwargs: Any) -> list[str]:
+        calls.append({"store": store, "query": query, **kwargs})
         return ["hit"]
 
     fake = types.ModuleType("lore.search.engine")
-    fake.search_catalog = search_catalog  # type: ignore[attr-defined]
+    fake.search_store = search_store  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "lore.search.engine", fake)
     with open_index(notes, settings=KEYWORD_ONLY) as index:
         result = index.search("cache", limit=3, filters={"type": ["task"]}, chunks=True,
                               mode="keyword", explain=True)
         assert result == ["hit"]
-        assert calls == [{"catalog": index.catalog, "query": "cache",
+        assert calls == [{"store": index._store, "query": "cache",
                           "settings": index.settings, "limit": 3,
                           "filters": {"type": ["task"]}, "chunks": True, "explain": True,
                           "mode": "keyword", "vector_leg": None}]

@@ -10,13 +10,8 @@ import pytest
 from lore.errors import EmbedderMismatchError, QueryError
 from lore.index import Index, open_index
 from lore.settings import ChunkSettings, EmbedSettings, ProviderSettings, Settings
-from lore.vectorize import (
-    active_space_id,
-    document_ids,
-    document_keys,
-    is_document_key,
-    sidecar_path,
-)
+from lore.store.keys import document_ids, document_keys, is_document_key
+from lore.store.sidecar import sidecar_path
 
 
 def hashing(dimensions: int = 64, **extra: object) -> Settings:
@@ -33,14 +28,19 @@ def write_notes(root: Path, count: int = 6) -> None:
             f"Topic {i}: embeddings, sidecars and caches number {i}.\n", encoding="utf-8")
 
 
+def active_id(index: Index) -> str | None:
+    space = index._store.active_space()
+    return None if space is None else space.id
+
+
 def chunk_ids(index: Index) -> set[int]:
-    return {cid for (cid,) in index.catalog.conn.execute("SELECT id FROM chunks")}
+    return {cid for (cid,) in index._store.conn.execute("SELECT id FROM chunks")}
 
 
 def sidecar_keys(index: Index) -> set[int]:
-    leg = index.vector_leg()
+    leg = index._vector_leg([])
     assert leg is not None
-    return set(leg.sidecar.keys().tolist())
+    return set(leg.vectors.keys().tolist())
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_edit_and_delete_keep_sidecar_in_step(notes: Path) -> None:
 def test_other_space_is_refused_then_swapped_in(notes: Path) -> None:
     with open_index(notes, settings=hashing(64)) as index:
         index.sync()
-        old = active_space_id(index.catalog)
+        old = active_id(index)
     with open_index(notes, settings=hashing(32)) as index:
         with pytest.raises(EmbedderMismatchError, match="rebuild-vectors"):
             index.sync()
@@ -85,7 +85,7 @@ def test_other_space_is_refused_then_swapped_in(notes: Path) -> None:
         assert index.search("embeddings", mode="keyword")
         report = index.sync(rebuild_vectors=True)
         assert report.vectors is not None and report.vectors["swapped_from"] == old
-        assert active_space_id(index.catalog) != old
+        assert active_id(index) != old
         assert not sidecar_path(index.index_dir, old or "").exists()
         assert index.search("embeddings", mode="vector")
 
@@ -102,7 +102,7 @@ def test_force_searches_across_spaces(notes: Path) -> None:
 def test_damaged_sidecar_is_rebuilt_from_the_catalog(notes: Path) -> None:
     with open_index(notes, settings=hashing()) as index:
         index.sync()
-        path = sidecar_path(index.index_dir, active_space_id(index.catalog) or "")
+        path = sidecar_path(index.index_dir, index._store.active_space().id)
         expected = [h.path for h in index.search("sidecars number 4", mode="vector")]
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with open_index(notes, settings=hashing()) as index:
@@ -113,7 +113,7 @@ def test_damaged_sidecar_is_rebuilt_from_the_catalog(notes: Path) -> None:
 def test_missing_sidecar_is_rebuilt(notes: Path) -> None:
     with open_index(notes, settings=hashing()) as index:
         index.sync()
-        sidecar_path(index.index_dir, active_space_id(index.catalog) or "").unlink()
+        sidecar_path(index.index_dir, index._store.active_space().id).unlink()
     with open_index(notes, settings=hashing()) as index:
         report = index.sync()
         assert report.vectors is not None and report.vectors["rebuilt"]
@@ -129,7 +129,8 @@ def test_dead_endpoint_degrades_to_keyword(notes: Path) -> None:
         assert report.vectors is None and "keyword only" in report.notices[0]
         assert len(chunk_ids(index)) > 0                   # the catalog is complete anyway
         hits = index.search("embeddings", mode="hybrid")
-        assert hits and "no vectors" in index.notices[0]
+        assert hits and "no vectors" in hits.notices[0]
+        assert index.search("embeddings", mode="keyword").notices == ()   # per search, not sticky
         with pytest.raises(QueryError, match="vector mode needs embeddings"):
             index.search("embeddings", mode="vector")
 
@@ -141,14 +142,14 @@ def test_cache_makes_a_second_index_free(notes: Path, tmp_path: Path) -> None:
         report = index.sync()
         assert report.vectors is not None
         assert report.vectors["cache_hits"] == report.vectors["embedded"] > 0
-        assert index.runner().stats.provider_calls == 0
+        assert index._runner().stats.provider_calls == 0
 
 
 @pytest.mark.parametrize("limit", [1, 2, 50])
 def test_filtered_hybrid_returns_min_of_limit_and_matches(notes: Path, limit: int) -> None:
     with open_index(notes, settings=hashing()) as index:
         index.sync()
-        adrs = {p for (p,) in index.catalog.conn.execute(
+        adrs = {p for (p,) in index._store.conn.execute(
             "SELECT path FROM documents WHERE doctype = 'ADR'")}
         for mode in ("vector", "hybrid"):
             hits = index.search("unrelated words entirely", mode=mode, limit=limit,
@@ -160,12 +161,12 @@ def test_filtered_hybrid_returns_min_of_limit_and_matches(notes: Path, limit: in
 def test_vector_leg_matches_brute_force(notes: Path) -> None:
     with open_index(notes, settings=hashing()) as index:
         index.sync()
-        leg = index.vector_leg()
+        leg = index._vector_leg([])
         assert leg is not None
         query = leg.embed_query("caches number 3")
-        keys, vectors = next(index.catalog.iter_vectors(active_space_id(index.catalog) or ""))
+        keys, vectors = next(index._store.iter_vectors(index._store.active_space().id))
         order = keys[np.argsort(-(vectors @ query), kind="stable")]
-        result = leg.run(index.catalog.conn, "caches number 3", doc_filter=None, candidates=5)
+        result = leg.run(index._store, "caches number 3", restriction=None, candidates=5)
         assert [cid for cid, _ in result.ranked] == order[:5].tolist()
 
 
@@ -184,11 +185,11 @@ def write_doc(root: Path, name: str, sections: list[str]) -> None:
 
 def reference_vectors(index: Index) -> dict[int, np.ndarray]:
     """Every key the sidecar should hold and its vector, computed from the catalog alone."""
-    space = active_space_id(index.catalog) or ""
-    owner = dict(index.catalog.conn.execute("SELECT id, document_id FROM chunks"))
+    space = index._store.active_space().id
+    owner = dict(index._store.conn.execute("SELECT id, document_id FROM chunks"))
     expected: dict[int, np.ndarray] = {}
     by_document: dict[int, list[np.ndarray]] = {}
-    for keys, vectors in index.catalog.iter_vectors(space):
+    for keys, vectors in index._store.iter_vectors(space):
         for key, vector in zip(keys.tolist(), vectors):
             unit = vector / np.linalg.norm(vector)
             expected[key] = unit
@@ -201,17 +202,17 @@ def reference_vectors(index: Index) -> dict[int, np.ndarray]:
 
 
 def assert_in_step(index: Index) -> None:
-    leg = index.vector_leg()
+    leg = index._vector_leg([])
     assert leg is not None
     expected = reference_vectors(index)
-    assert set(leg.sidecar.keys().tolist()) == set(expected)
+    assert set(leg.vectors.keys().tolist()) == set(expected)
     keys = np.array(sorted(expected), dtype=np.int64)
-    np.testing.assert_allclose(leg.sidecar.get(keys), np.stack([expected[k] for k in keys]),
+    np.testing.assert_allclose(leg.vectors.get(keys), np.stack([expected[k] for k in keys]),
                                atol=1e-5)
 
 
 def document_key_of(index: Index, path: str) -> int:
-    (row,) = index.catalog.conn.execute("SELECT id FROM documents WHERE path = ?",
+    (row,) = index._store.conn.execute("SELECT id FROM documents WHERE path = ?",
                                         (path,)).fetchone()
     return int(document_keys(np.array([row]))[0])
 
@@ -230,7 +231,7 @@ def sectioned(tmp_path: Path) -> Path:
 def test_document_vectors_exist_exactly_for_multi_chunk_documents(sectioned: Path) -> None:
     with open_index(sectioned, settings=SECTIONED) as index:
         report = index.sync()
-        multi = {p for (p,) in index.catalog.conn.execute(
+        multi = {p for (p,) in index._store.conn.execute(
             "SELECT d.path FROM documents d JOIN chunks c ON c.document_id = d.id "
             "GROUP BY d.id HAVING count(*) > 1")}
         assert multi == {"three.md", "two.md"}
@@ -245,19 +246,19 @@ def test_document_vectors_exist_exactly_for_multi_chunk_documents(sectioned: Pat
 def test_edit_delete_rename_keep_document_vectors_in_step(sectioned: Path) -> None:
     with open_index(sectioned, settings=SECTIONED) as index:
         index.sync()
-        leg = index.vector_leg()
+        leg = index._vector_leg([])
         assert leg is not None
         two = document_key_of(index, "two.md")
-        before = leg.sidecar.get(np.array([two]))
+        before = leg.vectors.get(np.array([two]))
         write_doc(sectioned, "two.md", ["Sidecars hold vectors.", "Catalogs hold other rows."])
         write_doc(sectioned, "one.md", ["Now it grows.", "A second section appears."])
         write_doc(sectioned, "three.md", ["Only one section is left."])
         report = index.sync()
         assert report.vectors is not None and report.vectors["pooled"] == 2   # two.md, one.md
         assert_in_step(index)
-        leg = index.vector_leg()
+        leg = index._vector_leg([])
         assert leg is not None
-        assert not np.allclose(leg.sidecar.get(np.array([two])), before)
+        assert not np.allclose(leg.vectors.get(np.array([two])), before)
         assert document_key_of(index, "three.md") not in sidecar_keys(index)
 
         (sectioned / "two.md").rename(sectioned / "moved.md")
@@ -274,8 +275,8 @@ def test_edit_delete_rename_keep_document_vectors_in_step(sectioned: Path) -> No
 def test_deleted_document_row_reused_by_a_new_one(sectioned: Path) -> None:
     with open_index(sectioned, settings=SECTIONED) as index:
         index.sync()
-        last = index.catalog.conn.execute("SELECT max(id) FROM documents").fetchone()[0]
-        (path,) = index.catalog.conn.execute("SELECT path FROM documents WHERE id = ?",
+        last = index._store.conn.execute("SELECT max(id) FROM documents").fetchone()[0]
+        (path,) = index._store.conn.execute("SELECT path FROM documents WHERE id = ?",
                                              (last,)).fetchone()
         (sectioned / path).unlink()
         write_doc(sectioned, "zz-new.md", ["Brand new words here.", "And more of them."])
@@ -286,17 +287,17 @@ def test_deleted_document_row_reused_by_a_new_one(sectioned: Path) -> None:
 def test_rebuild_from_the_catalog_reproduces_document_vectors(sectioned: Path) -> None:
     with open_index(sectioned, settings=SECTIONED) as index:
         index.sync()
-        leg = index.vector_leg()
+        leg = index._vector_leg([])
         assert leg is not None
-        keys = leg.sidecar.keys()
-        vectors = leg.sidecar.get(keys)
-        path = sidecar_path(index.index_dir, active_space_id(index.catalog) or "")
+        keys = leg.vectors.keys()
+        vectors = leg.vectors.get(keys)
+        path = sidecar_path(index.index_dir, index._store.active_space().id)
     path.unlink()
     with open_index(sectioned, settings=SECTIONED) as index:
-        leg = index.vector_leg()
+        leg = index._vector_leg([])
         assert leg is not None
-        np.testing.assert_array_equal(leg.sidecar.keys(), keys)
-        np.testing.assert_allclose(leg.sidecar.get(keys), vectors, atol=1e-6)
+        np.testing.assert_array_equal(leg.vectors.keys(), keys)
+        np.testing.assert_allclose(leg.vectors.get(keys), vectors, atol=1e-6)
         assert_in_step(index)
 
 
@@ -316,14 +317,14 @@ def test_vector_precision_setting_is_what_the_sidecar_stores(notes: Path) -> Non
     int8 = replace(int8, index=replace(int8.index, vector_precision="int8"))
     with open_index(notes, settings=int8) as index:
         index.sync()
-        leg = index.vector_leg()
-        assert leg is not None and leg.sidecar.options.precision == "int8"  # type: ignore[attr-defined]
+        leg = index._vector_leg([])
+        assert leg is not None and leg.vectors.options.precision == "int8"  # type: ignore[attr-defined]
     with open_index(notes, settings=hashing()) as index:
         report = index.sync()
         assert report.vectors is not None
         assert report.vectors["rebuilt"] and report.vectors["embedded"] == 0
-        leg = index.vector_leg()
-        assert leg is not None and leg.sidecar.options.precision == "fp32"  # type: ignore[attr-defined]
+        leg = index._vector_leg([])
+        assert leg is not None and leg.vectors.options.precision == "fp32"  # type: ignore[attr-defined]
         assert sidecar_keys(index) == chunk_ids(index)
 
 
@@ -338,15 +339,15 @@ def test_int8_sidecar_begun_small_is_rebuilt_once_it_can_fit_its_ranges(tmp_path
     settings = replace(settings, index=replace(settings.index, vector_precision="int8"))
     with open_index(root, settings=settings) as index:
         index.sync()
-        leg = index.vector_leg()
-        assert isinstance(leg.sidecar, LocalVectorIndex) and leg.sidecar.needs_rebuild is False
+        leg = index._vector_leg([])
+        assert isinstance(leg.vectors, LocalVectorIndex) and leg.vectors.needs_rebuild is False
         for i in range(1100):
             (root / f"more-{i}.md").write_text(f"# More {i}\n\nword{i} text {i % 7}\n")
         report = index.sync()
         assert report.vectors is not None and report.vectors["rebuilt"]
-        leg = index.vector_leg()
-        assert isinstance(leg.sidecar, LocalVectorIndex) and not leg.sidecar.needs_rebuild
-        assert len(leg.sidecar) >= 1100
+        leg = index._vector_leg([])
+        assert isinstance(leg.vectors, LocalVectorIndex) and not leg.vectors.needs_rebuild
+        assert len(leg.vectors) >= 1100
 
 
 def test_search_says_how_many_chunks_still_lack_vectors(notes: Path) -> None:
@@ -360,8 +361,9 @@ def test_search_says_how_many_chunks_still_lack_vectors(notes: Path) -> None:
     with open_index(notes, settings=keyword_only) as index:
         index.sync()
     with open_index(notes, settings=hashing()) as index:
-        assert index.search("embeddings", mode="hybrid")
-        assert any(n.startswith("3 chunks have no vector yet") for n in index.notices)
+        result = index.search("embeddings", mode="hybrid")
+        assert result
+        assert any(n.startswith("3 chunks have no vector yet") for n in result.notices)
 
 
 def test_embedding_progress_states_the_plan_first_and_ends_complete(notes: Path) -> None:

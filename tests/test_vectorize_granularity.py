@@ -12,7 +12,7 @@ from lore.index import Index, open_index
 from lore.search.engine import plan_query
 from lore.search.vector import VectorLeg, allowed_keys
 from lore.settings import ChunkSettings, EmbedSettings, ProviderSettings, Settings
-from lore.vectorize import active_space_id, document_ids, document_keys, is_document_key
+from lore.store.keys import document_ids, document_keys, is_document_key
 
 QUERY = "glacier volcano coral"
 SETTINGS = Settings(embed=EmbedSettings(primary=ProviderSettings(provider="hashing",
@@ -48,21 +48,21 @@ def index(tmp_path: Path) -> Iterator[Index]:
 
 
 def leg_of(index: Index, *, document_vectors: bool = True) -> VectorLeg:
-    leg = index.vector_leg()
+    leg = index._vector_leg([])
     assert leg is not None
-    return VectorLeg(leg.runner, leg.sidecar, document_vectors=document_vectors)
+    return VectorLeg(leg.runner, leg.vectors, document_vectors=document_vectors)
 
 
 def document_row(index: Index, path: str) -> int:
-    (row,) = index.catalog.conn.execute("SELECT id FROM documents WHERE path = ?",
+    (row,) = index._store.conn.execute("SELECT id FROM documents WHERE path = ?",
                                         (path,)).fetchone()
     return int(row)
 
 
 def brute_force(index: Index, query: np.ndarray, *, documents: bool) -> list[tuple[int, float]]:
     """The leg's ranking computed from the catalog's vectors, independently of the sidecar."""
-    owner = dict(index.catalog.conn.execute("SELECT id, document_id FROM chunks"))
-    keys, vectors = next(index.catalog.iter_vectors(active_space_id(index.catalog) or ""))
+    owner = dict(index._store.conn.execute("SELECT id, document_id FROM chunks"))
+    keys, vectors = next(index._store.iter_vectors(index._store.active_space().id))
     units = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     scores = dict(zip(keys.tolist(), (units @ query).tolist()))
     if documents:
@@ -80,19 +80,19 @@ def test_whole_document_match_is_found_through_its_document_key(index: Index) ->
     leg = leg_of(index)
     query = leg.embed_query(QUERY)
     spread = document_row(index, "spread.md")
-    keys, scores = leg.sidecar.search(query, 1)
+    keys, scores = leg.vectors.search(query, 1)
     assert keys.tolist() == document_keys(np.array([spread])).tolist()
 
-    top_chunk, top_score = leg.run(index.catalog.conn, QUERY, doc_filter=None,
+    top_chunk, top_score = leg.run(index._store, QUERY, restriction=None,
                                    candidates=10).ranked[0]
-    own = [cid for (cid,) in index.catalog.conn.execute(
+    own = [cid for (cid,) in index._store.conn.execute(
         "SELECT id FROM chunks WHERE document_id = ?", (spread,))]
     assert top_chunk in own
     assert top_score == pytest.approx(float(scores[0]), abs=1e-5)
-    assert top_score > float(np.max(leg.sidecar.get(np.array(own)) @ query))
+    assert top_score > float(np.max(leg.vectors.get(np.array(own)) @ query))
 
     chunks_only = leg_of(index, document_vectors=False)
-    best_chunk, _ = chunks_only.run(index.catalog.conn, QUERY, doc_filter=None,
+    best_chunk, _ = chunks_only.run(index._store, QUERY, restriction=None,
                                     candidates=10).ranked[0]
     assert best_chunk not in own          # no single section wins without its document
     assert index.search(QUERY, mode="vector")[0].path == "spread.md"
@@ -102,16 +102,16 @@ def test_whole_document_match_is_found_through_its_document_key(index: Index) ->
 def test_leg_matches_brute_force(index: Index, documents: bool) -> None:
     leg = leg_of(index, document_vectors=documents)
     expected = brute_force(index, leg.embed_query(QUERY), documents=documents)
-    ranked = leg.run(index.catalog.conn, QUERY, doc_filter=None, candidates=100).ranked
+    ranked = leg.run(index._store, QUERY, restriction=None, candidates=100).ranked
     assert [cid for cid, _ in ranked] == [cid for cid, _ in expected]
     np.testing.assert_allclose([s for _, s in ranked], [s for _, s in expected], atol=1e-5)
 
 
 def test_leg_returns_each_chunk_once_and_fills_the_candidates(index: Index) -> None:
     leg = leg_of(index)
-    chunks = len(index.catalog.conn.execute("SELECT id FROM chunks").fetchall())
+    chunks = len(index._store.conn.execute("SELECT id FROM chunks").fetchall())
     for candidates in (1, 3, chunks - 1, chunks, chunks + 5):
-        ranked = leg.run(index.catalog.conn, "roadmap risks costs", doc_filter=None,
+        ranked = leg.run(index._store, "roadmap risks costs", restriction=None,
                          candidates=candidates).ranked
         ids = [cid for cid, _ in ranked]
         assert len(ids) == len(set(ids)) == min(candidates, chunks)
@@ -119,15 +119,15 @@ def test_leg_returns_each_chunk_once_and_fills_the_candidates(index: Index) -> N
 
 
 def test_allowed_keys_add_the_filtered_multi_chunk_documents(index: Index) -> None:
-    plan = plan_query(index.catalog.conn, "anything type:ADR", None)
-    assert plan.doc_filter is not None
-    keys = allowed_keys(index.catalog.conn, plan.doc_filter)
+    plan = plan_query(index._store, "anything type:ADR", None)
+    assert plan.restriction is not None
+    keys = allowed_keys(index._store, plan.restriction)
     adr_rows = {document_row(index, p) for p in ("spread.md", "budget.md", "plans.md")}
     on_documents = is_document_key(keys)
     assert set(document_ids(keys[on_documents]).tolist()) == adr_rows
-    owners = dict(index.catalog.conn.execute("SELECT id, document_id FROM chunks"))
+    owners = dict(index._store.conn.execute("SELECT id, document_id FROM chunks"))
     assert {owners[c] for c in keys[~on_documents].tolist()} == adr_rows
-    chunk_only = allowed_keys(index.catalog.conn, plan.doc_filter, documents=False)
+    chunk_only = allowed_keys(index._store, plan.restriction, documents=False)
     np.testing.assert_array_equal(chunk_only, keys[~on_documents])
 
 

@@ -23,13 +23,24 @@ from lore.settings import Settings
 
 if TYPE_CHECKING:
     from lore.index import Index, open_index
+    from lore.search.expand import ContextPack
+    from lore.search.graph import Neighbour
+    from lore.search.hits import Hit, SearchResult
+    from lore.store.records import DocumentRecord
+    from lore.sync import SyncReport
 
 logging.getLogger("lore").addHandler(logging.NullHandler())
 
 # name -> module: re-exported on first use, so `import lore` (and so every
 # `lore` command, `--help` included) does not pay for numpy, SQLite or parsers.
 _LAZY = {
+    "ContextPack": "lore.search.expand",
+    "DocumentRecord": "lore.store.records",
+    "Hit": "lore.search.hits",
     "Index": "lore.index",
+    "Neighbour": "lore.search.graph",
+    "SearchResult": "lore.search.hits",
+    "SyncReport": "lore.sync",
     "open_index": "lore.index",
 }
 
@@ -41,17 +52,23 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ConfigError",
+    "ContextPack",
     "DocumentError",
+    "DocumentRecord",
     "EmbedderMismatchError",
+    "Hit",
     "Index",
     "IndexCorruptError",
     "IndexNotFoundError",
     "LoreError",
     "MissingDependencyError",
     "ModelNotFoundError",
+    "Neighbour",
     "ProviderError",
     "QueryError",
+    "SearchResult",
     "Settings",
+    "SyncReport",
     "UnknownEmbedderError",
     "open_index",
 ]

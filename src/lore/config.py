@@ -5,8 +5,8 @@ Layers, lowest first: the defaults in ``lore.settings`` < the user file
 ``LORE_<SECTION>__<FIELD>`` environment variables < flags (dotted keys).
 
 Everything is derived from the dataclasses in ``lore.settings``: the keys, the
-types values are coerced to, and the allowed values of choice fields
-(``field(metadata={"choices": (...)})``). A field added there is settable from
+types values are coerced to, and the allowed values of choice fields (typed
+with a ``Literal`` from ``lore.types``). A field added there is settable from
 every layer with no change here.
 
 Every refusal is a ``ConfigError`` naming the source (file, variable or flag)
@@ -154,9 +154,15 @@ def _schema(cls: type) -> dict[str, _Field]:
     """Field name -> resolved type and choices (annotations are strings under PEP 563)."""
     if cls not in _SCHEMAS:
         hints = typing.get_type_hints(cls)
-        _SCHEMAS[cls] = {f.name: _Field(hints[f.name], tuple(f.metadata.get("choices", ())))
-                         for f in dataclasses.fields(cls)}
+        _SCHEMAS[cls] = {f.name: _field(hints[f.name]) for f in dataclasses.fields(cls)}
     return _SCHEMAS[cls]
+
+
+def _field(hint: Any) -> _Field:
+    """A ``Literal[...]`` field is a string whose choices are the literal's values."""
+    if typing.get_origin(hint) is typing.Literal:
+        return _Field(str, tuple(typing.get_args(hint)))
+    return _Field(hint, ())
 
 
 def _flatten(obj: Any, prefix: str) -> Iterator[tuple[str, object]]:

@@ -1,9 +1,12 @@
 """``Index``: the Python API object over one indexed folder.
 
-An ``Index`` ties a root folder, its settings and its catalog together, so
+An ``Index`` ties a root folder, its settings and its store together, so
 callers say ``open_index("~/notes").search("...")`` and never handle paths to
 SQLite files. The CLI, the servers and the evaluation runner all go through
-it, which keeps "what ``lore index`` does" one definition.
+it, which keeps "what ``lore index`` does" one definition. What it returns
+(``SearchResult`` of ``Hit``, ``SyncReport``, ``DocumentRecord``,
+``ContextPack``, ``Neighbour``) is exported from ``lore``; everything it
+holds (the store, the embedder, the link graph) is private.
 """
 
 from __future__ import annotations
@@ -25,18 +28,14 @@ from lore.errors import (
     ProviderError,
     QueryError,
 )
+from lore.search.hits import SearchResult
 from lore.settings import Settings
+from lore.store.base import Store
 from lore.store.catalog import CATALOG_FILE, Catalog
 from lore.store.records import DocumentRecord
 from lore.store.vectors import VectorIndexOptions
 from lore.sync import ProgressCallback, SyncReport, file_warnings, sync
-from lore.vectorize import (
-    active_space,
-    active_space_id,
-    load_sidecar,
-    pooled_documents,
-    update_vectors,
-)
+from lore.vectorize import update_vectors
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -47,7 +46,8 @@ if TYPE_CHECKING:
     from lore.search.hits import Hit
     from lore.search.rerank import Reranker
     from lore.search.vector import VectorLeg
-    from lore.store.vectors import VectorIndex
+    from lore.store.vectors import VectorSearch
+    from lore.types import SearchMode
 
 log = logging.getLogger(__name__)
 
@@ -67,23 +67,17 @@ def resolve_index_dir(root: Path, settings: Settings, index_dir: Path | None = N
 class Index:
     """An open index over one folder. Close it (or use ``with``) when done."""
 
-    def __init__(self, root: Path, catalog: Catalog, settings: Settings) -> None:
+    def __init__(self, root: Path, store: Store, settings: Settings, index_dir: Path) -> None:
         self.root = root
-        self.catalog = catalog
         self.settings = settings
-        self.notices: list[str] = []   # why the last search ran degraded, if it did
-        self._runner: EmbeddingRunner | None = None
-        self._sidecar: VectorIndex | None = None
-        self._unembedded = 0  # chunks without a vector in the active space, at sidecar load
+        self.index_dir = index_dir
+        self._store = store
+        self._embedder: EmbeddingRunner | None = None
+        self._vectors: VectorSearch | None = None
+        self._unembedded = 0  # chunks without a vector in the active space, at index load
         self._graph: LinkGraph | None = None
         self._reranker: Reranker | None = None
         self._reranker_built = False
-
-    @property
-    def index_dir(self) -> Path:
-        """The directory holding the catalog (and, later, vector sidecars)."""
-        assert self.catalog.index_dir is not None  # open_index always opens a file catalog
-        return self.catalog.index_dir
 
     def sync(self, progress: ProgressCallback | None = None, *, rebuild_vectors: bool = False,
              embed_progress: Callable[[int, int], None] | None = None) -> SyncReport:
@@ -105,19 +99,19 @@ class Index:
             EmbedderMismatchError: the configured embedder's space differs from
                 the index's and ``rebuild_vectors`` is false.
         """
-        report = sync(self.root, self.catalog, self.settings, progress=progress,
-                      measure=self._chunk_measure())
+        report = sync(self.root, self._store, self.settings, progress=progress,
+                      index_dir=self.index_dir, measure=self._chunk_measure())
         if self.settings.embed.enabled:
             try:
-                vectors = update_vectors(self.catalog, self.runner(), rebuild=rebuild_vectors,
-                                         progress=embed_progress, options=self._vector_options())
+                vectors = update_vectors(self._store, self._runner(), rebuild=rebuild_vectors,
+                                         progress=embed_progress)
             except (ModelNotFoundError, MissingDependencyError, ProviderError) as exc:
                 report.notices.append(f"vectors not updated ({exc}); chunks without vectors "
                                       "are found by keyword only until a later `lore index`.")
                 log.warning(report.notices[-1])
             else:
                 report.vectors = vectors.to_dict()
-            self._sidecar = None
+            self._vectors = None
         self._graph = None
         return report
 
@@ -130,7 +124,7 @@ class Index:
         if not self.settings.embed.enabled:
             return None
         try:
-            measure = self.runner().chunk_measure()
+            measure = self._runner().chunk_measure()
             if measure is not None:
                 measure.count(["probe"])  # loads the tokenizer now, not mid-sync
         except (ModelNotFoundError, MissingDependencyError, ProviderError) as exc:
@@ -138,63 +132,59 @@ class Index:
             return None
         return measure
 
-    def _vector_options(self) -> VectorIndexOptions:
-        """How the vector sidecar is stored, from ``[index] vector_precision``."""
-        return VectorIndexOptions(precision=self.settings.index.vector_precision)
-
     def _no_vectors_notice(self) -> str:
         """Why there is no vector leg: never embedded, or a first embedding under way."""
-        spaces = self.catalog.spaces()
+        spaces = self._store.spaces()
         if self.settings.embed.enabled and spaces:
             # A first `lore index` registers its space before embedding, then fills it.
             space_id = next(reversed(spaces))
-            pending = self.catalog.pending_count(space_id)
-            total = pending + self.catalog.vector_count(space_id)
+            pending = self._store.pending_count(space_id)
+            total = pending + self._store.vector_count(space_id)
             return (f"this index has no vectors yet ({total - pending:,} of {total:,} chunks "
                     "embedded: `lore index` is embedding them, or its last run stopped "
                     "early); keyword results only until it finishes.")
         return ("this index has no vectors yet; keyword results only "
                 "(run `lore index` with embeddings enabled).")
 
-    def runner(self) -> EmbeddingRunner:
+    def _runner(self) -> EmbeddingRunner:
         """The configured embedder with its cache (built on first use)."""
-        if self._runner is None:
-            self._runner = EmbeddingRunner.from_settings(self.settings.embed)
-        return self._runner
+        if self._embedder is None:
+            self._embedder = EmbeddingRunner.from_settings(self.settings.embed)
+        return self._embedder
 
-    def vector_leg(self, *, force: bool = False) -> VectorLeg | None:
-        """The vector leg over the active space, or None (with a notice) when unusable.
+    def _vector_leg(self, notices: list[str], *, force: bool = False) -> VectorLeg | None:
+        """The vector leg over the active space, or None (saying why in ``notices``).
 
         Raises:
             EmbedderMismatchError: the configured embedder's space is not the
                 index's and ``force`` is false.
         """
-        space = active_space(self.catalog)
+        space = self._store.active_space()
         if space is None:
-            self.notices.append(self._no_vectors_notice())
+            notices.append(self._no_vectors_notice())
             return None
         try:
-            runner = self.runner()
+            runner = self._runner()
         except (ModelNotFoundError, MissingDependencyError, ProviderError) as exc:
-            self.notices.append(f"the embedder is unavailable ({exc}); keyword results only.")
+            notices.append(f"the embedder is unavailable ({exc}); keyword results only.")
             return None
         from lore.search.vector import VectorLeg
 
         ensure_same_space(space, runner.space, force=force)
-        if self._sidecar is None:
-            self._sidecar = load_sidecar(self.catalog, space, self._vector_options())
-            self._unembedded = self.catalog.pending_count(space.id)
+        if self._vectors is None:
+            self._vectors = self._store.vector_index(space)
+            self._unembedded = self._store.pending_count(space.id)
         if self._unembedded:
-            self.notices.append(f"{self._unembedded:,} chunks have no vector yet (`lore index` "
-                                "is embedding them, or was interrupted); the vector leg "
-                                "misses them, keyword search finds them.")
-        return VectorLeg(runner, self._sidecar,
+            notices.append(f"{self._unembedded:,} chunks have no vector yet (`lore index` "
+                           "is embedding them, or was interrupted); the vector leg "
+                           "misses them, keyword search finds them.")
+        return VectorLeg(runner, self._vectors,
                          document_vectors=self.settings.search.document_vectors)
 
     def search(self, query: str, *, limit: int | None = None,
                filters: dict[str, list[str]] | None = None, chunks: bool = False,
-               mode: str | None = None, explain: bool = False,
-               force: bool = False, expand: bool = False) -> list[Hit]:
+               mode: SearchMode | None = None, explain: bool = False,
+               force: bool = False, expand: bool = False) -> SearchResult:
         """Ranked hits for ``query``.
 
         Args:
@@ -218,45 +208,46 @@ class Index:
             EmbedderMismatchError: the embedding spaces differ and ``force`` is false.
             QueryError: a bad mode or limit, or vector mode without usable vectors.
 
-        Afterwards ``self.notices`` says whether the search ran degraded
-        (e.g. keyword-only because the index has no vectors, or fused order
-        because the reranker failed).
+        Returns:
+            The hits, with ``notices`` saying whether the search ran degraded
+            (e.g. keyword-only because the index has no vectors, or fused
+            order because the reranker failed).
         """
-        from lore.search.engine import search_catalog
+        from lore.search.engine import search_store
 
-        self.notices = []
+        notices: list[str] = []
         mode = mode or self.settings.search.mode
         leg = None if mode == "keyword" or not self.settings.embed.enabled \
-            else self.vector_leg(force=force)
-        reranker = self.reranker()
+            else self._vector_leg(notices, force=force)
+        reranker = self._get_reranker()
         wanted = self.settings.search.limit if limit is None else limit
         fetch = wanted if reranker is None or wanted < 1 \
             else max(wanted, self.settings.rerank.candidates)
-        hits = search_catalog(self.catalog, query, settings=self.settings, limit=fetch,
-                              filters=filters, chunks=chunks,
-                              explain=explain or reranker is not None, mode=mode, vector_leg=leg)
+        hits = search_store(self._store, query, settings=self.settings, limit=fetch,
+                            filters=filters, chunks=chunks,
+                            explain=explain or reranker is not None, mode=mode, vector_leg=leg)
         if reranker is not None:
-            hits = self._reranked(reranker, query, hits, limit=wanted, explain=explain)
+            hits = self._reranked(reranker, query, hits, notices, limit=wanted, explain=explain)
         if expand:
             from lore.search.expand import expand_hits
 
-            hits = expand_hits(self.catalog.conn, hits, self.link_graph(), self.settings.graph)
-        return hits
+            hits = expand_hits(self._store, hits, self._link_graph(), self.settings.graph)
+        return SearchResult(hits, notices)
 
-    def _reranked(self, reranker: Reranker, query: str, hits: list[Hit], *, limit: int,
-                  explain: bool) -> list[Hit]:
+    def _reranked(self, reranker: Reranker, query: str, hits: list[Hit], notices: list[str], *,
+                  limit: int, explain: bool) -> list[Hit]:
         """The top ``limit`` of ``hits`` (searched with explain) in the reranker's order."""
         from lore.search.engine import plan_query
         from lore.search.rerank import rerank_hits
 
-        text = plan_query(self.catalog.conn, query, None).parsed.text
-        reordered, notice = rerank_hits(self.catalog.conn, reranker, text, hits,
+        text = plan_query(self._store, query, None).parsed.text
+        reordered, notice = rerank_hits(self._store, reranker, text, hits,
                                         time_budget_s=self.settings.rerank.time_budget_s)
         if notice:
-            self.notices.append(notice)
+            notices.append(notice)
         return [hit if explain else replace(hit, explain=None) for hit in reordered[:limit]]
 
-    def reranker(self) -> Reranker | None:
+    def _get_reranker(self) -> Reranker | None:
         """The configured reranker (built on first use), or None when reranking is off."""
         if not self._reranker_built:
             from lore.search.rerank import build_reranker
@@ -267,7 +258,7 @@ class Index:
 
     def context(self, query: str, *, budget: int | None = None, limit: int | None = None,
                 filters: dict[str, list[str]] | None = None,
-                mode: str | None = None) -> ContextPack:
+                mode: SearchMode | None = None) -> ContextPack:
         """Top passages for ``query`` plus their parents and decisions, within a token budget.
 
         Args:
@@ -279,16 +270,18 @@ class Index:
         """
         from lore.search.expand import pack_context
 
-        hits = self.search(query, limit=limit, filters=filters, mode=mode)
-        return pack_context(self.catalog.conn, hits, self.link_graph(),
+        result = self.search(query, limit=limit, filters=filters, mode=mode)
+        pack = pack_context(self._store, result, self._link_graph(),
                             budget or self.settings.graph.context_tokens)
+        pack.notices.extend(result.notices)
+        return pack
 
-    def link_graph(self) -> LinkGraph:
-        """The resolved typed-link graph of the catalog (rebuilt after a sync)."""
+    def _link_graph(self) -> LinkGraph:
+        """The resolved typed-link graph of the store (rebuilt after a sync)."""
         if self._graph is None:
             from lore.search.graph import LinkGraph
 
-            self._graph = LinkGraph.from_connection(self.catalog.conn)
+            self._graph = LinkGraph.from_store(self._store)
         return self._graph
 
     def related(self, id_or_path: str, *, depth: int = 1,
@@ -305,19 +298,19 @@ class Index:
             QueryError: no document has that id or path.
         """
         record = self.get(id_or_path)
-        rowid = None if record is None else self.link_graph().resolver.resolve(record.path)
+        rowid = None if record is None else self._link_graph().resolver.resolve(record.path)
         if rowid is None:
             raise QueryError(f"No indexed document has the id, uid or path {id_or_path!r}; "
                              "find it with `lore search`, or run `lore index` if it is new.")
-        return self.link_graph().neighbourhood(rowid, depth=depth, kinds=kinds)
+        return self._link_graph().neighbourhood(rowid, depth=depth, kinds=kinds)
 
     def get(self, id_or_path: int | str) -> DocumentRecord | None:
         """One document by root-relative path, doc id or uid (ids case-insensitive)."""
-        return self.catalog.get_document(id_or_path)
+        return self._store.get_document(id_or_path)
 
     def duplicate_ids(self) -> dict[str, list[str]]:
         """Doc ids held by more than one file -> their paths (an id lookup finds only one)."""
-        return self.catalog.duplicate_doc_ids()
+        return self._store.duplicate_doc_ids()
 
     def warnings(self) -> dict[str, Any]:
         """What is wrong with the indexed files but did not stop indexing them.
@@ -327,32 +320,26 @@ class Index:
             each file's warnings as of the sync that last read it, and the ids
             that several files share.
         """
-        return {"files": file_warnings(self.catalog), "duplicate_ids": self.duplicate_ids()}
+        return {"files": file_warnings(self._store), "duplicate_ids": self.duplicate_ids()}
 
     def status(self) -> dict[str, Any]:
         """What the index holds and when it was last synced (``lore status``)."""
-        last_sync = self.catalog.get_meta("last_sync")
-        stats = self.catalog.stats()
-        for space_id, space in stats["spaces"].items():
-            # The sidecar holds a vector per chunk plus one pooled vector per
-            # document with several chunks; "vectors" counts both, as sync reports.
-            space["chunk_vectors"] = space["vectors"]
-            space["document_vectors"] = len(pooled_documents(self.catalog, space_id))
-            space["vectors"] = space["chunk_vectors"] + space["document_vectors"]
+        last_sync = self._store.get_meta("last_sync")
+        active = self._store.active_space()
         return {
             "root": str(self.root),
             "index_dir": str(self.index_dir),
-            **stats,
-            "active_space": active_space_id(self.catalog),
-            "chunker_version": self.catalog.get_meta("chunker_version"),
+            **self._store.stats(),
+            "active_space": None if active is None else active.id,
+            "chunker_version": self._store.get_meta("chunker_version"),
             "last_sync": float(last_sync) if last_sync is not None else None,
             "last_sync_age_s": (round(time.time() - float(last_sync), 1)
                                 if last_sync is not None else None),
         }
 
     def close(self) -> None:
-        """Close the catalog."""
-        self.catalog.close()
+        """Close the store."""
+        self._store.close()
 
     def __enter__(self) -> Self:
         return self
@@ -390,4 +377,6 @@ def open_index(root: str | Path, *, settings: Settings | None = None,
         raise IndexNotFoundError(f"No lore index for {root_path} (looked in {directory}). "
                                  f"Run `lore index {root_path}` first.")
     log.debug("opening index %s for %s", directory, root_path)
-    return Index(root_path, Catalog.open(directory, create=create), settings)
+    options = VectorIndexOptions(precision=settings.index.vector_precision)
+    return Index(root_path, Catalog.open(directory, create=create, vector_options=options),
+                 settings, directory)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lore.types import FusionMethod, Precision, RerankProvider, SearchMode
+
 
 @dataclass(frozen=True)
 class IndexSettings:
@@ -23,7 +25,7 @@ class IndexSettings:
     follow_symlinks: bool = True       # loops are detected and skipped
     # The vector sidecar's storage: int8 holds a quarter of the memory at a small recall
     # cost (bench/vector_bench.py); a change rebuilds the sidecar from the catalog.
-    vector_precision: str = field(default="fp32", metadata={"choices": ("fp32", "int8")})
+    vector_precision: Precision = "fp32"
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class ProviderSettings:
     revision: str = ""
     dimensions: int | None = None      # None: take the model's; set: validated at construction
     # onnx; int8 by measurement: docs/decisions/default-precision.md
-    precision: str = field(default="int8", metadata={"choices": ("fp32", "int8")})
+    precision: Precision = "int8"
     batch_size: int = 32
     threads: int | None = None         # onnx parallel runs, one thread each; None: one per core
     query_prefix: str = ""
@@ -74,10 +76,10 @@ class SearchSettings:
     """Ranking: legs, fusion weights and boosts."""
 
     limit: int = 10
-    mode: str = field(default="hybrid", metadata={"choices": ("keyword", "vector", "hybrid")})
+    mode: SearchMode = "hybrid"
     # Fusion defaults chosen on SciFact's *train* qrels (bench/tune_fusion.py):
     # score fusion 0.732 nDCG@10; the best RRF (k=5..10, vector 0.75x) 0.725.
-    fusion: str = field(default="score", metadata={"choices": ("rrf", "score")})
+    fusion: FusionMethod = "score"
     rrf_k: int = 10
     keyword_weight: float = 0.55
     vector_weight: float = 0.45
@@ -127,8 +129,7 @@ class GraphSettings:
 class RerankSettings:
     """Optional second-stage reranker over the fused candidates (off by default)."""
 
-    provider: str = field(default="none",
-                          metadata={"choices": ("none", "cross-encoder", "http")})
+    provider: RerankProvider = "none"
     model: str = ""                    # cross-encoder model name or local path
     base_url: str | None = None        # http reranker endpoint (``/rerank`` appended)
     candidates: int = 30

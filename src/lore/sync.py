@@ -17,7 +17,7 @@ commit per file made the full index 2.5x slower. Deletions wait for the end
 because a file missing from the walk might be a rename, detected by content
 hash, which keeps the document's row id.
 
-Embedding is not done here: it runs after a sync over ``Catalog.pending_chunks``.
+Embedding is not done here: it runs after a sync over ``Store.pending_chunks``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from lore.documents.chunking import CHUNKER_VERSION, TokenMeasure, chunk_documen
 from lore.documents.sources import Skipped, SourceFile, walk
 from lore.errors import DocumentError
 from lore.settings import ChunkSettings, Settings
-from lore.store.catalog import Catalog, FileState
+from lore.store.base import FileState, SyncWrites
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -114,7 +114,7 @@ class SyncReport:
         }
 
 
-def file_warnings(catalog: Catalog) -> list[tuple[str, str]]:
+def file_warnings(catalog: SyncWrites) -> list[tuple[str, str]]:
     """(path, message) of every indexed file's warnings, as of the last sync."""
     kept: dict[str, list[str]] = json.loads(catalog.get_meta(FILE_WARNINGS_META) or "{}")
     return [(path, message) for path in sorted(kept) for message in kept[path]]
@@ -132,14 +132,15 @@ def chunker_version(settings: ChunkSettings, measure: TokenMeasure | None = None
     return f"{CHUNKER_VERSION}+{hashlib.sha256(blob).hexdigest()[:8]}"
 
 
-def sync(root: Path, catalog: Catalog, settings: Settings, *,
+def sync(root: Path, catalog: SyncWrites, settings: Settings, *, index_dir: Path | None = None,
          progress: ProgressCallback | None = None,
          measure: TokenMeasure | None = None) -> SyncReport:
     """Bring ``catalog`` in line with the files under ``root``.
 
     Args:
         root: the indexed folder.
-        catalog: the open catalog to update.
+        catalog: the open store to update.
+        index_dir: the index's own folder, never indexed (default ``root/settings.index.dir``).
         settings: what to index (``settings.index``) and how to chunk it.
         progress: called after each file with (done, total, path).
         measure: the embedding model's tokenizer, so chunks fit its window
@@ -150,7 +151,7 @@ def sync(root: Path, catalog: Catalog, settings: Settings, *,
     """
     started = time.perf_counter()
     root = Path(root)
-    index_dir = catalog.index_dir or root / settings.index.dir
+    index_dir = index_dir or root / settings.index.dir
     run = _SyncRun(root, catalog, settings, catalog.document_states(), measure)
     sources = run.walk(index_dir)
     with run.batch:
@@ -171,7 +172,7 @@ def sync(root: Path, catalog: Catalog, settings: Settings, *,
 class _SyncRun:
     """The state of one sync: what the catalog held, and what became of it."""
 
-    def __init__(self, root: Path, catalog: Catalog, settings: Settings,
+    def __init__(self, root: Path, catalog: SyncWrites, settings: Settings,
                  known: dict[str, FileState], measure: TokenMeasure | None) -> None:
         self.root = root
         self.catalog = catalog
@@ -293,7 +294,7 @@ class _Batches:
     and every earlier batch stays committed.
     """
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: SyncWrites) -> None:
         self._catalog = catalog
         self._stack = ExitStack()  # holds the open transaction, if any
         self._since: float | None = None

@@ -98,11 +98,11 @@ def test_offline_setting_reaches_providers_that_take_it(monkeypatch: pytest.Monk
 
     class Local(HashingEmbedder):
         @classmethod
-        def from_settings(cls, p: ProviderSettings, *, offline: bool | None = None) -> Local:
+        def from_settings(cls, p: ProviderSettings, *, offline: bool = False) -> Local:
             seen.append(offline)
             return cls(dimensions=8)
 
     monkeypatch.setattr(registry, "resolve_provider", lambda name: Local)
     build_embedder(EmbedSettings(primary=ProviderSettings(provider="local"), offline=True))
     build_embedder(EmbedSettings(primary=ProviderSettings(provider="local")))
-    assert seen == [True, None]
+    assert seen == [True, False]   # always told: the setting is the one source

@@ -11,7 +11,8 @@ import pytest
 from lore.embed.base import EmbedKind, SpaceBound, Vectors
 from lore.embed.cache import EmbeddingCache
 from lore.embed.hashing import HashingEmbedder
-from lore.embed.runner import CHARS_PER_TOKEN, CharTokenEstimate, EmbeddingRunner
+from lore.embed.runner import EmbeddingRunner
+from lore.embed.tokens import CHARS_PER_TOKEN, CharTokenEstimate
 from lore.errors import ConfigError, ProviderError
 from lore.settings import EmbedSettings, ProviderSettings
 

@@ -74,21 +74,23 @@ def test_a_dense_layer_defers_dimensions_to_the_setting(tiny_bert_dir: Path, tmp
 def test_from_settings_reads_model_path_as_model_or_cache(
         tiny_bert_dir: Path, tmp_path: Path, no_sbert: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)   # conftest sets it for every test
     local = SentenceTransformerEmbedder.from_settings(
         ProviderSettings(provider="sentence-transformers", model_path=str(tiny_bert_dir)))
     assert local.model_name == str(tiny_bert_dir) and local.cache_folder is None
     assert not local.offline
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cached = SentenceTransformerEmbedder.from_settings(
         ProviderSettings(provider="sentence-transformers", model="org/model", dimensions=8,
-                         model_path=str(tmp_path)))
+                         model_path=str(tmp_path)), offline=True)
     assert (cached.model_name, cached.cache_folder, cached.offline) == (
         "org/model", str(tmp_path), True)
-    explicit = SentenceTransformerEmbedder.from_settings(
-        ProviderSettings(provider="sentence-transformers", model_path=str(tiny_bert_dir)),
-        offline=False)
-    assert not explicit.offline
+
+
+def test_offline_comes_from_settings_not_the_environment(
+        tiny_bert_dir: Path, no_sbert: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LORE_EMBED__OFFLINE", "1")
+    built = SentenceTransformerEmbedder.from_settings(
+        ProviderSettings(provider="sentence-transformers", model_path=str(tiny_bert_dir)))
+    assert not built.offline
 
 
 def test_agrees_with_the_onnx_provider_on_the_same_weights(tiny_bert_dir: Path) -> None:

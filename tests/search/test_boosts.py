@@ -19,7 +19,7 @@ from lore.search.boosts import (
     parse_date,
     recency_boost,
 )
-from lore.search.engine import search_catalog
+from lore.search.engine import search_store
 from lore.search.hits import Hit
 from lore.settings import SearchSettings, Settings
 from lore.store.catalog import Catalog
@@ -137,8 +137,8 @@ def twins() -> Iterator[Catalog]:
 
 
 def search(catalog: Catalog, search: SearchSettings) -> list[Hit]:
-    return search_catalog(catalog, "embedding cache", settings=Settings(search=search),
-                          explain=True, mode="keyword")
+    return search_store(catalog, "embedding cache", settings=Settings(search=search),
+                        explain=True, mode="keyword")
 
 
 def boosts_of(hits: list[Hit]) -> dict[str, dict[str, float]]:
@@ -192,7 +192,7 @@ def title_word_queries(title: str) -> list[str]:
 def test_kano_canonical_skill_ranks_above_its_hidden_copies(kano_index: Index) -> None:
     record = kano_index.get(CANONICAL_SKILL)
     assert record is not None
-    hidden = {path for (path,) in kano_index.catalog.conn.execute(
+    hidden = {path for (path,) in kano_index._store.conn.execute(
         "SELECT path FROM documents WHERE path LIKE '.%/kano-agent-backlog-skill/SKILL.md'")}
     assert len(hidden) >= 5, "hidden-folder copies are indexed, so the penalty matters"
     copies_seen = 0

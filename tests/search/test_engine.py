@@ -1,4 +1,4 @@
-"""search_catalog end to end: ids pinned first, exact filters, grouping, exclusions, explain.
+"""search_store end to end: ids pinned first, exact filters, grouping, exclusions, explain.
 
 The hand-built ``mini_catalog`` checks exact behaviour; the real kano corpus
 (``kano_index``) checks it on 770 real backlog files.
@@ -16,7 +16,7 @@ import pytest
 
 from lore.errors import QueryError
 from lore.index import Index
-from lore.search.engine import search_catalog
+from lore.search.engine import search_store
 from lore.search.fts import match_terms
 from lore.search.hits import Hit
 from lore.search.query import parse_query
@@ -30,13 +30,13 @@ TSK_0350 = "KABSD-TSK-0350"
 def run(catalog: Catalog, query: str, *, search: SearchSettings | None = None,
         **kwargs: Any) -> list[Hit]:
     settings = Settings(search=search or SearchSettings())
-    return search_catalog(catalog, query, settings=settings, **kwargs)
+    return search_store(catalog, query, settings=settings, **kwargs)
 
 
 def all_of(index: Index, query: str, **kwargs: Any) -> list[Hit]:
     """Every hit (no leg truncation, no limit) for ``query`` on the kano index."""
     search = dataclasses.replace(index.settings.search, candidates=100_000)
-    return run(index.catalog, query, search=search, limit=100_000, **kwargs)
+    return run(index._store, query, search=search, limit=100_000, **kwargs)
 
 
 def metadata_scan(conn: sqlite3.Connection, filters: Mapping[str, Sequence[str]]) -> set[str]:
@@ -170,7 +170,7 @@ def test_kano_id_query_returns_that_file_first(kano_index: Index) -> None:
 
 
 def test_kano_uid_finds_its_document(kano_index: Index) -> None:
-    uid = kano_index.catalog.conn.execute(
+    uid = kano_index._store.conn.execute(
         "SELECT uid FROM documents WHERE doc_id = ?", (TSK_0350,)).fetchone()[0]
     assert TSK_0350 in kano_index.search(uid)[0].path
 
@@ -178,7 +178,7 @@ def test_kano_uid_finds_its_document(kano_index: Index) -> None:
 @pytest.mark.parametrize("filters", [{"state": ["Done"]}, {"type": ["Task"], "state": ["Done"]},
                                      {"type": ["ADR", "Bug"]}, {"parent": ["KABSD-FTR-0042"]}])
 def test_kano_filters_are_exact(kano_index: Index, filters: dict[str, list[str]]) -> None:
-    conn = kano_index.catalog.conn
+    conn = kano_index._store.conn
     expected = metadata_scan(conn, filters)
     assert expected, "the filter should match something in the corpus"
     # Filter-only: exactly the documents that pass.
@@ -196,7 +196,7 @@ def test_kano_inline_filter_equals_filter_argument(kano_index: Index) -> None:
 
 
 def test_kano_adr_found_by_title_words(kano_index: Index) -> None:
-    conn = kano_index.catalog.conn
+    conn = kano_index._store.conn
     path, title = conn.execute(
         "SELECT path, title FROM documents WHERE doc_id = 'ADR-0009'").fetchone()
     words = [w for w in title.split() if len(w) > 3][-3:]  # e.g. "Search Strategic Evaluation"
@@ -217,18 +217,18 @@ def test_kano_grouping_versus_chunks(kano_index: Index) -> None:
                                    "item state transitions", "rebuild the index"])
 def test_kano_common_term_pruning_keeps_the_top_hits(kano_index: Index, query: str,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    conn = kano_index.catalog.conn
+    store = kano_index._store
     terms = match_terms(parse_query(query, ()))
     monkeypatch.setattr(bm25, "COMMON_MIN_ROWS", 0)     # prune wherever a term is common
-    assert bm25._common_terms(conn, bm25.DOCUMENTS, terms)[0], "the query should mix terms"
+    assert bm25._common_terms(store._conn, bm25.DOCUMENTS, terms)[0], "the query should mix terms"
     pruned = [(h.path, round(h.score, 9)) for h in kano_index.search(query, limit=30)]
     monkeypatch.setattr(bm25, "COMMON_MIN_ROWS", 10**9)  # exact OR over every row
-    assert bm25._common_terms(conn, bm25.DOCUMENTS, terms)[0] == set()
+    assert bm25._common_terms(store._conn, bm25.DOCUMENTS, terms)[0] == set()
     assert [(h.path, round(h.score, 9)) for h in kano_index.search(query, limit=30)] == pruned
 
 
 def test_kano_exclusion(kano_index: Index) -> None:
-    conn = kano_index.catalog.conn
+    conn = kano_index._store.conn
     hits = all_of(kano_index, "embedding -sqlite")
     assert hits
     assert not {h.path for h in hits} & fts_documents(conn, '"sqlite"')

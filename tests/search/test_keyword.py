@@ -10,22 +10,17 @@ from pathlib import Path
 import pytest
 
 from lore.index import Index
-from lore.search.fts import build_match, match_terms
+from lore.search.fts import match_terms
 from lore.search.keyword import keyword_leg, parse_marked, snippets
 from lore.search.query import parse_query
 from lore.store import bm25
-from lore.store.catalog import Catalog, documents_filter_sql
+from lore.store.base import Restriction
+from lore.store.catalog import Catalog
 
 
 def match(text: str) -> list[str]:
     """The query's alternatives as FTS5 strings, as the engine passes them."""
     return match_terms(parse_query(text, ()))
-
-
-def expression(text: str) -> str:
-    expr = build_match(parse_query(text, ()))
-    assert expr is not None
-    return expr
 
 
 def paths(conn: sqlite3.Connection, chunk_ids: list[int]) -> list[str]:
@@ -37,14 +32,14 @@ def paths(conn: sqlite3.Connection, chunk_ids: list[int]) -> list[str]:
 def test_column_weights_decide_title_versus_body(mini_catalog: Catalog) -> None:
     conn = mini_catalog.conn
     # "embedding" is in the title of the cache task and in the body of the ADR.
-    title_first = keyword_leg(conn, match("embedding"), weights=(10.0, 1.0, 0.1), limit=10)
-    body_first = keyword_leg(conn, match("embedding"), weights=(0.1, 1.0, 10.0), limit=10)
+    title_first = keyword_leg(mini_catalog, match("embedding"), weights=(10.0, 1.0, 0.1), limit=10)
+    body_first = keyword_leg(mini_catalog, match("embedding"), weights=(0.1, 1.0, 10.0), limit=10)
     assert paths(conn, [c for c, _ in title_first.ranked])[0].startswith("items/KABSD-TSK-0001")
     assert paths(conn, [c for c, _ in body_first.ranked])[0] == "decisions/ADR-0001_sqlite.md"
 
 
 def test_scores_are_positive_and_descending(mini_catalog: Catalog) -> None:
-    leg = keyword_leg(mini_catalog.conn, match("cache vectors"), weights=(3, 2, 1), limit=10)
+    leg = keyword_leg(mini_catalog, match("cache vectors"), weights=(3, 2, 1), limit=10)
     scores = [s for _, s in leg.ranked]
     assert leg.name == "keyword"
     assert len(scores) >= 3
@@ -53,26 +48,26 @@ def test_scores_are_positive_and_descending(mini_catalog: Catalog) -> None:
 
 
 def test_limit_cuts_the_ranking(mini_catalog: Catalog) -> None:
-    full = keyword_leg(mini_catalog.conn, match("cache"), weights=(3, 2, 1), limit=100)
-    top2 = keyword_leg(mini_catalog.conn, match("cache"), weights=(3, 2, 1), limit=2)
+    full = keyword_leg(mini_catalog, match("cache"), weights=(3, 2, 1), limit=100)
+    top2 = keyword_leg(mini_catalog, match("cache"), weights=(3, 2, 1), limit=2)
     assert len(full.ranked) > 2
     assert top2.ranked == full.ranked[:2]
 
 
 def test_filter_restricts_to_matching_documents(mini_catalog: Catalog) -> None:
     conn = mini_catalog.conn
-    leg = keyword_leg(conn, match("cache"), weights=(3, 2, 1), limit=100,
-                      doc_filter=documents_filter_sql({"type": ["task"], "state": ["done"]}))
+    leg = keyword_leg(mini_catalog, match("cache"), weights=(3, 2, 1), limit=100,
+                      restriction=Restriction({"type": ("task",), "state": ("done",)}))
     assert set(paths(conn, [c for c, _ in leg.ranked])) == {"items/KABSD-TSK-0001_cache.md"}
 
 
 def test_headings_are_searched(mini_catalog: Catalog) -> None:
-    leg = keyword_leg(mini_catalog.conn, match("cache"), weights=(3, 2, 1), limit=100)
+    leg = keyword_leg(mini_catalog, match("cache"), weights=(3, 2, 1), limit=100)
     assert "notes/README.md" in paths(mini_catalog.conn, [c for c, _ in leg.ranked])
 
 
 def test_no_terms_no_hits(mini_catalog: Catalog) -> None:
-    assert keyword_leg(mini_catalog.conn, [], weights=(3, 2, 1), limit=10).ranked == []
+    assert keyword_leg(mini_catalog, [], weights=(3, 2, 1), limit=10).ranked == []
 
 
 @pytest.mark.parametrize("per_document", [True, False])
@@ -81,7 +76,7 @@ def test_common_term_pruning_never_comes_back_short(mini_catalog: Catalog, per_d
     conn = mini_catalog.conn
     table = bm25.DOCUMENTS if per_document else bm25.CHUNKS
     terms = match("cache sidecar")
-    exact = keyword_leg(conn, terms, weights=(3, 2, 1), limit=10, per_document=per_document)
+    exact = keyword_leg(mini_catalog, terms, weights=(3, 2, 1), limit=10, per_document=per_document)
     assert bm25._common_terms(conn, table, terms)[0] == set()  # too few rows to bother
     monkeypatch.setattr(bm25, "COMMON_MIN_ROWS", 0)
     monkeypatch.setattr(bm25, "COMMON_FRACTION", 0.5)
@@ -90,7 +85,7 @@ def test_common_term_pruning_never_comes_back_short(mini_catalog: Catalog, per_d
     assert bm25._common_terms(conn, table, match("cache"))[0] == set()  # nothing rarer
     assert len(exact.ranked) > 1
     for limit in (1, 2, 10):    # one rare match: the rest must come from the common term
-        pruned = keyword_leg(conn, terms, weights=(3, 2, 1), limit=limit,
+        pruned = keyword_leg(mini_catalog, terms, weights=(3, 2, 1), limit=limit,
                              per_document=per_document)
         assert pruned.ranked == exact.ranked[:limit]
     assert paths(conn, [exact.ranked[0][0]]) == ["items/KABSD-TSK-0002_store.md"]
@@ -99,17 +94,15 @@ def test_common_term_pruning_never_comes_back_short(mini_catalog: Catalog, per_d
 def test_a_term_matching_nothing_does_not_hide_the_others(mini_catalog: Catalog,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bm25, "COMMON_MIN_ROWS", 0)
-    alone = keyword_leg(mini_catalog.conn, match("cache"), weights=(3, 2, 1), limit=10)
-    with_typo = keyword_leg(mini_catalog.conn, match("cache zzqqxxtypo"), weights=(3, 2, 1),
+    alone = keyword_leg(mini_catalog, match("cache"), weights=(3, 2, 1), limit=10)
+    with_typo = keyword_leg(mini_catalog, match("cache zzqqxxtypo"), weights=(3, 2, 1),
                             limit=10)
     assert alone.ranked and [c for c, _ in with_typo.ranked] == [c for c, _ in alone.ranked]
 
 
 def test_snippets_mark_the_matched_terms(mini_catalog: Catalog) -> None:
-    conn = mini_catalog.conn
-    expr = expression("sidecar index")
-    leg = keyword_leg(conn, match("sidecar index"), weights=(3, 2, 1), limit=10)
-    found = snippets(conn, expr, [c for c, _ in leg.ranked])
+    leg = keyword_leg(mini_catalog, match("sidecar index"), weights=(3, 2, 1), limit=10)
+    found = snippets(mini_catalog, match("sidecar index"), [c for c, _ in leg.ranked])
     sidecar = found[leg.ranked[0][0]]
     marked = [sidecar.text[s:e].lower() for s, e in sidecar.highlights]
     assert sidecar.text == "Store vectors in a sidecar index."
@@ -119,7 +112,7 @@ def test_snippets_mark_the_matched_terms(mini_catalog: Catalog) -> None:
 def test_snippet_without_a_match_is_the_chunk_start(mini_catalog: Catalog) -> None:
     conn = mini_catalog.conn
     first = conn.execute("SELECT id, text FROM chunks ORDER BY id LIMIT 1").fetchone()
-    found = snippets(conn, None, [first[0]])
+    found = snippets(mini_catalog, [], [first[0]])
     assert found[first[0]].text == first[1]
     assert found[first[0]].highlights == ()
 

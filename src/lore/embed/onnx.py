@@ -26,7 +26,6 @@ from lore.settings import ProviderSettings
 
 log = logging.getLogger(__name__)
 
-_TRUE = ("1", "true", "yes", "on")
 
 
 class OnnxEmbedder(SpaceBound):
@@ -78,14 +77,14 @@ class OnnxEmbedder(SpaceBound):
         self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
-    def from_settings(cls, p: ProviderSettings, *, offline: bool | None = None) -> OnnxEmbedder:
+    def from_settings(cls, p: ProviderSettings, *, offline: bool = False) -> OnnxEmbedder:
         """Build from provider settings, pulling the catalogue model on first use.
 
         Args:
             p: ``model`` (catalogue name) or ``model_path`` (a pulled model folder),
                 ``precision``, ``threads``, prefixes, ``max_tokens``, ``dimensions``.
-            offline: forbid the network when pulling; None reads the
-                ``LORE_EMBED__OFFLINE`` / ``HF_HUB_OFFLINE`` environment variables.
+            offline: forbid the network when pulling (``[embed] offline``, which
+                ``lore.config`` also sets from ``HF_HUB_OFFLINE``).
         """
         if p.model_path:
             files = _files_at(Path(p.model_path).expanduser())
@@ -94,8 +93,7 @@ class OnnxEmbedder(SpaceBound):
                     f"{p.model_path} has no {p.precision} model; pulled there: "
                     f"{', '.join(files.precisions) or 'none'}.")
         else:
-            files = ensure_model(p.model, p.precision,
-                                 offline=_env_offline() if offline is None else offline)
+            files = ensure_model(p.model, p.precision, offline=offline)
         return cls(files, precision=p.precision, threads=p.threads,
                    query_prefix=p.query_prefix, document_prefix=p.document_prefix,
                    max_tokens=p.max_tokens, dimensions=p.dimensions)
@@ -228,9 +226,3 @@ def _files_at(directory: Path) -> ModelFiles:
             f"the folder it prints, or unset model_path."
         )
     return files
-
-
-def _env_offline() -> bool:
-    """Whether the environment forbids the network (lore's or the hub's own switch)."""
-    return any(os.environ.get(var, "").strip().lower() in _TRUE
-               for var in ("LORE_EMBED__OFFLINE", "HF_HUB_OFFLINE"))

@@ -115,14 +115,14 @@ def resolve_provider(name: str) -> type[Any]:
     return cls
 
 
-def get_embedder(p: ProviderSettings, *, offline: bool | None = None) -> Embedder:
+def get_embedder(p: ProviderSettings, *, offline: bool = False) -> Embedder:
     """Build the embedder that ``p`` describes, importing its module only now.
 
     Args:
         p: one provider's settings (``provider`` is the registry name).
-        offline: ``[embed] offline`` when set; passed to providers whose
-            ``from_settings`` takes it (local providers that could otherwise fetch
-            a model). None lets them read ``HF_HUB_OFFLINE`` and the like.
+        offline: ``[embed] offline``; passed to providers whose ``from_settings``
+            takes it (local providers that could otherwise fetch a model). Providers
+            never read the environment themselves: settings are the one source.
 
     Raises:
         UnknownEmbedderError: ``p.provider`` is not registered.
@@ -137,7 +137,7 @@ def get_embedder(p: ProviderSettings, *, offline: bool | None = None) -> Embedde
             f"from_settings() classmethod; it cannot be configured from settings."
         )
     takes_offline = "offline" in inspect.signature(from_settings).parameters
-    if takes_offline and offline is not None:
+    if takes_offline:
         embedder = from_settings(p, offline=offline)
     else:
         embedder = from_settings(p)

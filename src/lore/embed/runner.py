@@ -18,7 +18,6 @@ happens here, in this order:
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lore.embed.base import Embedder, EmbeddingSpace, EmbedKind, TokenCounter, Vectors
+from lore.embed.base import Embedder, EmbeddingSpace, EmbedKind, Vectors
+from lore.embed.tokens import token_counter_for
 from lore.errors import ConfigError, ProviderError
 
 if TYPE_CHECKING:
@@ -36,48 +36,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# English prose averages about four characters per WordPiece/BPE token; code and
-# ids run shorter, so the estimate errs towards keeping less text, never more.
-CHARS_PER_TOKEN = 4
-
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` in input texts, after each batch."""
 
 _KINDS: tuple[EmbedKind, ...] = ("document", "query")
-
-
-class CharTokenEstimate:
-    """A :class:`TokenCounter` for providers without a tokenizer (remote APIs).
-
-    Counts ``ceil(len / CHARS_PER_TOKEN)`` and truncates to that many
-    characters, backing up to the last whitespace so no word is cut in half.
-    """
-
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        """Estimated token counts, one per text."""
-        return [math.ceil(len(t) / CHARS_PER_TOKEN) for t in texts]
-
-    def truncate(self, texts: list[str], max_tokens: int) -> list[str]:
-        """Each text cut to about ``max_tokens`` tokens."""
-        limit = max_tokens * CHARS_PER_TOKEN
-        out = []
-        for text in texts:
-            if len(text) <= limit:
-                out.append(text)
-                continue
-            cut = text[:limit]
-            if not text[limit].isspace():
-                space = cut.rfind(" ", limit * 4 // 5)
-                cut = cut[:space] if space > 0 else cut
-            out.append(cut)
-        return out
-
-
-def token_counter_for(embedder: Embedder) -> TokenCounter:
-    """The embedder itself when it owns a tokenizer, else the character estimate."""
-    if isinstance(embedder, TokenCounter):
-        return embedder
-    return CharTokenEstimate()
 
 
 @dataclass

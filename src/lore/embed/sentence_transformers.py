@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from lore.settings import ProviderSettings
 
 log = logging.getLogger(__name__)
 
-_TRUE = ("1", "true", "yes", "on")
 
 
 class SentenceTransformerEmbedder(SpaceBound):
@@ -76,12 +74,13 @@ class SentenceTransformerEmbedder(SpaceBound):
 
     @classmethod
     def from_settings(cls, p: ProviderSettings, *,
-                      offline: bool | None = None) -> SentenceTransformerEmbedder:
+                      offline: bool = False) -> SentenceTransformerEmbedder:
         """Build from settings: ``model_path`` is a model folder, or the cache for ``model``.
 
         Args:
             p: the provider settings.
-            offline: local files only; None reads ``LORE_EMBED__OFFLINE`` / ``HF_HUB_OFFLINE``.
+            offline: local files only (``[embed] offline``, which ``lore.config``
+                also sets from ``HF_HUB_OFFLINE``).
         """
         model, cache = p.model, None
         if p.model_path:
@@ -90,9 +89,6 @@ class SentenceTransformerEmbedder(SpaceBound):
                 model = str(path)
             else:
                 cache = str(path)
-        if offline is None:
-            offline = any(os.environ.get(v, "").strip().lower() in _TRUE
-                          for v in ("LORE_EMBED__OFFLINE", "HF_HUB_OFFLINE"))
         return cls(model, cache_folder=cache, revision=p.revision, dimensions=p.dimensions,
                    query_prefix=p.query_prefix, document_prefix=p.document_prefix,
                    max_tokens=p.max_tokens, offline=offline)

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
@@ -53,6 +53,7 @@ from lore.settings import Settings
 
 if TYPE_CHECKING:
     from lore.index import Index
+    from lore.types import SearchMode
 
 log = logging.getLogger(__name__)
 
@@ -332,13 +333,14 @@ def _search_all(
     The first query is run once untimed beforehand: it loads the model and
     warms caches, which would otherwise show up as one outlier in p95.
     """
+    search_mode = cast("SearchMode", mode)   # run_eval checked it against the engine's modes
     if queries:
-        index.search(queries[0][1], limit=limit, mode=mode)
+        index.search(queries[0][1], limit=limit, mode=search_mode)
     run: dict[str, list[tuple[str, float]]] = {}
     seconds: list[float] = []
     for done, (qid, text) in enumerate(queries, start=1):
         started = time.perf_counter()
-        hits = index.search(text, limit=limit, mode=mode)
+        hits = index.search(text, limit=limit, mode=search_mode)
         seconds.append(time.perf_counter() - started)
         ranked: list[tuple[str, float]] = []
         seen: set[str] = set()

@@ -14,14 +14,14 @@ bury every local hit under RRF (top hit worth ``w_leg / (k + 1)``).
   (gitignore-style globs): agent-tool copies of canonical files in hidden
   folders, caches, worksets. They stay findable, but below the canonical file.
 
-The functions here are pure; the engine fetches the facts (``facts_sql``) in
-one query, and only when a boost is on (``boosts_enabled``).
+The functions here are pure; the engine fetches the facts
+(``Store.document_dates``) in one query, and only when a boost is on
+(``boosts_enabled``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -65,18 +65,6 @@ def visibility_enabled(search: SearchSettings) -> bool:
 def fused_unit(search: SearchSettings) -> float:
     """What a top-ranked hit of a weight-1 leg is worth under the fusion method."""
     return 1.0 / (search.rrf_k + 1) if search.fusion == "rrf" else 1.0
-
-
-def facts_sql() -> str:
-    """Rows ``(document row id, path, updated, created, date)`` for a JSON array of ids."""
-    dates = ", ".join(f"json_extract(metadata, '$.\"{key}\"')" for key in DATE_KEYS)
-    return (f"SELECT id, path, {dates} FROM documents"
-            " WHERE id IN (SELECT value FROM json_each(?))")
-
-
-def facts_params(document_ids: Sequence[int]) -> tuple[str]:
-    """The parameters of ``facts_sql`` for these document row ids."""
-    return (json.dumps(sorted(set(document_ids))),)
 
 
 def document_boosts(owners: Mapping[int, int], facts: Mapping[int, DocumentFacts],

@@ -10,8 +10,9 @@ supplies the snippet).
 
 Filters (the ``filters`` argument and inline ``key:value`` in the query) and
 exclusions (``-word``: documents with a chunk containing it) become one
-document restriction applied inside every leg's SQL, so a hit never violates
-one. A query with nothing to search (empty, punctuation only, filters only)
+document restriction (``lore.store.base.Restriction``) that every leg hands
+to the store, so a hit never violates one. The engine runs no SQL: every
+fact comes from the ``Store`` it is given. A query with nothing to search (empty, punctuation only, filters only)
 runs the *listing* leg instead: with filters it lists the matching documents
 by path; without filters it returns no hits. It never raises for odd text.
 """
@@ -20,22 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from lore.errors import QueryError
-from lore.search.boosts import (
-    DocumentFacts,
-    boosts_enabled,
-    document_boosts,
-    facts_params,
-    facts_sql,
-)
+from lore.search.boosts import DATE_KEYS, DocumentFacts, boosts_enabled, document_boosts
 from lore.search.filters import check_filters
-from lore.search.fts import build_exclusion, match_terms, or_expression
+from lore.search.fts import exclusion_terms, match_terms
 from lore.search.fusion import (
     Fused,
     LegResult,
@@ -46,42 +39,27 @@ from lore.search.fusion import (
 )
 from lore.search.hits import ChunkInfo, Hit
 from lore.search.idmatch import id_candidates, id_leg
-from lore.search.keyword import DocFilter, Snippet, highlight_words, keyword_leg, snippets
+from lore.search.keyword import Snippet, highlight_words, keyword_leg, snippets
 from lore.search.query import ParsedQuery, candidate_field_keys, normalize_filters, parse_query
 from lore.settings import Settings
-from lore.store import lookups
-from lore.store.catalog import documents_filter_sql
+from lore.store.base import HitRow, Restriction, SearchReads
+from lore.types import SearchMode
 
 if TYPE_CHECKING:
     from lore.search.vector import VectorLeg
-    from lore.store.catalog import Catalog
 
-MODES = ("keyword", "vector", "hybrid")
+MODES: tuple[str, ...] = get_args(SearchMode)
 PINNED_LEGS = ("id",)
 
 
-@dataclass(frozen=True)
-class _ChunkRow:
-    """What a hit needs to know about its chunk and document."""
-
-    ordinal: int
-    kind: str
-    heading_path: str
-    path: str
-    doc_id: str
-    title: str
-    doctype: str
-    metadata: str
-
-
-def search_catalog(catalog: Catalog, query: str, *, settings: Settings, limit: int | None = None,
-                   filters: Mapping[str, Sequence[str]] | None = None, chunks: bool = False,
-                   explain: bool = False, mode: str | None = None,
-                   vector_leg: VectorLeg | None = None) -> list[Hit]:
-    """Search the catalog and return ranked hits.
+def search_store(store: SearchReads, query: str, *, settings: Settings, limit: int | None = None,
+                 filters: Mapping[str, Sequence[str]] | None = None, chunks: bool = False,
+                 explain: bool = False, mode: SearchMode | None = None,
+                 vector_leg: VectorLeg | None = None) -> list[Hit]:
+    """Search the store and return ranked hits.
 
     Args:
-        catalog: an open catalog.
+        store: the index's store.
         query: what the user typed, inline filters (``type:ADR``) included.
         settings: search weights, limits and boosts come from ``settings.search``.
         limit: at most this many hits (default ``settings.search.limit``).
@@ -96,57 +74,38 @@ def search_catalog(catalog: Catalog, query: str, *, settings: Settings, limit: i
     Raises:
         QueryError: an unknown mode, a limit below 1, or a filter without values.
     """
-    conn = catalog.conn
     limit = settings.search.limit if limit is None else limit
     mode = mode or settings.search.mode
     _check(mode, limit)
     if mode == "vector" and vector_leg is None:
         raise QueryError("The vector mode needs embeddings, and this index has none usable: "
                          "run `lore index` with embeddings enabled, or use --mode keyword.")
-    with _read_snapshot(conn):
-        plan = plan_query(conn, query, filters)
+    with store.read_snapshot():
+        plan = plan_query(store, query, filters)
         # Grouping can fold many candidate chunks into few documents; when a
         # leg was cut off and fewer than ``limit`` documents came out, ask for more.
         candidates = max(settings.search.candidates, 2 * limit)
         while True:
-            legs = run_legs(conn, plan, settings=settings, candidates=candidates, mode=mode,
+            legs = run_legs(store, plan, settings=settings, candidates=candidates, mode=mode,
                             vector_leg=vector_leg, per_document=not chunks)
-            owners = _documents_of(conn, sorted({cid for leg in legs for cid, _ in leg.ranked}))
+            owners = store.chunk_owners(sorted({cid for leg in legs for cid, _ in leg.ranked}))
             fused = fuse(legs if chunks else collapse_to_documents(legs, owners),
                          leg_weights(settings), k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
                          method=settings.search.fusion)
-            fused = add_boost(fused, "doctype", _doctype_boosts(conn, owners, settings))
-            for name, values in _document_boosts(conn, owners, settings).items():
+            fused = add_boost(fused, "doctype", _doctype_boosts(store, owners, settings))
+            for name, values in _document_boosts(store, owners, settings).items():
                 fused = add_boost(fused, name, values)
             chosen = _best_per_document(fused, owners, per_document=not chunks)
             if len(chosen) >= limit or all(len(leg.ranked) < candidates for leg in legs):
                 break
             candidates *= 4
         chosen = chosen[:limit]
-        rows = _hit_rows(conn, [f.chunk_id for f in chosen])
-        found = snippets(conn, plan.match, [f.chunk_id for f in chosen],
+        rows = store.hit_rows([f.chunk_id for f in chosen])
+        found = snippets(store, plan.terms, [f.chunk_id for f in chosen],
                          words=highlight_words(plan.parsed))
     notes = [*plan.notes, *(note for leg in legs for note in leg.notes)]
     return [_hit(f, rows[f.chunk_id], found[f.chunk_id], explain=explain, notes=notes)
             for f in chosen]
-
-
-@contextmanager
-def _read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
-    """Run the block's reads in one transaction, so every leg sees the same catalog.
-
-    In WAL mode a read transaction is a snapshot: a sync committing halfway
-    through a search cannot hand one leg a chunk that the next query no
-    longer finds. Inside a caller's transaction, that one already is.
-    """
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        conn.execute("COMMIT")
 
 
 @dataclass(frozen=True)
@@ -155,66 +114,44 @@ class Plan:
 
     Attributes:
         parsed: the parsed query.
-        terms: its positive alternatives as FTS5 strings (none: no keyword leg).
-        doc_filter: the document restriction from filters and exclusions, or ``None``.
+        terms: its positive alternatives as keyword terms (none: no keyword leg).
+        restriction: the documents allowed by filters and exclusions, or ``None``.
         listing: whether a query without text lists the filtered documents.
         notes: what ``--explain`` says about the query itself (words kept as text).
     """
 
     parsed: ParsedQuery
     terms: list[str]
-    doc_filter: DocFilter | None
+    restriction: Restriction | None
     listing: bool
     notes: tuple[str, ...] = ()
 
-    @property
-    def match(self) -> str | None:
-        """The FTS5 expression of ``terms`` (also used to mark snippets)."""
-        return or_expression(self.terms)
 
-
-def plan_query(conn: sqlite3.Connection, query: str,
+def plan_query(store: SearchReads, query: str,
                filters: Mapping[str, Sequence[str]] | None) -> Plan:
-    """Parse ``query`` against the catalog's field keys, merge in ``filters``, check both.
+    """Parse ``query`` against the store's field keys, merge in ``filters``, check both.
 
     Raises:
         QueryError: a filter key or value that nothing indexed has
             (``lore.search.filters``).
     """
     candidates = candidate_field_keys(query)
-    known = known_field_keys(conn, candidates)
+    known = store.known_field_keys(candidates)
     parsed = parse_query(query, known)
-    explicit = normalize_filters(filters)
     merged = normalize_filters(filters, parsed.filters)
-    notes = check_filters(_FieldFacts(conn), merged, explicit=set(explicit),
+    notes = check_filters(store, merged, explicit=set(normalize_filters(filters)),
                           colon_words=candidates - known)
-    return Plan(parsed, match_terms(parsed), restriction(merged, build_exclusion(parsed)),
+    return Plan(parsed, match_terms(parsed), restriction(merged, exclusion_terms(parsed)),
                 listing=bool(merged), notes=tuple(notes))
 
 
-class _FieldFacts:
-    """``lore.search.filters.FieldFacts`` over a catalog connection."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def field_keys(self) -> list[str]:
-        return lookups.field_keys(self._conn)
-
-    def unknown_field_values(self, key: str, values: Sequence[str]) -> list[str]:
-        return lookups.unknown_field_values(self._conn, key, values)
-
-    def field_values(self, key: str, *, limit: int) -> tuple[list[str], int]:
-        return lookups.field_values(self._conn, key, limit=limit)
-
-
-def run_legs(conn: sqlite3.Connection, plan: Plan, *, settings: Settings, candidates: int,
-             mode: str = "hybrid", vector_leg: VectorLeg | None = None,
+def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: int,
+             mode: SearchMode = "hybrid", vector_leg: VectorLeg | None = None,
              per_document: bool = True) -> list[LegResult]:
     """Run every leg the plan and mode call for; the listing leg when nothing else applies.
 
     Args:
-        conn: a catalog connection.
+        store: the index's store.
         plan: the planned query.
         settings: column weights.
         candidates: how many chunks each ranked leg may return.
@@ -225,38 +162,41 @@ def run_legs(conn: sqlite3.Connection, plan: Plan, *, settings: Settings, candid
     s = settings.search
     legs: list[LegResult] = []
     if plan.terms and mode != "vector":
-        legs.append(keyword_leg(conn, plan.terms, limit=candidates, doc_filter=plan.doc_filter,
+        legs.append(keyword_leg(store, plan.terms, limit=candidates,
+                                restriction=plan.restriction,
                                 weights=(s.title_weight, s.heading_weight, s.body_weight),
                                 per_document=per_document, share=s.document_share))
     if vector_leg is not None and mode != "keyword":
-        legs.append(vector_leg.run(conn, plan.parsed.text, doc_filter=plan.doc_filter,
+        legs.append(vector_leg.run(store, plan.parsed.text, restriction=plan.restriction,
                                    candidates=candidates))
     ids = id_candidates(plan.parsed) if mode != "vector" else []
     if ids:
         prefer = [cid for cid, _ in legs[0].ranked] if legs else []
-        legs.append(id_leg(conn, ids, doc_filter=plan.doc_filter, prefer=prefer))
+        legs.append(id_leg(store, ids, restriction=plan.restriction, prefer=prefer))
     found_any = any(leg.ranked for leg in legs)
-    if not plan.terms and plan.listing and plan.doc_filter is not None and not found_any:
-        legs.append(listing_leg(conn, plan.doc_filter, limit=candidates))
+    if not plan.terms and plan.listing and plan.restriction is not None and not found_any:
+        legs.append(listing_leg(store, plan.restriction, limit=candidates))
     return legs
 
 
-def restriction(filters: Mapping[str, Sequence[str]], exclusion: str | None) -> DocFilter | None:
+def restriction(filters: Mapping[str, Sequence[str]],
+                exclusion: Sequence[str]) -> Restriction | None:
     """The documents a hit may come from: passing ``filters``, minus excluded ones.
 
     Args:
         filters: normalised filters (empty: every document).
-        exclusion: an FTS5 expression; documents with a matching chunk are removed.
+        exclusion: keyword terms; documents with a matching chunk are removed.
+
+    Raises:
+        QueryError: a filter key without values.
     """
-    if not filters and exclusion is None:
+    if not filters and not exclusion:
         return None
-    sql, params = documents_filter_sql(filters)
-    if exclusion is not None:
-        # Compound operators associate left: (A INTERSECT B) EXCEPT C.
-        sql += (" EXCEPT SELECT c.document_id FROM chunks c WHERE c.id IN"
-                " (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?)")
-        params = [*params, exclusion]
-    return sql, params
+    for key, values in filters.items():
+        if not values:
+            raise QueryError(f"The filter {key!r} has no values: give at least one, "
+                             f"e.g. {key}:VALUE, or drop it.")
+    return Restriction({k: tuple(v) for k, v in filters.items()}, tuple(exclusion))
 
 
 def leg_weights(settings: Settings) -> dict[str, float]:
@@ -266,26 +206,9 @@ def leg_weights(settings: Settings) -> dict[str, float]:
             "listing": 1.0}
 
 
-def listing_sql(doc_filter: DocFilter) -> str:
-    """The first chunk of every document passing the filter, by path."""
-    return ("SELECT (SELECT c.id FROM chunks c WHERE c.document_id = d.id"
-            " ORDER BY c.ordinal LIMIT 1) FROM documents d"
-            f" WHERE d.id IN ({doc_filter[0]}) ORDER BY d.path LIMIT ?")
-
-
-def listing_leg(conn: sqlite3.Connection, doc_filter: DocFilter, *, limit: int) -> LegResult:
+def listing_leg(store: SearchReads, restriction: Restriction, *, limit: int) -> LegResult:
     """Documents that pass the filters, in path order: the answer to a filter-only query."""
-    rows = conn.execute(listing_sql(doc_filter), [*doc_filter[1], limit])
-    return LegResult("listing", [(int(cid), 1.0) for (cid,) in rows if cid is not None])
-
-
-def known_field_keys(conn: sqlite3.Connection, candidates: set[str]) -> set[str]:
-    """Which of ``candidates`` are field keys of some document (one indexed query)."""
-    if not candidates:
-        return set()
-    rows = conn.execute("SELECT DISTINCT key FROM fields WHERE key IN "
-                        "(SELECT value FROM json_each(?))", (json.dumps(sorted(candidates)),))
-    return {str(key) for (key,) in rows}
+    return LegResult("listing", [(cid, 1.0) for cid in store.listing(restriction, limit=limit)])
 
 
 def _check(mode: str, limit: int) -> None:
@@ -296,42 +219,24 @@ def _check(mode: str, limit: int) -> None:
         raise QueryError(f"The limit must be at least 1, not {limit}.")
 
 
-def _documents_of(conn: sqlite3.Connection, chunk_ids: list[int]) -> dict[int, int]:
-    """Chunk id -> document row id for every candidate (chunks only: no document pages)."""
-    rows = conn.execute("SELECT id, document_id FROM chunks WHERE id IN "
-                        "(SELECT value FROM json_each(?))", (json.dumps(chunk_ids),))
-    return {int(cid): int(doc) for cid, doc in rows}
-
-
-def _doctype_boosts(conn: sqlite3.Connection, owners: Mapping[int, int],
+def _doctype_boosts(store: SearchReads, owners: Mapping[int, int],
                     settings: Settings) -> dict[int, float]:
     """The doctype prior per candidate chunk; no query when no prior is configured."""
     priors = settings.search.doctype_boosts
     if not priors:
         return {}
-    doctypes = dict(conn.execute("SELECT id, doctype FROM documents WHERE id IN "
-                                 "(SELECT value FROM json_each(?))",
-                                 (json.dumps(sorted(set(owners.values()))),)))
+    doctypes = store.doctypes(set(owners.values()))
     return doctype_boosts({cid: doctypes[doc] for cid, doc in owners.items()}, priors)
 
 
-def _document_boosts(conn: sqlite3.Connection, owners: Mapping[int, int],
+def _document_boosts(store: SearchReads, owners: Mapping[int, int],
                      settings: Settings) -> dict[str, dict[int, float]]:
     """Recency and visibility per candidate chunk; no query when both are off."""
     if not boosts_enabled(settings.search):
         return {}
-    rows = conn.execute(facts_sql(), facts_params(list(owners.values())))
-    facts = {int(doc): DocumentFacts(path, tuple(dates)) for doc, path, *dates in rows}
+    rows = store.document_dates(set(owners.values()), DATE_KEYS)
+    facts = {doc: DocumentFacts(path, dates) for doc, (path, dates) in rows.items()}
     return document_boosts(owners, facts, settings.search, now=dt.datetime.now(dt.timezone.utc))
-
-
-def _hit_rows(conn: sqlite3.Connection, chunk_ids: list[int]) -> dict[int, _ChunkRow]:
-    """Document and chunk facts for the chunks that become hits, in one query."""
-    rows = conn.execute(
-        "SELECT c.id, c.ordinal, c.kind, c.heading_path, d.path, d.doc_id,"
-        " d.title, d.doctype, d.metadata FROM chunks c JOIN documents d ON d.id = c.document_id"
-        " WHERE c.id IN (SELECT value FROM json_each(?))", (json.dumps(chunk_ids),))
-    return {int(cid): _ChunkRow(*rest) for cid, *rest in rows}
 
 
 def _best_per_document(fused: list[Fused], owners: Mapping[int, int], *,
@@ -349,7 +254,7 @@ def _best_per_document(fused: list[Fused], owners: Mapping[int, int], *,
     return best
 
 
-def _hit(entry: Fused, row: _ChunkRow, snippet: Snippet, *, explain: bool,
+def _hit(entry: Fused, row: HitRow, snippet: Snippet, *, explain: bool,
          notes: Sequence[str] = ()) -> Hit:
     """Build the public hit for one chosen chunk (``notes``: about the query, for explain)."""
     record: dict[str, Any] | None = None

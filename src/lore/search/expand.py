@@ -9,8 +9,6 @@ hang off, cut to a token budget.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +17,7 @@ from lore.documents.chunking import estimate_tokens
 from lore.search.graph import DEFAULT_EDGE_WEIGHTS, LinkGraph, Neighbour
 from lore.search.hits import ChunkInfo, Hit
 from lore.settings import GraphSettings
+from lore.store.base import SearchReads
 
 # Edges whose far end gives a hit its context: what it belongs to and why.
 CONTEXT_EDGES = ("parent", "decision", "blocked_by")
@@ -30,7 +29,7 @@ def edge_weights(settings: GraphSettings) -> dict[str, float]:
     return {**DEFAULT_EDGE_WEIGHTS, **settings.edge_weights}
 
 
-def expand_hits(conn: sqlite3.Connection, hits: Sequence[Hit], graph: LinkGraph,
+def expand_hits(store: SearchReads, hits: Sequence[Hit], graph: LinkGraph,
                 settings: GraphSettings) -> list[Hit]:
     """The hits, then up to ``settings.max_added`` documents linked to the top ``settings.seeds``.
 
@@ -39,9 +38,9 @@ def expand_hits(conn: sqlite3.Connection, hits: Sequence[Hit], graph: LinkGraph,
     decay per extra hop``, scaled by ``settings.weight``).
 
     Args:
-        conn: the catalog connection.
+        store: the index's store.
         hits: ranked search hits.
-        graph: the catalog's link graph.
+        graph: the index's link graph.
         settings: hops, decay, seeds, weights.
     """
     rowids = {hit.path: graph.resolver.resolve(hit.path) for hit in hits}
@@ -52,25 +51,16 @@ def expand_hits(conn: sqlite3.Connection, hits: Sequence[Hit], graph: LinkGraph,
                           weights=edge_weights(settings))
     added = sorted((n for rowid, n in gained.items() if rowid not in present),
                    key=lambda n: (-n.score, n.doc.path))
-    return [*hits, *(_neighbour_hit(conn, n, graph, settings.weight)
+    return [*hits, *(_neighbour_hit(store, n, settings.weight)
                      for n in added[:settings.max_added])]
 
 
-def _neighbour_hit(conn: sqlite3.Connection, n: Neighbour, graph: LinkGraph,
-                   weight: float) -> Hit:
-    metadata, text, kind = _first_chunk(conn, n.doc.rowid)
-    via = tuple((kind_, graph.resolver.docs[src].doc_id) for kind_, src in n.via)
+def _neighbour_hit(store: SearchReads, n: Neighbour, weight: float) -> Hit:
+    metadata, text, kind = store.first_chunk(n.doc.rowid)
+    via = tuple((kind_, source.doc_id) for kind_, source in n.via)
     return Hit(path=n.doc.path, doc_id=n.doc.doc_id, title=n.doc.title, score=n.score * weight,
                snippet=_summary(text), highlights=(), metadata=metadata, doctype=n.doc.doctype,
                chunk=ChunkInfo(0, (), kind), via=via)
-
-
-def _first_chunk(conn: sqlite3.Connection, rowid: int) -> tuple[dict[str, Any], str, str]:
-    row = conn.execute(
-        "SELECT d.metadata, coalesce(c.text, ''), coalesce(c.kind, 'document') FROM documents d "
-        "LEFT JOIN chunks c ON c.document_id = d.id AND c.ordinal = 0 WHERE d.id = ?",
-        (rowid,)).fetchone()
-    return json.loads(row[0]), str(row[1]), str(row[2])
 
 
 def _summary(text: str) -> str:
@@ -99,11 +89,12 @@ class ContextPack:
     used: int = 0
     items: list[ContextItem] = field(default_factory=list)
     omitted: int = 0     # passages that did not fit
+    notices: list[str] = field(default_factory=list)   # why the search behind it ran degraded
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (``lore search --context --json``)."""
         return {"budget": self.budget, "used_tokens": self.used, "omitted": self.omitted,
-                "items": [vars(item) for item in self.items]}
+                "items": [vars(item) for item in self.items], "notices": self.notices}
 
     def to_markdown(self) -> str:
         """The pack as Markdown, ready to paste into a prompt."""
@@ -114,7 +105,7 @@ class ContextPack:
         return "\n\n".join(parts)
 
 
-def pack_context(conn: sqlite3.Connection, hits: Sequence[Hit], graph: LinkGraph,
+def pack_context(store: SearchReads, hits: Sequence[Hit], graph: LinkGraph,
                  budget: int) -> ContextPack:
     """The hits' best chunks, each followed by its parents/decisions, until ``budget`` tokens.
 
@@ -122,9 +113,9 @@ def pack_context(conn: sqlite3.Connection, hits: Sequence[Hit], graph: LinkGraph
     long one does not starve the shorter ones after it; a document appears once.
 
     Args:
-        conn: the catalog connection.
+        store: the index's store.
         hits: ranked search hits (their chunk is the passage used).
-        graph: the catalog's link graph.
+        graph: the index's link graph.
         budget: token budget (lore's estimate, see ``estimate_tokens``).
     """
     pack = ContextPack(budget)
@@ -141,19 +132,13 @@ def pack_context(conn: sqlite3.Connection, hits: Sequence[Hit], graph: LinkGraph
         pack.used += item.tokens
 
     for hit in hits:
-        text = _chunk_text(conn, hit.path, hit.chunk.ordinal)
+        text = store.chunk_text_at(hit.path, hit.chunk.ordinal)
         offer(ContextItem("hit", hit.doc_id, hit.path, hit.title, text, estimate_tokens(text)))
         rowid = graph.resolver.resolve(hit.path)
         if rowid is None:
             continue
         for n in graph.neighbourhood(rowid, depth=1, kinds=CONTEXT_EDGES):
-            _, first, _ = _first_chunk(conn, n.doc.rowid)
+            first = store.first_chunk(n.doc.rowid).text
             offer(ContextItem(n.via[0][0], n.doc.doc_id, n.doc.path, n.doc.title, first,
                               estimate_tokens(first), via=hit.doc_id))
     return pack
-
-
-def _chunk_text(conn: sqlite3.Connection, path: str, ordinal: int) -> str:
-    row = conn.execute("SELECT c.text FROM chunks c JOIN documents d ON d.id = c.document_id "
-                       "WHERE d.path = ? AND c.ordinal = ?", (path, ordinal)).fetchone()
-    return "" if row is None else str(row[0])

@@ -88,13 +88,18 @@ def or_expression(terms: Sequence[str]) -> str | None:
     return " OR ".join(terms) or None
 
 
-def build_exclusion(parsed: ParsedQuery) -> str | None:
-    """An FTS5 expression matching any excluded word or phrase, or ``None``.
+def exclusion_terms(parsed: ParsedQuery) -> list[str]:
+    """The excluded words and phrases as FTS5 strings (a document matching any is dropped).
 
     Stopwords are kept: someone who types ``-the`` asked for it.
     """
-    negative = _dedupe([term for t in parsed.excluded if has_word_chars(t) for term in _term(t)])
-    return or_expression(negative[:MAX_TERMS])
+    return _dedupe([term for t in parsed.excluded if has_word_chars(t)
+                    for term in _term(t)])[:MAX_TERMS]
+
+
+def build_exclusion(parsed: ParsedQuery) -> str | None:
+    """An FTS5 expression matching any excluded word or phrase, or ``None``."""
+    return or_expression(exclusion_terms(parsed))
 
 
 def _keep_terms(terms: list[str]) -> list[str]:

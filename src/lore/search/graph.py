@@ -11,11 +11,12 @@ decision reference is the ADR's ``decides`` edge.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
+
+from lore.store.base import SearchReads
 
 # The edge kind seen from the other end of a link.
 INVERSE: dict[str, str] = {
@@ -67,12 +68,25 @@ class Edge:
 
 @dataclass
 class Neighbour:
-    """A document reached from the start set, with how it was reached."""
+    """A document reached from the start set, with how it was reached.
+
+    Attributes:
+        doc: the document reached.
+        depth: hops from the start.
+        via: the edges that reached it, as (edge kind, the document it came from).
+        score: the score that flowed to it (graph expansion only).
+    """
 
     doc: DocRef
     depth: int
-    via: list[tuple[str, int]] = field(default_factory=list)  # (edge kind, from rowid)
+    via: list[tuple[str, DocRef]] = field(default_factory=list)
     score: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The document, its distance, and the edges that reached it (``lore related --json``)."""
+        return {"path": self.doc.path, "doc_id": self.doc.doc_id, "title": self.doc.title,
+                "doctype": self.doc.doctype, "depth": self.depth,
+                "via": [{"kind": kind, "from": source.doc_id} for kind, source in self.via]}
 
 
 class LinkResolver:
@@ -99,10 +113,9 @@ class LinkResolver:
         self._titles = titles
 
     @classmethod
-    def from_connection(cls, conn: sqlite3.Connection) -> LinkResolver:
-        """Load every document's identity from the catalog."""
-        rows = conn.execute("SELECT id, path, doc_id, uid, title, doctype FROM documents")
-        return cls(rows)
+    def from_store(cls, store: SearchReads) -> LinkResolver:
+        """Load every document's identity from the store."""
+        return cls(store.document_identities())
 
     def resolve(self, target: str) -> int | None:
         """The rowid a link target names, or None when nothing matches."""
@@ -140,10 +153,9 @@ class LinkGraph:
                     self._edges.setdefault(edge.source, []).append(edge)
 
     @classmethod
-    def from_connection(cls, conn: sqlite3.Connection) -> LinkGraph:
-        """Resolve every stored link of the catalog."""
-        resolver = LinkResolver.from_connection(conn)
-        return cls(resolver, conn.execute("SELECT document_id, kind, target FROM links"))
+    def from_store(cls, store: SearchReads) -> LinkGraph:
+        """Resolve every stored link of the store."""
+        return cls(LinkResolver.from_store(store), store.stored_links())
 
     def edges(self, rowid: int) -> list[Edge]:
         """Edges leaving ``rowid`` (including mirrored incoming links)."""
@@ -175,16 +187,9 @@ class LinkGraph:
                         found[edge.target] = item
                         nxt.append(edge.target)
                     if item.depth == hop:
-                        item.via.append((edge.kind, node))
+                        item.via.append((edge.kind, self.resolver.docs[node]))
             frontier = nxt
         return sorted(found.values(), key=lambda n: (n.depth, n.doc.path))
-
-    def to_json(self, n: Neighbour) -> dict[str, Any]:
-        """A neighbour as JSON: the document, its distance, and the edges that reached it."""
-        return {"path": n.doc.path, "doc_id": n.doc.doc_id, "title": n.doc.title,
-                "doctype": n.doc.doctype, "depth": n.depth,
-                "via": [{"kind": kind, "from": self.resolver.docs[src].doc_id}
-                        for kind, src in n.via]}
 
     def expand(self, seeds: Mapping[int, float], *, hops: int = 1, decay: float = 0.5,
                weights: Mapping[str, float] | None = None) -> dict[int, Neighbour]:
@@ -215,7 +220,7 @@ class LinkGraph:
                     item = gained.setdefault(
                         edge.target, Neighbour(self.resolver.docs[edge.target], hop))
                     item.score += gain
-                    item.via.append((edge.kind, node))
+                    item.via.append((edge.kind, self.resolver.docs[node]))
                     nxt[edge.target] = max(nxt.get(edge.target, 0.0), gain)
             frontier = nxt
         return gained

@@ -1,4 +1,4 @@
-"""The search result type every front end formats: ``Hit`` and its JSON shape.
+"""The search result types every front end formats: ``Hit``, ``SearchResult``, JSON shapes.
 
 The JSON field names are a public contract (``lore search --json``, the HTTP
 and MCP servers), so they are spelled out in ``to_json`` rather than derived
@@ -7,8 +7,9 @@ from attribute names that a refactor might rename.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,60 @@ class Hit:
             "explain": self.explain,
             "via": [{"kind": kind, "from": source} for kind, source in self.via],
         }
+
+
+class SearchResult(Sequence[Hit]):
+    """The hits of one search, best first, with the notices that say how it ran.
+
+    A sequence of ``Hit`` (index it, slice it, iterate it), plus ``notices``:
+    why the search ran degraded, when it did (keyword-only because the index
+    has no vectors yet, fused order because the reranker timed out). Notices
+    travel with the hits rather than living on the ``Index``, so two searches
+    on one index never see each other's.
+    """
+
+    __slots__ = ("_hits", "_notices")
+
+    def __init__(self, hits: Iterable[Hit] = (), notices: Iterable[str] = ()) -> None:
+        self._hits = tuple(hits)
+        self._notices = tuple(notices)
+
+    @property
+    def hits(self) -> tuple[Hit, ...]:
+        """The hits, best first."""
+        return self._hits
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """Why the search ran degraded, one sentence each; empty when it did not."""
+        return self._notices
+
+    @overload
+    def __getitem__(self, index: int) -> Hit: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Hit]: ...
+
+    def __getitem__(self, index: int | slice) -> Hit | list[Hit]:
+        if isinstance(index, slice):
+            return list(self._hits[index])
+        return self._hits[index]
+
+    def __len__(self) -> int:
+        return len(self._hits)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SearchResult):
+            return self._hits == other._hits and self._notices == other._notices
+        if isinstance(other, (list, tuple)):
+            return list(self._hits) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"SearchResult({list(self._hits)!r}, notices={list(self._notices)!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"hits": [...], "notices": [...]}`` with each hit's stable JSON shape."""
+        return {"hits": [hit.to_json() for hit in self._hits], "notices": list(self._notices)}

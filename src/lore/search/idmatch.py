@@ -18,12 +18,11 @@ ranking, else its first chunk.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Sequence
 
 from lore.search.fusion import LegResult
 from lore.search.query import ParsedQuery
-from lore.store.lookups import DocFilter, find_ids
+from lore.store.base import Restriction, SearchReads
 
 # A single-token query longer than this is not a plausible id or file name.
 _MAX_ID_CHARS = 200
@@ -51,7 +50,7 @@ def id_candidates(parsed: ParsedQuery) -> list[str]:
 
 
 def id_forms(candidate: str) -> list[str]:
-    """The lookup forms (``lore.store.lookups.ID_FORMS``) worth trying, in order."""
+    """The lookup forms (``SearchReads.id_matches``) worth trying, in order."""
     if _ID_AT_UID.fullmatch(candidate):
         return ["id_at_uid", "exact"]
     forms = ["exact"]
@@ -62,14 +61,14 @@ def id_forms(candidate: str) -> list[str]:
     return [*forms, "stem"]
 
 
-def id_leg(conn: sqlite3.Connection, candidates: list[str], *,
-           doc_filter: DocFilter | None = None, prefer: Sequence[int] = ()) -> LegResult:
+def id_leg(store: SearchReads, candidates: list[str], *,
+           restriction: Restriction | None = None, prefer: Sequence[int] = ()) -> LegResult:
     """Look ``candidates`` up as ids, uids, short ids, uid prefixes or file stems.
 
     Args:
-        conn: a catalog connection.
+        store: the index's store.
         candidates: strings to look up, in the order they should rank.
-        doc_filter: only documents passing the filters may match.
+        restriction: only documents it allows may match.
         prefer: chunk ids in preference order (the keyword leg's ranking): a
             matched document is represented by its best-ranked chunk in this
             list, else by its first chunk, so fusion credits one chunk with
@@ -84,7 +83,8 @@ def id_leg(conn: sqlite3.Connection, candidates: list[str], *,
     seen: set[int] = set()
     for candidate in candidates:
         for form in id_forms(candidate):
-            found = find_ids(conn, candidate, form, doc_filter=doc_filter, prefer=prefer)
+            found = store.id_matches(candidate, form=form, restriction=restriction,
+                                     prefer=prefer)
             if found:
                 break
         if form in ("suffix", "uid_prefix") and len(found) > 1:

@@ -1,38 +1,21 @@
-"""The keyword leg: BM25 over ``chunks_fts`` with column weights, and snippets.
+"""The keyword leg: weighted BM25 through the store, and snippets of the shown hits.
 
-Column weights (title, headings, body) come from ``settings.search`` and are
-bound as parameters of ``bm25(chunks_fts, ...)``. (FTS5's ``rank MATCH
-'bm25(...)'`` override measured ~5x slower on the kano corpus: it evaluates
-the rank function through a nested statement per row.) BM25 in FTS5 is
-"lower is better"; the leg reports the negated value so that every leg's
-scores read "higher is better".
-
-Restrictions on ``rowid`` are written ``+rowid IN (...)``: the unary plus
-keeps SQLite from handing the IN list to FTS5 as a rowid constraint, which
-makes FTS5 re-run the whole MATCH once per listed rowid (300 ms instead of
-1 ms for a filter that passes a few thousand chunks).
-
-Common terms (the "cutoff frequency" of Lucene's common-terms query): BM25
-costs time per matching row, and a word in half the chunks ("backlog" in a
-backlog) makes every row match while adding almost nothing to any score
-(its IDF is near zero). When a query mixes such common terms with rarer
-ones, only chunks that match a rarer term are candidates; their scores
-still count every term. On the kano corpus this takes "Backlog Structure and
-MOC" from 10 ms to 1 ms with the same top 100. A query of common terms only
-is run as is.
+The store ranks (``Store.keyword_ranking``: title, heading and body weights
+from ``settings.search``, scores "higher is better"); this module turns what
+it returns into a ``LegResult`` and turns marked snippet text into plain text
+with highlight offsets, the same for every backend.
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lore.documents.cjk import cjk_runs
 from lore.search.fusion import LegResult
 from lore.search.query import ParsedQuery
-from lore.store.bm25 import CHUNKS, DocFilter, rank, rank_documents
+from lore.store.base import Restriction, SearchReads
 
 # Snippet markers: control characters that Markdown text practically never
 # contains, turned into offsets (``Hit.highlights``) and removed.
@@ -52,64 +35,54 @@ class Snippet:
     highlights: tuple[tuple[int, int], ...]
 
 
-def keyword_leg(conn: sqlite3.Connection, terms: Sequence[str], *,
+def keyword_leg(store: SearchReads, terms: Sequence[str], *,
                 weights: tuple[float, float, float], limit: int,
-                doc_filter: DocFilter | None = None, per_document: bool = True,
+                restriction: Restriction | None = None, per_document: bool = True,
                 share: float = 0.5) -> LegResult:
     """Run the BM25 leg: the best ``limit`` documents (or chunks) with positive scores.
 
     Args:
-        conn: a catalog connection.
-        terms: the query's alternatives as FTS5 strings (``lore.search.fts.match_terms``).
+        store: the index's store.
+        terms: the query's alternatives as keyword terms (``lore.search.fts.match_terms``).
         weights: BM25 weights for the title, headings and body columns.
         limit: how many candidates to return (``settings.search.candidates``).
-        doc_filter: restricts matches to chunks of the allowed documents.
-        per_document: rank documents (each represented by its best chunk);
-            False ranks chunks, for one hit per chunk.
-        share: the document-level part of a document's score (``lore.store.bm25``).
+        restriction: restricts matches to chunks of the allowed documents.
+        per_document: rank documents, each represented by its best chunk (False:
+            rank chunks, for one hit per chunk).
+        share: the document-level part of a document's score
+            (``settings.search.document_share``; ``lore.store.bm25``).
     """
     if not terms:
         return LegResult("keyword", [])
-    if not per_document:
-        return LegResult("keyword", rank(conn, CHUNKS, terms, weights=(*weights, weights[2]),
-                                         limit=limit, doc_filter=doc_filter))
-    ranked = rank_documents(conn, terms, weights=weights, share=share, limit=limit,
-                            doc_filter=doc_filter)
-    return LegResult("keyword", [(hit.chunk_id, hit.score) for hit in ranked])
+    return LegResult("keyword", store.keyword_ranking(
+        terms, weights=weights, limit=limit, restriction=restriction,
+        per_document=per_document, share=share))
 
 
-def snippets(conn: sqlite3.Connection, match: str | None, chunk_ids: Iterable[int], *,
+def snippets(store: SearchReads, terms: Sequence[str], chunk_ids: Iterable[int], *,
              words: Sequence[str] = ()) -> dict[int, Snippet]:
     """A snippet for each chunk: around the matched terms, else the chunk's start.
 
-    Computed only for the hits that are shown, because ``snippet()`` re-reads
-    and re-tokenizes each chunk.
+    Computed only for the hits that are shown, because marking re-reads and
+    re-tokenizes each chunk.
 
     Args:
-        conn: a catalog connection.
-        match: the FTS5 expression whose terms to mark, or ``None``.
+        store: the index's store.
+        terms: the keyword terms whose matches to mark (none: leading snippets).
         chunk_ids: the chunks to describe.
         words: text to mark wherever it occurs (``highlight_words``): CJK words,
-            which FTS5 matches inside longer tokens and so cannot mark itself.
+            which the index matches inside longer tokens, so FTS5 cannot mark them.
     """
     ids = list(dict.fromkeys(chunk_ids))
     if not ids:
         return {}
-    marks = ", ".join("?" for _ in ids)
-    found: dict[int, Snippet] = {}
-    if match is not None:
-        rows = conn.execute(
-            f"SELECT rowid, snippet(chunks_fts, 2, ?, ?, '…', ?) FROM chunks_fts"
-            f" WHERE chunks_fts MATCH ? AND +rowid IN ({marks})",
-            [_OPEN, _CLOSE, SNIPPET_TOKENS, match, *ids])
-        found = {int(rowid): parse_marked(text) for rowid, text in rows}
+    marked = store.marked_snippets(terms, ids, marks=(_OPEN, _CLOSE), tokens=SNIPPET_TOKENS)
+    found = {cid: parse_marked(text) for cid, text in marked.items()}
     missing = [i for i in ids if i not in found or words]
     if missing:
-        marks = ", ".join("?" for _ in missing)
-        for rowid, text in conn.execute(f"SELECT id, text FROM chunks WHERE id IN ({marks})",
-                                        missing):
-            shown = found.get(int(rowid)) or _leading_snippet(text)
-            found[int(rowid)] = mark_words(shown, text, words) if words else shown
+        for cid, text in store.chunk_texts(missing).items():
+            shown = found.get(cid) or _leading_snippet(text)
+            found[cid] = mark_words(shown, text, words) if words else shown
     return found
 
 

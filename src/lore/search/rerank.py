@@ -14,9 +14,7 @@ stays testable without a model or a network.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from lore._optional import require
 from lore.errors import ConfigError, MissingDependencyError, ProviderError
 from lore.search.hits import Hit
 from lore.settings import RerankSettings
+from lore.store.base import SearchReads
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +172,7 @@ def build_reranker(settings: RerankSettings, offline: bool) -> Reranker | None:
                       "cross-encoder or http.")
 
 
-def rerank_hits(conn: sqlite3.Connection, reranker: Reranker, query: str, hits: Sequence[Hit],
+def rerank_hits(store: SearchReads, reranker: Reranker, query: str, hits: Sequence[Hit],
                 *, time_budget_s: float) -> tuple[list[Hit], str | None]:
     """Reorder ``hits`` by ``reranker`` over each hit's best chunk; pinned hits stay first.
 
@@ -182,7 +181,7 @@ def rerank_hits(conn: sqlite3.Connection, reranker: Reranker, query: str, hits: 
     ``Hit.score`` stays the fused score, since the two scales do not compare.
 
     Args:
-        conn: the catalog the hits came from (for the chunk texts).
+        store: the store the hits came from (for the chunk texts).
         reranker: the scorer.
         query: the query text without inline filters.
         hits: the fused candidates, best first.
@@ -197,7 +196,7 @@ def rerank_hits(conn: sqlite3.Connection, reranker: Reranker, query: str, hits: 
     free = [hit for hit in hits if not _record(hit)["pinned"]]
     if not free or not query.strip():  # e.g. a filter-only listing: nothing to score against
         return ordered + [_noted(hit, False, None, "no query text") for hit in free], None
-    texts = _chunk_texts(conn, [int(_record(hit)["chunk_id"]) for hit in free])
+    texts = store.chunk_texts([int(_record(hit)["chunk_id"]) for hit in free])
     outcome = rerank(reranker, query, [texts.get(int(_record(hit)["chunk_id"]), hit.snippet)
                                        for hit in free], time_budget_s=time_budget_s)
     scores: list[float | None] = [*outcome.scores] if outcome.scores else [None] * len(free)
@@ -220,10 +219,3 @@ def _noted(hit: Hit, applied: bool, score: float | None, reason: str) -> Hit:
     """``hit`` with the rerank outcome added to its explain record."""
     rerank_record = {"applied": applied, "score": score, "reason": reason}
     return dataclasses.replace(hit, explain={**_record(hit), "rerank": rerank_record})
-
-
-def _chunk_texts(conn: sqlite3.Connection, chunk_ids: Sequence[int]) -> dict[int, str]:
-    """Chunk id -> chunk text, in one query."""
-    rows = conn.execute("SELECT id, text FROM chunks WHERE id IN "
-                        "(SELECT value FROM json_each(?))", (json.dumps(list(chunk_ids)),))
-    return {int(cid): str(text) for cid, text in rows}

@@ -1,14 +1,14 @@
 """The vector leg: embed the query, search the active space, honour the filters.
 
-Filters arrive as a document restriction (SQL). The leg turns it into the set
-of allowed keys and hands that to the sidecar, whose planner scores a small
-set exactly and a large one through the ANN graph with the filter applied
-during traversal; either way it returns min(k, allowed) hits, so a filtered
-search never comes back short.
+Filters arrive as a document restriction. The leg asks the store for the
+allowed chunks, turns them into the set of allowed keys and hands that to the
+vector index, whose planner scores a small set exactly and a large one
+through the ANN graph with the filter applied during traversal; either way it
+returns min(k, allowed) hits, so a filtered search never comes back short.
 
-**Granularity.** The sidecar holds chunk vectors and, for every document with
-several chunks, a pooled document vector under a document key (see
-``lore.vectorize``). One search ranks both, so a document whose sections each
+**Granularity.** The vector index holds chunk vectors and, for every document
+with several chunks, a pooled document vector under a document key (see
+``lore.store.keys``). One search ranks both, so a document whose sections each
 match part of the query can win as a whole even when no single section is
 close. The leg still returns a ranking of chunk ids, because fusion and the
 per-document grouping in ``engine`` work on chunks: a document key becomes
@@ -21,39 +21,28 @@ allows, so filtered results stay inside the filter.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from lore.embed.runner import EmbeddingRunner
 from lore.search.fusion import LegResult
-from lore.search.keyword import DocFilter
-from lore.store.vectors import VectorIndex
-from lore.vectorize import document_ids, document_keys, is_document_key
-
-Keys = npt.NDArray[np.int64]
-Floats = npt.NDArray[np.float32]
+from lore.store.base import Restriction, SearchReads
+from lore.store.keys import document_ids, document_keys, is_document_key
+from lore.store.vectors import VectorSearch
+from lore.types import Floats, Keys
 
 
-def allowed_chunks_sql(doc_filter: DocFilter) -> str:
-    """(chunk id, document id) of every chunk of the documents passing ``doc_filter``."""
-    return (f"SELECT id, document_id FROM chunks WHERE document_id IN ({doc_filter[0]}) "
-            "ORDER BY id")
-
-
-def allowed_keys(conn: sqlite3.Connection, doc_filter: DocFilter, *,
+def allowed_keys(store: SearchReads, restriction: Restriction, *,
                  documents: bool = True) -> Keys:
-    """The sidecar keys a filtered vector search may return, ascending.
+    """The vector keys a filtered vector search may return (chunk keys ascending, then documents).
 
     Args:
-        conn: the catalog connection.
-        doc_filter: the document restriction.
+        store: the index's store.
+        restriction: the document restriction.
         documents: include the document keys of allowed multi-chunk documents.
     """
-    rows = conn.execute(allowed_chunks_sql(doc_filter), doc_filter[1]).fetchall()
+    rows = store.allowed_chunks(restriction)
     chunks = np.fromiter((cid for cid, _ in rows), dtype=np.int64, count=len(rows))
     if not documents:
         return chunks
@@ -62,70 +51,64 @@ def allowed_keys(conn: sqlite3.Connection, doc_filter: DocFilter, *,
     return np.concatenate([chunks, document_keys(owners[counts > 1])])
 
 
-def document_chunks_sql() -> str:
-    """(chunk id, document id) of the chunks of a JSON list of documents."""
-    return ("SELECT id, document_id FROM chunks WHERE document_id IN "
-            "(SELECT value FROM json_each(?)) ORDER BY document_id, id")
-
-
 @dataclass
 class VectorLeg:
-    """A query embedder bound to the sidecar of the index's active space.
+    """A query embedder bound to the vector index of the index's active space.
 
     Attributes:
         runner: embeds the query in the index's space.
-        sidecar: the active space's vector index.
-        document_vectors: also rank pooled document vectors (when the sidecar
+        vectors: the active space's vector index.
+        document_vectors: also rank pooled document vectors (when the index
             has them); False searches chunk vectors only.
     """
 
     runner: EmbeddingRunner
-    sidecar: VectorIndex
+    vectors: VectorSearch
     document_vectors: bool = True
 
     def embed_query(self, text: str) -> Floats:
         """The query's vector in the index's space."""
         return self.runner.embed([text], "query")[0]
 
-    def run(self, conn: sqlite3.Connection, text: str, *, doc_filter: DocFilter | None,
+    def run(self, store: SearchReads, text: str, *, restriction: Restriction | None,
             candidates: int) -> LegResult:
         """Rank chunks by cosine similarity to ``text`` (directly or through their document).
 
         Args:
-            conn: the catalog connection (to resolve the filter and document keys).
+            store: the index's store (to resolve the restriction and document keys).
             text: the query text without inline filters.
-            doc_filter: the document restriction, or None.
+            restriction: the document restriction, or None.
             candidates: how many chunks to return; fewer only when fewer
                 chunks are allowed (the engine reads a short list as "no more").
         """
         if not text.strip():
             return LegResult("vector", [])
-        allowed = self._allowed(conn, doc_filter)
+        allowed = self._allowed(store, restriction)
         if allowed is not None and len(allowed) == 0:
             return LegResult("vector", [])
         query = self.embed_query(text)
         query = query / max(float(np.linalg.norm(query)), 1e-12)
         k = candidates
         while True:
-            keys, scores = self.sidecar.search(query, k, allowed=allowed)
-            ranked = self._to_chunks(conn, query, keys, scores)
+            keys, scores = self.vectors.search(query, k, allowed=allowed)
+            ranked = self._to_chunks(store, query, keys, scores)
             if len(ranked) >= candidates or len(keys) < k:
                 return LegResult("vector", ranked[:candidates])
             # Keys folded into chunks already listed: look further down for the rest.
             k += 2 * (candidates - len(ranked))
 
-    def _allowed(self, conn: sqlite3.Connection, doc_filter: DocFilter | None) -> Keys | None:
+    def _allowed(self, store: SearchReads, restriction: Restriction | None) -> Keys | None:
         """The keys the search may return; None for all of them.
 
         Without a filter nothing is restricted even when document vectors are
         switched off: ``_to_chunks`` drops their keys and ``run`` searches
         deeper, which is cheaper than a filtered search over every chunk key.
         """
-        if doc_filter is not None:
-            return allowed_keys(conn, doc_filter, documents=self.document_vectors)
+        if restriction is not None:
+            return allowed_keys(store, restriction, documents=self.document_vectors)
         return None
 
-    def _to_chunks(self, conn: sqlite3.Connection, query: Floats, keys: Keys,
+    def _to_chunks(self, store: SearchReads, query: Floats, keys: Keys,
                    scores: Floats) -> list[tuple[int, float]]:
         """The hits as (chunk id, score), document keys mapped to chunks, best first."""
         on_documents = is_document_key(keys)
@@ -133,7 +116,7 @@ class VectorLeg:
             keys, scores, on_documents = keys[~on_documents], scores[~on_documents], \
                 on_documents[~on_documents]
         owners = document_ids(keys)     # a chunk key maps to itself
-        picks = self._best_chunks(conn, query, owners[on_documents]) \
+        picks = self._best_chunks(store, query, owners[on_documents]) \
             if on_documents.any() else {}
         best: dict[int, float] = {}
         for key, owner, score, is_document in zip(keys.tolist(), owners.tolist(),
@@ -147,15 +130,16 @@ class VectorLeg:
                 best[key] = score
         return sorted(best.items(), key=lambda item: -item[1])
 
-    def _best_chunks(self, conn: sqlite3.Connection, query: Floats,
+    def _best_chunks(self, store: SearchReads, query: Floats,
                      documents: Keys) -> dict[int, tuple[int, float]]:
-        """Document id -> (its chunk closest to ``query``, that cosine), from the sidecar."""
-        rows = conn.execute(document_chunks_sql(), (json.dumps(documents.tolist()),))
-        pairs = [(cid, doc) for cid, doc in rows if cid in self.sidecar]
+        """Document id -> (its chunk closest to ``query``, that cosine), from the vector index."""
+        rows = store.document_chunks(documents.tolist())
+        held = self.vectors.present(np.array([cid for cid, _ in rows], dtype=np.int64))
+        pairs = [pair for pair, ok in zip(rows, held.tolist()) if ok]
         if not pairs:
             return {}
         chunk_ids = np.array([cid for cid, _ in pairs], dtype=np.int64)
-        similarities = (self.sidecar.get(chunk_ids) @ query).tolist()
+        similarities = (self.vectors.get(chunk_ids) @ query).tolist()
         picks: dict[int, tuple[int, float]] = {}
         for (cid, doc), similarity in zip(pairs, similarities):
             if doc not in picks or similarity > picks[doc][1]:

@@ -19,33 +19,27 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from lore.documents.model import Chunk, Document
-from lore.errors import IndexCorruptError, IndexNotFoundError, QueryError
+from lore.errors import IndexCorruptError, IndexNotFoundError
+from lore.store.base import FileState, Filters
 from lore.store.connection import atomic, connect
+from lore.store.filter_sql import chunks_filter_sql
+from lore.store.keyword_reads import KeywordReadsMixin
 from lore.store.migrations import migrate, schema_version
 from lore.store.records import ChunkRecord, DocumentRecord, document_record
-from lore.store.vector_rows import VectorRowsMixin
+from lore.store.search_reads import SearchReadsMixin
+from lore.store.sidecar import SidecarMixin
+from lore.store.vectors import VectorIndexOptions
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
 CATALOG_FILE = "catalog.sqlite"
-
-Filters = Mapping[str, Sequence[str]]
-
-
-class FileState(NamedTuple):
-    """What the catalog knows about a file, enough to tell whether it changed."""
-
-    size: int
-    mtime_ns: int
-    content_hash: str
-    chunker_version: str
 
 
 def flatten_fields(metadata: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -75,38 +69,6 @@ def flatten_fields(metadata: Mapping[str, Any], prefix: str = "") -> list[tuple[
     return list(rows)
 
 
-def documents_filter_sql(filters: Filters) -> tuple[str, list[str]]:
-    """SQL selecting ``documents.id`` of documents that match ``filters``.
-
-    AND across keys, OR within one key's values, case-insensitive (the fields
-    table is lower-cased on write). No filters select every document.
-
-    Raises:
-        QueryError: a key is given with no values.
-    """
-    if not filters:
-        return "SELECT id FROM documents", []
-    parts: list[str] = []
-    params: list[str] = []
-    for key, values in filters.items():
-        wanted = sorted({str(v).lower() for v in values})
-        if not wanted:
-            raise QueryError(f"The filter {key!r} has no values: give at least one, "
-                             f"e.g. {key}:VALUE, or drop it.")
-        parts.append("SELECT document_id FROM fields WHERE key = ? "
-                     "AND value IN (SELECT value FROM json_each(?))")
-        params += [str(key).lower(), json.dumps(wanted)]
-    return " INTERSECT ".join(parts), params
-
-
-def chunks_filter_sql(filters: Filters) -> tuple[str, list[str]]:
-    """SQL selecting ``chunks.id`` (ascending) of chunks whose document matches."""
-    doc_sql, params = documents_filter_sql(filters)
-    if not filters:
-        return "SELECT id FROM chunks ORDER BY id", params
-    return f"SELECT id FROM chunks WHERE document_id IN ({doc_sql}) ORDER BY id", params
-
-
 def upsert_document_sql() -> str:
     """Insert or update a document by path, keeping its row id; returns the id."""
     cols = ("path", "doc_id", "uid", "title", "doctype", "metadata", "body", "content_hash",
@@ -129,19 +91,27 @@ def document_lookup_sql(key: int | str) -> tuple[str, list[Any]]:
             "doc_id = ?1 COLLATE NOCASE DESC, path LIMIT 1"), [key]
 
 
-class Catalog(VectorRowsMixin):
-    """One open catalog database. Use ``Catalog.open``; close it when done."""
+class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin):
+    """One open catalog database, the embedded ``lore.store.base.Store``.
 
-    def __init__(self, conn: sqlite3.Connection, index_dir: Path | None = None) -> None:
+    Use ``Catalog.open``; close it when done.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, index_dir: Path | None = None,
+                 vector_options: VectorIndexOptions | None = None) -> None:
         self._conn = conn
         self._index_dir = index_dir
+        self._vector_options = vector_options or VectorIndexOptions()
 
     @classmethod
-    def open(cls, index_dir: Path, *, create: bool = True) -> Catalog:
+    def open(cls, index_dir: Path, *, create: bool = True,
+             vector_options: VectorIndexOptions | None = None) -> Catalog:
         """Open (and, if ``create``, make) the catalog in ``index_dir``.
 
         A new index directory gets a ``.gitignore`` of ``*`` so the derived
-        index never lands in the repository it indexes.
+        index never lands in the repository it indexes. ``vector_options`` say
+        how the vector sidecar is stored (``[index] vector_precision``); a
+        sidecar stored otherwise is rebuilt from the catalog when next used.
 
         Raises:
             IndexNotFoundError: ``create`` is false and there is no catalog.
@@ -169,7 +139,7 @@ class Catalog(VectorRowsMixin):
         except BaseException:
             conn.close()
             raise
-        return cls(conn, index_dir)
+        return cls(conn, index_dir, vector_options)
 
     @classmethod
     def memory(cls) -> Catalog:
@@ -180,7 +150,7 @@ class Catalog(VectorRowsMixin):
 
     @property
     def conn(self) -> sqlite3.Connection:
-        """The raw connection, for read queries of the search side."""
+        """The raw connection (store modules and tests; search goes through ``Store``)."""
         return self._conn
 
     @property
@@ -201,16 +171,6 @@ class Catalog(VectorRowsMixin):
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """All writes inside commit together or not at all; nesting uses savepoints."""
         return atomic(self._conn)
-
-    def get_meta(self, key: str, default: str | None = None) -> str | None:
-        """A value from the ``meta`` table, or ``default``."""
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return default if row is None else str(row[0])
-
-    def set_meta(self, key: str, value: str) -> None:
-        """Set a ``meta`` value (schema-independent facts: chunker version, last sync...)."""
-        self._conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
-                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     def document_states(self) -> dict[str, FileState]:
         """Path -> what was indexed, for the sync's change detection."""
@@ -306,14 +266,20 @@ class Catalog(VectorRowsMixin):
         return int(self._conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
 
     def stats(self) -> dict[str, Any]:
-        """Counts for ``lore status``: documents, chunks, links, doc types, vectors per space."""
+        """Counts for ``lore status``: documents, chunks, links, doc types, vectors per space.
+
+        A space's ``vectors`` counts what its vector index holds, as a sync
+        reports it: one per embedded chunk plus one pooled vector per document
+        with several (``chunk_vectors`` + ``document_vectors``).
+        """
         one = self._scalar
-        spaces = {
-            space_id: {"descriptor": descriptor, "vectors": n}
-            for space_id, descriptor, n in self._conn.execute(
+        spaces: dict[str, dict[str, Any]] = {}
+        for space_id, descriptor, n in self._conn.execute(
                 "SELECT s.space_id, s.descriptor, (SELECT count(*) FROM chunk_vectors v "
-                "WHERE v.space_id = s.space_id) FROM spaces s ORDER BY s.created_at")
-        }
+                "WHERE v.space_id = s.space_id) FROM spaces s ORDER BY s.created_at"):
+            pooled = len(self.pooled_documents(space_id))
+            spaces[space_id] = {"descriptor": descriptor, "chunk_vectors": n,
+                                "document_vectors": pooled, "vectors": n + pooled}
         doctypes = dict(self._conn.execute(
             "SELECT doctype, count(*) FROM documents GROUP BY doctype ORDER BY doctype"))
         size = 0

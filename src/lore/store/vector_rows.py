@@ -15,14 +15,14 @@ import time
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-import numpy.typing as npt
 
 from lore.documents.model import Chunk
-from lore.errors import EmbedderMismatchError
+from lore.embed.base import EmbeddingSpace
+from lore.errors import EmbedderMismatchError, IndexCorruptError
 from lore.store.connection import atomic
+from lore.types import Floats, Keys
 
-Vectors = npt.NDArray[np.float32]
-Keys = npt.NDArray[np.int64]
+SPACE_META = "space_id"   # meta key naming the active space
 
 
 def pending_chunks_sql() -> str:
@@ -43,7 +43,7 @@ def store_vector_sql() -> str:
             "SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?2)")
 
 
-def _unpack(rows: list[tuple[int, bytes]]) -> tuple[Keys, Vectors]:
+def _unpack(rows: list[tuple[int, bytes]]) -> tuple[Keys, Floats]:
     keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     if not rows:
         return keys, np.zeros((0, 0), dtype=np.float32)
@@ -52,7 +52,7 @@ def _unpack(rows: list[tuple[int, bytes]]) -> tuple[Keys, Vectors]:
 
 
 class VectorRowsMixin:
-    """Spaces and vectors of a ``Catalog`` (which provides ``_conn``)."""
+    """Meta facts, spaces and vectors of a ``Catalog`` (which provides ``_conn``)."""
 
     _conn: sqlite3.Connection
 
@@ -78,7 +78,7 @@ class VectorRowsMixin:
                  .context_text(title))
                 for cid, title, ordinal, heads, text, kind, tokens in rows]
 
-    def store_vectors(self, space_id: str, ids: Sequence[int] | Keys, vectors: Vectors) -> int:
+    def store_vectors(self, space_id: str, ids: Sequence[int] | Keys, vectors: Floats) -> int:
         """Store one vector per chunk id in a registered space; return how many were kept.
 
         Raises:
@@ -106,7 +106,7 @@ class VectorRowsMixin:
             return conn.total_changes - before
 
     def iter_vectors(self, space_id: str,
-                     batch_size: int = 4096) -> Iterator[tuple[Keys, Vectors]]:
+                     batch_size: int = 4096) -> Iterator[tuple[Keys, Floats]]:
         """Every stored vector of a space in batches of (chunk ids, float32 matrix)."""
         last = -1
         while True:
@@ -118,7 +118,7 @@ class VectorRowsMixin:
             last = rows[-1][0]
             yield _unpack(rows)
 
-    def vectors_for(self, space_id: str, ids: Sequence[int] | Keys) -> tuple[Keys, Vectors]:
+    def vectors_for(self, space_id: str, ids: Sequence[int] | Keys) -> tuple[Keys, Floats]:
         """The stored vectors of the given chunk ids (those that have one), by id."""
         rows = self._conn.execute(
             "SELECT chunk_id, vector FROM chunk_vectors WHERE space_id = ? AND chunk_id IN "
@@ -136,3 +136,66 @@ class VectorRowsMixin:
         """How many vectors a space holds."""
         return int(self._conn.execute("SELECT count(*) FROM chunk_vectors WHERE space_id = ?",
                                       (space_id,)).fetchone()[0])
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """A value from the ``meta`` table, or ``default``."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a ``meta`` value (schema-independent facts: chunker version, last sync...)."""
+        self._conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
+                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def active_space(self) -> EmbeddingSpace | None:
+        """The space whose vectors searches use, or None before the first embedding pass.
+
+        Raises:
+            IndexCorruptError: the active space is not registered.
+        """
+        space_id = self.get_meta(SPACE_META)
+        if space_id is None:
+            return None
+        descriptor = self.spaces().get(space_id)
+        if descriptor is None:
+            raise IndexCorruptError(f"The index's active space {space_id} is not registered; "
+                                    "rebuild the vectors with `lore index --rebuild-vectors`.")
+        return EmbeddingSpace(**json.loads(descriptor))
+
+    def drop_other_spaces(self, space_id: str) -> None:
+        """Make ``space_id`` active and drop every other space with its vectors, in one commit."""
+        with atomic(self._conn) as conn:
+            self.set_meta(SPACE_META, space_id)
+            conn.execute("DELETE FROM chunk_vectors WHERE space_id != ?", (space_id,))
+            conn.execute("DELETE FROM spaces WHERE space_id != ?", (space_id,))
+
+    def vector_chunk_ids(self, space_id: str) -> Keys:
+        """The chunk ids with a vector in the space, ascending."""
+        return np.fromiter((cid for (cid,) in self._conn.execute(
+            "SELECT chunk_id FROM chunk_vectors WHERE space_id = ? ORDER BY chunk_id",
+            (space_id,))), dtype=np.int64)
+
+    def pooled_documents(self, space_id: str) -> Keys:
+        """The documents that get a document vector: those with two or more chunk vectors."""
+        rows = self._conn.execute(
+            "SELECT c.document_id FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id "
+            "WHERE v.space_id = ? GROUP BY c.document_id HAVING count(*) > 1 "
+            "ORDER BY c.document_id", (space_id,))
+        return np.fromiter((doc for (doc,) in rows), dtype=np.int64)
+
+    def document_chunk_vectors(self, space_id: str,
+                               document_ids: Sequence[int]) -> tuple[Keys, Floats]:
+        """(owning document per row, chunk vectors) of the documents, by document then chunk."""
+        rows = self._conn.execute(
+            "SELECT c.document_id, v.vector FROM chunk_vectors v "
+            "JOIN chunks c ON c.id = v.chunk_id WHERE v.space_id = ?1 AND c.document_id IN "
+            "(SELECT value FROM json_each(?2)) ORDER BY c.document_id, c.id",
+            (space_id, json.dumps([int(d) for d in document_ids]))).fetchall()
+        return _unpack(rows)
+
+    def owners_of(self, chunk_ids: Sequence[int] | Keys) -> Keys:
+        """The documents owning ``chunk_ids`` (chunks deleted since are skipped)."""
+        rows = self._conn.execute(
+            "SELECT DISTINCT document_id FROM chunks WHERE id IN "
+            "(SELECT value FROM json_each(?))", (json.dumps([int(c) for c in chunk_ids]),))
+        return np.fromiter((doc for (doc,) in rows), dtype=np.int64)

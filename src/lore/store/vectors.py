@@ -40,36 +40,42 @@ from lore.errors import ConfigError, EmbedderMismatchError, IndexCorruptError, I
 from lore.store import _ann_file
 from lore.store._ann_faiss import MIN_TRAINING_VECTORS, PRECISIONS, HnswGraph
 from lore.store._ann_keys import KeyMap, as_keys, sorted_unique
+from lore.types import Floats, Keys
 
 log = logging.getLogger(__name__)
 
-Keys = npt.NDArray[np.int64]
-Floats = npt.NDArray[np.float32]
 Hits = tuple[Keys, Floats]
 
 
 @runtime_checkable
-class VectorIndex(Protocol):
-    """What the search and sync code need from a vector store (local or remote)."""
+class VectorSearch(Protocol):
+    """What a search needs from a vector index (the local sidecar or a server's index)."""
 
     @property
     def dimensions(self) -> int: ...
-
-    def add(self, keys: Keys, vectors: Floats) -> None: ...
-
-    def remove(self, keys: Keys) -> int: ...
 
     def search(self, query: Floats, k: int, allowed: Keys | None = None) -> Hits: ...
 
     def get(self, keys: Keys) -> Floats: ...
 
-    def keys(self) -> Keys: ...
+    def present(self, keys: Keys) -> npt.NDArray[np.bool_]: ...
 
-    def save(self) -> None: ...
+    def keys(self) -> Keys: ...
 
     def __len__(self) -> int: ...
 
     def __contains__(self, key: object) -> bool: ...
+
+
+@runtime_checkable
+class VectorIndex(VectorSearch, Protocol):
+    """A vector index the sync maintains itself: searching plus upserts, removals, saves."""
+
+    def add(self, keys: Keys, vectors: Floats) -> None: ...
+
+    def remove(self, keys: Keys) -> int: ...
+
+    def save(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -183,7 +189,16 @@ class LocalVectorIndex:
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, (int, np.integer)) or key < 0:
             return False
-        return bool(self._keys.lookup(np.array([key], dtype=np.int64))[1][0])
+        return bool(self.present(np.array([key], dtype=np.int64))[0])
+
+    def present(self, keys: Keys) -> npt.NDArray[np.bool_]:
+        """Which of ``keys`` the index holds, as a boolean mask (negative keys never)."""
+        keys = np.asarray(keys, dtype=np.int64)
+        found = np.zeros(len(keys), dtype=bool)
+        valid = keys >= 0
+        if valid.any():
+            found[valid] = self._keys.lookup(keys[valid])[1]
+        return found
 
     def keys(self) -> Keys:
         """Every key in the index, ascending."""
