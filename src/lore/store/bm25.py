@@ -78,7 +78,7 @@ def ranking_sql(table: Table, weights: int, *, limit: int, doc_filter: DocFilter
         sql += f" AND +rowid IN (SELECT rowid FROM {table.name} WHERE {table.name} MATCH ?)"
     if doc_filter is not None:
         sql += " AND " + table.allowed_sql.format(doc_filter[0])
-    return sql + " ORDER BY score LIMIT ?"
+    return sql + " ORDER BY score, rowid LIMIT ?"
 
 
 def rank(conn: sqlite3.Connection, table: Table, terms: Sequence[str], *,
@@ -244,7 +244,7 @@ def document_ranking_sql(*, rare: bool, doc_filter: DocFilter | None) -> str:
             " SELECT doc, NULL AS id, ? * score AS part FROM d UNION ALL"
             " SELECT c.document_id, m.id, (1 - ?) * min(m.score) FROM m"
             " JOIN chunks c ON c.id = m.id GROUP BY c.document_id)"
-            " GROUP BY doc ORDER BY mixed DESC LIMIT ?")
+            " GROUP BY doc ORDER BY mixed DESC, doc LIMIT ?")
 
 
 def _score_documents(conn: sqlite3.Connection, terms: Sequence[str],
