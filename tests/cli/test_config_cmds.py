@@ -78,3 +78,11 @@ def test_help_has_an_example() -> None:
     assert code == 0
     assert "Examples:" in out
     assert "lore config --root ~/notes --json" in out
+
+
+def test_settings_from_a_file_cannot_write_escape_sequences(tmp_path: Path) -> None:
+    (tmp_path / "lore.toml").write_text('[index]\ndir = ".lore\\u001b]52;c;AAAA\\u0007x"\n')
+    result = CliRunner().invoke(main, ["config", "--root", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert ".lore" in result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output

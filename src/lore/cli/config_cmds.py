@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from lore.cli._common import find_root, root_option
-from lore.cli._output import echo
+from lore.cli._output import clean, echo, make_console
 from lore.config import (
     PROJECT_FILE,
     LoadedSettings,
@@ -64,7 +64,6 @@ def _print_paths(root: Path, as_json: bool) -> None:
 
 
 def _print_table(loaded: LoadedSettings) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -76,8 +75,8 @@ def _print_table(loaded: LoadedSettings) -> None:
         origin = loaded.origins[key]
         style = "dim" if origin == "default" else None
         # Text, not str: values and paths are shown verbatim, never read as rich markup.
-        table.add_row(Text(key), Text(_render(value)), Text(origin), style=style)
-    Console().print(table)
+        table.add_row(Text(key), Text(clean(_render(value))), Text(clean(origin)), style=style)
+    make_console().print(table)
 
 
 def _render(value: object) -> str:

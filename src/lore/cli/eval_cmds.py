@@ -71,7 +71,7 @@ def eval_command(dataset_dir: Path, modes: tuple[str, ...], split: str, work_dir
         cells = "".join(f" {result.scores.mean[key]:>10.4f}" for _, key in _COLUMNS)
         echo(f"{result.mode:<8} {result.scores.queries:>7}{cells}"
                    f" {result.latency.p50_ms:>8.2f} {result.latency.p95_ms:>8.2f}")
-    click.echo(f"latency: {LATENCY_CONDITIONS}")
+    echo(f"latency: {LATENCY_CONDITIONS}")
     for result in report.results:
         if result.run_file:
             echo(f"run file ({result.mode}): {result.run_file}")
