@@ -328,6 +328,7 @@ def test_vector_precision_setting_is_what_the_sidecar_stores(notes: Path) -> Non
         assert sidecar_keys(index) == chunk_ids(index)
 
 
+@pytest.mark.slow
 def test_int8_sidecar_begun_small_is_rebuilt_once_it_can_fit_its_ranges(tmp_path: Path) -> None:
     from dataclasses import replace
 

@@ -146,6 +146,51 @@ class Index:
         return ("this index has no vectors yet; keyword results only "
                 "(run `lore index` with embeddings enabled).")
 
+    def embedding_runner(self) -> EmbeddingRunner:
+        """The configured embedder with its cache, for callers that embed text themselves.
+
+        The server's ``/v1/embeddings`` answers with it, so its vectors are the
+        ones this index searches with.
+
+        Raises:
+            ModelNotFoundError, MissingDependencyError, ProviderError: the
+                embedder cannot be built.
+        """
+        return self._runner()
+
+    def warm(self) -> list[str]:
+        """Open the vector index and load the model now, so the first search does not.
+
+        Returns the notices a search would carry when vectors are unusable
+        (none yet, embedder unavailable). A long-lived reader calls it once.
+
+        Raises:
+            EmbedderMismatchError: the configured embedder's space is not the index's.
+        """
+        notices: list[str] = []
+        if self.settings.embed.enabled and self._vector_leg(notices) is not None:
+            # Past the cache: the model files load here, not in a first request.
+            self._runner().embedder.embed(["warm up"], "query")
+        return notices
+
+    def share_loaded(self, other: Index, *, vectors: bool = True) -> None:
+        """Reuse ``other``'s embedding runner and (with ``vectors``) its opened vector index.
+
+        Readers of one state in a server answer from the same model and the
+        same vector index (both are only read while searching), so a pool of
+        readers costs one model load, not one per reader. Call it right after
+        opening, before the first search.
+        """
+        if other._embedder is not None:
+            self._embedder = other._embedder
+        if vectors:
+            self._vectors = other._vectors
+            self._unembedded = other._unembedded
+
+    def pin_snapshot(self) -> None:
+        """Read the state committed now until ``close`` (a read-only, long-lived reader)."""
+        self._store.pin_snapshot()
+
     def _runner(self) -> EmbeddingRunner:
         """The configured embedder with its cache (built on first use)."""
         if self._embedder is None:
@@ -349,7 +394,8 @@ class Index:
 
 
 def open_index(root: str | Path, *, settings: Settings | None = None,
-               index_dir: Path | None = None, create: bool = True) -> Index:
+               index_dir: Path | None = None, create: bool = True,
+               any_thread: bool = False) -> Index:
     """Open the index of the folder ``root``, creating it unless ``create`` is false.
 
     Args:
@@ -358,6 +404,8 @@ def open_index(root: str | Path, *, settings: Settings | None = None,
             the layers (user file, ``ROOT/lore.toml``, ``LORE_*`` env).
         index_dir: where the index lives (default ``ROOT/<settings.index.dir>``).
         create: make a new, empty index when there is none.
+        any_thread: the catalog connection may be used from other threads, one
+            at a time (a server's pool of readers).
 
     Raises:
         ConfigError: ``root`` is not an existing folder, or a setting is bad.
@@ -378,5 +426,6 @@ def open_index(root: str | Path, *, settings: Settings | None = None,
                                  f"Run `lore index {root_path}` first.")
     log.debug("opening index %s for %s", directory, root_path)
     options = VectorIndexOptions(precision=settings.index.vector_precision)
-    return Index(root_path, Catalog.open(directory, create=create, vector_options=options),
-                 settings, directory)
+    catalog = Catalog.open(directory, create=create, vector_options=options,
+                           any_thread=any_thread)
+    return Index(root_path, catalog, settings, directory)

@@ -38,3 +38,16 @@ def models_dir() -> Path:
 def embed_cache_file() -> Path:
     """The embedding cache shared by every index on this machine."""
     return data_dir() / "embed-cache.sqlite"
+
+
+def index_dir_for(root: Path, configured: str, explicit: Path | None = None) -> Path:
+    """Where the index of ``root`` lives: ``explicit``, else the ``index.dir`` setting.
+
+    A relative ``configured`` directory is taken relative to the root, so an
+    index travels with its folder. Kept here (not in ``lore.index``) so a
+    client finds a running server's address without importing the engine.
+    """
+    if explicit is not None:
+        return Path(explicit).expanduser().absolute()
+    path = Path(configured).expanduser()
+    return path if path.is_absolute() else root / path

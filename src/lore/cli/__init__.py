@@ -30,6 +30,9 @@ COMMANDS: dict[str, str] = {
     "doctor": "embed_cmds:doctor",
     "cache": "embed_cmds:cache",
     "models": "models_cmds:models",
+    "serve": "serve_cmds:serve",
+    "mcp": "serve_cmds:mcp_command",
+    "watch": "serve_cmds:watch",
 }
 
 

@@ -12,18 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 import click
 
 if TYPE_CHECKING:
     from lore.index import Index
+    from lore.remote import RemoteIndex
     from lore.settings import Settings
 
 __all__ = ["find_root", "index_options", "json_option", "load_cli_settings",
-           "open_cli_index", "pick_root", "root_argument", "root_option"]
+           "no_server_option", "open_cli_index", "pick_root", "root_argument", "root_option",
+           "with_reader"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+Reader = Union["Index", "RemoteIndex"]
 
 root_option = click.option(
     "--root", type=click.Path(path_type=Path), envvar="LORE_ROOT", default=None,
@@ -37,6 +41,9 @@ index_dir_option = click.option(
     "--index-dir", type=click.Path(file_okay=False, path_type=Path), envvar="LORE_INDEX_DIR",
     default=None, show_envvar=True,
     help="Where the index lives [default: ROOT/<index.dir setting>, i.e. ROOT/.lore].")
+no_server_option = click.option(
+    "--no-server", is_flag=True, envvar="LORE_NO_SERVER",
+    help="Answer in this process even when a `lore serve` for the root is running.")
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 
@@ -115,3 +122,30 @@ def open_cli_index(root: Path | None, index_dir: Path | None, *, create: bool = 
             f"No lore index in {folder} or any folder above it. Index the folder of "
             "documents with `lore index FOLDER`, or point at it with --root / LORE_ROOT."
         ) from exc
+
+
+def with_reader(root: Path | None, index_dir: Path | None, no_server: bool,
+                read: Callable[[Reader], T]) -> T:
+    """``read(reader)`` through a running ``lore serve`` for the root, else in-process.
+
+    The server is found through the ``server.json`` it keeps in the index
+    folder. If it does not answer (or cannot do what was asked), the same
+    ``read`` runs on the index opened here, so the output does not depend on
+    whether a server is up. ``read`` must only compute, not print.
+    """
+    if not no_server:
+        from lore.paths import index_dir_for
+        from lore.remote import RemoteUnavailable, find_server
+
+        folder = find_root(root)
+        settings = load_cli_settings(folder)
+        remote = find_server(folder, index_dir_for(folder, settings.index.dir, index_dir),
+                             settings)
+        if remote is not None:
+            try:
+                with remote:
+                    return read(remote)
+            except RemoteUnavailable:
+                pass
+    with open_cli_index(root, index_dir) as idx:
+        return read(idx)

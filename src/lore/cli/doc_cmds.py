@@ -11,25 +11,26 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from lore.cli._common import index_options, json_option, open_cli_index
+from lore.cli._common import Reader, index_options, json_option, no_server_option, with_reader
 from lore.cli._output import clean, echo, echo_json, make_console, notice
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from lore.index import Index
     from lore.store.records import DocumentRecord
 
 
 @click.command()
 @click.argument("id_or_path")
 @index_options
+@no_server_option
 @json_option
-def show(id_or_path: str, root: Path | None, index_dir: Path | None, as_json: bool) -> None:
+def show(id_or_path: str, root: Path | None, index_dir: Path | None, no_server: bool,
+         as_json: bool) -> None:
     """Print one indexed document: metadata, links and body.
 
     ID_OR_PATH is a doc id (KABSD-TSK-0350, ADR-0009; any case), a uid, or
@@ -44,9 +45,11 @@ def show(id_or_path: str, root: Path | None, index_dir: Path | None, as_json: bo
       lore show KABSD-TSK-0350 --root ~/backlog
       lore show decisions/ADR-0009_local-first-embedding-search.md --json
     """
-    with open_cli_index(root, index_dir) as idx:
+    def read(idx: Reader) -> tuple[DocumentRecord, bool]:
         record = resolve_document(idx, id_or_path)
-        stale = not (idx.root / record.path).is_file()
+        return record, not (idx.root / record.path).is_file()
+
+    record, stale = with_reader(root, index_dir, no_server, read)
     if as_json:
         echo_json({**record.to_dict(), "stale": stale})
         return
@@ -65,9 +68,10 @@ def show(id_or_path: str, root: Path | None, index_dir: Path | None, as_json: bo
               type=click.Choice(["parent", "child", "blocks", "blocked_by", "relates",
                                  "decision", "decides", "wiki", "markdown", "backlink"]),
               help="Only follow these edge kinds (repeatable).")
+@no_server_option
 @json_option
 def related(id_or_path: str, root: Path | None, index_dir: Path | None, depth: int,
-            kinds: tuple[str, ...], as_json: bool) -> None:
+            kinds: tuple[str, ...], no_server: bool, as_json: bool) -> None:
     """List the documents linked to ID_OR_PATH, with the kind of each link.
 
     Links come from front matter (parent, links.blocks / blocked_by / relates,
@@ -81,10 +85,15 @@ def related(id_or_path: str, root: Path | None, index_dir: Path | None, depth: i
       lore related KABSD-FTR-0004 --depth 2 --kind child
       lore related ADR-0009 --json
     """
-    with open_cli_index(root, index_dir) as idx:
-        record = resolve_document(idx, id_or_path)
-        neighbours = idx.related(record.path, depth=depth, kinds=list(kinds) or None)
-        rows = [n.to_json() for n in neighbours]
+    def read(idx: Reader) -> list[dict[str, Any]]:
+        from lore.remote import RemoteIndex
+
+        path = resolve_document(idx, id_or_path).path
+        if isinstance(idx, RemoteIndex):
+            return idx.related_rows(path, depth=depth, kinds=list(kinds) or None)
+        return [n.to_json() for n in idx.related(path, depth=depth, kinds=list(kinds) or None)]
+
+    rows = with_reader(root, index_dir, no_server, read)
     if as_json:
         echo_json(rows)
         return
@@ -99,7 +108,7 @@ def related(id_or_path: str, root: Path | None, index_dir: Path | None, depth: i
         console.print(line, no_wrap=True, overflow="ellipsis")
 
 
-def resolve_document(idx: Index, id_or_path: str) -> DocumentRecord:
+def resolve_document(idx: Reader, id_or_path: str) -> DocumentRecord:
     """The one document ``id_or_path`` names.
 
     Raises:

@@ -13,10 +13,12 @@ from lore.cli._common import (
     index_dir_option,
     index_options,
     json_option,
+    no_server_option,
     open_cli_index,
     pick_root,
     root_argument,
     root_option,
+    with_reader,
 )
 from lore.cli._index_progress import index_progress
 from lore.cli._output import echo, echo_json, notice
@@ -108,8 +110,9 @@ def index(root_arg: Path | None, root: Path | None, index_dir: Path | None, as_j
 @json_option
 @click.option("--warnings", "show_warnings", is_flag=True,
               help="List every indexed file's warnings and every id shared by several files.")
+@no_server_option
 def status(root: Path | None, index_dir: Path | None, as_json: bool,
-           show_warnings: bool) -> None:
+           show_warnings: bool, no_server: bool) -> None:
     """Show what the index holds: documents, chunks, types, vectors, last sync.
 
     The index is the one at or above the current folder, or --root's.
@@ -122,9 +125,8 @@ def status(root: Path | None, index_dir: Path | None, as_json: bool,
       lore status --warnings
       LORE_ROOT=~/notes lore status --json
     """
-    with open_cli_index(root, index_dir) as idx:
-        info = idx.status()
-        problems = idx.warnings()
+    info, problems = with_reader(root, index_dir, no_server,
+                                 lambda idx: (idx.status(), idx.warnings()))
     if as_json:
         echo_json(info | {"warnings": [{"path": p, "message": m} for p, m in problems["files"]],
                           "duplicate_ids": problems["duplicate_ids"]})
@@ -132,6 +134,8 @@ def status(root: Path | None, index_dir: Path | None, as_json: bool,
     if show_warnings:
         _print_warnings(problems["files"], problems["duplicate_ids"])
         return
+    if info.get("server"):
+        echo(f"{'server':16} {info['server']} (generation {info['generation']})")
     for key in ("root", "index_dir", "documents", "chunks", "links", "chunker_version",
                 "schema_version"):
         echo(f"{key:16} {info[key]}")

@@ -14,14 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lore.cli._common import index_options, json_option, open_cli_index
+from lore.cli._common import (
+    Reader,
+    index_options,
+    json_option,
+    no_server_option,
+    with_reader,
+)
 from lore.cli._hits_format import HitView, print_hits
 from lore.cli._output import echo, echo_json, make_console, notice
 from lore.cli._query_args import QueryCommand, query_words
 from lore.cli._snippet import first_paragraph, is_weak_worklog
 
 if TYPE_CHECKING:
-    from lore.index import Index
     from lore.search.hits import Hit
     from lore.types import SearchMode
 
@@ -67,11 +72,12 @@ def parse_filters(_ctx: click.Context, _param: click.Parameter,
               help="Search vectors even if the configured embedder differs from the index's.")
 @click.option("--fail-empty", is_flag=True,
               help="Exit with status 1 when nothing matches (as grep does).")
+@no_server_option
 @json_option
 def search(query: tuple[str, ...], root: Path | None, index_dir: Path | None,
            limit: int | None, filters: dict[str, list[str]], chunks: bool, mode: SearchMode | None,
            explain: bool, expand: bool, context: bool, budget: int | None, force: bool,
-           fail_empty: bool, as_json: bool) -> None:
+           fail_empty: bool, no_server: bool, as_json: bool) -> None:
     """Search the index for QUERY (the index at or above the current folder, or --root).
 
     QUERY is free text. Inside it, KEY:VALUE filters on a front matter field
@@ -84,6 +90,8 @@ def search(query: tuple[str, ...], root: Path | None, index_dir: Path | None,
     inside unspaced text.
     Options may come before or after the query; a -word that is not an
     option of this command is always a query word, so no `--` is needed.
+    While `lore serve` runs for the root, the search runs in that warm
+    server (same hits, no model load); --no-server runs it here.
 
     With --json the output is one object: query, mode, limit, filters, count,
     hits (each with "stale": true when its file was deleted since the last
@@ -105,20 +113,19 @@ def search(query: tuple[str, ...], root: Path | None, index_dir: Path | None,
         raise click.UsageError("Empty query: give the words to search for, e.g. "
                                "`lore search \"release checklist\"`.")
     context = context or budget is not None
-    with open_cli_index(root, index_dir) as idx:
-        effective_mode = mode or idx.settings.search.mode
-        envelope: dict[str, Any] = {"query": text, "mode": effective_mode, "limit": limit,
-                                    "filters": filters}
+    def read(idx: Reader) -> tuple[dict[str, Any], Any, list[HitView], list[str]]:
+        envelope: dict[str, Any] = {"query": text, "mode": mode or idx.settings.search.mode,
+                                    "limit": limit, "filters": filters}
         if context:
             pack = idx.context(text, budget=budget, limit=limit, filters=filters or None,
                                mode=mode)
-            found = bool(pack.items)
-        else:
-            hits = idx.search(text, limit=limit, filters=filters or None, chunks=chunks,
-                              mode=mode, explain=explain, force=force, expand=expand)
-            views = [_view(idx, hit) for hit in hits]
-            found = bool(hits)
-        notices = list(pack.notices if context else hits.notices)
+            return envelope, pack, [], list(pack.notices)
+        hits = idx.search(text, limit=limit, filters=filters or None, chunks=chunks,
+                          mode=mode, explain=explain, force=force, expand=expand)
+        return envelope, None, [_view(idx, hit) for hit in hits], list(hits.notices)
+
+    envelope, pack, views, notices = with_reader(root, index_dir, no_server, read)
+    found = bool(pack.items) if context else bool(views)
     if as_json:
         if context:
             envelope |= pack.to_json()
@@ -142,7 +149,7 @@ def search(query: tuple[str, ...], root: Path | None, index_dir: Path | None,
         raise click.exceptions.Exit(1)
 
 
-def _view(idx: Index, hit: Hit) -> HitView:
+def _view(idx: Reader, hit: Hit) -> HitView:
     """The hit with what the formatter needs: is its file gone, and a better snippet."""
     stale = not (idx.root / hit.path).is_file()
     description = ""
@@ -151,7 +158,7 @@ def _view(idx: Index, hit: Hit) -> HitView:
     return HitView(hit, stale=stale, description=description)
 
 
-def _description(idx: Index, hit: Hit) -> str:
+def _description(idx: Reader, hit: Hit) -> str:
     """A front matter description of the hit's document, else its first paragraph."""
     for field in DESCRIPTION_FIELDS:
         value = hit.metadata.get(field)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
@@ -75,6 +76,7 @@ class OnnxEmbedder(SpaceBound):
         self._tokenizer: Any = None
         self._budget: TokenBudget | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()  # one session and one pool, even under server threads
 
     @classmethod
     def from_settings(cls, p: ProviderSettings, *, offline: bool = False) -> OnnxEmbedder:
@@ -160,9 +162,10 @@ class OnnxEmbedder(SpaceBound):
 
     def _executor(self, workers: int) -> ThreadPoolExecutor:
         """The worker threads (onnxruntime releases the GIL while it runs)."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(workers, thread_name_prefix="lore-onnx")
-        return self._pool
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(workers, thread_name_prefix="lore-onnx")
+            return self._pool
 
     def _token_budget(self) -> TokenBudget:
         if self._budget is None:
@@ -182,19 +185,22 @@ class OnnxEmbedder(SpaceBound):
             return self._session
         import onnxruntime as ort
 
-        precision = self.space.precision
-        self.files.verify(precision)
-        self._load_tokenizer()
-        options = ort.SessionOptions()
-        # One thread per run; parallelism comes from parallel runs (see ``embed``).
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3                     # errors only; warnings go unread
-        path = self.files.onnx_path(precision)
-        log.debug("loading %s", path)
-        self._session = ort.InferenceSession(str(path), options,
-                                             providers=["CPUExecutionProvider"])
-        return self._session
+        with self._lock:
+            if self._session is not None:   # another thread loaded it meanwhile
+                return self._session
+            precision = self.space.precision
+            self.files.verify(precision)
+            self._load_tokenizer()
+            options = ort.SessionOptions()
+            # One thread per run; parallelism comes from parallel runs (see ``embed``).
+            options.intra_op_num_threads = 1
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3                 # errors only; warnings go unread
+            path = self.files.onnx_path(precision)
+            log.debug("loading %s", path)
+            self._session = ort.InferenceSession(str(path), options,
+                                                 providers=["CPUExecutionProvider"])
+            return self._session
 
 
 def _same_length_groups(lengths: list[int], most: int) -> list[list[int]]:

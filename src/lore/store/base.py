@@ -327,6 +327,10 @@ class Store(SearchReads, SyncWrites, VectorStore, Protocol):
         """Problems found checking the store against itself (empty: consistent)."""
         ...
 
+    def pin_snapshot(self) -> None:
+        """From now until ``close``, read the state committed now (a read-only reader)."""
+        ...
+
     def close(self) -> None:
         """Release the connection; the store cannot be used afterwards."""
         ...

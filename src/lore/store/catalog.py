@@ -105,13 +105,16 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin):
 
     @classmethod
     def open(cls, index_dir: Path, *, create: bool = True,
-             vector_options: VectorIndexOptions | None = None) -> Catalog:
+             vector_options: VectorIndexOptions | None = None,
+             any_thread: bool = False) -> Catalog:
         """Open (and, if ``create``, make) the catalog in ``index_dir``.
 
         A new index directory gets a ``.gitignore`` of ``*`` so the derived
         index never lands in the repository it indexes. ``vector_options`` say
         how the vector sidecar is stored (``[index] vector_precision``); a
         sidecar stored otherwise is rebuilt from the catalog when next used.
+        ``any_thread`` lets other threads use the connection, one at a time
+        (``store.connection``).
 
         Raises:
             IndexNotFoundError: ``create`` is false and there is no catalog.
@@ -128,7 +131,7 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin):
         if not gitignore.exists():
             gitignore.write_text("*\n", encoding="utf-8")
         try:
-            conn = connect(db_path)
+            conn = connect(db_path, any_thread=any_thread)
         except sqlite3.DatabaseError as exc:
             raise _unreadable(db_path, exc) from exc
         try:
@@ -157,6 +160,17 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin):
     def index_dir(self) -> Path | None:
         """The directory holding the catalog (None for an in-memory one)."""
         return self._index_dir
+
+    def pin_snapshot(self) -> None:
+        """Hold a read transaction: every later read sees the state committed now.
+
+        A server's readers pin the state left by the last complete sync, so a
+        sync in progress (which commits in batches) is never seen half done.
+        The pin lasts until ``close``; a pinned catalog must not be written.
+        """
+        if not self._conn.in_transaction:
+            self._conn.execute("BEGIN")
+            self._conn.execute("SELECT count(*) FROM meta").fetchone()
 
     def close(self) -> None:
         """Close the connection; the catalog cannot be used afterwards."""

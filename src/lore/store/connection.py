@@ -20,9 +20,16 @@ from lore.documents.cjk import cjk_index_text
 BUSY_TIMEOUT_MS = 10_000
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
-    """Open a SQLite file (or ``":memory:"``) with lore's connection policy."""
-    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+def connect(path: Path | str, *, any_thread: bool = False) -> sqlite3.Connection:
+    """Open a SQLite file (or ``":memory:"``) with lore's connection policy.
+
+    Args:
+        path: the database file.
+        any_thread: allow use from threads other than the opening one, one
+            thread at a time (a server hands pooled connections to its workers).
+    """
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                           check_same_thread=not any_thread)
     try:
         if str(path) != ":memory:":
             conn.execute("PRAGMA journal_mode = WAL")
