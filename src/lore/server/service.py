@@ -50,7 +50,6 @@ class _Generation:
     number: int
     last_sync: float | None
     idle: queue.SimpleQueue[Index] = field(default_factory=queue.SimpleQueue)
-    readers: list[Index] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     in_use: int = 0
     retired: bool = False
@@ -85,7 +84,6 @@ class IndexService:
         self._probed_at = 0.0
         self._closed = False
         self.syncs = 0               # syncs run by this service (tests and status read it)
-        self.last_report: SyncReport | None = None
         self._generation = self._build_generation(1)
 
     @property
@@ -133,7 +131,6 @@ class IndexService:
                 on_start()
             report = self._writer.sync(progress)
             self.syncs += 1
-            self.last_report = report
             self._swap(self._build_generation(self._generation.number + 1))
         return report
 
@@ -180,7 +177,6 @@ class IndexService:
                 self._warm(idx)
             else:
                 idx.share_loaded(first)
-            gen.readers.append(idx)
             gen.idle.put(idx)
         return gen
 
