@@ -82,17 +82,18 @@ def test_status_and_health(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_a_web_router_plugs_in_with_one_argument(service: IndexService) -> None:
-    web = APIRouter()
+def test_an_extra_router_plugs_in_with_one_argument(service: IndexService) -> None:
+    extra = APIRouter()
 
-    @web.get("/", include_in_schema=False)
+    @extra.get("/extra", include_in_schema=False)
     def page() -> dict[str, str]:
         return {"page": "here"}
 
-    app = create_app(service, mcp=False, extra_routers=[web])
+    app = create_app(service, mcp=False, extra_routers=[extra])
     with TestClient(app, base_url="http://localhost") as c:
-        assert c.get("/").json() == {"page": "here"}
+        assert c.get("/extra").json() == {"page": "here"}
         assert c.get("/healthz").status_code == 200
+        assert "text/html" in c.get("/").headers["content-type"]   # the web page stays
 
 
 def test_openapi_documents_every_route_and_error_shape(client: TestClient) -> None:

@@ -2,8 +2,8 @@
 
 The app is assembled from parts so that other front doors plug in with one
 line each: lore's REST routes (``routes.router``), the OpenAI-compatible
-routes (``openai_api.router``), MCP over streamable HTTP at ``/mcp``, and any
-``extra_routers`` (a web page, static files) passed in. Every route sits
+routes (``openai_api.router``), the web page at ``/`` (``web.router``), MCP over
+streamable HTTP at ``/mcp``, and any ``extra_routers`` passed in. Every route sits
 behind the same :class:`~lore.server.security.Guard` and error handlers.
 Tests build one app per test and call it without a port.
 """
@@ -31,8 +31,7 @@ def create_app(service: IndexService, *, policy: SecurityPolicy | None = None,
         service: the index to serve (the caller closes it).
         policy: what the guard lets through (default: loopback only, no token).
         mcp: mount MCP over streamable HTTP at ``/mcp``.
-        extra_routers: more routers to include, e.g. a web page
-            (``app.mount("/static", StaticFiles(...))`` also works on the result).
+        extra_routers: more routers to include.
 
     Raises:
         MissingDependencyError: FastAPI (extra ``serve``) is not installed.
@@ -42,6 +41,7 @@ def create_app(service: IndexService, *, policy: SecurityPolicy | None = None,
     from lore.server.errors import install_error_handlers
     from lore.server.mcp_server import server_version
     from lore.server.security import Guard
+    from lore.server.web.router import web_router
 
     mcp_server = None
     if mcp:
@@ -64,6 +64,7 @@ def create_app(service: IndexService, *, policy: SecurityPolicy | None = None,
     app.state.service = service
     app.include_router(routes.router)
     app.include_router(openai_api.router)
+    app.include_router(web_router())
     for router in extra_routers:
         app.include_router(router)
     if mcp_server is not None:

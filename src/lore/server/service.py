@@ -115,6 +115,7 @@ class IndexService:
                     gen.idle.put(idx)
 
     def sync(self, progress: ProgressCallback | None = None, *,
+             embed_progress: Callable[[int, int], None] | None = None,
              on_start: Callable[[], None] | None = None) -> SyncReport:
         """Run an incremental sync on the writer, then swap in readers that see it.
 
@@ -124,12 +125,13 @@ class IndexService:
 
         Args:
             progress: per-file progress callback.
+            embed_progress: called as (chunks done, chunks total) while embedding.
             on_start: called once the writer lock is held (tests use it).
         """
         with self._write_lock:
             if on_start is not None:
                 on_start()
-            report = self._writer.sync(progress)
+            report = self._writer.sync(progress, embed_progress=embed_progress)
             self.syncs += 1
             self._swap(self._build_generation(self._generation.number + 1))
         return report
