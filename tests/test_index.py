@@ -130,3 +130,15 @@ def test_package_exports_open_index_lazily() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_a_store_that_is_not_postgres_is_refused(notes: Path) -> None:
+    from dataclasses import replace
+
+    from lore.errors import ConfigError
+
+    settings = replace(KEYWORD_ONLY, index=replace(KEYWORD_ONLY.index,
+                                                   store="mysql://root:pw@db/x"))
+    with pytest.raises(ConfigError, match=r"postgresql://.*'mysql://root:\*\*\*@db/x'|"
+                                          r"'mysql://root:\*\*\*@db/x'.*postgresql://"):
+        open_index(notes, settings=settings)

@@ -17,6 +17,7 @@ from lore.errors import (
     ModelNotFoundError,
     ProviderError,
     QueryError,
+    StoreError,
     UnknownEmbedderError,
 )
 from lore.settings import Settings
@@ -68,6 +69,7 @@ __all__ = [
     "QueryError",
     "SearchResult",
     "Settings",
+    "StoreError",
     "SyncReport",
     "UnknownEmbedderError",
     "open_index",

@@ -39,6 +39,8 @@ ENV_PREFIX = "LORE_"
 # Only variables with this separator are settings: LORE_HOME, LORE_CONFIG and
 # other single-underscore names belong to other parts of lore.
 ENV_SEPARATOR = "__"
+# Short names for settings people set per shell (LORE_SECTION__FIELD still wins over them).
+ENV_ALIASES = {"LORE_STORE": "index.store"}
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -216,6 +218,9 @@ def _file_layer(path: Path, origin: str) -> Iterator[tuple[str, object, str]]:
 
 
 def _env_layer(env: Mapping[str, str]) -> Iterator[tuple[str, object, str]]:
+    for name, dotted in ENV_ALIASES.items():
+        if env.get(name):
+            yield dotted, env[name], f"env {name}"
     for name in sorted(env):
         upper = name.upper()
         if not upper.startswith(ENV_PREFIX) or ENV_SEPARATOR not in upper:

@@ -14,6 +14,7 @@ LoreError
 ├── ProviderError               an embedding provider failed (network, bad reply)
 ├── IndexNotFoundError          no index at the given root
 ├── IndexCorruptError           catalog / FTS / vectors disagree or are unreadable
+├── StoreError                  a storage server is unreachable, unfit or busy (URL redacted)
 ├── QueryError                  a query or filter lore cannot run
 └── DocumentError               one file cannot be read or parsed (skipped, reported)
 ```
@@ -69,3 +70,7 @@ class DocumentError(LoreError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class StoreError(LoreError):
+    """A storage backend cannot be used: unreachable, missing an extension, or held by a writer."""

@@ -99,19 +99,21 @@ class Index:
             EmbedderMismatchError: the configured embedder's space differs from
                 the index's and ``rebuild_vectors`` is false.
         """
-        report = sync(self.root, self._store, self.settings, progress=progress,
-                      index_dir=self.index_dir, measure=self._chunk_measure())
-        if self.settings.embed.enabled:
-            try:
-                vectors = update_vectors(self._store, self._runner(), rebuild=rebuild_vectors,
-                                         progress=embed_progress)
-            except (ModelNotFoundError, MissingDependencyError, ProviderError) as exc:
-                report.notices.append(f"vectors not updated ({exc}); chunks without vectors "
-                                      "are found by keyword only until a later `lore index`.")
-                log.warning(report.notices[-1])
-            else:
-                report.vectors = vectors.to_dict()
-            self._vectors = None
+        with self._store.writer_lock():
+            report = sync(self.root, self._store, self.settings, progress=progress,
+                          index_dir=self.index_dir)
+            if self.settings.embed.enabled:
+                try:
+                    vectors = update_vectors(self._store, self._runner(),
+                                             rebuild=rebuild_vectors, progress=embed_progress)
+                except (ModelNotFoundError, MissingDependencyError, ProviderError) as exc:
+                    report.notices.append(f"vectors not updated ({exc}); chunks without "
+                                          "vectors are found by keyword only until a later "
+                                          "`lore index`.")
+                    log.warning(report.notices[-1])
+                else:
+                    report.vectors = vectors.to_dict()
+                self._vectors = None
         self._graph = None
         return report
 
@@ -421,11 +423,38 @@ def open_index(root: str | Path, *, settings: Settings | None = None,
 
         settings = load_settings(root_path).settings
     directory = resolve_index_dir(root_path, settings, index_dir)
+    store = open_store(root_path, settings, directory, create=create, any_thread=any_thread)
+    return Index(root_path, store, settings, directory)
+
+
+def open_store(root: Path, settings: Settings, directory: Path, *, create: bool,
+               any_thread: bool = False) -> Store:
+    """The store ``settings.index.store`` names: the local catalog in ``directory``, or a
+    PostgreSQL database (the root named ``index.store_name``, default the folder's name).
+
+    ``any_thread`` lets the local catalog's connection be used from other threads
+    (a server's worker threads); psycopg serialises the use of a PostgreSQL connection.
+
+    Raises:
+        ConfigError: ``index.store`` is neither empty nor a ``postgresql://`` URL.
+        IndexNotFoundError: ``create`` is false and there is no index yet.
+        StoreError: the PostgreSQL server cannot be used (the message says why).
+    """
+    from lore.store.postgres.connection import is_postgres_url, redact
+
+    url = settings.index.store
+    if url:
+        if not is_postgres_url(url):
+            raise ConfigError(f"index.store is {redact(url)!r}: leave it empty for the local "
+                              "index, or give a postgresql://user:password@host/database URL.")
+        from lore.store.postgres import PostgresStore
+
+        log.debug("opening %s in %s", root, redact(url))
+        return PostgresStore.open(url, settings.index.store_name or root.name,
+                                  text_config=settings.index.text_search, create=create)
     if not create and not (directory / CATALOG_FILE).exists():
-        raise IndexNotFoundError(f"No lore index for {root_path} (looked in {directory}). "
-                                 f"Run `lore index {root_path}` first.")
-    log.debug("opening index %s for %s", directory, root_path)
+        raise IndexNotFoundError(f"No lore index for {root} (looked in {directory}). "
+                                 f"Run `lore index {root}` first.")
+    log.debug("opening index %s for %s", directory, root)
     options = VectorIndexOptions(precision=settings.index.vector_precision)
-    catalog = Catalog.open(directory, create=create, vector_options=options,
-                           any_thread=any_thread)
-    return Index(root_path, catalog, settings, directory)
+    return Catalog.open(directory, create=create, vector_options=options, any_thread=any_thread)

@@ -26,6 +26,14 @@ class IndexSettings:
     # The vector sidecar's storage: int8 holds a quarter of the memory at a small recall
     # cost (bench/vector_bench.py); a change rebuilds the sidecar from the catalog.
     vector_precision: Precision = "fp32"
+    # Where the index is stored: "" for the local SQLite catalog + sidecar in ``dir``, or
+    # "postgresql://user:password@host/db" for a shared PostgreSQL + pgvector database
+    # (``pip install 'lore[postgres]'``; also LORE_STORE or --store).
+    store: str = ""
+    store_name: str = ""               # this root's name in a shared store; "": the folder's name
+    # Full-text configuration of a new index in PostgreSQL: stemming per language
+    # ("english", "german", ...), or "simple" (no stemming, any language).
+    text_search: str = "english"
 
 
 @dataclass(frozen=True)

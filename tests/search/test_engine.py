@@ -1,6 +1,6 @@
 """search_store end to end: ids pinned first, exact filters, grouping, exclusions, explain.
 
-The hand-built ``mini_catalog`` checks exact behaviour; the real kano corpus
+The hand-built ``mini_store`` checks exact behaviour; the real kano corpus
 (``kano_index``) checks it on 770 real backlog files.
 """
 
@@ -22,12 +22,12 @@ from lore.search.hits import Hit
 from lore.search.query import parse_query
 from lore.settings import SearchSettings, Settings
 from lore.store import bm25
-from lore.store.catalog import Catalog
+from lore.store.base import Store
 
 TSK_0350 = "KABSD-TSK-0350"
 
 
-def run(catalog: Catalog, query: str, *, search: SearchSettings | None = None,
+def run(catalog: Store, query: str, *, search: SearchSettings | None = None,
         **kwargs: Any) -> list[Hit]:
     settings = Settings(search=search or SearchSettings())
     return search_store(catalog, query, settings=settings, **kwargs)
@@ -64,82 +64,82 @@ def fts_documents(conn: sqlite3.Connection, expr: str) -> set[str]:
 
 # --- hand-built catalog -------------------------------------------------------------------
 
-def test_id_match_is_pinned_first(mini_catalog: Catalog) -> None:
+def test_id_match_is_pinned_first(mini_store: Store) -> None:
     # "cache" alone ranks the cache task first; the id must still win.
-    hits = run(mini_catalog, "cache KABSD-TSK-0002", explain=True)
+    hits = run(mini_store, "cache KABSD-TSK-0002", explain=True)
     assert hits[0].doc_id == "KABSD-TSK-0002"
     assert hits[0].explain is not None and hits[0].explain["pinned"]
     assert not any(h.explain and h.explain["pinned"] for h in hits[1:])
 
 
-def test_id_leg_credits_the_chunk_that_matched(mini_catalog: Catalog) -> None:
+def test_id_leg_credits_the_chunk_that_matched(mini_store: Store) -> None:
     # KABSD-TSK-0002's second chunk mentions "cache": the id and keyword legs
     # should land on that one chunk, not split across two.
-    hit = run(mini_catalog, "KABSD-TSK-0002 cache", explain=True)[0]
+    hit = run(mini_store, "KABSD-TSK-0002 cache", explain=True)[0]
     assert hit.chunk.ordinal == 1
     assert hit.explain is not None and set(hit.explain["legs"]) == {"id", "keyword"}
 
 
 @pytest.mark.parametrize("query", ["kabsd-tsk-0001", "019C18D9-0000-7000-8000-000000000001",
                                    "README", "notes/README.md"])
-def test_ids_uids_stems_and_paths_find_their_document(mini_catalog: Catalog, query: str) -> None:
-    hits = run(mini_catalog, query, explain=True)
+def test_ids_uids_stems_and_paths_find_their_document(mini_store: Store, query: str) -> None:
+    hits = run(mini_store, query, explain=True)
     expected = "notes/README.md" if "readme" in query.lower() else "items/KABSD-TSK-0001_cache.md"
     assert hits[0].path == expected
     assert hits[0].explain is not None and "id" in hits[0].explain["legs"]
 
 
-def test_id_match_respects_filters(mini_catalog: Catalog) -> None:
+def test_id_match_respects_filters(mini_store: Store) -> None:
     # KABSD-TSK-0002 is Proposed; the Done task that mentions it may still match as text.
-    hits = run(mini_catalog, "KABSD-TSK-0002", filters={"state": ["done"]}, explain=True)
+    hits = run(mini_store, "KABSD-TSK-0002", filters={"state": ["done"]}, explain=True)
     assert [h.doc_id for h in hits] == ["KABSD-TSK-0001"]
     assert hits[0].explain is not None and set(hits[0].explain["legs"]) == {"keyword"}
 
 
-def test_nested_key_filter(mini_catalog: Catalog) -> None:
-    hits = run(mini_catalog, "links.blocks:kabsd-tsk-0001 cache")
+def test_nested_key_filter(mini_store: Store) -> None:
+    hits = run(mini_store, "links.blocks:kabsd-tsk-0001 cache")
     assert [h.doc_id for h in hits] == ["KABSD-TSK-0002"]
 
 
-def test_filter_only_query_lists_by_path(mini_catalog: Catalog) -> None:
-    hits = run(mini_catalog, "type:task")
+def test_filter_only_query_lists_by_path(mini_store: Store) -> None:
+    hits = run(mini_store, "type:task")
     assert [h.path for h in hits] == ["items/KABSD-TSK-0001_cache.md",
                                       "items/KABSD-TSK-0002_store.md"]
 
 
 @pytest.mark.parametrize("query", ["", "   ", "!!!", "😀", '"', "-cache", "-", "type:"])
-def test_nothing_to_search_gives_no_hits(mini_catalog: Catalog, query: str) -> None:
-    assert run(mini_catalog, query) == []
+def test_nothing_to_search_gives_no_hits(mini_store: Store, query: str) -> None:
+    assert run(mini_store, query) == []
 
 
-def test_exclusion_removes_whole_documents(mini_catalog: Catalog) -> None:
+def test_exclusion_removes_whole_documents(mini_store: Store) -> None:
     # KABSD-TSK-0002 mentions "sidecar" in one chunk and "cache" in another.
-    with_it = {h.path for h in run(mini_catalog, "cache")}
-    without = {h.path for h in run(mini_catalog, "cache -sidecar")}
+    with_it = {h.path for h in run(mini_store, "cache")}
+    without = {h.path for h in run(mini_store, "cache -sidecar")}
     assert "items/KABSD-TSK-0002_store.md" in with_it
     assert without == with_it - {"items/KABSD-TSK-0002_store.md"}
 
 
-def test_doctype_boost_is_applied_and_explained(mini_catalog: Catalog) -> None:
-    plain = run(mini_catalog, "cache", explain=True)
-    boosted = run(mini_catalog, "cache", explain=True,
+def test_doctype_boost_is_applied_and_explained(mini_store: Store) -> None:
+    plain = run(mini_store, "cache", explain=True)
+    boosted = run(mini_store, "cache", explain=True,
                   search=SearchSettings(doctype_boosts={"adr": 1.0}))
     assert plain[0].doctype != "ADR"
     assert boosted[0].doctype == "ADR"
     assert boosted[0].explain is not None and boosted[0].explain["boosts"] == {"doctype": 1.0}
 
 
-def test_chunks_mode_returns_each_matching_chunk(mini_catalog: Catalog) -> None:
-    per_doc = run(mini_catalog, "cache", limit=50)
-    per_chunk = run(mini_catalog, "cache", limit=50, chunks=True)
+def test_chunks_mode_returns_each_matching_chunk(mini_store: Store) -> None:
+    per_doc = run(mini_store, "cache", limit=50)
+    per_chunk = run(mini_store, "cache", limit=50, chunks=True)
     assert len({h.path for h in per_doc}) == len(per_doc)
     assert len(per_chunk) > len(per_doc)
     assert {h.path for h in per_chunk} == {h.path for h in per_doc}
     assert len({(h.path, h.chunk.ordinal) for h in per_chunk}) == len(per_chunk)
 
 
-def test_hit_json_shape(mini_catalog: Catalog) -> None:
-    hit = run(mini_catalog, "sidecar", explain=True)[0]
+def test_hit_json_shape(mini_store: Store) -> None:
+    hit = run(mini_store, "sidecar", explain=True)[0]
     data = hit.to_json()
     assert set(data) == {"path", "doc_id", "title", "doctype", "score", "snippet", "highlights",
                          "metadata", "chunk", "explain", "via"}
@@ -151,14 +151,14 @@ def test_hit_json_shape(mini_catalog: Catalog) -> None:
     assert hit.marked_snippet() == "Store vectors in a [sidecar] index."
 
 
-def test_explain_is_off_by_default(mini_catalog: Catalog) -> None:
-    assert all(h.explain is None for h in run(mini_catalog, "cache"))
+def test_explain_is_off_by_default(mini_store: Store) -> None:
+    assert all(h.explain is None for h in run(mini_store, "cache"))
 
 
 @pytest.mark.parametrize("kwargs", [{"mode": "vector"}, {"mode": "nonsense"}, {"limit": 0}])
-def test_bad_requests_raise_query_error(mini_catalog: Catalog, kwargs: dict[str, Any]) -> None:
+def test_bad_requests_raise_query_error(mini_store: Store, kwargs: dict[str, Any]) -> None:
     with pytest.raises(QueryError):
-        run(mini_catalog, "cache", **kwargs)
+        run(mini_store, "cache", **kwargs)
 
 
 # --- the real kano corpus ---------------------------------------------------------------

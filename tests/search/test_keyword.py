@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from lore.search.fts import match_terms
 from lore.search.keyword import keyword_leg, parse_marked, snippets
 from lore.search.query import parse_query
 from lore.store import bm25
-from lore.store.base import Restriction
+from lore.store.base import Restriction, Store
 from lore.store.catalog import Catalog
 
 
@@ -23,23 +22,22 @@ def match(text: str) -> list[str]:
     return match_terms(parse_query(text, ()))
 
 
-def paths(conn: sqlite3.Connection, chunk_ids: list[int]) -> list[str]:
+def paths(store: Store, chunk_ids: list[int]) -> list[str]:
     """The document path of each chunk id, in order."""
-    return [conn.execute("SELECT d.path FROM chunks c JOIN documents d ON d.id = c.document_id "
-                         "WHERE c.id = ?", (cid,)).fetchone()[0] for cid in chunk_ids]
+    rows = store.hit_rows(chunk_ids)
+    return [rows[cid].path for cid in chunk_ids]
 
 
-def test_column_weights_decide_title_versus_body(mini_catalog: Catalog) -> None:
-    conn = mini_catalog.conn
-    # "embedding" is in the title of the cache task and in the body of the ADR.
-    title_first = keyword_leg(mini_catalog, match("embedding"), weights=(10.0, 1.0, 0.1), limit=10)
-    body_first = keyword_leg(mini_catalog, match("embedding"), weights=(0.1, 1.0, 10.0), limit=10)
-    assert paths(conn, [c for c, _ in title_first.ranked])[0].startswith("items/KABSD-TSK-0001")
-    assert paths(conn, [c for c, _ in body_first.ranked])[0] == "decisions/ADR-0001_sqlite.md"
+def test_column_weights_decide_title_versus_body(mini_store: Store) -> None:
+        # "embedding" is in the title of the cache task and in the body of the ADR.
+    title_first = keyword_leg(mini_store, match("embedding"), weights=(10.0, 1.0, 0.1), limit=10)
+    body_first = keyword_leg(mini_store, match("embedding"), weights=(0.1, 1.0, 10.0), limit=10)
+    assert paths(mini_store, [c for c, _ in title_first.ranked])[0].startswith("items/KABSD-TSK-0001")
+    assert paths(mini_store, [c for c, _ in body_first.ranked])[0] == "decisions/ADR-0001_sqlite.md"
 
 
-def test_scores_are_positive_and_descending(mini_catalog: Catalog) -> None:
-    leg = keyword_leg(mini_catalog, match("cache vectors"), weights=(3, 2, 1), limit=10)
+def test_scores_are_positive_and_descending(mini_store: Store) -> None:
+    leg = keyword_leg(mini_store, match("cache vectors"), weights=(3, 2, 1), limit=10)
     scores = [s for _, s in leg.ranked]
     assert leg.name == "keyword"
     assert len(scores) >= 3
@@ -47,27 +45,27 @@ def test_scores_are_positive_and_descending(mini_catalog: Catalog) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
-def test_limit_cuts_the_ranking(mini_catalog: Catalog) -> None:
-    full = keyword_leg(mini_catalog, match("cache"), weights=(3, 2, 1), limit=100)
-    top2 = keyword_leg(mini_catalog, match("cache"), weights=(3, 2, 1), limit=2)
+def test_limit_cuts_the_ranking(mini_store: Store) -> None:
+    full = keyword_leg(mini_store, match("cache"), weights=(3, 2, 1), limit=100)
+    top2 = keyword_leg(mini_store, match("cache"), weights=(3, 2, 1), limit=2)
     assert len(full.ranked) > 2
     assert top2.ranked == full.ranked[:2]
 
 
-def test_filter_restricts_to_matching_documents(mini_catalog: Catalog) -> None:
-    conn = mini_catalog.conn
-    leg = keyword_leg(mini_catalog, match("cache"), weights=(3, 2, 1), limit=100,
+def test_filter_restricts_to_matching_documents(mini_store: Store) -> None:
+    leg = keyword_leg(mini_store, match("cache"), weights=(3, 2, 1), limit=100,
                       restriction=Restriction({"type": ("task",), "state": ("done",)}))
-    assert set(paths(conn, [c for c, _ in leg.ranked])) == {"items/KABSD-TSK-0001_cache.md"}
+    assert set(paths(mini_store, [c for c, _ in leg.ranked])) == {
+        "items/KABSD-TSK-0001_cache.md"}
 
 
-def test_headings_are_searched(mini_catalog: Catalog) -> None:
-    leg = keyword_leg(mini_catalog, match("cache"), weights=(3, 2, 1), limit=100)
-    assert "notes/README.md" in paths(mini_catalog.conn, [c for c, _ in leg.ranked])
+def test_headings_are_searched(mini_store: Store) -> None:
+    leg = keyword_leg(mini_store, match("cache"), weights=(3, 2, 1), limit=100)
+    assert "notes/README.md" in paths(mini_store, [c for c, _ in leg.ranked])
 
 
-def test_no_terms_no_hits(mini_catalog: Catalog) -> None:
-    assert keyword_leg(mini_catalog, [], weights=(3, 2, 1), limit=10).ranked == []
+def test_no_terms_no_hits(mini_store: Store) -> None:
+    assert keyword_leg(mini_store, [], weights=(3, 2, 1), limit=10).ranked == []
 
 
 @pytest.mark.parametrize("per_document", [True, False])
@@ -88,7 +86,7 @@ def test_common_term_pruning_never_comes_back_short(mini_catalog: Catalog, per_d
         pruned = keyword_leg(mini_catalog, terms, weights=(3, 2, 1), limit=limit,
                              per_document=per_document)
         assert pruned.ranked == exact.ranked[:limit]
-    assert paths(conn, [exact.ranked[0][0]]) == ["items/KABSD-TSK-0002_store.md"]
+    assert paths(mini_catalog, [exact.ranked[0][0]]) == ["items/KABSD-TSK-0002_store.md"]
 
 
 def test_a_term_matching_nothing_does_not_hide_the_others(mini_catalog: Catalog,
@@ -100,21 +98,22 @@ def test_a_term_matching_nothing_does_not_hide_the_others(mini_catalog: Catalog,
     assert alone.ranked and [c for c, _ in with_typo.ranked] == [c for c, _ in alone.ranked]
 
 
-def test_snippets_mark_the_matched_terms(mini_catalog: Catalog) -> None:
-    leg = keyword_leg(mini_catalog, match("sidecar index"), weights=(3, 2, 1), limit=10)
-    found = snippets(mini_catalog, match("sidecar index"), [c for c, _ in leg.ranked])
+def test_snippets_mark_the_matched_terms(mini_store: Store) -> None:
+    leg = keyword_leg(mini_store, match("sidecar index"), weights=(3, 2, 1), limit=10)
+    found = snippets(mini_store, match("sidecar index"), [c for c, _ in leg.ranked])
     sidecar = found[leg.ranked[0][0]]
     marked = [sidecar.text[s:e].lower() for s, e in sidecar.highlights]
     assert sidecar.text == "Store vectors in a sidecar index."
     assert marked == ["sidecar", "index"]
 
 
-def test_snippet_without_a_match_is_the_chunk_start(mini_catalog: Catalog) -> None:
-    conn = mini_catalog.conn
-    first = conn.execute("SELECT id, text FROM chunks ORDER BY id LIMIT 1").fetchone()
-    found = snippets(mini_catalog, [], [first[0]])
-    assert found[first[0]].text == first[1]
-    assert found[first[0]].highlights == ()
+def test_snippet_without_a_match_is_the_chunk_start(mini_store: Store) -> None:
+    record = mini_store.get_document("ADR-0001")
+    assert record is not None
+    chunk = record.chunks[0]
+    found = snippets(mini_store, [], [chunk.id])
+    assert found[chunk.id].text == chunk.text
+    assert found[chunk.id].highlights == ()
 
 
 @pytest.mark.parametrize("marked, text, spans", [

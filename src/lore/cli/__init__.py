@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "embed_cmds:doctor",
     "cache": "embed_cmds:cache",
     "models": "models_cmds:models",
+    "migrate": "migrate_cmds:migrate",
     "serve": "serve_cmds:serve",
     "mcp": "serve_cmds:mcp_command",
     "watch": "serve_cmds:watch",
@@ -69,7 +70,11 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="lore")
-def main() -> None:
+@click.option("--store", metavar="URL", default=None,
+              help="Keep the index in this PostgreSQL database instead of ROOT/.lore "
+                   "(postgresql://user:password@host/db; also LORE_STORE or [index] store).")
+@click.pass_context
+def main(ctx: click.Context, store: str | None) -> None:
     """lore: local-first hybrid search for a folder of Markdown.
 
     \b
@@ -77,4 +82,7 @@ def main() -> None:
       lore index ~/notes
       lore search "embedding cache invalidation" --root ~/notes
       lore search "type:ADR vector store" --json
+      lore --store postgresql://lore@db/lore search "release checklist"
     """
+    # A flag layer every command's settings load applies (lore.cli._common).
+    ctx.obj = {"index.store": store} if store else {}

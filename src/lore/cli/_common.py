@@ -93,11 +93,17 @@ def find_root(root: Path | None, *, start: Path | None = None) -> Path:
 
 
 def load_cli_settings(root: Path | None, flags: Mapping[str, object] | None = None) -> Settings:
-    """The layered settings for ``root`` (defaults < user file < lore.toml < env < flags)."""
+    """The layered settings for ``root`` (defaults < user file < lore.toml < env < flags).
+
+    Flags given to ``lore`` itself (``lore --store URL ...``) join the command's own.
+    """
     from lore.config import load_settings
 
+    context = click.get_current_context(silent=True)
+    group_flags = (context.find_root().obj or {}) if context is not None else {}
     folder = find_root(root)
-    return load_settings(folder if folder.is_dir() else None, flags=flags).settings
+    return load_settings(folder if folder.is_dir() else None,
+                         flags={**group_flags, **(flags or {})}).settings
 
 
 def open_cli_index(root: Path | None, index_dir: Path | None, *, create: bool = False,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+ChunkKind = Literal["document", "section", "worklog"]
 LinkKind = Literal[
     "parent",      # this item's parent (front matter `parent:`)
     "blocks",      # links.blocks
@@ -49,7 +50,7 @@ class Chunk:
     ordinal: int
     heading_path: tuple[str, ...]
     text: str
-    kind: Literal["document", "section", "worklog"]
+    kind: ChunkKind
     token_estimate: int
 
     def context_text(self, title: str) -> str:

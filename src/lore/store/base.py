@@ -24,10 +24,13 @@ Vocabulary shared by every backend:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from lore.errors import IndexCorruptError
 
 if TYPE_CHECKING:
     from lore.documents.model import Chunk, Document
@@ -37,6 +40,8 @@ if TYPE_CHECKING:
     from lore.types import Floats, Keys
 
 Filters = Mapping[str, Sequence[str]]
+
+SPACE_META = "space_id"   # the meta key naming the active embedding space, in every backend
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,23 @@ class FirstChunk(NamedTuple):
     metadata: dict[str, Any]
     text: str
     kind: str
+
+
+def active_space_of(space_id: str | None, spaces: Mapping[str, str]) -> EmbeddingSpace | None:
+    """The active space from its id (``meta.space_id``) and the registered descriptors.
+
+    Raises:
+        IndexCorruptError: the active space is not registered.
+    """
+    if space_id is None:
+        return None
+    descriptor = spaces.get(space_id)
+    if descriptor is None:
+        raise IndexCorruptError(f"The index's active space {space_id} is not registered; "
+                                "rebuild the vectors with `lore index --rebuild-vectors`.")
+    from lore.embed.base import EmbeddingSpace
+
+    return EmbeddingSpace(**json.loads(descriptor))
 
 
 class SearchReads(Protocol):
@@ -211,6 +233,10 @@ class SyncWrites(Protocol):
 
     def transaction(self) -> AbstractContextManager[object]:
         """All writes inside commit together or not at all; nesting is allowed."""
+        ...
+
+    def writer_lock(self) -> AbstractContextManager[None]:
+        """Held for a whole sync: one writer per index at a time (others wait, then fail)."""
         ...
 
     def document_states(self) -> dict[str, FileState]:

@@ -17,7 +17,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -185,6 +185,14 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin):
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """All writes inside commit together or not at all; nesting uses savepoints."""
         return atomic(self._conn)
+
+    def writer_lock(self) -> AbstractContextManager[None]:
+        """Nothing to take: SQLite serialises writers per batch (``BEGIN IMMEDIATE``).
+
+        Each batch of a sync takes the database's write lock and commits whole,
+        so a second writer waits for it (``BUSY_TIMEOUT_MS``) and never sees half a batch.
+        """
+        return nullcontext()
 
     def document_states(self) -> dict[str, FileState]:
         """Path -> what was indexed, for the sync's change detection."""

@@ -29,10 +29,10 @@ import numpy as np
 
 from lore.embed.base import EmbeddingSpace
 from lore.errors import ConfigError, EmbedderMismatchError, IndexCorruptError
-from lore.store.base import VectorIndexReport
+from lore.store.base import SPACE_META, VectorIndexReport
 from lore.store.keys import document_ids, document_keys, is_document_key
 from lore.store.pooling import pool
-from lore.store.vector_rows import SPACE_META, VectorRowsMixin
+from lore.store.vector_rows import VectorRowsMixin
 from lore.store.vectors import LocalVectorIndex, VectorIndex, VectorIndexOptions, rebuild
 from lore.types import Floats, Keys
 

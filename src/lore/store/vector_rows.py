@@ -18,11 +18,10 @@ import numpy as np
 
 from lore.documents.model import Chunk
 from lore.embed.base import EmbeddingSpace
-from lore.errors import EmbedderMismatchError, IndexCorruptError
+from lore.errors import EmbedderMismatchError
+from lore.store.base import SPACE_META, active_space_of
 from lore.store.connection import atomic
 from lore.types import Floats, Keys
-
-SPACE_META = "space_id"   # meta key naming the active space
 
 
 def pending_chunks_sql() -> str:
@@ -148,19 +147,8 @@ class VectorRowsMixin:
                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     def active_space(self) -> EmbeddingSpace | None:
-        """The space whose vectors searches use, or None before the first embedding pass.
-
-        Raises:
-            IndexCorruptError: the active space is not registered.
-        """
-        space_id = self.get_meta(SPACE_META)
-        if space_id is None:
-            return None
-        descriptor = self.spaces().get(space_id)
-        if descriptor is None:
-            raise IndexCorruptError(f"The index's active space {space_id} is not registered; "
-                                    "rebuild the vectors with `lore index --rebuild-vectors`.")
-        return EmbeddingSpace(**json.loads(descriptor))
+        """The space searches use, or None before the first embedding pass."""
+        return active_space_of(self.get_meta(SPACE_META), self.spaces())
 
     def drop_other_spaces(self, space_id: str) -> None:
         """Make ``space_id`` active and drop every other space with its vectors, in one commit."""

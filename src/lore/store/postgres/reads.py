@@ -1,0 +1,290 @@
+"""PostgreSQL's answers to the search's questions (``lore.store.base.SearchReads``).
+
+Every statement is scoped to the store's root (``root_id``), so roots that
+share a database never see each other's documents. Paths sort with the "C"
+collation, as SQLite sorts them, so listings and id ties come out in the same
+order on both backends. The keyword score is BM25 as FTS5 computes it
+(``store.postgres.bm25``); the title, heading and body weights ride on the
+tsvector weights A, B and C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from lore.store.base import DocumentIdentity, FirstChunk, HitRow, Restriction
+from lore.store.postgres.bm25 import TermHits, bm25
+from lore.store.postgres.sql import Query, restriction_sql, term_query, tsquery_sql, unquote
+
+_NO_RANK = 2_147_483_647      # sorts a chunk missing from the preference list last
+
+
+class PgSearchReadsMixin:
+    """The read side of a ``PostgresStore`` (which provides the attributes below)."""
+
+    _conn: Any
+    _root_id: int
+    _config: str
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """One REPEATABLE READ transaction: every leg sees the same committed state."""
+        pq = self._conn.info.transaction_status
+        if pq != 0:            # already inside a transaction (IDLE is 0)
+            yield
+            return
+        with self._conn.transaction():
+            self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+
+    def _restrict(self, restriction: Restriction | None, column: str) -> tuple[str, list[object]]:
+        if restriction is None:
+            return "", []
+        sql, params = restriction_sql(restriction, self._root_id, self._config)
+        return f" AND {column} IN ({sql})", params
+
+    def known_field_keys(self, candidates: Collection[str]) -> set[str]:
+        """Which of ``candidates`` are field keys of some document of this root."""
+        if not candidates:
+            return set()
+        rows = self._conn.execute("SELECT DISTINCT key FROM lore_fields WHERE root_id = %s "
+                                  "AND key = ANY(%s)", (self._root_id, sorted(candidates)))
+        return {str(key) for (key,) in rows}
+
+    def keyword_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
+                        limit: int, restriction: Restriction | None,
+                        per_document: bool = False,
+                        share: float = 0.5) -> list[tuple[int, float]]:
+        """The best ``limit`` chunks by FTS5-style BM25 (``store.postgres.bm25``).
+
+        With ``per_document``, documents by their best chunk's score (this backend
+        has no document-level statistics yet, so ``share`` is not applied).
+        """
+        scored = self._chunk_ranking(terms, weights=weights, restriction=restriction)
+        if not per_document:
+            return scored[:limit]
+        owners = self.chunk_owners([cid for cid, _ in scored])
+        seen: set[int] = set()
+        best: list[tuple[int, float]] = []
+        for cid, score in scored:
+            if owners.get(cid) not in seen:
+                seen.add(owners[cid])
+                best.append((cid, score))
+        return best[:limit]
+
+    def _chunk_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
+                       restriction: Restriction | None) -> list[tuple[int, float]]:
+        """Every matching chunk by FTS5-style BM25, best first."""
+        queries = [(t, q) for t in terms if (q := term_query(t, self._config)) is not None]
+        if not queries:
+            return []
+        stats = self._term_stats([q for _, q in queries], [t for t, _ in queries])
+        chunks, avgdl, hits_of = stats
+        where, extra = self._restrict(restriction, "c.document_id")
+        matched_sql = ", ".join(f"c.tsv @@ {sql}" for _, (sql, _) in queries)
+        rows = self._conn.execute(
+            f"SELECT c.id, c.token_count, {matched_sql} FROM lore_chunks c"
+            f" WHERE c.root_id = %s AND c.tsv @@ ({' || '.join(sql for _, (sql, _) in queries)})"
+            f"{where}",
+            [*(p for _, (_, ps) in queries for p in ps), self._root_id,
+             *(p for _, (_, ps) in queries for p in ps), *extra]).fetchall()
+        if not rows:
+            return []
+        weight = {"A": weights[0], "B": weights[1], "C": weights[2], "D": weights[2]}
+        hits = self._lexeme_hits([int(r[0]) for r in rows], hits_of, weight)
+        scored = [(int(cid), bm25(hits_of, matched, hits.get(int(cid), {}), int(tokens),
+                                  chunks=chunks, avgdl=avgdl))
+                  for cid, tokens, *matched in rows]
+        scored.sort(key=lambda item: (-item[1], item[0]))
+        return scored
+
+    def _term_stats(self, queries: list[Query], terms: list[str]
+                    ) -> tuple[int, float, list[TermHits]]:
+        """N, avgdl, and each term's lexemes and document count, in one statement."""
+        counts = ", ".join(f"(SELECT count(*) FROM lore_chunks WHERE root_id = %s AND tsv @@ {sql})"
+                           for sql, _ in queries)
+        lexemes = ", ".join("tsvector_to_array(to_tsvector(%s::regconfig, %s))" for _ in terms)
+        params: list[object] = [self._root_id, self._root_id]
+        for sql, ps in queries:
+            params += [self._root_id, *ps]
+        texts = [unquote(t) for t in terms]
+        for text, _prefix in texts:
+            params += [self._config, text]
+        row = self._conn.execute(
+            "SELECT (SELECT count(*) FROM lore_chunks WHERE root_id = %s),"
+            " (SELECT coalesce(avg(token_count), 0) FROM lore_chunks WHERE root_id = %s),"
+            f" {counts}, {lexemes}", params).fetchone()
+        n = len(terms)
+        hits = [TermHits(tuple(row[2 + n + i]), texts[i][1], int(row[2 + i])) for i in range(n)]
+        return int(row[0]), float(row[1]), hits
+
+    def _lexeme_hits(self, chunk_ids: list[int], terms: list[TermHits],
+                     weight: dict[str, float]) -> dict[int, dict[str, float]]:
+        """Chunk id -> lexeme -> weighted hit count, for the lexemes the terms need."""
+        exact = sorted({lex for t in terms for lex in t.lexemes})
+        prefixes = sorted({t.lexemes[-1].replace("\\", "\\\\").replace("%", "\\%")
+                           .replace("_", "\\_") + "%" for t in terms if t.prefix and t.lexemes})
+        found: dict[int, dict[str, float]] = {}
+        for cid, lexeme, letters in self._conn.execute(
+                "SELECT c.id, u.lexeme, u.weights FROM lore_chunks c, unnest(c.tsv) u"
+                " WHERE c.id = ANY(%s) AND (u.lexeme = ANY(%s) OR u.lexeme LIKE ANY(%s))",
+                (chunk_ids, exact, prefixes)):
+            found.setdefault(int(cid), {})[str(lexeme)] = sum(weight[w] for w in letters)
+        return found
+
+    def marked_snippets(self, terms: Sequence[str], chunk_ids: Sequence[int], *,
+                        marks: tuple[str, str], tokens: int) -> dict[int, str]:
+        """``ts_headline`` of the body for the chunks that match a term."""
+        query = tsquery_sql(terms, self._config)
+        if query is None or not chunk_ids:
+            return {}
+        options = (f'StartSel="{marks[0]}", StopSel="{marks[1]}", MaxWords={tokens}, '
+                   f"MinWords={max(1, tokens - 1)}, ShortWord=0")
+        rows = self._conn.execute(
+            f"SELECT c.id, ts_headline(%s::regconfig, c.text, q.q, %s)"
+            f" FROM lore_chunks c, (SELECT {query[0]} AS q) q"
+            f" WHERE c.id = ANY(%s) AND c.root_id = %s AND c.tsv @@ q.q",
+            [self._config, options, *query[1], [int(i) for i in chunk_ids], self._root_id])
+        return {int(cid): str(text) for cid, text in rows}
+
+    def chunk_texts(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        """Chunk id -> chunk text."""
+        rows = self._conn.execute("SELECT id, text FROM lore_chunks WHERE id = ANY(%s) "
+                                  "AND root_id = %s", ([int(i) for i in chunk_ids], self._root_id))
+        return {int(cid): str(text) for cid, text in rows}
+
+    def id_matches(self, candidate: str, *, form: str, restriction: Restriction | None,
+                   prefer: Sequence[int]) -> list[tuple[int, str]]:
+        """(chunk id, doc id) of the documents ``candidate`` names in ``form``
+        (``lore.store.lookups``)."""
+        main, _, tail = candidate.partition("@") if form == "id_at_uid" else (candidate, "", "")
+        stem = (tail or candidate).replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_")
+        where, extra = self._restrict(restriction, "d.id")
+        pick = ("SELECT (SELECT c.id FROM lore_chunks c WHERE c.document_id = d.id ORDER BY"
+                f" coalesce(array_position(%s::bigint[], c.id), {_NO_RANK}), c.ordinal LIMIT 1),"
+                " d.doc_id FROM lore_documents d WHERE d.root_id = %s AND ")
+        by_id = "(lower(d.doc_id) = lower(%s) OR lower(d.uid) = lower(%s))"
+        by_stem = ("(lower(d.path) = lower(%s) OR d.path LIKE '%%/' || %s || '.%%'"
+                   " OR d.path LIKE %s || '.%%')")
+        forms: dict[str, tuple[str, list[object]]] = {
+            "exact": (by_id, [candidate, candidate]),
+            "stem": (by_stem, [candidate, stem, stem]),
+            "id_at_uid": ("(lower(d.doc_id) = lower(%s) AND lower(d.uid) LIKE lower(%s) || '%%')",
+                          [main, stem]),
+            "suffix": ("lower(d.doc_id) LIKE '%%-' || lower(%s)", [stem]),
+            "uid_prefix": ("lower(d.uid) LIKE lower(%s) || '%%'", [stem]),
+        }
+        match, values = forms[form]
+        rows = self._conn.execute(f"{pick}{match}{where} ORDER BY d.path COLLATE \"C\"",
+                                  [[int(i) for i in prefer], self._root_id, *values, *extra])
+        return [(int(cid), str(doc_id)) for cid, doc_id in rows if cid is not None]
+
+    def field_keys(self) -> list[str]:
+        """Every field key of some document of this root, sorted."""
+        rows = self._conn.execute("SELECT DISTINCT key FROM lore_fields WHERE root_id = %s"
+                                  " ORDER BY key COLLATE \"C\"", (self._root_id,))
+        return [str(k) for (k,) in rows]
+
+    def unknown_field_values(self, key: str, values: Sequence[str]) -> list[str]:
+        """Those of ``values`` that no document of this root has for ``key``."""
+        rows = self._conn.execute(
+            "SELECT v FROM unnest(%s::text[]) v WHERE v NOT IN (SELECT value FROM lore_fields"
+            " WHERE root_id = %s AND key = %s)", (list(values), self._root_id, key))
+        return [str(v) for (v,) in rows]
+
+    def field_values(self, key: str, *, limit: int) -> tuple[list[str], int]:
+        """Up to ``limit`` distinct values of ``key``, sorted, and how many there are."""
+        rows = [str(v) for (v,) in self._conn.execute(
+            "SELECT DISTINCT value FROM lore_fields WHERE root_id = %s AND key = %s"
+            " ORDER BY value COLLATE \"C\"", (self._root_id, key))]
+        return rows[:limit], len(rows)
+
+    def listing(self, restriction: Restriction, *, limit: int) -> list[int]:
+        """The first chunk of each document passing the restriction, by path."""
+        doc_sql, params = restriction_sql(restriction, self._root_id, self._config)
+        rows = self._conn.execute(
+            "SELECT (SELECT c.id FROM lore_chunks c WHERE c.document_id = d.id"
+            " ORDER BY c.ordinal LIMIT 1) FROM lore_documents d"
+            f" WHERE d.id IN ({doc_sql}) ORDER BY d.path COLLATE \"C\" LIMIT %s",
+            [*params, limit])
+        return [int(cid) for (cid,) in rows if cid is not None]
+
+    def chunk_owners(self, chunk_ids: Sequence[int]) -> dict[int, int]:
+        """Chunk id -> document id."""
+        rows = self._conn.execute("SELECT id, document_id FROM lore_chunks WHERE id = ANY(%s) "
+                                  "AND root_id = %s", ([int(i) for i in chunk_ids], self._root_id))
+        return {int(cid): int(doc) for cid, doc in rows}
+
+    def doctypes(self, document_ids: Collection[int]) -> dict[int, str]:
+        """Document id -> document type."""
+        rows = self._conn.execute("SELECT id, doctype FROM lore_documents WHERE id = ANY(%s) "
+                                  "AND root_id = %s",
+                                  (sorted({int(i) for i in document_ids}), self._root_id))
+        return {int(doc): str(doctype) for doc, doctype in rows}
+
+    def document_dates(self, document_ids: Collection[int],
+                       keys: Sequence[str]) -> dict[int, tuple[str, tuple[object, ...]]]:
+        """Document id -> (path, the front matter values of ``keys``)."""
+        values = "".join(", metadata::jsonb -> %s" for _ in keys)
+        rows = self._conn.execute(
+            f"SELECT id, path{values} FROM lore_documents WHERE id = ANY(%s) AND root_id = %s",
+            [*keys, sorted({int(i) for i in document_ids}), self._root_id])
+        return {int(doc): (str(path), tuple(dates)) for doc, path, *dates in rows}
+
+    def hit_rows(self, chunk_ids: Sequence[int]) -> dict[int, HitRow]:
+        """Chunk id -> what its hit shows."""
+        rows = self._conn.execute(
+            "SELECT c.id, c.ordinal, c.kind, c.heading_path, d.path, d.doc_id, d.title,"
+            " d.doctype, d.metadata FROM lore_chunks c JOIN lore_documents d"
+            " ON d.id = c.document_id WHERE c.id = ANY(%s) AND c.root_id = %s",
+            ([int(i) for i in chunk_ids], self._root_id))
+        return {int(cid): HitRow(*rest) for cid, *rest in rows}
+
+    def first_chunk(self, document_id: int) -> FirstChunk:
+        """A document's front matter and first chunk."""
+        import json
+
+        row = self._conn.execute(
+            "SELECT d.metadata, coalesce(c.text, ''), coalesce(c.kind, 'document')"
+            " FROM lore_documents d LEFT JOIN lore_chunks c"
+            " ON c.document_id = d.id AND c.ordinal = 0 WHERE d.id = %s AND d.root_id = %s",
+            (document_id, self._root_id)).fetchone()
+        return FirstChunk(json.loads(row[0]), str(row[1]), str(row[2]))
+
+    def chunk_text_at(self, path: str, ordinal: int) -> str:
+        """The text of one chunk by document path and position ("" when gone)."""
+        row = self._conn.execute(
+            "SELECT c.text FROM lore_chunks c JOIN lore_documents d ON d.id = c.document_id"
+            " WHERE d.root_id = %s AND d.path = %s AND c.ordinal = %s",
+            (self._root_id, path, ordinal)).fetchone()
+        return "" if row is None else str(row[0])
+
+    def document_identities(self) -> list[DocumentIdentity]:
+        """Every document's identity, for link resolution."""
+        rows = self._conn.execute("SELECT id, path, doc_id, uid, title, doctype "
+                                  "FROM lore_documents WHERE root_id = %s ORDER BY id",
+                                  (self._root_id,))
+        return [DocumentIdentity(*row) for row in rows]
+
+    def stored_links(self) -> list[tuple[int, str, str]]:
+        """Every link of this root as written: (source document id, kind, target)."""
+        rows = self._conn.execute("SELECT document_id, kind, target FROM lore_links "
+                                  "WHERE root_id = %s ORDER BY id", (self._root_id,))
+        return [(int(doc), str(kind), str(target)) for doc, kind, target in rows]
+
+    def allowed_chunks(self, restriction: Restriction) -> list[tuple[int, int]]:
+        """(chunk id, document id) of every chunk of the allowed documents, by chunk id."""
+        doc_sql, params = restriction_sql(restriction, self._root_id, self._config)
+        rows = self._conn.execute(f"SELECT id, document_id FROM lore_chunks WHERE document_id"
+                                  f" IN ({doc_sql}) ORDER BY id", params)
+        return [(int(cid), int(doc)) for cid, doc in rows]
+
+    def document_chunks(self, document_ids: Sequence[int]) -> list[tuple[int, int]]:
+        """(chunk id, document id) of the given documents' chunks, by document then chunk."""
+        rows = self._conn.execute("SELECT id, document_id FROM lore_chunks WHERE document_id = "
+                                  "ANY(%s) AND root_id = %s ORDER BY document_id, id",
+                                  ([int(i) for i in document_ids], self._root_id))
+        return [(int(cid), int(doc)) for cid, doc in rows]
