@@ -12,6 +12,7 @@ import pytest
 
 from lore.errors import ConfigError, IndexNotFoundError
 from lore.index import Index, open_index, resolve_index_dir
+from lore.search.hits import SearchResult
 from lore.settings import EmbedSettings, IndexSettings, Settings
 
 # These tests are about the catalog side: no embedding model is needed or fetched.
@@ -87,9 +88,9 @@ def test_settings_default_to_the_project_lore_toml(notes: Path) -> None:
 def test_search_delegates_to_the_engine(notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, Any]] = []
 
-    def search_store(store: object, query: str, **kwargs: Any) -> list[str]:
+    def search_store(store: object, query: str, **kwargs: Any) -> SearchResult:
         calls.append({"store": store, "query": query, **kwargs})
-        return ["hit"]
+        return SearchResult(["hit"], weak_match=True)  # type: ignore[list-item]
 
     fake = types.ModuleType("lore.search.engine")
     fake.search_store = search_store  # type: ignore[attr-defined]
@@ -97,7 +98,8 @@ def test_search_delegates_to_the_engine(notes: Path, monkeypatch: pytest.MonkeyP
     with open_index(notes, settings=KEYWORD_ONLY) as index:
         result = index.search("cache", limit=3, filters={"type": ["task"]}, chunks=True,
                               mode="keyword", explain=True)
-        assert result == ["hit"]
+        assert result == ["hit"] and result.weak_match
+        assert any("No strong match" in notice for notice in result.notices)
         assert calls == [{"store": index._store, "query": "cache",
                           "settings": index.settings, "limit": 3,
                           "filters": {"type": ["task"]}, "chunks": True, "explain": True,

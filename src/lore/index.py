@@ -258,7 +258,8 @@ class Index:
         Returns:
             The hits, with ``notices`` saying whether the search ran degraded
             (e.g. keyword-only because the index has no vectors, or fused
-            order because the reranker failed).
+            order because the reranker failed) or matched nothing strongly,
+            which ``weak_match`` also says.
         """
         from lore.search.engine import search_store
 
@@ -270,16 +271,20 @@ class Index:
         wanted = self.settings.search.limit if limit is None else limit
         fetch = wanted if reranker is None or wanted < 1 \
             else max(wanted, self.settings.rerank.candidates)
-        hits = search_store(self._store, query, settings=self.settings, limit=fetch,
-                            filters=filters, chunks=chunks,
-                            explain=explain or reranker is not None, mode=mode, vector_leg=leg)
+        found = search_store(self._store, query, settings=self.settings, limit=fetch,
+                             filters=filters, chunks=chunks,
+                             explain=explain or reranker is not None, mode=mode, vector_leg=leg)
+        hits: list[Hit] = list(found)
         if reranker is not None:
             hits = self._reranked(reranker, query, hits, notices, limit=wanted, explain=explain)
         if expand:
             from lore.search.expand import expand_hits
 
             hits = expand_hits(self._store, hits, self._link_graph(), self.settings.graph)
-        return SearchResult(hits, notices)
+        if found.weak_match:
+            notices.append("No strong match: no hit contains most of the query's words or "
+                           "comes close in meaning; the hits are the nearest there are.")
+        return SearchResult(hits, notices, weak_match=found.weak_match)
 
     def _reranked(self, reranker: Reranker, query: str, hits: list[Hit], notices: list[str], *,
                   limit: int, explain: bool) -> list[Hit]:

@@ -128,7 +128,7 @@ class RemoteIndex:
             "query": query, "limit": limit, "filters": filters, "chunks": chunks,
             "mode": mode, "explain": explain, "expand": expand})
         return SearchResult([hit_from_json(row) for row in reply["hits"]],
-                            reply.get("notices", []))
+                            reply.get("notices", []), weak_match=bool(reply.get("weak_match")))
 
     def context(self, query: str, *, budget: int | None = None, limit: int | None = None,
                 filters: dict[str, list[str]] | None = None,
@@ -245,7 +245,9 @@ def hit_from_json(row: dict[str, Any]) -> Hit:
                metadata=row["metadata"], doctype=row["doctype"],
                chunk=ChunkInfo(chunk["ordinal"], tuple(chunk["heading_path"]), chunk["kind"]),
                explain=row.get("explain"),
-               via=tuple((v["kind"], v["from"]) for v in row.get("via", [])))
+               via=tuple((v["kind"], v["from"]) for v in row.get("via", [])),
+               also_at=tuple(row.get("also_at", ())), vector_only=bool(row.get("vector_only")),
+               hub=bool(row.get("hub")))
 
 
 def document_from_json(row: dict[str, Any]) -> DocumentRecord:

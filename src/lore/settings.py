@@ -118,6 +118,11 @@ class SearchSettings:
     # skills/.../SKILL.md above all its hidden copies for every title-word query on kano
     # (11 of 11 lost without it) while hidden-only answers stayed in the top 10.
     local_penalty: float = 0.1
+    # Added to chunks of ADRs and decision sections when the query asks why something
+    # was decided (search/intent.py). Grid on bench/backlog, decision class nDCG@10
+    # hybrid/keyword: 0 .839/.634, 0.1 .854/.795, 0.3 .899/.845, 0.5 .920/.848,
+    # 0.7 .916/.846, 1.0 .898/.846 (other classes unchanged).
+    decision_prior: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from lore.documents import load_document
 from lore.documents.chunking import CHUNKER_VERSION, TokenMeasure, chunk_document
+from lore.documents.doctypes import PARSER_VERSION
 from lore.documents.sources import Skipped, SourceFile, walk
 from lore.errors import DocumentError
 from lore.settings import ChunkSettings, Settings
@@ -121,7 +122,7 @@ def file_warnings(catalog: SyncWrites) -> list[tuple[str, str]]:
 
 
 def chunker_version(settings: ChunkSettings, measure: TokenMeasure | None = None) -> str:
-    """The chunker code version plus a digest of the chunk settings and tokenizer.
+    """The chunker and parser code versions plus a digest of the chunk settings and tokenizer.
 
     Chunk output depends on all three, so changing any (a new lore, a new
     ``chunking.max_tokens``, another embedding model) re-chunks every
@@ -129,7 +130,7 @@ def chunker_version(settings: ChunkSettings, measure: TokenMeasure | None = None
     """
     blob = json.dumps([asdict(settings), measure.name if measure else None],
                       sort_keys=True).encode()
-    return f"{CHUNKER_VERSION}+{hashlib.sha256(blob).hexdigest()[:8]}"
+    return f"{CHUNKER_VERSION}.{PARSER_VERSION}+{hashlib.sha256(blob).hexdigest()[:8]}"
 
 
 def sync(root: Path, catalog: SyncWrites, settings: Settings, *, index_dir: Path | None = None,
@@ -266,6 +267,9 @@ class _SyncRun:
         if gone:
             self.catalog.delete_documents(gone)
         self.report.removed = gone
+        r = self.report
+        if r.added or r.updated or r.renamed or gone:
+            self.catalog.refresh_copies()
         self.report.duplicate_ids = self.catalog.duplicate_doc_ids()
         self.catalog.set_meta(FILE_WARNINGS_META, json.dumps(self._current_warnings()))
         self.catalog.set_meta("chunker_version", self.version)

@@ -62,7 +62,8 @@ def test_json_is_a_list_of_hits_with_stable_fields(root: Path) -> None:
     assert {h["path"] for h in hits} == set(NOTES)
     for hit in hits:
         assert set(hit) == {"path", "doc_id", "title", "doctype", "score", "snippet",
-                            "highlights", "metadata", "chunk", "explain", "via", "stale"}
+                            "highlights", "metadata", "chunk", "explain", "via", "stale",
+                            "also_at", "vector_only", "hub"}
         assert isinstance(hit["explain"], dict) and "keyword" in hit["explain"]["legs"]
     scores = [h["score"] for h in hits]
     assert scores == sorted(scores, reverse=True)
@@ -138,7 +139,9 @@ def test_kano_id_search(kano_index: Index) -> None:
 
 def test_json_is_an_envelope_with_notices(root: Path) -> None:
     data = search_envelope(root, "cache", "-n", "2", "--filter", "type=Task")
-    assert set(data) == {"query", "mode", "limit", "filters", "count", "hits", "notices"}
+    assert set(data) == {"query", "mode", "limit", "filters", "count", "weak_match", "hits",
+                         "notices"}
+    assert data["weak_match"] is False
     assert data["query"] == "cache" and data["limit"] == 2
     assert data["filters"] == {"type": ["Task"]} and data["count"] == len(data["hits"]) == 2
     result = invoke("search", "cache", "--mode", "hybrid", "--root", str(root), "--json",
@@ -339,3 +342,13 @@ def test_a_colon_word_that_is_no_key_stays_text_and_explain_says_so(root: Path) 
                     "--explain")
     assert result.exit_code == 0, result.output
     assert "https:… was searched as text" in result.output
+
+
+def test_text_shows_copies_relations_and_weak_matches(kano_index: Index) -> None:
+    where = ["--root", str(kano_index.root), "--index-dir", str(kano_index.index_dir)]
+    copies = invoke("search", "commit message convention allowed scopes", *where)
+    assert copies.exit_code == 0 and "also at: " in copies.stdout
+    relation = invoke("search", "what blocks KABSD-TSK-0083", "--explain", "-n", "2", *where)
+    assert "relation blocked_by: KABSD-TSK-0083 -blocked_by-> KABSD-TSK-0082" in relation.stdout
+    weak = invoke("search", "zzqx flurble", *where)
+    assert "No strong match" in weak.output

@@ -71,7 +71,7 @@ def test_real_adr(kano_corpus: Path) -> None:
     assert doc.title == meta["title"]
     assert doc.metadata["status"] == meta["status"]
     mentioned = set(re.findall(r"ADR-\d{4}", doc.body)) - {"ADR-0009"}
-    assert {link.target for link in doc.links if link.kind == "decision"} == mentioned
+    assert {link.target for link in doc.links if link.kind == "mention"} == mentioned
 
 
 def test_every_kano_file_loads_or_raises_document_error(kano_corpus: Path) -> None:
@@ -94,7 +94,7 @@ def test_adr_id_from_file_name_without_front_matter() -> None:
     appendix = load("docs/decisions/ADR-0042-appendix_notes.md", "Per ADR-0042.\n")
     assert appendix.doctype == "Note"
     assert appendix.doc_id == "docs/decisions/ADR-0042-appendix_notes.md"
-    assert appendix.links == (Link("decision", "ADR-0042"),)
+    assert appendix.links == (Link("mention", "ADR-0042"),)
 
 
 def test_plain_note_defaults() -> None:
@@ -156,7 +156,7 @@ Follows ADR-0007 and ADR-0009; see [[KABSD-TSK-0001]] and [me](t.md) and [[Other
         Link("relates", "KABSD-TSK-0005"),
         Link("decision", "ADR-0007"),
         Link("decision", "ADR-0008"),
-        Link("decision", "ADR-0009"),
+        Link("mention", "ADR-0009"),
         Link("wiki", "Other"),
     )
 

@@ -142,7 +142,8 @@ def test_hit_json_shape(mini_store: Store) -> None:
     hit = run(mini_store, "sidecar", explain=True)[0]
     data = hit.to_json()
     assert set(data) == {"path", "doc_id", "title", "doctype", "score", "snippet", "highlights",
-                         "metadata", "chunk", "explain", "via"}
+                         "metadata", "chunk", "explain", "via", "also_at", "vector_only",
+                         "hub"}
     assert set(data["chunk"]) == {"ordinal", "heading_path", "kind"}
     assert data["metadata"]["state"] == "Proposed"
     json.dumps(data)  # serialisable as is
@@ -181,11 +182,13 @@ def test_kano_filters_are_exact(kano_index: Index, filters: dict[str, list[str]]
     conn = kano_index._store.conn
     expected = metadata_scan(conn, filters)
     assert expected, "the filter should match something in the corpus"
-    # Filter-only: exactly the documents that pass.
-    assert {h.path for h in all_of(kano_index, "", filters=filters)} == expected
+    # Filter-only: exactly the documents that pass (copies folded into "also at").
+    listed = all_of(kano_index, "", filters=filters)
+    assert {p for h in listed for p in (h.path, *h.also_at)} == expected
     # With text: exactly the passing documents that contain a term.
     hits = all_of(kano_index, "embedding provider", filters=filters)
-    assert {h.path for h in hits} == expected & fts_documents(conn, '"embedding" OR "provider"')
+    assert {p for h in hits for p in (h.path, *h.also_at)} == \
+        expected & fts_documents(conn, '"embedding" OR "provider"')
 
 
 def test_kano_inline_filter_equals_filter_argument(kano_index: Index) -> None:

@@ -41,10 +41,22 @@ def test_pinned_leg_outranks_higher_scores() -> None:
     # Chunk 1 is first in two legs (score 2/61); the pinned id hit has 1/61.
     legs = [LegResult("keyword", [(1, 1.0)]), LegResult("vector", [(1, 1.0)]),
             LegResult("id", [(2, 1.0)])]
-    fused = fuse(legs, {"id": 1.0}, k=60, pin_legs={"id"})
+    fused = fuse(legs, {"id": 1.0}, k=60, pin_legs=("id",))
     assert [f.chunk_id for f in fused] == [2, 1]
     assert fused[0].pinned and not fused[1].pinned
     assert fused[0].score < fused[1].score
+
+
+def test_pin_tiers_follow_the_order_of_the_pinning_legs() -> None:
+    # The anchor (5) is an exact-id hit and also last in the graph leg; the graph's
+    # answers (6, 7) rank above it in the graph leg's own order, whatever the scores.
+    legs = [LegResult("keyword", [(5, 9.0), (7, 1.0)]), LegResult("id", [(5, 1.0)]),
+            LegResult("graph", [(7, 1.0), (6, 0.5), (5, 0.3)])]
+    fused = fuse(legs, {"id": 2.0}, k=60, pin_legs=("graph", "id"), method="score")
+    assert [f.chunk_id for f in fused] == [7, 6, 5]
+    assert [f.pin for f in fused] == [(0, 1), (0, 2), (0, 3)]
+    only_id = fuse(legs[:2], {}, k=60, pin_legs=("graph", "id"))
+    assert [f.pin for f in only_id] == [(1, 1), None]
 
 
 def test_ties_break_by_best_rank_then_chunk_id() -> None:

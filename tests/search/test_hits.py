@@ -22,4 +22,6 @@ def test_a_result_is_a_sequence_of_its_hits() -> None:
 
 def test_json_envelope_keeps_each_hit_shape() -> None:
     result = SearchResult([hit("a.md")], ["reranker skipped"])
-    assert result.to_json() == {"hits": [hit("a.md").to_json()], "notices": ["reranker skipped"]}
+    assert result.to_json() == {"hits": [hit("a.md").to_json()], "notices": ["reranker skipped"],
+                                "weak_match": False}
+    assert SearchResult([], weak_match=True).to_json()["weak_match"] is True

@@ -84,7 +84,7 @@ async def scenario(client: Client, root: Path) -> None:
     neighbours = await pages(client, "related", "neighbours", id_or_path="F-1", max_bytes=CAP)
     assert {n["doc_id"] for n in neighbours} == {f"T-{i}" for i in range(1, 13)} | {"ADR-0001"}
 
-    passages = await pages(client, "context", "passages", query="vector cache", budget=3000,
+    passages = await pages(client, "context", "passages", query="task vector cache", budget=3000,
                            max_bytes=CAP)
     assert passages and all(p["text"] for p in passages)
 

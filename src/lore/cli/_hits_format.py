@@ -69,7 +69,9 @@ def hit_lines(view: HitView, rank: int, *, width: int, marks: bool,
     head.append(clean(hit.title), style="bold")
     # A note without an id has its path as id; the next line shows the path already.
     ident = "" if hit.doc_id in ("", hit.path) else f" {hit.doc_id}"
-    head.append(f"  {hit.doctype}{ident}  {hit.score:.4f}", style="dim")
+    marker = "  vector only" if hit.vector_only else ""
+    marker += "  hub" if hit.hub else ""
+    head.append(f"  {hit.doctype}{ident}  {hit.score:.4f}{marker}", style="dim")
     lines = [_fit(head, width)]
     where = Text(INDENT + _tail(clean(hit.path), width - len(INDENT)), style="cyan")
     if hit.chunk.heading_path:
@@ -77,6 +79,9 @@ def hit_lines(view: HitView, rank: int, *, width: int, marks: bool,
     if view.stale:
         where.append("  (file deleted since the last `lore index`)", style="bold red")
     lines.append(_fit(where, width))
+    if hit.also_at:
+        also = ", ".join(clean(p) for p in hit.also_at)
+        lines.append(_fit(Text(f"{INDENT}also at: {also}", style="dim"), width))
     lines += _snippet_lines(view, width=width, marks=marks)
     if explain and hit.explain is not None:
         lines += _wrap(Text(explain_line(hit.explain), style="dim"), width)
@@ -138,14 +143,17 @@ def _tail(path: str, room: int) -> str:
 
 
 def explain_line(record: dict[str, Any]) -> str:
-    """One line: each leg's rank and contribution, the boosts, and a pin."""
+    """One line: each leg's rank and contribution, the boosts, and a pin or relation path."""
     legs = ", ".join(f"{name} #{leg['rank']} (+{leg['contribution']:.4f})"
                      for name, leg in record["legs"].items())
     parts = [f"legs: {legs}"]
     if record["boosts"]:
         parts.append("boosts: " + ", ".join(f"{name} {value:+.4f}"
                                             for name, value in record["boosts"].items()))
-    if record["pinned"]:
+    relation = record.get("relation")
+    if relation:
+        parts.append(f"relation {relation['relation']}: {relation['path']}")
+    elif record["pinned"]:
         parts.append("pinned: exact id match")
     rerank = record.get("rerank")
     if rerank:

@@ -66,7 +66,8 @@ def show(id_or_path: str, root: Path | None, index_dir: Path | None, no_server: 
               help="How many link hops to follow.")
 @click.option("--kind", "kinds", multiple=True,
               type=click.Choice(["parent", "child", "blocks", "blocked_by", "relates",
-                                 "decision", "decides", "wiki", "markdown", "backlink"]),
+                                 "decision", "decides", "mention", "mentioned_by", "wiki",
+                                 "markdown", "backlink"]),
               help="Only follow these edge kinds (repeatable).")
 @no_server_option
 @json_option

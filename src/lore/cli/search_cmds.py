@@ -122,6 +122,7 @@ def search(query: tuple[str, ...], root: Path | None, index_dir: Path | None,
             return envelope, pack, [], list(pack.notices)
         hits = idx.search(text, limit=limit, filters=filters or None, chunks=chunks,
                           mode=mode, explain=explain, force=force, expand=expand)
+        envelope["weak_match"] = bool(getattr(hits, "weak_match", False))
         return envelope, None, [_view(idx, hit) for hit in hits], list(hits.notices)
 
     envelope, pack, views, notices = with_reader(root, index_dir, no_server, read)

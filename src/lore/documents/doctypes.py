@@ -17,8 +17,9 @@ front matter key                                    link kind
 ``decisions`` / ``supersedes`` / ``superseded_by``  decision
 ==================================================  ============
 
-plus ``ADR-NNNN`` mentions in the body (decision), ``[[wiki]]`` and local
-Markdown links.
+plus ``ADR-NNNN`` mentions in the body (mention: naming an ADR is not being
+decided by it, and dashboards name dozens), ``[[wiki]]`` and local Markdown
+links.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ from typing import Any
 from lore.documents.markdown import ParsedMarkdown, parse_markdown
 from lore.documents.model import Document, Link, LinkKind
 from lore.documents.sources import SourceFile, decode_text
+
+# Bumped when parsing yields different documents from the same bytes (2: body ADR
+# mentions became "mention" links), so the next sync re-parses every file.
+PARSER_VERSION = "2"
 
 _ADR_FILE = re.compile(r"^(ADR-\d{4})(?:_[^/]*)?\.(?:md|markdown)$", re.IGNORECASE)
 _ADR_MENTION = re.compile(r"\bADR-\d{4}\b")
@@ -159,8 +164,10 @@ def document_links(parsed: ParsedMarkdown, exclude: set[str]) -> tuple[Link, ...
     for keys, kind in _FIELD_LINKS:
         for target in _targets(_lookup(parsed.front_matter, keys)):
             found.setdefault(Link(kind, _decision_id(target) if kind == "decision" else target))
+    declared = {link.target for link in found if link.kind == "decision"}
     for mention in _ADR_MENTION.findall(parsed.body):
-        found.setdefault(Link("decision", mention))
+        if mention not in declared:
+            found.setdefault(Link("mention", mention))
     for link in parsed.structure.links:
         found.setdefault(link)
     return tuple(link for link in found if link.target not in exclude)

@@ -15,7 +15,8 @@ LinkKind = Literal[
     "blocks",      # links.blocks
     "blocked_by",  # links.blocked_by
     "relates",     # links.relates
-    "decision",    # front matter `decisions:` / ADR references
+    "decision",    # front matter `decisions:` / `supersedes` / `superseded_by`
+    "mention",     # an ADR id named in the body (``Per ADR-0013, ...``)
     "wiki",        # [[Target]] in the body
     "markdown",    # [text](relative/path.md) in the body
 ]

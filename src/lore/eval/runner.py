@@ -345,10 +345,13 @@ def _search_all(
         ranked: list[tuple[str, float]] = []
         seen: set[str] = set()
         for hit in hits:
-            beir_id = corpus.path_to_id.get(hit.path)
-            if beir_id is not None and beir_id not in seen:
-                seen.add(beir_id)
-                ranked.append((beir_id, float(hit.score)))
+            # near-identical documents fold into one hit; the qrels judge each copy,
+            # and the hit shows every copy's path, so each counts where the hit stands
+            for path in (hit.path, *hit.also_at):
+                beir_id = corpus.path_to_id.get(path)
+                if beir_id is not None and beir_id not in seen:
+                    seen.add(beir_id)
+                    ranked.append((beir_id, float(hit.score)))
         run[qid] = ranked
         if progress:
             progress(f"search:{mode}", done, len(queries))

@@ -3,10 +3,12 @@
 Each leg ranks chunk ids on its own (``LegResult``); for per-document results
 each leg is first collapsed to documents (a document found by two legs through
 different sections still gets both contributions); ``fusion`` combines them
-with weighted RRF, the exact-id leg is pinned to the top, the doctype prior,
-recency and visibility (``boosts``) are added as boosts, and only then are
-chunks grouped per document (the best chunk represents its document and
-supplies the snippet).
+with weighted RRF, the graph leg's relation answers and then the exact-id
+leg are pinned to the top, the doctype prior, recency, visibility, the hub
+penalty and the decision prior are added as boosts, and only then are chunks
+grouped per document (the best chunk represents its document and supplies
+the snippet) and near-identical documents folded into one hit. Last, each
+hit's score becomes a calibrated probability (``calibration``).
 
 Filters (the ``filters`` argument and inline ``key:value`` in the query) and
 exclusions (``-word``: documents with a chunk containing it) become one
@@ -22,11 +24,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, get_args
 
 from lore.errors import QueryError
 from lore.search.boosts import DATE_KEYS, DocumentFacts, boosts_enabled, document_boosts
+from lore.search.calibration import Evidence, calibrated_scores, weak_match
 from lore.search.filters import check_filters
 from lore.search.fts import exclusion_terms, match_terms
 from lore.search.fusion import (
@@ -37,10 +40,19 @@ from lore.search.fusion import (
     doctype_boosts,
     fuse,
 )
-from lore.search.hits import ChunkInfo, Hit
+from lore.search.graph_leg import GRAPH_LEG, GraphLeg, relation_leg
+from lore.search.hits import ChunkInfo, Hit, SearchResult
 from lore.search.idmatch import id_candidates, id_leg
+from lore.search.intent import decision_question
 from lore.search.keyword import Snippet, highlight_words, keyword_leg, snippets
 from lore.search.query import ParsedQuery, candidate_field_keys, normalize_filters, parse_query
+from lore.search.shaping import (
+    decision_holders,
+    decision_prior,
+    evidence,
+    fold_copies,
+    hub_penalty,
+)
 from lore.settings import Settings
 from lore.store.base import HitRow, Restriction, SearchReads
 from lore.types import SearchMode
@@ -49,14 +61,14 @@ if TYPE_CHECKING:
     from lore.search.vector import VectorLeg
 
 MODES: tuple[str, ...] = get_args(SearchMode)
-PINNED_LEGS = ("id",)
+PINNED_LEGS = (GRAPH_LEG, "id")  # relation answers above the anchor's exact-id pin
 
 
 def search_store(store: SearchReads, query: str, *, settings: Settings, limit: int | None = None,
                  filters: Mapping[str, Sequence[str]] | None = None, chunks: bool = False,
                  explain: bool = False, mode: SearchMode | None = None,
-                 vector_leg: VectorLeg | None = None) -> list[Hit]:
-    """Search the store and return ranked hits.
+                 vector_leg: VectorLeg | None = None) -> SearchResult:
+    """Search the store and return ranked hits (``weak_match`` set when none is strong).
 
     Args:
         store: the index's store.
@@ -82,12 +94,16 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
                          "run `lore index` with embeddings enabled, or use --mode keyword.")
     with store.read_snapshot():
         plan = plan_query(store, query, filters)
+        graph = relation_leg(store, plan.parsed.text, plan.restriction)
+        decision = settings.search.decision_prior if decision_question(plan.parsed.text) else 0.0
         # Grouping can fold many candidate chunks into few documents; when a
         # leg was cut off and fewer than ``limit`` documents came out, ask for more.
         candidates = max(settings.search.candidates, 2 * limit)
         while True:
             legs = run_legs(store, plan, settings=settings, candidates=candidates, mode=mode,
                             vector_leg=vector_leg, per_document=not chunks)
+            if graph is not None:
+                legs.append(graph.leg)
             owners = store.chunk_owners(sorted({cid for leg in legs for cid, _ in leg.ranked}))
             fused = fuse(legs if chunks else collapse_to_documents(legs, owners),
                          leg_weights(settings), k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
@@ -95,17 +111,39 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
             fused = add_boost(fused, "doctype", _doctype_boosts(store, owners, settings))
             for name, values in _document_boosts(store, owners, settings).items():
                 fused = add_boost(fused, name, values)
+            fused = add_boost(fused, "hub", hub_penalty(
+                owners, store.hub_documents(set(owners.values()))))
+            fused = add_boost(fused, "decision", decision_prior(
+                decision_holders(store, [f.chunk_id for f in fused]), decision))
             chosen = _best_per_document(fused, owners, per_document=not chunks)
+            stands_for: dict[int, int] = {}
+            if not chunks:
+                chosen, stands_for = fold_copies(chosen, owners, store.copy_groups(
+                    [owners[f.chunk_id] for f in chosen]))
             if len(chosen) >= limit or all(len(leg.ranked) < candidates for leg in legs):
                 break
             candidates *= 4
-        chosen = chosen[:limit]
-        rows = store.hit_rows([f.chunk_id for f in chosen])
-        found = snippets(store, plan.terms, [f.chunk_id for f in chosen],
+        coverage = store.term_coverage(plan.terms, {owners[f.chunk_id] for f in chosen})
+        # A filter or vector mode asks for the nearest documents however far; only an
+        # open hybrid search drops vector-only hits that match nothing.
+        drop = mode == "hybrid" and plan.restriction is None
+        kept = [(f, e) for f, e in zip(chosen, evidence(chosen, owners, coverage), strict=True)
+                if not (drop and e.no_real_match)][:limit]
+        documents = [owners[f.chunk_id] for f, _ in kept]
+        also = store.copies([d for (f, _), d in zip(kept, documents, strict=True)
+                             if f.chunk_id in stands_for], plan.restriction)
+        hubs = store.hub_documents(documents)
+        rows = store.hit_rows([f.chunk_id for f, _ in kept])
+        found = snippets(store, plan.terms, [f.chunk_id for f, _ in kept],
                          words=highlight_words(plan.parsed))
     notes = [*plan.notes, *(note for leg in legs for note in leg.notes)]
-    return [_hit(f, rows[f.chunk_id], found[f.chunk_id], explain=explain, notes=notes)
-            for f in chosen]
+    scores = calibrated_scores([e for _, e in kept])
+    hits = [replace(_hit(f, rows[f.chunk_id], found[f.chunk_id], explain=explain, graph=graph,
+                         evidence=e, notes=notes),
+                    score=score, also_at=tuple(also.get(doc, ())), vector_only=e.vector_only,
+                    hub=doc in hubs)
+            for (f, e), score, doc in zip(kept, scores, documents, strict=True)]
+    return SearchResult(hits, weak_match=graph is None and weak_match([e for _, e in kept]))
 
 
 @dataclass(frozen=True)
@@ -255,15 +293,21 @@ def _best_per_document(fused: list[Fused], owners: Mapping[int, int], *,
 
 
 def _hit(entry: Fused, row: HitRow, snippet: Snippet, *, explain: bool,
+         graph: GraphLeg | None = None, evidence: Evidence | None = None,
          notes: Sequence[str] = ()) -> Hit:
     """Build the public hit for one chosen chunk (``notes``: about the query, for explain)."""
     record: dict[str, Any] | None = None
     if explain:
         record = {"chunk_id": entry.chunk_id, **entry.explain(), "query": list(notes)}
+        if evidence is not None:
+            record["evidence"] = asdict(evidence)
+        relation = graph.explain(entry.chunk_id) if graph is not None else None
+        if relation is not None:
+            record["relation"] = relation
     return Hit(
         path=row.path, doc_id=row.doc_id, title=row.title, score=entry.score,
         snippet=snippet.text, highlights=snippet.highlights, metadata=json.loads(row.metadata),
         doctype=row.doctype,
         chunk=ChunkInfo(row.ordinal, tuple(json.loads(row.heading_path)), row.kind),
-        explain=record,
+        explain=record, via=graph.via(entry.chunk_id) if graph is not None else (),
     )

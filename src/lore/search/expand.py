@@ -33,7 +33,8 @@ def expand_hits(store: SearchReads, hits: Sequence[Hit], graph: LinkGraph,
                 settings: GraphSettings) -> list[Hit]:
     """The hits, then up to ``settings.max_added`` documents linked to the top ``settings.seeds``.
 
-    A linked document already among the hits is not repeated. Added documents
+    Hub hits (dashboards, indexes) seed nothing: they link to everything. A
+    linked document already among the hits is not repeated. Added documents
     are ordered by the score that flowed to them (``hit score x edge weight x
     decay per extra hop``, scaled by ``settings.weight``).
 
@@ -45,7 +46,7 @@ def expand_hits(store: SearchReads, hits: Sequence[Hit], graph: LinkGraph,
     """
     rowids = {hit.path: graph.resolver.resolve(hit.path) for hit in hits}
     seeds = {rowid: hit.score for hit in hits[:settings.seeds]
-             if (rowid := rowids[hit.path]) is not None}
+             if not hit.hub and (rowid := rowids[hit.path]) is not None}
     present = {rowid for rowid in rowids.values() if rowid is not None}
     gained = graph.expand(seeds, hops=settings.hops, decay=settings.decay,
                           weights=edge_weights(settings))
@@ -111,6 +112,8 @@ def pack_context(store: SearchReads, hits: Sequence[Hit], graph: LinkGraph,
 
     A passage that does not fit is skipped (and counted in ``omitted``), so a
     long one does not starve the shorter ones after it; a document appears once.
+    Hub hits (dashboards, indexes) are left out: they list links, not content,
+    and the documents they "decide" or link are not their context.
 
     Args:
         store: the index's store.
@@ -132,6 +135,8 @@ def pack_context(store: SearchReads, hits: Sequence[Hit], graph: LinkGraph,
         pack.used += item.tokens
 
     for hit in hits:
+        if hit.hub:
+            continue
         text = store.chunk_text_at(hit.path, hit.chunk.ordinal)
         offer(ContextItem("hit", hit.doc_id, hit.path, hit.title, text, estimate_tokens(text)))
         rowid = graph.resolver.resolve(hit.path)

@@ -26,15 +26,18 @@ the same settings stay proportionate to a top rank's ``1 / (k + 1)``.
 Legs named in ``pin_legs`` are hard pins: whatever they found ranks above
 every unpinned chunk, whatever the scores. The exact-id leg is pinned because
 a weight alone cannot guarantee rank 1 (a chunk first in two other legs would
-tie with it, and boosts could push it past).
+tie with it, and boosts could push it past). Pins are tiered in the order the
+legs are named (the graph leg's answers above the exact-id anchor), and
+within a pinning leg its own order holds.
 
-Ordering is deterministic: pinned first, then higher score, then the better
-best rank in any leg, then the lower chunk id.
+Ordering is deterministic: pinned first (by tier, then the pinning leg's
+rank), then higher score, then the better best rank in any leg, then the
+lower chunk id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,12 +69,18 @@ class Fused:
     score: float = 0.0
     legs: dict[str, LegRank] = field(default_factory=dict)
     boosts: dict[str, float] = field(default_factory=dict)
-    pinned: bool = False
+    pin: tuple[int, int] | None = None  # (tier of the pinning leg, rank in it)
 
-    def sort_key(self) -> tuple[bool, float, int, int]:
-        """Pinned first, then score, then best leg rank, then chunk id."""
+    @property
+    def pinned(self) -> bool:
+        """Whether a pinning leg found this chunk."""
+        return self.pin is not None
+
+    def sort_key(self) -> tuple[tuple[int, int], float, int, int]:
+        """Pinned first (tier, rank), then score, then best leg rank, then chunk id."""
         best = min((r.rank for r in self.legs.values()), default=0)
-        return (not self.pinned, -self.score, best, self.chunk_id)
+        pin = self.pin if self.pin is not None else (_UNPINNED, 0)
+        return (pin, -self.score, best, self.chunk_id)
 
     def explain(self) -> dict[str, Any]:
         """A JSON-ready account of how this chunk got its score."""
@@ -85,10 +94,11 @@ class Fused:
 
 
 FUSION_METHODS = ("rrf", "score")
+_UNPINNED = 1 << 30
 
 
 def fuse(legs: Sequence[LegResult], weights: Mapping[str, float], *, k: int,
-         pin_legs: Collection[str] = (), method: str = "rrf") -> list[Fused]:
+         pin_legs: Sequence[str] = (), method: str = "rrf") -> list[Fused]:
     """Combine leg rankings by weighted RRF or by normalised scores.
 
     Args:
@@ -96,7 +106,7 @@ def fuse(legs: Sequence[LegResult], weights: Mapping[str, float], *, k: int,
             at its better rank.
         weights: leg name -> weight (a leg missing here weighs 1.0).
         k: the RRF constant; larger flattens the difference between ranks.
-        pin_legs: names of legs whose chunks rank above all others.
+        pin_legs: names of legs whose chunks rank above all others, highest tier first.
         method: "rrf" or "score" (see the module docstring).
 
     Returns:
@@ -119,7 +129,9 @@ def fuse(legs: Sequence[LegResult], weights: Mapping[str, float], *, k: int,
                 contribution = weight * ((leg_score - low) / (high - low) if high > low else 1.0)
             entry.legs[leg.name] = LegRank(rank, leg_score, contribution)
             entry.score += contribution
-            entry.pinned = entry.pinned or leg.name in pin_legs
+            if leg.name in pin_legs:
+                pin = (pin_legs.index(leg.name), rank)
+                entry.pin = pin if entry.pin is None else min(entry.pin, pin)
     return sorted(fused.values(), key=Fused.sort_key)
 
 

@@ -25,6 +25,7 @@ INVERSE: dict[str, str] = {
     "blocked_by": "blocks",
     "relates": "relates",
     "decision": "decides",
+    "mention": "mentioned_by",
     "wiki": "backlink",
     "markdown": "backlink",
 }
@@ -38,6 +39,8 @@ DEFAULT_EDGE_WEIGHTS: dict[str, float] = {
     "relates": 0.4,
     "decision": 0.7,
     "decides": 0.4,
+    "mention": 0.3,
+    "mentioned_by": 0.1,
     "wiki": 0.3,
     "markdown": 0.3,
     "backlink": 0.1,   # hub pages (dashboards, indexes) link to everything
@@ -98,14 +101,14 @@ class LinkResolver:
 
     def __init__(self, docs: Iterable[tuple[int, str, str, str | None, str, str]]) -> None:
         self.docs: dict[int, DocRef] = {}
-        self._by_key: dict[str, int] = {}
+        self._by_key: dict[str, list[int]] = {}
         stems: dict[str, int] = {}
         titles: dict[str, int] = {}
         for rowid, path, doc_id, uid, title, doctype in docs:
             self.docs[rowid] = DocRef(rowid, path, doc_id, title, doctype)
             for key in (doc_id, uid, path):
                 if key:
-                    self._by_key.setdefault(key.lower(), rowid)
+                    self._by_key.setdefault(key.lower(), []).append(rowid)
             stems.setdefault(PurePosixPath(path).stem.lower(), rowid)
             if title:
                 titles.setdefault(title.lower(), rowid)
@@ -119,9 +122,18 @@ class LinkResolver:
 
     def resolve(self, target: str) -> int | None:
         """The rowid a link target names, or None when nothing matches."""
+        found = self.resolve_all(target)
+        return found[0] if found else None
+
+    def resolve_all(self, target: str) -> list[int]:
+        """Every rowid a link target names: several when files share the id it names.
+
+        A link to ``ADR-0011`` where two files claim that id cannot say which
+        it meant, so it reaches both (the duplicate id is reported at sync).
+        """
         raw = target.strip().split("|", 1)[0].split("#", 1)[0].strip()
         if not raw:
-            return None
+            return []
         key = raw.split("@", 1)[0].lower()  # "KABSD-TSK-0082@019b93bb" pins a uid prefix
         if key in self._by_key:
             return self._by_key[key]
@@ -131,8 +143,9 @@ class LinkResolver:
         if match and match.group(1) in self._by_key:
             return self._by_key[match.group(1)]
         if stem in self._stems:
-            return self._stems[stem]
-        return self._titles.get(key)
+            return [self._stems[stem]]
+        title = self._titles.get(key)
+        return [] if title is None else [title]
 
 
 class LinkGraph:
@@ -143,14 +156,15 @@ class LinkGraph:
         self._edges: dict[int, list[Edge]] = {}
         seen: set[tuple[int, int, str]] = set()
         for source, kind, target in links:
-            dest = resolver.resolve(target)
-            if dest is None or dest == source:
-                continue
-            for edge in (Edge(source, dest, kind), Edge(dest, source, INVERSE.get(kind, kind))):
-                marker = (edge.source, edge.target, edge.kind)
-                if marker not in seen:
-                    seen.add(marker)
-                    self._edges.setdefault(edge.source, []).append(edge)
+            for dest in resolver.resolve_all(target):
+                if dest == source:
+                    continue
+                for edge in (Edge(source, dest, kind),
+                             Edge(dest, source, INVERSE.get(kind, kind))):
+                    marker = (edge.source, edge.target, edge.kind)
+                    if marker not in seen:
+                        seen.add(marker)
+                        self._edges.setdefault(edge.source, []).append(edge)
 
     @classmethod
     def from_store(cls, store: SearchReads) -> LinkGraph:

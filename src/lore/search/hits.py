@@ -35,8 +35,9 @@ class Hit:
         path: root-relative path with ``/`` separators.
         doc_id: the document's primary id (front matter ``id``, ADR id, or path).
         title: the document title.
-        score: the fused score (pinned exact-id hits may score lower than hits
-            below them; ``explain`` says why they rank first).
+        score: the calibrated chance that the hit is relevant, in [0, 1] and
+            never above the hit before it (``search/calibration.py``); the
+            fused score that ordered it is in ``explain``.
         snippet: plain text around the match in the best chunk, no markup.
         highlights: ``(start, end)`` character offsets of matched terms in
             ``snippet``, so front ends mark them without parsing markup that
@@ -45,8 +46,12 @@ class Hit:
         doctype: normalised document type ("Task", "ADR", "Note", ...).
         chunk: the chunk that represents this hit.
         explain: legs, ranks, contributions and boosts, when asked for.
-        via: for a document added by graph expansion, the edges that reached
-            it as (edge kind, doc id of the hit it came from); empty otherwise.
+        via: for a document added by graph expansion or answering a relation
+            question, the edges that reached it as (edge kind, doc id of the
+            document it came from); empty otherwise.
+        also_at: paths of near-identical copies of this document, folded into this hit.
+        vector_only: found by the vector leg alone (no query word, id or link matched).
+        hub: the document mostly lists links (a dashboard, index or map of content).
     """
 
     path: str
@@ -60,6 +65,9 @@ class Hit:
     chunk: ChunkInfo
     explain: dict[str, Any] | None = None
     via: tuple[tuple[str, str], ...] = ()
+    also_at: tuple[str, ...] = ()
+    vector_only: bool = False
+    hub: bool = False
 
     def marked_snippet(self, open_mark: str = "[", close_mark: str = "]") -> str:
         """The snippet with every highlight wrapped in ``open_mark``/``close_mark``."""
@@ -90,6 +98,9 @@ class Hit:
             },
             "explain": self.explain,
             "via": [{"kind": kind, "from": source} for kind, source in self.via],
+            "also_at": list(self.also_at),
+            "vector_only": self.vector_only,
+            "hub": self.hub,
         }
 
 
@@ -100,14 +111,23 @@ class SearchResult(Sequence[Hit]):
     why the search ran degraded, when it did (keyword-only because the index
     has no vectors yet, fused order because the reranker timed out). Notices
     travel with the hits rather than living on the ``Index``, so two searches
-    on one index never see each other's.
+    on one index never see each other's. ``weak_match`` says that no hit has
+    strong evidence (``search/calibration.py``): the query is nonsense, or the
+    corpus does not answer it, and the hits, if any, are the nearest there are.
     """
 
-    __slots__ = ("_hits", "_notices")
+    __slots__ = ("_hits", "_notices", "_weak")
 
-    def __init__(self, hits: Iterable[Hit] = (), notices: Iterable[str] = ()) -> None:
+    def __init__(self, hits: Iterable[Hit] = (), notices: Iterable[str] = (), *,
+                 weak_match: bool = False) -> None:
         self._hits = tuple(hits)
         self._notices = tuple(notices)
+        self._weak = weak_match
+
+    @property
+    def weak_match(self) -> bool:
+        """Whether nothing matched the query strongly."""
+        return self._weak
 
     @property
     def hits(self) -> tuple[Hit, ...]:
@@ -143,8 +163,10 @@ class SearchResult(Sequence[Hit]):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"SearchResult({list(self._hits)!r}, notices={list(self._notices)!r})"
+        return (f"SearchResult({list(self._hits)!r}, notices={list(self._notices)!r}, "
+                f"weak_match={self._weak!r})")
 
     def to_json(self) -> dict[str, Any]:
         """``{"hits": [...], "notices": [...]}`` with each hit's stable JSON shape."""
-        return {"hits": [hit.to_json() for hit in self._hits], "notices": list(self._notices)}
+        return {"hits": [hit.to_json() for hit in self._hits], "notices": list(self._notices),
+                "weak_match": self._weak}

@@ -52,7 +52,7 @@ def search(body: SearchRequest, service: Service) -> dict[str, Any]:
                             chunks=body.chunks, mode=body.mode, explain=body.explain,
                             expand=body.expand)
     return {"hits": [hit.to_json() for hit in result], "notices": list(result.notices),
-            "generation": service.generation}
+            "weak_match": result.weak_match, "generation": service.generation}
 
 
 @router.post("/context", response_model=ContextResponse, tags=["search"])

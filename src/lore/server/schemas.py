@@ -78,11 +78,15 @@ class HitModel(BaseModel):
     chunk: ChunkModel
     explain: dict[str, Any] | None = None
     via: list[ViaModel] = []
+    also_at: list[str] = Field(default=[], description="Paths of near-identical copies.")
+    vector_only: bool = Field(default=False, description="Found by meaning alone.")
+    hub: bool = Field(default=False, description="A page that mostly lists links.")
 
 
 class SearchResponse(BaseModel):
     hits: list[HitModel]
     notices: list[str] = Field(description="Why the search ran degraded, if it did.")
+    weak_match: bool = Field(default=False, description="Nothing matched the query strongly.")
     generation: int = Field(description="Which synced state answered.")
 
 

@@ -227,6 +227,39 @@ class SearchReads(Protocol):
         """One document by row id (int), else by path, doc id or uid (str)."""
         ...
 
+    # Document shapes, set at sync (``lore.documents.hubs``, ``lore.documents.neardup``).
+
+    def hub_documents(self, document_ids: Collection[int]) -> set[int]:
+        """Which of ``document_ids`` are hubs (pages that mostly list links)."""
+        ...
+
+    def all_hubs(self) -> set[int]:
+        """Every hub document's id."""
+        ...
+
+    def copy_groups(self, document_ids: Collection[int]) -> dict[int, int]:
+        """Document id -> its group of near-identical documents, for those that have copies."""
+        ...
+
+    def copies(self, document_ids: Collection[int],
+               restriction: Restriction | None = None) -> dict[int, list[str]]:
+        """Document id -> paths of its near-identical copies that ``restriction`` allows."""
+        ...
+
+    def chunk_headings(self, chunk_ids: Collection[int]) -> dict[int, tuple[str, tuple[str, ...]]]:
+        """Chunk id -> (its document's doctype, its heading path)."""
+        ...
+
+    def first_chunks(self, document_ids: Sequence[int],
+                     restriction: Restriction | None = None) -> dict[int, int]:
+        """Document id -> its first chunk, for those of ``document_ids`` that pass."""
+        ...
+
+    def term_coverage(self, terms: Sequence[str],
+                      document_ids: Collection[int]) -> dict[int, float]:
+        """Document id -> IDF-weighted share of the keyword ``terms`` it contains (0..1)."""
+        ...
+
 
 class SyncWrites(Protocol):
     """What a sync needs: change detection and transactional document writes."""
@@ -258,6 +291,10 @@ class SyncWrites(Protocol):
 
     def delete_documents(self, paths: Iterable[str]) -> int:
         """Delete documents by path with everything that hangs off them."""
+        ...
+
+    def refresh_copies(self) -> int:
+        """Regroup near-identical documents after a sync's writes; how many have copies."""
         ...
 
     def duplicate_doc_ids(self) -> dict[str, list[str]]:

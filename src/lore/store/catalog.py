@@ -33,6 +33,7 @@ from lore.store.keyword_reads import KeywordReadsMixin
 from lore.store.migrations import migrate, schema_version
 from lore.store.records import ChunkRecord, DocumentRecord, document_record
 from lore.store.search_reads import SearchReadsMixin
+from lore.store.shapes import ShapeReadsMixin, refresh_copies, write_shape
 from lore.store.sidecar import SidecarMixin
 from lore.store.vectors import VectorIndexOptions
 
@@ -91,7 +92,7 @@ def document_lookup_sql(key: int | str) -> tuple[str, list[Any]]:
             "doc_id = ?1 COLLATE NOCASE DESC, path LIMIT 1"), [key]
 
 
-class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin):
+class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin, ShapeReadsMixin):
     """One open catalog database, the embedded ``lore.store.base.Store``.
 
     Use ``Catalog.open``; close it when done.
@@ -228,6 +229,7 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin):
                              [(doc_rowid, link.kind, link.target) for link in doc.links])
             conn.executemany("INSERT INTO fields(document_id, key, value) VALUES (?, ?, ?)",
                              [(doc_rowid, k, v) for k, v in flatten_fields(doc.metadata)])
+            write_shape(conn, doc_rowid, doc.title, doc.doctype, doc.body)
             rows = conn.execute("SELECT id FROM chunks WHERE document_id = ? ORDER BY ordinal",
                                 (doc_rowid,))
             return [int(r[0]) for r in rows]
@@ -263,6 +265,11 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin):
                       "SELECT id, ordinal, kind, heading_path, text, token_estimate "
                       "FROM chunks WHERE document_id = ? ORDER BY ordinal", (doc["id"],))]
         return document_record(doc, links, chunks)
+
+    def refresh_copies(self) -> int:
+        """Regroup near-identical documents after a sync; how many documents have copies."""
+        with self.transaction() as conn:
+            return refresh_copies(conn)
 
     def duplicate_doc_ids(self) -> dict[str, list[str]]:
         """Doc ids (case-insensitive) held by more than one file -> their paths."""

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 
 from lore.errors import IndexCorruptError
 from lore.store.connection import atomic, register_functions
+from lore.store.shapes import add_shape_columns
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ CREATE TABLE chunk_vectors(space_id TEXT NOT NULL,
 CREATE INDEX chunk_vectors_chunk ON chunk_vectors(chunk_id);
 """
 
-# Version 2: keyword search by document and in every script.
+# Version 3: keyword search by document and in every script.
 # - documents_fts ranks whole documents (document-level BM25 statistics); it is
 #   contentless (the text is in documents already), so its delete trigger hands
 #   FTS5 the old values, as contentless tables require.
@@ -86,7 +87,7 @@ CREATE INDEX chunk_vectors_chunk ON chunk_vectors(chunk_id);
 _HEADINGS = ("coalesce((SELECT group_concat(value, ' > ')"
              " FROM (SELECT value FROM json_each(new.heading_path) ORDER BY key)), '')")
 _TITLE = "(SELECT title FROM documents WHERE id = new.document_id)"
-SCHEMA_V2 = f"""
+SCHEMA_V3 = f"""
 DROP TRIGGER chunks_fts_insert;
 DROP TRIGGER chunks_fts_delete;
 DROP TABLE chunks_fts;
@@ -130,7 +131,8 @@ INSERT INTO documents_fts(rowid, title, body, cjk)
 # (version, step): append only; never edit a step that has shipped.
 MIGRATIONS: list[tuple[int, Step]] = [
     (1, SCHEMA_V1),
-    (2, SCHEMA_V2),
+    (2, add_shape_columns),   # hub flag, near-duplicate fingerprint and group
+    (3, SCHEMA_V3),           # CJK bigram column, document-level FTS for keyword scoring
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

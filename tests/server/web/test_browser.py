@@ -219,8 +219,7 @@ def test_keyboard_slash_arrows_and_enter(page: Any) -> None:
     assert page.get_attribute("#hit-0", "aria-selected") == "true"
     page.locator("#hit-0").focus()
     page.keyboard.press("Enter")
-    page.wait_for_selector("#doc:not([hidden])")
-    assert page.inner_text("#doc-title") == first_title
+    sync_api.expect(page.locator("#doc-title")).to_have_text(first_title)
 
 
 def test_screenshots_at_desktop_and_phone_width(browser: Any, server: str,

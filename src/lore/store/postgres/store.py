@@ -26,6 +26,7 @@ from lore.errors import IndexNotFoundError, StoreError
 from lore.store.postgres.connection import connect, psycopg, redact
 from lore.store.postgres.reads import PgSearchReadsMixin
 from lore.store.postgres.schema import migrate, schema_version
+from lore.store.postgres.shapes import PgShapeReadsMixin
 from lore.store.postgres.vectors import PgVectorRowsMixin
 from lore.store.records import ChunkRecord, DocumentRecord, document_record
 
@@ -33,7 +34,7 @@ LOCK_WAIT_S = 60.0
 _LOCK_POLL_S = 0.1
 
 
-class PostgresStore(PgSearchReadsMixin, PgVectorRowsMixin):
+class PostgresStore(PgSearchReadsMixin, PgShapeReadsMixin, PgVectorRowsMixin):
     """One root's index in a PostgreSQL database. Use ``PostgresStore.open``; close it."""
 
     def __init__(self, conn: Any, url: str, root_id: int, name: str, config: str) -> None:

@@ -1,0 +1,179 @@
+"""Answer a relation question from the link graph: resolve the anchor, walk the edges.
+
+``parse_relation`` (``search/relations.py``) says which relation a question
+asks about and around which anchor; this module finds the anchor document
+(an id in any form, a path, or a title) and walks the typed edges that hold
+the answer, in both directions (``LinkGraph`` stores every link from both
+ends). The engine pins the answer above every other hit, followed by the
+anchor itself, and ``--explain`` shows each answer's path from the anchor.
+
+A title anchor is matched on words: every title whose words contain at least
+``MIN_TITLE_COVER`` of the anchor's words is a candidate, a type word in the
+question ("the Inspector Pattern *epic*") keeps candidates of that type, and
+the closest title (most shared words over the union) wins. Hubs never anchor.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+from lore.search.graph import DocRef, LinkGraph
+from lore.search.query import parse_query
+from lore.search.relations import RelationQuery
+
+MIN_TITLE_COVER = 0.75
+
+# relation -> edge kinds in preference order (answers reached over an earlier
+# kind rank first). "ancestors" and "siblings" are walks, see ``answer``.
+RELATION_EDGES: dict[str, tuple[str, ...]] = {
+    "blocked_by": ("blocked_by",),
+    "blocks": ("blocks",),
+    "children": ("child",),
+    "parent": ("parent",),
+    "ancestors": ("parent",),
+    "siblings": ("parent", "child"),
+    "implements": ("decides", "relates"),
+    "decisions": ("decision",),
+    "references": ("wiki", "markdown", "decision", "relates"),
+    "backlinks": ("backlink", "decides", "child", "relates"),
+    "related": ("relates", "decision", "decides", "parent", "child", "blocks", "blocked_by"),
+}
+
+_WORD = re.compile(r"\w+")
+_STOP = frozenset(("a", "an", "and", "the", "of", "for", "to", "in", "on", "with", "by", "at",
+                   "or", "is", "are", "be"))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One document that answers a relation question.
+
+    Attributes:
+        rowid: the document's catalog row id.
+        path: the walk from the anchor: alternating doc ids and edge kinds,
+            ``("KABSD-TSK-0083", "blocked_by", "KABSD-TSK-0082")``.
+    """
+
+    rowid: int
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GraphAnswer:
+    """A resolved relation question: the anchor and the answers, best first."""
+
+    relation: str
+    anchor: DocRef
+    answers: tuple[Answer, ...]
+
+    def explain(self) -> dict[str, object]:
+        """The relation and anchor, as ``--explain`` shows them."""
+        return {"relation": self.relation, "anchor": self.anchor.doc_id,
+                "anchor_path": self.anchor.path}
+
+
+def answer(graph: LinkGraph, question: RelationQuery, *,
+           is_hub: Callable[[int], bool] = lambda _: False,
+           id_anchor: Sequence[int] = ()) -> GraphAnswer | None:
+    """Answer ``question`` from ``graph``, or None when its anchor names no document.
+
+    Args:
+        graph: the catalog's resolved link graph.
+        question: the parsed relation question.
+        is_hub: whether a document is a hub page (hubs rank last among
+            answers and never anchor).
+        id_anchor: documents the exact-id lookup found for the anchor text,
+            tried before the graph's own resolver and titles.
+    """
+    anchor = _anchor(graph, question, is_hub, id_anchor)
+    if anchor is None:
+        return None
+    found = _walk(graph, anchor.rowid, question.relation)
+    ordered = sorted(found, key=lambda a: (is_hub(a.rowid), len(a.path)))
+    return GraphAnswer(question.relation, anchor, tuple(ordered))
+
+
+def _anchor(graph: LinkGraph, question: RelationQuery, is_hub: Callable[[int], bool],
+            id_anchor: Sequence[int]) -> DocRef | None:
+    """The document the anchor text names: an id lookup, a link target, else a title."""
+    docs = graph.resolver.docs
+    for rowid in id_anchor:
+        if rowid in docs:
+            return docs[rowid]
+    # the whole anchor ("ADR-0013", a path), else an id inside it ("KABSD-TSK-0083 now")
+    for text in (question.anchor, *parse_query(question.anchor, set()).ids):
+        linked = graph.resolver.resolve(text)
+        if linked is not None:
+            return docs[linked]
+    return _by_title(docs.values(), question.anchor, question.type_hint, is_hub)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def _by_title(docs: Collection[DocRef], text: str, type_hint: str | None,
+              is_hub: Callable[[int], bool]) -> DocRef | None:
+    """The document whose title best matches ``text`` (see the module docstring)."""
+    wanted = _words(text)
+    if not wanted:
+        return None
+    scored: list[tuple[bool, float, str, DocRef]] = []
+    for doc in docs:
+        if is_hub(doc.rowid) or doc.doctype == "Index":
+            continue
+        have = _words(doc.title)
+        shared = len(wanted & have)
+        if shared / len(wanted) < MIN_TITLE_COVER:
+            continue
+        typed = type_hint is None or doc.doctype == type_hint
+        scored.append((not typed, -shared / len(wanted | have), doc.path, doc))
+    return min(scored, key=lambda s: s[:3])[3] if scored else None
+
+
+def _walk(graph: LinkGraph, start: int, relation: str) -> list[Answer]:
+    """Every document the relation reaches from ``start``, each once, nearest first."""
+    docs = graph.resolver.docs
+    label = docs[start].doc_id
+    if relation == "ancestors":
+        return _chain(graph, start, label)
+    if relation == "siblings":
+        found: dict[int, Answer] = {}
+        for up in _step(graph, start, ("parent",)):
+            for edge_down in _step(graph, up, ("child",)):
+                if edge_down != start and edge_down not in found:
+                    path = (label, "parent", docs[up].doc_id, "child", docs[edge_down].doc_id)
+                    found[edge_down] = Answer(edge_down, path)
+        return list(found.values())
+    found = {}
+    for kind in RELATION_EDGES[relation]:
+        for target in _step(graph, start, (kind,)):
+            if target not in found:
+                found[target] = Answer(target, (label, kind, docs[target].doc_id))
+    return list(found.values())
+
+
+def _step(graph: LinkGraph, node: int, kinds: Collection[str]) -> list[int]:
+    """Targets of ``node``'s edges of the given kinds, in path order of the target."""
+    docs = graph.resolver.docs
+    targets = {e.target for e in graph.edges(node) if e.kind in kinds}
+    return sorted(targets, key=lambda t: docs[t].path)
+
+
+def _chain(graph: LinkGraph, start: int, label: str) -> list[Answer]:
+    """Parent, grandparent, ... up to a root (a cycle stops the walk)."""
+    docs = graph.resolver.docs
+    chain: list[Answer] = []
+    path: tuple[str, ...] = (label,)
+    seen = {start}
+    node = start
+    while True:
+        parents = [p for p in _step(graph, node, ("parent",)) if p not in seen]
+        if not parents:
+            return chain
+        node = parents[0]
+        seen.add(node)
+        path = (*path, "parent", docs[node].doc_id)
+        chain.append(Answer(node, path))

@@ -1,0 +1,102 @@
+"""The graph leg: answer a relation question from the typed links.
+
+When the query reads as a relation question (``search/relations.py``) whose
+anchor names a document (``search/graph_answer.py``), this leg lists the
+answers, then the anchor, each represented by its first chunk that passes
+the query's filters. The engine pins the leg above every other (the anchor
+would otherwise take rank 1 through the exact-id pin, which is what made
+"what blocks X" return X), so the rest of the ranking is the normal search
+for the question's words. With no relation, or an anchor that names nothing,
+or one whose anchor has no such links, the leg is absent and the query is
+an ordinary search (a claim that merely reads like a relation question never
+pins a document).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lore.search.fusion import LegResult
+from lore.search.graph import LinkGraph
+from lore.search.graph_answer import GraphAnswer, answer
+from lore.search.relations import parse_relation
+
+if TYPE_CHECKING:
+    from lore.store.base import Restriction, SearchReads
+
+GRAPH_LEG = "graph"
+
+
+@dataclass(frozen=True)
+class GraphLeg:
+    """The leg's ranking plus what ``--explain`` says about each of its chunks.
+
+    Attributes:
+        leg: answers then the anchor, as (chunk id, score) with scores falling by rank.
+        answer: the relation, anchor and walks behind the leg.
+        paths: chunk id -> the walk from the anchor (doc ids and edge kinds).
+    """
+
+    leg: LegResult
+    answer: GraphAnswer
+    paths: Mapping[int, tuple[str, ...]]
+
+    def explain(self, chunk_id: int) -> dict[str, object] | None:
+        """The relation and path that put ``chunk_id`` in the leg, or None."""
+        path = self.paths.get(chunk_id)
+        if path is None:
+            return None
+        return {**self.answer.explain(), "path": " ".join(_arrows(path))}
+
+    def via(self, chunk_id: int) -> tuple[tuple[str, str], ...]:
+        """(edge kind, doc id it came from) for the last step of the chunk's walk."""
+        path = self.paths.get(chunk_id, ())
+        return ((path[-2], path[-3]),) if len(path) >= 3 else ()
+
+
+def relation_leg(store: SearchReads, text: str,
+                 restriction: Restriction | None) -> GraphLeg | None:
+    """The graph leg for ``text`` over ``store``, answers limited to ``restriction``."""
+    return graph_leg(text, lambda: LinkGraph.from_store(store),
+                     first_chunks=lambda docs: store.first_chunks(docs, restriction),
+                     load_hubs=store.all_hubs)
+
+
+def graph_leg(text: str, load_graph: Callable[[], LinkGraph], *,
+              first_chunks: Callable[[Sequence[int]], Mapping[int, int]],
+              load_hubs: Callable[[], Collection[int]]) -> GraphLeg | None:
+    """The graph leg for ``text``, or None when it is no answerable relation question.
+
+    Args:
+        text: the query text (inline filters removed).
+        load_graph: returns the catalog's link graph (called only for relation questions).
+        first_chunks: document ids -> their first chunk id, for documents passing
+            the query's filters (others are absent).
+        load_hubs: returns the ids of hub pages (called only for relation questions).
+    """
+    question = parse_relation(text)
+    if question is None:
+        return None
+    graph = load_graph()
+    found = answer(graph, question, is_hub=set(load_hubs()).__contains__)
+    if found is None or not found.answers:
+        return None  # nothing linked that way: an ordinary search, no pinned anchor
+    anchor_path = (found.anchor.doc_id,)
+    walks = [(a.rowid, a.path) for a in found.answers]
+    walks.append((found.anchor.rowid, anchor_path))
+    chunks = first_chunks([rowid for rowid, _ in walks])
+    ranked: list[tuple[int, float]] = []
+    paths: dict[int, tuple[str, ...]] = {}
+    for rowid, path in walks:
+        chunk = chunks.get(rowid)
+        if chunk is not None and chunk not in paths:
+            paths[chunk] = path
+            ranked.append((chunk, 1.0 / (1 + len(ranked))))
+    return GraphLeg(LegResult(GRAPH_LEG, ranked), found, paths)
+
+
+def _arrows(path: tuple[str, ...]) -> list[str]:
+    """``(a, kind, b)`` as ``["a", "-kind->", "b"]``; a lone anchor as itself."""
+    return [part if i % 2 == 0 else f"-{part}->" for i, part in enumerate(path)]

@@ -1,0 +1,91 @@
+"""After fusion: push hubs down, lift decision holders, fold copies, calibrate.
+
+Each step works on the fused ranking (``search/fusion.py``) with facts the
+store supplies, so it is the same for every backend:
+
+- ``hub_penalty``: hub pages (dashboards, indexes) lose ``HUB_PENALTY``, more
+  than any fused score, so they rank below every content hit that is not
+  pinned; they stay findable when nothing else matches.
+- ``decision_prior``: for a decision question, chunks of documents that hold
+  decisions gain ``search.decision_prior`` (``search/intent.py``).
+- ``fold_copies``: of near-identical documents only the best-ranked stays; the
+  others become its "also at" paths.
+- ``evidence``: what calibration reads off each kept hit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from lore.search.calibration import Evidence
+from lore.search.fusion import Fused
+from lore.search.intent import decision_holder
+
+if TYPE_CHECKING:
+    from lore.store.base import SearchReads
+
+HUB_PENALTY = 10.0
+
+
+def hub_penalty(owners: Mapping[int, int], hubs: Collection[int]) -> dict[int, float]:
+    """Chunk id -> the (negative) hub boost, for chunks of hub documents."""
+    return {chunk: -HUB_PENALTY for chunk, doc in owners.items() if doc in hubs}
+
+
+def decision_holders(store: SearchReads, chunk_ids: Sequence[int]) -> list[int]:
+    """Which candidate chunks hold a decision (an ADR, or a decision section)."""
+    return [cid for cid, (doctype, headings) in store.chunk_headings(chunk_ids).items()
+            if decision_holder(doctype, headings)]
+
+
+def decision_prior(holders: Collection[int], amount: float) -> dict[int, float]:
+    """Chunk id -> ``amount`` for every chunk that holds a decision."""
+    return {chunk: amount for chunk in holders} if amount else {}
+
+
+def fold_copies(ranked: Sequence[Fused], owners: Mapping[int, int],
+                groups: Mapping[int, int]) -> tuple[list[Fused], dict[int, int]]:
+    """Keep the first hit of each copy group.
+
+    Args:
+        ranked: one entry per document, best first.
+        owners: chunk id -> document id.
+        groups: document id -> copy group id (documents without copies absent).
+
+    Returns:
+        The kept entries, and kept chunk id -> the group it stands for.
+    """
+    kept: list[Fused] = []
+    stands_for: dict[int, int] = {}
+    seen: set[int] = set()
+    for entry in ranked:
+        group = groups.get(owners[entry.chunk_id])
+        if group is not None:
+            if group in seen:
+                continue
+            seen.add(group)
+            stands_for[entry.chunk_id] = group
+        kept.append(entry)
+    return kept, stands_for
+
+
+def evidence(ranked: Sequence[Fused], owners: Mapping[int, int],
+             coverage: Mapping[int, float]) -> list[Evidence]:
+    """The calibration evidence of each hit, in rank order.
+
+    Args:
+        ranked: the hits' fused entries, best first.
+        owners: chunk id -> document id.
+        coverage: document id -> keyword coverage (see ``Evidence``); only
+            documents the keyword leg found count.
+    """
+    found: list[Evidence] = []
+    for rank, entry in enumerate(ranked, start=1):
+        vector = entry.legs.get("vector")
+        keyword = "keyword" in entry.legs
+        found.append(Evidence(
+            cosine=vector.score if vector is not None else None,
+            coverage=coverage.get(owners[entry.chunk_id], 0.0) if keyword else 0.0,
+            pinned=entry.pinned, rank=rank))
+    return found

@@ -1,0 +1,164 @@
+"""SQLite side of document shapes: hub flags, near-duplicate groups, term coverage.
+
+``documents.hub`` says a document mostly lists links (``documents/hubs.py``);
+``documents.fingerprint`` is its near-duplicate fingerprint and
+``documents.copy_of`` the smallest row id of its group of near-identical
+documents (NULL for a document without copies, ``documents/neardup.py``).
+A sync writes the first two with each document and regroups copies once at
+the end (``refresh_copies``), comparing fingerprints only among documents
+that share a title.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Collection, Sequence
+
+from lore.documents.hubs import is_hub
+from lore.documents.neardup import Fingerprint, duplicate_groups, fingerprint, title_key
+from lore.store.base import Restriction
+from lore.store.filter_sql import restriction_sql
+
+SCHEMA = """
+ALTER TABLE documents ADD COLUMN hub INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE documents ADD COLUMN fingerprint BLOB;
+ALTER TABLE documents ADD COLUMN shingles INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE documents ADD COLUMN copy_of INTEGER;
+CREATE INDEX documents_copy_of ON documents(copy_of);
+"""
+
+HUB_TYPES = frozenset({"Index"})
+
+
+def document_is_hub(doctype: str, body: str) -> bool:
+    """A declared index page, or a body that mostly lists links."""
+    return doctype in HUB_TYPES or is_hub(body)
+
+
+def add_shape_columns(conn: sqlite3.Connection) -> None:
+    """Migration step: add the columns and fill them for documents already indexed.
+
+    The stored body is enough to compute both, so an existing index needs no re-sync.
+    """
+    for statement in SCHEMA.strip().split(";\n"):
+        conn.execute(statement)
+    rows = conn.execute("SELECT id, title, doctype, body FROM documents").fetchall()
+    for rowid, title, doctype, body in rows:
+        write_shape(conn, int(rowid), title, doctype, body)
+    refresh_copies(conn)
+
+
+def write_shape(conn: sqlite3.Connection, rowid: int, title: str, doctype: str,
+                body: str) -> None:
+    """Store a document's hub flag and fingerprint (its group is set by ``refresh_copies``)."""
+    fp = fingerprint(title, body)
+    conn.execute("UPDATE documents SET hub = ?, fingerprint = ?, shingles = ? WHERE id = ?",
+                 (int(document_is_hub(doctype, body)), fp.minhash, fp.shingles, rowid))
+
+
+def refresh_copies(conn: sqlite3.Connection) -> int:
+    """Regroup near-identical documents; returns how many documents have copies."""
+    by_title: dict[str, list[tuple[int, Fingerprint]]] = {}
+    rows = conn.execute("SELECT id, title, fingerprint, shingles FROM documents")
+    for rowid, title, minhash, shingles in rows:
+        key = title_key(title)
+        by_title.setdefault(key, []).append(
+            (int(rowid), Fingerprint(key, bytes(minhash or b""), int(shingles))))
+    candidates = [item for group in by_title.values() if len(group) > 1 for item in group]
+    groups = duplicate_groups(candidates)
+    conn.execute("UPDATE documents SET copy_of = NULL WHERE copy_of IS NOT NULL")
+    conn.executemany("UPDATE documents SET copy_of = ? WHERE id = ?",
+                     [(group, doc) for doc, group in groups.items()])
+    return len(groups)
+
+
+def _ids(values: Collection[int]) -> str:
+    return json.dumps(sorted(int(v) for v in values))
+
+
+class ShapeReadsMixin:
+    """The search's questions about document shapes (``lore.store.base.ShapeReads``)."""
+
+    _conn: sqlite3.Connection
+
+    def hub_documents(self, document_ids: Collection[int]) -> set[int]:
+        """Which of ``document_ids`` are hubs."""
+        rows = self._conn.execute("SELECT id FROM documents WHERE hub = 1 AND id IN "
+                                  "(SELECT value FROM json_each(?))", (_ids(document_ids),))
+        return {int(r[0]) for r in rows}
+
+    def all_hubs(self) -> set[int]:
+        """Every hub document's id."""
+        return {int(r[0]) for r in self._conn.execute("SELECT id FROM documents WHERE hub = 1")}
+
+    def copy_groups(self, document_ids: Collection[int]) -> dict[int, int]:
+        """Document id -> its copy group, for those of ``document_ids`` that have copies."""
+        rows = self._conn.execute(
+            "SELECT id, copy_of FROM documents WHERE copy_of IS NOT NULL AND id IN"
+            " (SELECT value FROM json_each(?))", (_ids(document_ids),))
+        return {int(rowid): int(group) for rowid, group in rows}
+
+    def copies(self, document_ids: Collection[int],
+               restriction: Restriction | None = None) -> dict[int, list[str]]:
+        """Document id -> paths of its near-identical copies that ``restriction`` allows."""
+        sql, params = restriction_sql(restriction) if restriction is not None else ("", [])
+        restrict = f" AND o.id IN ({sql})" if restriction is not None else ""
+        rows = self._conn.execute(
+            "SELECT d.id, o.path FROM documents d JOIN documents o ON o.copy_of = d.copy_of"
+            " AND o.id != d.id WHERE d.copy_of IS NOT NULL AND d.id IN"
+            f" (SELECT value FROM json_each(?)){restrict} ORDER BY o.path",
+            [_ids(document_ids), *params])
+        found: dict[int, list[str]] = {}
+        for rowid, path in rows:
+            found.setdefault(int(rowid), []).append(path)
+        return found
+
+    def chunk_headings(self, chunk_ids: Collection[int]) -> dict[int, tuple[str, tuple[str, ...]]]:
+        """Chunk id -> (its document's doctype, its heading path)."""
+        rows = self._conn.execute(
+            "SELECT c.id, d.doctype, c.heading_path FROM chunks c JOIN documents d"
+            " ON d.id = c.document_id WHERE c.id IN (SELECT value FROM json_each(?))",
+            (_ids(chunk_ids),))
+        return {int(cid): (doctype, tuple(json.loads(path))) for cid, doctype, path in rows}
+
+    def first_chunks(self, document_ids: Sequence[int],
+                     restriction: Restriction | None = None) -> dict[int, int]:
+        """Document id -> its first chunk, for those of ``document_ids`` that pass."""
+        sql, params = restriction_sql(restriction) if restriction is not None else ("", [])
+        restrict = f" AND c.document_id IN ({sql})" if restriction is not None else ""
+        rows = self._conn.execute(
+            "SELECT c.document_id, min(c.id) FROM chunks c WHERE c.ordinal = 0 AND"
+            f" c.document_id IN (SELECT value FROM json_each(?)){restrict}"
+            " GROUP BY c.document_id", [_ids(document_ids), *params])
+        return {int(doc): int(chunk) for doc, chunk in rows}
+
+    def term_coverage(self, terms: Sequence[str],
+                      document_ids: Collection[int]) -> dict[int, float]:
+        """Document id -> IDF-weighted share of the keyword ``terms`` it contains.
+
+        A term weighs ``log(1 + chunks / (1 + chunks matching it))``; a term
+        FTS5 cannot parse weighs nothing. Documents with no term get 0.
+        """
+        ids = _ids(document_ids)
+        (total,) = self._conn.execute("SELECT count(*) FROM chunks").fetchone()
+        weights: dict[str, float] = {}
+        holders: dict[str, set[int]] = {}
+        for term in dict.fromkeys(terms):
+            try:
+                (count,) = self._conn.execute(
+                    "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (term,)).fetchone()
+                rows = self._conn.execute(
+                    "SELECT DISTINCT c.document_id FROM chunks c WHERE c.document_id IN"
+                    " (SELECT value FROM json_each(?)) AND c.id IN"
+                    " (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?)", (ids, term))
+            except sqlite3.OperationalError:
+                continue
+            weights[term] = math.log(1.0 + total / (1.0 + count))
+            holders[term] = {int(r[0]) for r in rows}
+        norm = sum(weights.values())
+        if not norm:
+            return {doc: 0.0 for doc in document_ids}
+        return {doc: sum(w for t, w in weights.items() if doc in holders[t]) / norm
+                for doc in document_ids}

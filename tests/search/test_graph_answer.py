@@ -1,0 +1,164 @@
+"""Relation answers on the real kano backlog, checked against the files' own front matter.
+
+Every expectation is computed from the YAML of the files (both directions: a
+child names its parent, a blocker may be declared on either side), never
+from lore's own link table.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lore.index import Index
+from lore.search.graph_answer import GraphAnswer, answer
+from lore.search.relations import parse_relation
+
+
+@functools.cache
+def _items(root: Path) -> dict[str, dict[str, Any]]:
+    """doc id -> front matter, for every work item and ADR with a unique id."""
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(root.rglob("*.md")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if not text.startswith("---"):
+            continue
+        try:
+            data = yaml.safe_load(text.split("\n---", 1)[0][3:])
+        except yaml.YAMLError:
+            continue
+        if isinstance(data, dict) and data.get("id"):
+            seen.setdefault(str(data["id"]), []).append(data)
+    return {k: v[0] for k, v in seen.items() if len(v) == 1}
+
+
+def _ids(values: Any) -> set[str]:
+    return {str(v).split("@")[0] for v in values or []}
+
+
+def _links(fm: dict[str, Any], kind: str) -> set[str]:
+    return _ids((fm.get("links") or {}).get(kind))
+
+
+def _ask(index: Index, question: str) -> tuple[GraphAnswer, set[str]]:
+    parsed = parse_relation(question)
+    assert parsed is not None, question
+    found = answer(index._link_graph(), parsed)
+    assert found is not None, question
+    docs = index._link_graph().resolver.docs
+    return found, {docs[a.rowid].doc_id for a in found.answers}
+
+
+@pytest.mark.parametrize("item", ["KABSD-TSK-0083", "KABSD-TSK-0085", "KABSD-FTR-0015"])
+def test_blockers_from_both_sides(kano_index: Index, kano_corpus: Path, item: str) -> None:
+    items = _items(kano_corpus)
+    want = _links(items[item], "blocked_by") | {
+        other for other, fm in items.items() if item in _links(fm, "blocks")}
+    assert want
+    _, got = _ask(kano_index, f"what blocks {item}")
+    assert got == want
+
+
+@pytest.mark.parametrize("item", ["KABSD-TSK-0079", "KABSD-TSK-0080", "KABSD-FTR-0013"])
+def test_blocked_items_from_both_sides(kano_index: Index, kano_corpus: Path, item: str) -> None:
+    items = _items(kano_corpus)
+    want = _links(items[item], "blocks") | {
+        other for other, fm in items.items() if item in _links(fm, "blocked_by")}
+    assert want
+    _, got = _ask(kano_index, f"which items are blocked by {item}")
+    assert got == want
+
+
+@pytest.mark.parametrize("parent", ["KABSD-EPIC-0003", "KABSD-USR-0029", "KCCS-EPIC-0001"])
+def test_children_are_the_items_naming_the_parent(kano_index: Index, kano_corpus: Path,
+                                                  parent: str) -> None:
+    want = {i for i, fm in _items(kano_corpus).items() if fm.get("parent") == parent}
+    assert len(want) >= 3
+    _, got = _ask(kano_index, f"children of {parent}")
+    assert got == want
+
+
+def test_parent_and_the_parent_chain(kano_index: Index, kano_corpus: Path) -> None:
+    items = _items(kano_corpus)
+    chain, node = [], "KABSD-TSK-0083"
+    while items.get(node, {}).get("parent"):
+        node = items[node]["parent"]
+        chain.append(node)
+    assert len(chain) >= 2
+    found, _ = _ask(kano_index, "parent chain of KABSD-TSK-0083")
+    assert [a.path[-1] for a in found.answers] == chain
+    assert found.answers[-1].path[0] == "KABSD-TSK-0083"
+    _, parent = _ask(kano_index, "epic of KABSD-TSK-0083")
+    assert parent == {chain[0]}
+
+
+def test_siblings_share_the_parent(kano_index: Index, kano_corpus: Path) -> None:
+    items = _items(kano_corpus)
+    parent = items["KABSD-TSK-0059"]["parent"]
+    want = {i for i, fm in items.items() if fm.get("parent") == parent} - {"KABSD-TSK-0059"}
+    _, got = _ask(kano_index, "siblings of KABSD-TSK-0059")
+    assert got == want
+
+
+def test_items_implementing_an_adr_name_it_in_their_decisions(kano_index: Index,
+                                                              kano_corpus: Path) -> None:
+    want = {i for i, fm in _items(kano_corpus).items() if "ADR-0013" in _ids(fm.get("decisions"))}
+    assert len(want) >= 5
+    found, _ = _ask(kano_index, "which items implement ADR-0013")
+    docs = kano_index._link_graph().resolver.docs
+    first = [docs[a.rowid].doc_id for a in found.answers[:len(want)]]
+    assert set(first) == want  # declared implementations rank before related items
+
+
+def test_decisions_an_item_follows(kano_index: Index, kano_corpus: Path) -> None:
+    want = _ids(_items(kano_corpus)["KABSD-TSK-0060"].get("decisions"))
+    _, got = _ask(kano_index, "which decisions does KABSD-TSK-0060 follow")
+    assert got == want
+
+
+def test_related_items_from_both_sides(kano_index: Index, kano_corpus: Path) -> None:
+    items = _items(kano_corpus)
+    item = "KABSD-TSK-0092"
+    want = _links(items[item], "relates") | {
+        other for other, fm in items.items() if item in _links(fm, "relates")}
+    found, got = _ask(kano_index, f"items related to {item}")
+    docs = kano_index._link_graph().resolver.docs
+    assert {docs[a.rowid].doc_id for a in found.answers[:len(want)]} == want
+    assert want <= got
+
+
+def test_a_title_anchors_the_question(kano_index: Index, kano_corpus: Path) -> None:
+    items = _items(kano_corpus)
+    epic = next(i for i, fm in items.items() if fm.get("title", "").startswith("Inspector Pattern")
+                and fm.get("type") == "Epic")
+    want = {i for i, fm in items.items() if fm.get("parent") == epic}
+    found, got = _ask(kano_index, "children of the Inspector Pattern epic")
+    assert found.anchor.doc_id == epic
+    assert got == want
+
+
+def test_an_unknown_anchor_is_no_answer(kano_index: Index) -> None:
+    parsed = parse_relation("what blocks the flux capacitor")
+    assert parsed is not None
+    assert answer(kano_index._link_graph(), parsed) is None
+
+
+def test_an_id_inside_a_longer_anchor_still_anchors(kano_index: Index) -> None:
+    found, got = _ask(kano_index, "what is blocking KABSD-TSK-0083 right now")
+    assert found.anchor.doc_id == "KABSD-TSK-0083"
+    assert got == _ask(kano_index, "what blocks KABSD-TSK-0083")[1]
+
+
+def test_references_and_backlinks_are_two_ends_of_one_link(kano_index: Index,
+                                                           kano_corpus: Path) -> None:
+    items = _items(kano_corpus)
+    named = _ids(items["KABSD-TSK-0155"].get("decisions"))
+    _, references = _ask(kano_index, "what does KABSD-TSK-0155 reference")
+    assert named <= references
+    citing = {i for i, fm in items.items() if "ADR-0013" in _ids(fm.get("decisions"))}
+    _, backlinks = _ask(kano_index, "what links to ADR-0013")
+    assert citing <= backlinks
