@@ -184,8 +184,8 @@ class PgSearchReadsMixin:
 
     def field_keys(self) -> list[str]:
         """Every field key of some document of this root, sorted."""
-        rows = self._conn.execute("SELECT DISTINCT key FROM lore_fields WHERE root_id = %s"
-                                  " ORDER BY key COLLATE \"C\"", (self._root_id,))
+        rows = self._conn.execute("SELECT DISTINCT key COLLATE \"C\" AS k FROM lore_fields"
+                                  " WHERE root_id = %s ORDER BY k", (self._root_id,))
         return [str(k) for (k,) in rows]
 
     def unknown_field_values(self, key: str, values: Sequence[str]) -> list[str]:
@@ -198,8 +198,8 @@ class PgSearchReadsMixin:
     def field_values(self, key: str, *, limit: int) -> tuple[list[str], int]:
         """Up to ``limit`` distinct values of ``key``, sorted, and how many there are."""
         rows = [str(v) for (v,) in self._conn.execute(
-            "SELECT DISTINCT value FROM lore_fields WHERE root_id = %s AND key = %s"
-            " ORDER BY value COLLATE \"C\"", (self._root_id, key))]
+            "SELECT DISTINCT value COLLATE \"C\" AS v FROM lore_fields"
+            " WHERE root_id = %s AND key = %s ORDER BY v", (self._root_id, key))]
         return rows[:limit], len(rows)
 
     def listing(self, restriction: Restriction, *, limit: int) -> list[int]:
