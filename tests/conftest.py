@@ -178,6 +178,19 @@ def mini_catalog() -> Iterator[Catalog]:
     catalog.close()
 
 
+def _pulled_home(name: str) -> Path:
+    """``$LORE_TEST_MODELS`` when it holds model ``name``, else skip saying how to pull it."""
+    pull = f"lore models pull {name} --precision all"
+    if not TEST_MODELS:
+        pytest.skip(f"LORE_TEST_MODELS is not set: run `LORE_HOME=DIR {pull}` and set "
+                    f"LORE_TEST_MODELS=DIR to run the real-model tests")
+    home = Path(TEST_MODELS)
+    manifest = home / "models" / name / "manifest.json"
+    if not manifest.is_file():
+        pytest.skip(f"{manifest} is absent: run `LORE_HOME={home} {pull}`")
+    return home
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A PostgreSQL + pgvector server for the session: ``LORE_TEST_PG_URL``, else a private one.
@@ -237,15 +250,19 @@ def minilm_home() -> Path:
 
     Tests that use it point LORE_HOME there themselves (after the autouse fixture).
     """
-    pull = "lore models pull all-MiniLM-L6-v2 --precision all"
-    if not TEST_MODELS:
-        pytest.skip(f"LORE_TEST_MODELS is not set: run `LORE_HOME=DIR {pull}` and set "
-                    f"LORE_TEST_MODELS=DIR to run the real-model tests")
-    home = Path(TEST_MODELS)
-    manifest = home / "models" / "all-MiniLM-L6-v2" / "manifest.json"
-    if not manifest.is_file():
-        pytest.skip(f"{manifest} is absent: run `LORE_HOME={home} {pull}`")
-    return home
+    return _pulled_home("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def mpnet_home() -> Path:
+    """Like ``minilm_home``, holding all-mpnet-base-v2."""
+    return _pulled_home("all-mpnet-base-v2")
+
+
+@pytest.fixture(scope="session")
+def e5_home() -> Path:
+    """Like ``minilm_home``, holding multilingual-e5-small."""
+    return _pulled_home("multilingual-e5-small")
 
 
 @pytest.fixture(scope="session")

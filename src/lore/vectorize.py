@@ -22,8 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from lore.embed.models import switch_notice
 from lore.embed.runner import EmbeddingRunner
 from lore.embed.spaces import ensure_same_space
+from lore.errors import EmbedderMismatchError
 from lore.store.base import VectorStore
 from lore.types import Floats
 
@@ -86,12 +88,20 @@ def update_vectors(store: VectorStore, runner: EmbeddingRunner, *, rebuild: bool
     started = time.perf_counter()
     space = runner.space
     previous = store.active_space()
-    if previous is not None and not rebuild:
-        ensure_same_space(previous, space)
+    pending = store.pending_chunks(space.id)
+    if previous is not None and previous.id != space.id:
+        # Switching model: say what the new space costs before refusing or starting.
+        notice = switch_notice(space.model, len(pending))
+        if not rebuild:
+            try:
+                ensure_same_space(previous, space)
+            except EmbedderMismatchError as exc:
+                raise EmbedderMismatchError(f"{exc}; {notice}; the old space keeps "
+                                            f"serving until the new one is complete") from exc
+        log.warning("building a new embedding space beside %s: %s", previous.describe(), notice)
     store.register_space(space.id, json.dumps(asdict(space), sort_keys=True))
     report = VectorReport(space=space.describe())
     hits_before, truncated_before = runner.stats.cache_hits, runner.stats.truncated
-    pending = store.pending_chunks(space.id)
     if progress is not None and pending:
         progress(0, len(pending))   # the plan: how much there is to embed
     for part, vectors in _embedded_ahead(runner, pending):

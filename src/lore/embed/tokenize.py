@@ -20,7 +20,8 @@ def load_tokenizer(path: Path, max_tokens: int) -> Any:
 
     Checkpoints often ship ``tokenizer.json`` with fixed padding to 128 tokens
     and truncation at 128; both are replaced here, so short batches stay short
-    and long texts keep the model's full window.
+    and long texts keep the model's full window. The pad token is the one the
+    file names (``[PAD]`` for BERT, ``<pad>`` for MPNet and XLM-R).
 
     Args:
         path: a ``tokenizer.json`` file.
@@ -30,8 +31,10 @@ def load_tokenizer(path: Path, max_tokens: int) -> Any:
 
     tokenizer = Tokenizer.from_file(str(path))
     tokenizer.enable_truncation(max_length=max_tokens)
-    pad_id = tokenizer.token_to_id("[PAD]")
-    tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
+    pad_token = (tokenizer.padding or {}).get("pad_token") or (
+        "[PAD]" if tokenizer.token_to_id("[PAD]") is not None else "<pad>")
+    pad_id = tokenizer.token_to_id(pad_token)
+    tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token=pad_token)
     return tokenizer
 
 
