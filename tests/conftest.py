@@ -156,7 +156,9 @@ def fill_mini(store: Store) -> None:
     from lore.documents.model import Chunk, Document
 
     for path, doc_id, uid, title, doctype, extra, chunks in MINI_DOCS:
-        body = "\n\n".join(text for _, text in chunks)
+        # As in a parsed file, the body holds the headings too.
+        body = "\n\n".join("".join(f"## {h}\n\n" for h in heading[-1:]) + text
+                           for heading, text in chunks)
         doc = Document(path=path, doc_id=doc_id, uid=uid, title=title, doctype=doctype,
                        metadata={"id": doc_id, "type": doctype, "title": title, **extra},
                        links=(), body=body, content_hash=path, size=len(body), mtime_ns=0)

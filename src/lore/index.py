@@ -43,6 +43,7 @@ from lore.vectorize import update_vectors
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from lore.documents.chunking import TokenMeasure
     from lore.search.expand import ContextPack
     from lore.search.graph import LinkGraph, Neighbour
     from lore.search.hits import Hit
@@ -145,6 +146,23 @@ class Index:
             self._vectors = None
         self._graph = None
         return report
+
+    def _chunk_measure(self) -> TokenMeasure | None:
+        """The embedding model's token counter for the chunker, or None to estimate.
+
+        None when embeddings are off or the model cannot be loaded (the
+        embedding pass then reports why); chunks are then cut by the estimate.
+        """
+        if not self.settings.embed.enabled:
+            return None
+        try:
+            measure = self._runner().chunk_measure()
+            if measure is not None:
+                measure.count(["probe"])  # loads the tokenizer now, not mid-sync
+        except (ModelNotFoundError, MissingDependencyError, ProviderError) as exc:
+            log.info("chunking by estimate: the model's tokenizer is unavailable (%s)", exc)
+            return None
+        return measure
 
     def _no_vectors_notice(self) -> str:
         """Why there is no vector leg: never embedded, or a first embedding under way."""

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from lore._files import read_bounded
 from lore.documents import load_document
-from lore.documents.chunking import CHUNKER_VERSION, chunk_document
+from lore.documents.chunking import CHUNKER_VERSION, TokenMeasure, chunk_document
 from lore.documents.doctypes import PARSER_VERSION
 from lore.documents.sources import Skipped, SourceFile, walk
 from lore.errors import DocumentError
@@ -122,18 +122,21 @@ def file_warnings(catalog: SyncWrites) -> list[tuple[str, str]]:
     return [(path, message) for path in sorted(kept) for message in kept[path]]
 
 
-def chunker_version(settings: ChunkSettings) -> str:
-    """The chunker and parser code versions plus a digest of the chunk settings.
+def chunker_version(settings: ChunkSettings, measure: TokenMeasure | None = None) -> str:
+    """The chunker and parser code versions plus a digest of the chunk settings and tokenizer.
 
-    Chunk output depends on both, so changing either (a new lore, or a new
-    ``chunking.max_tokens``) re-chunks every document on the next sync.
+    Chunk output depends on all three, so changing any (a new lore, a new
+    ``chunking.max_tokens``, another embedding model) re-chunks every
+    document on the next sync.
     """
-    blob = json.dumps(asdict(settings), sort_keys=True).encode()
+    blob = json.dumps([asdict(settings), measure.name if measure else None],
+                      sort_keys=True).encode()
     return f"{CHUNKER_VERSION}.{PARSER_VERSION}+{hashlib.sha256(blob).hexdigest()[:8]}"
 
 
 def sync(root: Path, catalog: SyncWrites, settings: Settings, *, index_dir: Path | None = None,
-         progress: ProgressCallback | None = None) -> SyncReport:
+         progress: ProgressCallback | None = None,
+         measure: TokenMeasure | None = None) -> SyncReport:
     """Bring ``catalog`` in line with the files under ``root``.
 
     Args:
@@ -142,6 +145,8 @@ def sync(root: Path, catalog: SyncWrites, settings: Settings, *, index_dir: Path
         index_dir: the index's own folder, never indexed (default ``root/settings.index.dir``).
         settings: what to index (``settings.index``) and how to chunk it.
         progress: called after each file with (done, total, path).
+        measure: the embedding model's tokenizer, so chunks fit its window
+            (None: chunk by the estimate; see ``lore.documents.chunking``).
 
     Raises:
         ConfigError: ``root`` is not a directory.
@@ -149,7 +154,7 @@ def sync(root: Path, catalog: SyncWrites, settings: Settings, *, index_dir: Path
     started = time.perf_counter()
     root = Path(root)
     index_dir = index_dir or root / settings.index.dir
-    run = _SyncRun(root, catalog, settings, catalog.document_states())
+    run = _SyncRun(root, catalog, settings, catalog.document_states(), measure)
     sources = run.walk(index_dir)
     with run.batch:
         for done, source in enumerate(sources, 1):
@@ -170,11 +175,12 @@ class _SyncRun:
     """The state of one sync: what the catalog held, and what became of it."""
 
     def __init__(self, root: Path, catalog: SyncWrites, settings: Settings,
-                 known: dict[str, FileState]) -> None:
+                 known: dict[str, FileState], measure: TokenMeasure | None) -> None:
         self.root = root
         self.catalog = catalog
         self.settings = settings
-        self.version = chunker_version(settings.chunking)
+        self.measure = measure
+        self.version = chunker_version(settings.chunking, measure)
         self.known = known
         self.report = SyncReport()
         self.batch = _Batches(catalog)
@@ -220,7 +226,7 @@ class _SyncRun:
             return
         try:
             doc = load_document(self.root, source, data)
-            chunks = chunk_document(doc, self.settings.chunking)
+            chunks = chunk_document(doc, self.settings.chunking, self.measure)
         except DocumentError as exc:
             self.skip(rel, exc.reason, state)
             return

@@ -46,6 +46,8 @@ class VectorReport:
         cache_hits: how many of those came from the embedding cache.
         removed: vector-index entries dropped because their chunk is gone.
         pooled: document vectors (re)computed from their chunks in this run.
+        truncated: chunks longer than the model's window, cut by the embedder
+            (0 when chunks were cut with the model's own tokenizer).
         total: vectors the active space now holds (chunk and document vectors).
         rebuilt: whether the vector index was rebuilt from the stored vectors.
         swapped_from: the previous space id when this run replaced it.
@@ -57,6 +59,7 @@ class VectorReport:
     cache_hits: int = 0
     removed: int = 0
     pooled: int = 0
+    truncated: int = 0
     total: int = 0
     rebuilt: bool = False
     swapped_from: str | None = None
@@ -98,7 +101,7 @@ def update_vectors(store: VectorStore, runner: EmbeddingRunner, *, rebuild: bool
         log.warning("building a new embedding space beside %s: %s", previous.describe(), notice)
     store.register_space(space.id, json.dumps(asdict(space), sort_keys=True))
     report = VectorReport(space=space.describe())
-    hits_before = runner.stats.cache_hits
+    hits_before, truncated_before = runner.stats.cache_hits, runner.stats.truncated
     if progress is not None and pending:
         progress(0, len(pending))   # the plan: how much there is to embed
     for part, vectors in _embedded_ahead(runner, pending):
@@ -107,6 +110,7 @@ def update_vectors(store: VectorStore, runner: EmbeddingRunner, *, rebuild: bool
         if progress is not None:
             progress(report.embedded, len(pending))
     report.cache_hits = runner.stats.cache_hits - hits_before
+    report.truncated = runner.stats.truncated - truncated_before
     if previous is None or previous.id != space.id:
         store.activate_space(space.id)
         if previous is not None:

@@ -243,3 +243,19 @@ def test_keyword_search_works_while_vectors_build(notes: Path,
     assert run("index", str(notes), "-q", env={"LORE_EMBED__ENABLED": "true"})[0] == 0
     assert seen and seen[0]["hits"][0]["path"] == "b.md"  # type: ignore[index]
     assert any("keyword" in n for n in seen[0]["notices"])  # type: ignore[union-attr]
+
+
+def test_index_reports_chunks_the_embedder_truncated(tmp_path: Path) -> None:
+    root = tmp_path / "long"
+    root.mkdir()
+    (root / "long.md").write_text("# Long\n\n" + " ".join(f"w{i}" for i in range(60)) + "\n")
+    # The hashing provider keeps an estimate (no tokenizer): with an 8-word window the
+    # one chunk is cut by the embedder, and the summary says so.
+    env = {"LORE_EMBED__PRIMARY__MAX_TOKENS": "8"}
+    code, out = run("index", str(root), "--json", env=env)
+    assert code == 0, out
+    assert json.loads(out)["vectors"]["truncated"] == 1
+    (root / "long.md").write_text("# Long\n\n" + " ".join(f"v{i}" for i in range(60)) + "\n")
+    code, out = run("index", str(root), env=env)
+    assert code == 0, out
+    assert "1 chunks were longer than the model's window and truncated" in out

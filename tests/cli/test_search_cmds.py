@@ -311,6 +311,39 @@ def test_terminal_escapes_in_titles_never_reach_the_terminal(root: Path) -> None
     assert any(osc52 in h["title"] for h in data)   # JSON keeps the text, escaped as JSON
 
 
+# --- filters are checked against what is indexed ------------------------------------------
+
+@pytest.mark.parametrize("args", [("--filter", "tpye=Task", "cache"), ("tpye:Task", "cache")])
+def test_a_mistyped_filter_key_is_an_error_with_a_suggestion(root: Path,
+                                                             args: tuple[str, ...]) -> None:
+    result = invoke("search", *args, "--root", str(root))
+    assert result.exit_code == 1
+    assert "Unknown filter key 'tpye'" in result.output
+    assert "did you mean 'type'?" in result.output.lower()
+    assert "Known keys:" in result.output and "state" in result.output
+
+
+@pytest.mark.parametrize("args", [("--filter", "state=Doen", "cache"), ("state:Doen", "cache")])
+def test_an_unknown_filter_value_lists_the_known_values(root: Path,
+                                                        args: tuple[str, ...]) -> None:
+    result = invoke("search", *args, "--root", str(root))
+    assert result.exit_code == 1
+    assert "'doen'" in result.output
+    assert "Known values of state: done, proposed." in result.output
+
+
+def test_filter_values_compare_case_insensitively(root: Path) -> None:
+    hits = search_json(root, "STATE:DONE", "cache")
+    assert [h["path"] for h in hits] == ["tasks/KABSD-TSK-0001_cache.md"]
+
+
+def test_a_colon_word_that_is_no_key_stays_text_and_explain_says_so(root: Path) -> None:
+    result = invoke("search", "see", "https://example.org", "cache", "--root", str(root),
+                    "--explain")
+    assert result.exit_code == 0, result.output
+    assert "https:… was searched as text" in result.output
+
+
 def test_text_shows_copies_relations_and_weak_matches(kano_index: Index) -> None:
     where = ["--root", str(kano_index.root), "--index-dir", str(kano_index.index_dir)]
     copies = invoke("search", "commit message convention allowed scopes", *where)

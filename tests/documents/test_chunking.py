@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from lore.documents import load_document
-from lore.documents.chunking import CHUNKER_VERSION, chunk_document, estimate_tokens
+from lore.documents.chunking import (
+    CHUNKER_VERSION,
+    TokenMeasure,
+    chunk_document,
+    estimate_tokens,
+)
 from lore.documents.model import Chunk, Document
 from lore.documents.sources import SourceFile
 from lore.settings import ChunkSettings
@@ -245,3 +250,53 @@ def test_empty_and_title_headings_name_nothing() -> None:
     chunks = chunk_document(doc(body, title="Doc"), SETTINGS)
     assert [chunk.heading_path for chunk in chunks] == [("Part",), ("After",)]
     assert all("#" not in chunk.text for chunk in chunks)
+
+
+def word_measure(window: int) -> TokenMeasure:
+    """A tokenizer stand-in: two tokens per word plus two special tokens."""
+    return TokenMeasure("words-x2", window, lambda texts: [2 * len(t.split()) + 2 for t in texts])
+
+
+def test_a_measure_recuts_chunks_the_estimate_lets_overflow() -> None:
+    document = doc(words(200), title="Title")        # one "document" chunk by the estimate
+    (planned,) = chunk_document(document, SETTINGS)
+    measure = word_measure(128)
+    assert measure.count([planned.context_text("Title")])[0] > 128
+    chunks = chunk_document(document, SETTINGS, measure)
+    counts = measure.count([c.context_text("Title") for c in chunks])
+    assert max(counts) <= 128 and [c.token_estimate for c in chunks] == counts
+    assert [c.ordinal for c in chunks] == list(range(len(chunks)))
+    assert " ".join(c.text for c in chunks).split() == words(200).split()   # nothing lost
+
+
+def test_chunks_that_fit_are_kept_with_their_exact_count() -> None:
+    document = doc(words(20))
+    (chunk,) = chunk_document(document, SETTINGS, word_measure(256))
+    assert chunk.text == words(20) and chunk.token_estimate == 2 * (20 + 1) + 2
+
+
+@pytest.mark.model
+def test_no_scifact_chunk_exceeds_the_model_window(minilm_home: Path, scifact_dir: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from lore.embed.runner import EmbeddingRunner
+    from lore.eval.beir import iter_corpus
+    from lore.eval.runner import markdown_for
+    from lore.settings import Settings
+
+    monkeypatch.setenv("LORE_HOME", str(minilm_home))
+    measure = EmbeddingRunner.from_settings(Settings().embed).chunk_measure()
+    assert measure is not None and measure.window == 256
+    documents = []
+    for entry, _ in zip(iter_corpus(scifact_dir), range(400)):
+        data = markdown_for(entry).encode()
+        source = SourceFile(Path("/x.md"), f"{entry.id}.md", len(data), 0)
+        documents.append(load_document(Path("/"), source, data))
+
+    def longest(chunks: list[tuple[str, Chunk]]) -> list[int]:
+        return measure.count([chunk.context_text(title) for title, chunk in chunks])
+
+    estimated = longest([(d.title, c) for d in documents for c in chunk_document(d, SETTINGS)])
+    assert sum(n > 256 for n in estimated) > 50     # the estimate alone overflows
+    fitted = longest([(d.title, c) for d in documents
+                      for c in chunk_document(d, SETTINGS, measure)])
+    assert max(fitted) <= 256

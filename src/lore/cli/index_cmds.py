@@ -176,6 +176,10 @@ def _print_summary(root: Path, report: SyncReport, held: dict[str, int] | None) 
         echo(f"Vectors: {v['embedded']} chunks embedded ({v['cache_hits']} from cache), "
              f"{v['removed']} removed; {_vectors_phrase(held) if held else '0 vectors'} "
              f"in {v['space']}")
+        if v.get("truncated"):
+            echo(f"  {v['truncated']} chunks were longer than the model's window and "
+                 "truncated: their tails are not embedded (keyword search still finds "
+                 "them). Lower [chunking] max_tokens to avoid it.")
     _print_problems("Skipped", report.skipped)
     _print_problems("Warnings", report.warnings)
     if report.duplicate_ids:

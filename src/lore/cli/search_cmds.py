@@ -83,7 +83,11 @@ def search(query: tuple[str, ...], root: Path | None, index_dir: Path | None,
     QUERY is free text. Inside it, KEY:VALUE filters on a front matter field
     (type:ADR, state:Done, state:"In Progress"), "quoted words" match as a
     phrase, -word excludes documents containing it, word* matches a prefix,
-    and an id (KABSD-TSK-0350, ADR-0009, a uid) puts that document first.
+    and an id puts that document first: KABSD-TSK-0350, TSK-0350, 0350 (all
+    candidates when several match), KABSD-TSK-0060@019b8f52, a uid or its
+    first 8+ characters. A filter key or value that nothing indexed has is
+    an error that lists the known ones. Chinese and Japanese words match
+    inside unspaced text.
     Options may come before or after the query; a -word that is not an
     option of this command is always a query word, so no `--` is needed.
     While `lore serve` runs for the root, the search runs in that warm
@@ -136,6 +140,9 @@ def search(query: tuple[str, ...], root: Path | None, index_dir: Path | None,
         if context:
             echo(pack.to_markdown())
         elif views:
+            if explain and views[0].hit.explain:   # about the query, not a hit: said once
+                for note in views[0].hit.explain.get("query", []):
+                    echo(f"Query: {note}")
             print_hits(make_console(), views, explain=explain)
         else:
             echo(f"No matches for {text!r}. Try fewer words, a prefix (word*) or fewer filters.")

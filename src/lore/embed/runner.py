@@ -30,6 +30,7 @@ from lore.embed.tokens import token_counter_for
 from lore.errors import ConfigError, ProviderError
 
 if TYPE_CHECKING:
+    from lore.documents.chunking import TokenMeasure
     from lore.embed.cache import EmbeddingCache
     from lore.settings import EmbedSettings
 
@@ -125,6 +126,27 @@ class EmbeddingRunner:
     def space(self) -> EmbeddingSpace:
         """The embedding space every vector from this runner belongs to."""
         return self.embedder.space
+
+    def chunk_measure(self) -> TokenMeasure | None:
+        """How the chunker counts tokens so that no chunk is truncated here.
+
+        Counts go through the same tokenizer and document prefix as
+        ``embed``. None for the hashing provider: its "tokens" are words,
+        which the chunker's estimate already keeps under the window.
+        """
+        from lore.documents.chunking import TokenMeasure
+
+        space = self.space
+        if space.provider == "hashing":
+            return None
+        counter, prefix = self._counter, space.document_prefix
+
+        def count(texts: list[str]) -> list[int]:
+            return counter.count_tokens([prefix + t for t in texts])
+
+        return TokenMeasure(name=f"{space.provider}:{space.model}:{space.revision}:"
+                                 f"{space.max_tokens}:{prefix}",
+                            window=space.max_tokens, count=count)
 
     def embed(self, texts: Sequence[str], kind: EmbedKind) -> Vectors:
         """Embed ``texts`` as documents or queries.

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, get_args
 from lore.errors import QueryError
 from lore.search.boosts import DATE_KEYS, DocumentFacts, boosts_enabled, document_boosts
 from lore.search.calibration import Evidence, calibrated_scores, weak_match
+from lore.search.filters import check_filters
 from lore.search.fts import exclusion_terms, match_terms
 from lore.search.fusion import (
     Fused,
@@ -43,7 +44,7 @@ from lore.search.graph_leg import GRAPH_LEG, GraphLeg, relation_leg
 from lore.search.hits import ChunkInfo, Hit, SearchResult
 from lore.search.idmatch import id_candidates, id_leg
 from lore.search.intent import decision_question
-from lore.search.keyword import Snippet, keyword_leg, snippets
+from lore.search.keyword import Snippet, highlight_words, keyword_leg, snippets
 from lore.search.query import ParsedQuery, candidate_field_keys, normalize_filters, parse_query
 from lore.search.shaping import (
     decision_holders,
@@ -100,7 +101,7 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
         candidates = max(settings.search.candidates, 2 * limit)
         while True:
             legs = run_legs(store, plan, settings=settings, candidates=candidates, mode=mode,
-                            vector_leg=vector_leg)
+                            vector_leg=vector_leg, per_document=not chunks)
             if graph is not None:
                 legs.append(graph.leg)
             owners = store.chunk_owners(sorted({cid for leg in legs for cid, _ in leg.ranked}))
@@ -137,10 +138,12 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
                              if f.chunk_id in stands_for], plan.restriction)
         hubs = store.hub_documents(documents)
         rows = store.hit_rows([f.chunk_id for f, _ in kept])
-        found = snippets(store, plan.terms, [f.chunk_id for f, _ in kept])
+        found = snippets(store, plan.terms, [f.chunk_id for f, _ in kept],
+                         words=highlight_words(plan.parsed))
+    notes = [*plan.notes, *(note for leg in legs for note in leg.notes)]
     scores = calibrated_scores([e for _, e in kept])
     hits = [replace(_hit(f, rows[f.chunk_id], found[f.chunk_id], explain=explain, graph=graph,
-                         evidence=e),
+                         evidence=e, notes=notes),
                     score=score, also_at=tuple(also.get(doc, ())), vector_only=e.vector_only,
                     hub=doc in hubs)
             for (f, e), score, doc in zip(kept, scores, documents, strict=True)]
@@ -156,25 +159,37 @@ class Plan:
         terms: its positive alternatives as keyword terms (none: no keyword leg).
         restriction: the documents allowed by filters and exclusions, or ``None``.
         listing: whether a query without text lists the filtered documents.
+        notes: what ``--explain`` says about the query itself (words kept as text).
     """
 
     parsed: ParsedQuery
     terms: list[str]
     restriction: Restriction | None
     listing: bool
+    notes: tuple[str, ...] = ()
 
 
 def plan_query(store: SearchReads, query: str,
                filters: Mapping[str, Sequence[str]] | None) -> Plan:
-    """Parse ``query`` against the store's field keys and merge in ``filters``."""
-    parsed = parse_query(query, store.known_field_keys(candidate_field_keys(query)))
+    """Parse ``query`` against the store's field keys, merge in ``filters``, check both.
+
+    Raises:
+        QueryError: a filter key or value that nothing indexed has
+            (``lore.search.filters``).
+    """
+    candidates = candidate_field_keys(query)
+    known = store.known_field_keys(candidates)
+    parsed = parse_query(query, known)
     merged = normalize_filters(filters, parsed.filters)
+    notes = check_filters(store, merged, explicit=set(normalize_filters(filters)),
+                          colon_words=candidates - known)
     return Plan(parsed, match_terms(parsed), restriction(merged, exclusion_terms(parsed)),
-                listing=bool(merged))
+                listing=bool(merged), notes=tuple(notes))
 
 
 def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: int,
-             mode: SearchMode = "hybrid", vector_leg: VectorLeg | None = None) -> list[LegResult]:
+             mode: SearchMode = "hybrid", vector_leg: VectorLeg | None = None,
+             per_document: bool = True) -> list[LegResult]:
     """Run every leg the plan and mode call for; the listing leg when nothing else applies.
 
     Args:
@@ -184,13 +199,15 @@ def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: 
         candidates: how many chunks each ranked leg may return.
         mode: "keyword", "vector" or "hybrid".
         vector_leg: runs the vector leg in "vector" and "hybrid" modes when given.
+        per_document: the keyword leg ranks documents (False: chunks).
     """
     s = settings.search
     legs: list[LegResult] = []
     if plan.terms and mode != "vector":
         legs.append(keyword_leg(store, plan.terms, limit=candidates,
                                 restriction=plan.restriction,
-                                weights=(s.title_weight, s.heading_weight, s.body_weight)))
+                                weights=(s.title_weight, s.heading_weight, s.body_weight),
+                                per_document=per_document, share=s.document_share))
     if vector_leg is not None and mode != "keyword":
         legs.append(vector_leg.run(store, plan.parsed.text, restriction=plan.restriction,
                                    candidates=candidates))
@@ -280,11 +297,12 @@ def _best_per_document(fused: list[Fused], owners: Mapping[int, int], *,
 
 
 def _hit(entry: Fused, row: HitRow, snippet: Snippet, *, explain: bool,
-         graph: GraphLeg | None = None, evidence: Evidence | None = None) -> Hit:
-    """Build the public hit for one chosen chunk."""
+         graph: GraphLeg | None = None, evidence: Evidence | None = None,
+         notes: Sequence[str] = ()) -> Hit:
+    """Build the public hit for one chosen chunk (``notes``: about the query, for explain)."""
     record: dict[str, Any] | None = None
     if explain:
-        record = {"chunk_id": entry.chunk_id, **entry.explain()}
+        record = {"chunk_id": entry.chunk_id, **entry.explain(), "query": list(notes)}
         if evidence is not None:
             record["evidence"] = asdict(evidence)
         relation = graph.explain(entry.chunk_id) if graph is not None else None

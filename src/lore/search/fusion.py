@@ -44,10 +44,12 @@ from typing import Any
 
 @dataclass(frozen=True)
 class LegResult:
-    """One leg's ranking: ``(chunk id, leg score)`` pairs, best first."""
+    """One leg's ranking: ``(chunk id, leg score)`` pairs, best first, and what the leg
+    has to say about the query (``--explain`` shows it; e.g. an ambiguous id)."""
 
     name: str
     ranked: list[tuple[int, float]]
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

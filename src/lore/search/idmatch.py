@@ -1,18 +1,23 @@
-"""The exact-id leg: documents named by an id the query contains.
+"""The exact-id leg: documents named by an id the query contains, in any form typed.
 
-People search for ``KABSD-TSK-0350`` or ``ADR-0009`` expecting that item,
-not the twenty items that mention it. This leg looks the query's id-shaped
-tokens (and the whole query, when it is a single token) up as document ids
-and uids, case-insensitively, and falls back to the file name stem
-(``README`` finds ``README.md``); the store answers (``Store.id_matches``). The engine pins
-this leg (see ``lore.search.fusion``), so a match always ranks first.
+People search for ``KABSD-TSK-0350`` expecting that item, not the twenty
+items that mention it, and they type ids short: ``TSK-0350`` (no product
+prefix), ``0350`` (the number), ``KABSD-TSK-0060@019b8f52`` (an id shared by
+several files, pinned by a uid prefix), or the first 8+ characters of a uid.
+Each candidate (the query's id-shaped tokens, and the whole query when it is
+one token) is looked up in the first form that finds something: the exact
+id or uid, then ``ID@uid``, the short forms, the uid prefix, and the file
+name stem (``README`` finds ``README.md``). The engine pins this leg (see
+``lore.search.fusion``), so every match ranks first; when a short form names
+several documents, all of them are pinned and the leg's notes say so.
 
-Each matched document is represented by its first chunk; grouping per
-document then shows the document whatever chunk stands for it.
+Each matched document is represented by its best chunk in the keyword
+ranking, else its first chunk.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from lore.search.fusion import LegResult
@@ -21,14 +26,20 @@ from lore.store.base import Restriction, SearchReads
 
 # A single-token query longer than this is not a plausible id or file name.
 _MAX_ID_CHARS = 200
+_SHORT_ID = re.compile(r"(?:[A-Za-z][A-Za-z0-9]*-)*[A-Za-z][A-Za-z0-9]*-\d+|\d+")
+_UID_PREFIX = re.compile(r"[0-9A-Fa-f][0-9A-Fa-f-]{7,}")
+_ID_AT_UID = re.compile(r"[^@\s]+@[0-9A-Fa-f][0-9A-Fa-f-]*")
+# How many ambiguous matches a note names before "and N more".
+_NAMED = 8
 
 
 def id_candidates(parsed: ParsedQuery) -> list[str]:
     """The strings to look up: the parsed ids, then the whole text if it is one token.
 
-    The whole-text rule lets ``README`` or a path find its file; inline
-    filters are not part of ``parsed.text``, so ``type:ADR`` alone looks
-    nothing up.
+    The whole-text rule lets ``README``, a path, a bare number or a uid prefix
+    find its file; inline filters are not part of ``parsed.text``, so
+    ``type:ADR`` alone looks nothing up. A number inside a sentence is not
+    an id ("migrate 0001 items").
     """
     candidates = list(parsed.ids)
     whole = parsed.text.strip()
@@ -38,9 +49,21 @@ def id_candidates(parsed: ParsedQuery) -> list[str]:
     return candidates
 
 
+def id_forms(candidate: str) -> list[str]:
+    """The lookup forms (``SearchReads.id_matches``) worth trying, in order."""
+    if _ID_AT_UID.fullmatch(candidate):
+        return ["id_at_uid", "exact"]
+    forms = ["exact"]
+    if _SHORT_ID.fullmatch(candidate):
+        forms.append("suffix")
+    if _UID_PREFIX.fullmatch(candidate) and any(c.isdigit() for c in candidate):
+        forms.append("uid_prefix")
+    return [*forms, "stem"]
+
+
 def id_leg(store: SearchReads, candidates: list[str], *,
            restriction: Restriction | None = None, prefer: Sequence[int] = ()) -> LegResult:
-    """Look ``candidates`` up as document ids, uids or file stems.
+    """Look ``candidates`` up as ids, uids, short ids, uid prefixes or file stems.
 
     Args:
         store: the index's store.
@@ -52,14 +75,30 @@ def id_leg(store: SearchReads, candidates: list[str], *,
             both legs and the snippet shows where the query matched.
 
     Returns:
-        One chunk per matched document, in candidate order (several
-        documents may share an id; those follow each other by path).
+        One chunk per matched document, in candidate order (documents sharing
+        an id follow each other by path), with a note per ambiguous candidate.
     """
     ranked: list[tuple[int, float]] = []
+    notes: list[str] = []
     seen: set[int] = set()
     for candidate in candidates:
-        for chunk_id in store.id_matches(candidate, restriction=restriction, prefer=prefer):
+        for form in id_forms(candidate):
+            found = store.id_matches(candidate, form=form, restriction=restriction,
+                                     prefer=prefer)
+            if found:
+                break
+        if form in ("suffix", "uid_prefix") and len(found) > 1:
+            notes.append(ambiguity_note(candidate, [doc_id for _, doc_id in found]))
+        for chunk_id, _ in found:
             if chunk_id not in seen:
                 seen.add(chunk_id)
                 ranked.append((chunk_id, 1.0))
-    return LegResult("id", ranked)
+    return LegResult("id", ranked, tuple(notes))
+
+
+def ambiguity_note(candidate: str, doc_ids: list[str]) -> str:
+    """What ``--explain`` says when a short id names several documents."""
+    names = ", ".join(doc_ids[:_NAMED])
+    more = f" and {len(doc_ids) - _NAMED} more" if len(doc_ids) > _NAMED else ""
+    return (f"{candidate!r} is ambiguous: it matches {len(doc_ids)} documents ({names}{more});"
+            " all are ranked first. Type more of the id to pick one.")

@@ -12,7 +12,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from lore.documents.cjk import cjk_runs
 from lore.search.fusion import LegResult
+from lore.search.query import ParsedQuery
 from lore.store.base import Restriction, SearchReads
 
 # Snippet markers: control characters that Markdown text practically never
@@ -21,6 +23,7 @@ _OPEN, _CLOSE = "\x02", "\x03"
 _MARKS = re.compile(f"([{_OPEN}{_CLOSE}])")
 _WHITESPACE = re.compile(r"\s+")
 SNIPPET_TOKENS = 24
+CJK_CONTEXT_CHARS = 40
 FALLBACK_SNIPPET_CHARS = 200
 
 
@@ -34,8 +37,9 @@ class Snippet:
 
 def keyword_leg(store: SearchReads, terms: Sequence[str], *,
                 weights: tuple[float, float, float], limit: int,
-                restriction: Restriction | None = None) -> LegResult:
-    """Run the BM25 leg: the best ``limit`` chunk ids with their (positive) scores.
+                restriction: Restriction | None = None, per_document: bool = True,
+                share: float = 0.5) -> LegResult:
+    """Run the BM25 leg: the best ``limit`` documents (or chunks) with positive scores.
 
     Args:
         store: the index's store.
@@ -43,15 +47,20 @@ def keyword_leg(store: SearchReads, terms: Sequence[str], *,
         weights: BM25 weights for the title, headings and body columns.
         limit: how many candidates to return (``settings.search.candidates``).
         restriction: restricts matches to chunks of the allowed documents.
+        per_document: rank documents, each represented by its best chunk (False:
+            rank chunks, for one hit per chunk).
+        share: the document-level part of a document's score
+            (``settings.search.document_share``; ``lore.store.bm25``).
     """
     if not terms:
         return LegResult("keyword", [])
-    return LegResult("keyword", store.keyword_ranking(terms, weights=weights, limit=limit,
-                                                      restriction=restriction))
+    return LegResult("keyword", store.keyword_ranking(
+        terms, weights=weights, limit=limit, restriction=restriction,
+        per_document=per_document, share=share))
 
 
-def snippets(store: SearchReads, terms: Sequence[str],
-             chunk_ids: Iterable[int]) -> dict[int, Snippet]:
+def snippets(store: SearchReads, terms: Sequence[str], chunk_ids: Iterable[int], *,
+             words: Sequence[str] = ()) -> dict[int, Snippet]:
     """A snippet for each chunk: around the matched terms, else the chunk's start.
 
     Computed only for the hits that are shown, because marking re-reads and
@@ -61,17 +70,49 @@ def snippets(store: SearchReads, terms: Sequence[str],
         store: the index's store.
         terms: the keyword terms whose matches to mark (none: leading snippets).
         chunk_ids: the chunks to describe.
+        words: text to mark wherever it occurs (``highlight_words``): CJK words,
+            which the index matches inside longer tokens, so FTS5 cannot mark them.
     """
     ids = list(dict.fromkeys(chunk_ids))
     if not ids:
         return {}
     marked = store.marked_snippets(terms, ids, marks=(_OPEN, _CLOSE), tokens=SNIPPET_TOKENS)
     found = {cid: parse_marked(text) for cid, text in marked.items()}
-    missing = [i for i in ids if i not in found]
+    missing = [i for i in ids if i not in found or words]
     if missing:
         for cid, text in store.chunk_texts(missing).items():
-            found[cid] = _leading_snippet(text)
+            shown = found.get(cid) or _leading_snippet(text)
+            found[cid] = mark_words(shown, text, words) if words else shown
     return found
+
+
+def highlight_words(parsed: ParsedQuery) -> list[str]:
+    """The query's CJK runs, longest first: what ``snippets`` marks by substring."""
+    runs = {run for text in (*parsed.terms, *parsed.phrases) for run in cjk_runs(text)}
+    return sorted(runs, key=lambda run: (-len(run), run))
+
+
+def mark_words(snippet: Snippet, text: str, words: Sequence[str]) -> Snippet:
+    """``snippet`` with every occurrence of ``words`` marked too; when none occurs in
+    it, a window of ``text`` around the first occurrence instead (if there is one)."""
+    if not any(word in snippet.text for word in words):
+        plain = _WHITESPACE.sub(" ", text).strip()
+        hits = [plain.find(word) for word in words if word in plain]
+        if not hits:
+            return snippet
+        start = max(0, min(hits) - CJK_CONTEXT_CHARS)
+        end = min(len(plain), min(hits) + 2 * CJK_CONTEXT_CHARS)
+        window = ("…" if start else "") + plain[start:end] + ("…" if end < len(plain) else "")
+        snippet = Snippet(window, ())
+    spans = list(snippet.highlights)
+    for word in words:   # longest first: a shorter word inside a marked one stays unmarked
+        at = snippet.text.find(word)
+        while at >= 0:
+            span = (at, at + len(word))
+            if not any(s < span[1] and span[0] < e for s, e in spans):
+                spans.append(span)
+            at = snippet.text.find(word, at + len(word))
+    return Snippet(snippet.text, tuple(sorted(spans)))
 
 
 def parse_marked(marked: str) -> Snippet:

@@ -13,8 +13,9 @@ Syntax understood:
 - ``"a phrase"``: matched as a phrase (an unbalanced quote runs to the end).
 - ``-word`` / ``-"a phrase"``: excluded from keyword matches.
 - ``word*``: prefix match.
-- id-shaped tokens (``KABSD-TSK-0350``, ``ADR-0009``, UUIDs, ULIDs) are
-  collected in ``ids`` *and* stay in the text, so they are searched too.
+- id-shaped tokens (``KABSD-TSK-0350``, ``TSK-0350``, ``ADR-0009``,
+  ``KABSD-TSK-0060@019b8f52``, UUIDs, ULIDs) are collected in ``ids`` *and*
+  stay in the text, so they are searched too.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from dataclasses import dataclass, field
 _DISPLAY_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z][A-Za-z0-9]*)*-\d+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ULID = re.compile(r"[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}")
+# ``KABSD-TSK-0060@019b8f52``: a display id pinned to one file by a uid prefix.
+_ID_AT_UID = re.compile(r"[A-Za-z][A-Za-z0-9-]*-\d+@[0-9A-Fa-f][0-9A-Fa-f-]{3,}")
 
 # One raw token: optional '-', then either a quoted run (closing quote
 # optional), or key:"quoted value", or a run of non-space characters.
@@ -175,7 +178,12 @@ def _take_filter(match: re.Match[str], known: set[str], filters: dict[str, list[
 
 
 def _collect_ids(raw: str, ids: list[str]) -> None:
-    """Append id-shaped pieces of ``raw`` (split on punctuation around them) to ``ids``."""
+    """Append id-shaped pieces of ``raw`` (split on punctuation around them) to ``ids``;
+    an ``ID@uidprefix`` stays one piece."""
+    for match in _ID_AT_UID.finditer(raw):
+        if match.group(0).upper() not in (i.upper() for i in ids):
+            ids.append(match.group(0))
+        raw = raw.replace(match.group(0), " ")
     for piece in re.split(r"[\s\"'(),;:\[\]{}<>!?*@#]+", raw):
         piece = piece.strip(_EDGE_PUNCT + "-")
         if piece and is_id_like(piece) and piece.upper() not in (i.upper() for i in ids):

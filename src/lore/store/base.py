@@ -129,12 +129,19 @@ class SearchReads(Protocol):
         ...
 
     def keyword_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
-                        limit: int, restriction: Restriction | None) -> list[tuple[int, float]]:
+                        limit: int, restriction: Restriction | None,
+                        per_document: bool = False,
+                        share: float = 0.5) -> list[tuple[int, float]]:
         """The best ``limit`` chunks matching any term, as (chunk id, score), best first.
 
         ``weights`` weigh the title, heading and body fields; higher scores
-        are better. A backend may skip scoring terms that match most chunks
-        when rarer terms are present, as long as the top of the ranking keeps.
+        are better; a repeated term counts once per repetition. With
+        ``per_document``, documents are ranked instead, each by ``share`` times
+        its document-level BM25 plus ``1 - share`` times its best chunk's, and
+        represented by that chunk. The result holds exactly the top
+        ``min(limit, matching)``: a backend may skip scoring rows that match
+        only very common terms only where that provably changes nothing
+        (``lore.store.bm25``).
         """
         ...
 
@@ -148,13 +155,27 @@ class SearchReads(Protocol):
         """Chunk id -> full chunk text (ids that no longer exist are absent)."""
         ...
 
-    def id_matches(self, candidate: str, *, restriction: Restriction | None,
-                   prefer: Sequence[int]) -> list[int]:
-        """One chunk per document whose id or uid is ``candidate`` (case-insensitive),
-        else whose file name stem or path is; documents by path.
+    def id_matches(self, candidate: str, *, form: str, restriction: Restriction | None,
+                   prefer: Sequence[int]) -> list[tuple[int, str]]:
+        """(chunk id, doc id), one per document ``candidate`` names in ``form``, by path.
 
-        The chunk is the earliest of the document's chunks in ``prefer``, else its first.
+        Forms (``lore.store.lookups``): "exact" id or uid (case-insensitive),
+        "id_at_uid" (``ID@uidprefix``), "suffix" (``TSK-0350``, ``0350``),
+        "uid_prefix", "stem" (file name stem or path). The chunk is the
+        earliest of the document's chunks in ``prefer``, else its first.
         """
+        ...
+
+    def field_keys(self) -> list[str]:
+        """Every field key of some document, lower-cased, sorted."""
+        ...
+
+    def unknown_field_values(self, key: str, values: Sequence[str]) -> list[str]:
+        """Those of ``values`` (lower-cased) that no document has for ``key``."""
+        ...
+
+    def field_values(self, key: str, *, limit: int) -> tuple[list[str], int]:
+        """Up to ``limit`` distinct values of ``key``, sorted, and how many there are."""
         ...
 
     def listing(self, restriction: Restriction, *, limit: int) -> list[int]:

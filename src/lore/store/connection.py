@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+from lore.documents.cjk import cjk_index_text
+
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -35,6 +37,7 @@ def connect(path: Path | str, *, any_thread: bool = False) -> sqlite3.Connection
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA synchronous = NORMAL")
+        register_functions(conn)
     except BaseException:
         conn.close()
         raise
@@ -59,12 +62,27 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            register_functions(conn)
             return conn
         except sqlite3.OperationalError as exc:
             conn.close()
             last = exc
     assert last is not None
     raise last
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """Give ``conn`` the SQL functions the catalog's triggers call.
+
+    ``lore_cjk(text)`` writes the CJK bigrams of a text into the FTS tables'
+    cjk columns (``lore.documents.cjk``); it is deterministic, so a delete
+    recomputes exactly what the insert wrote.
+    """
+    conn.create_function("lore_cjk", 1, _cjk_or_empty, deterministic=True)
+
+
+def _cjk_or_empty(text: str | None) -> str:
+    return cjk_index_text(text) if text else ""
 
 
 @contextmanager

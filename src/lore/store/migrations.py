@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 
 from lore.errors import IndexCorruptError
-from lore.store.connection import atomic
+from lore.store.connection import atomic, register_functions
 from lore.store.shapes import add_shape_columns
 
 log = logging.getLogger(__name__)
@@ -77,10 +77,62 @@ CREATE TABLE chunk_vectors(space_id TEXT NOT NULL,
 CREATE INDEX chunk_vectors_chunk ON chunk_vectors(chunk_id);
 """
 
+# Version 3: keyword search by document and in every script.
+# - documents_fts ranks whole documents (document-level BM25 statistics); it is
+#   contentless (the text is in documents already), so its delete trigger hands
+#   FTS5 the old values, as contentless tables require.
+# - both FTS tables get a cjk column: the character bigrams of CJK runs, written
+#   by lore_cjk() (lore.documents.cjk, registered on every lore connection by
+#   lore.store.connection), so Chinese and Japanese words inside unspaced text match.
+_HEADINGS = ("coalesce((SELECT group_concat(value, ' > ')"
+             " FROM (SELECT value FROM json_each(new.heading_path) ORDER BY key)), '')")
+_TITLE = "(SELECT title FROM documents WHERE id = new.document_id)"
+SCHEMA_V3 = f"""
+DROP TRIGGER chunks_fts_insert;
+DROP TRIGGER chunks_fts_delete;
+DROP TABLE chunks_fts;
+CREATE VIRTUAL TABLE chunks_fts USING fts5(title, headings, body, cjk,
+  tokenize='porter unicode61 remove_diacritics 2');
+CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+  INSERT INTO chunks_fts(rowid, title, headings, body, cjk) VALUES (
+    new.id, {_TITLE}, {_HEADINGS}, new.text,
+    lore_cjk({_TITLE} || ' ' || {_HEADINGS} || ' ' || new.text));
+END;
+CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+  DELETE FROM chunks_fts WHERE rowid = old.id;
+END;
+INSERT INTO chunks_fts(rowid, title, headings, body, cjk)
+  SELECT c.id, d.title, h.headings, c.text, lore_cjk(d.title || ' ' || h.headings || ' ' || c.text)
+  FROM chunks c JOIN documents d ON d.id = c.document_id
+  JOIN (SELECT c2.id AS id, coalesce((SELECT group_concat(value, ' > ') FROM
+        (SELECT value FROM json_each(c2.heading_path) ORDER BY key)), '') AS headings
+        FROM chunks c2) h ON h.id = c.id;
+
+CREATE VIRTUAL TABLE documents_fts USING fts5(title, body, cjk, content='',
+  tokenize='porter unicode61 remove_diacritics 2');
+CREATE TRIGGER documents_fts_insert AFTER INSERT ON documents BEGIN
+  INSERT INTO documents_fts(rowid, title, body, cjk)
+    VALUES (new.id, new.title, new.body, lore_cjk(new.title || ' ' || new.body));
+END;
+CREATE TRIGGER documents_fts_delete AFTER DELETE ON documents BEGIN
+  INSERT INTO documents_fts(documents_fts, rowid, title, body, cjk)
+    VALUES ('delete', old.id, old.title, old.body, lore_cjk(old.title || ' ' || old.body));
+END;
+CREATE TRIGGER documents_fts_update AFTER UPDATE OF title, body ON documents BEGIN
+  INSERT INTO documents_fts(documents_fts, rowid, title, body, cjk)
+    VALUES ('delete', old.id, old.title, old.body, lore_cjk(old.title || ' ' || old.body));
+  INSERT INTO documents_fts(rowid, title, body, cjk)
+    VALUES (new.id, new.title, new.body, lore_cjk(new.title || ' ' || new.body));
+END;
+INSERT INTO documents_fts(rowid, title, body, cjk)
+  SELECT id, title, body, lore_cjk(title || ' ' || body) FROM documents;
+"""
+
 # (version, step): append only; never edit a step that has shipped.
 MIGRATIONS: list[tuple[int, Step]] = [
     (1, SCHEMA_V1),
     (2, add_shape_columns),   # hub flag, near-duplicate fingerprint and group
+    (3, SCHEMA_V3),           # CJK bigram column, document-level FTS for keyword scoring
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -132,6 +184,7 @@ def migrate(conn: sqlite3.Connection,
     Raises:
         IndexCorruptError: the catalog was written by a newer lore.
     """
+    register_functions(conn)
     steps = MIGRATIONS if migrations is None else migrations
     latest = steps[-1][0] if steps else 0
     # The common case (an up-to-date catalog) takes no write lock, so opening

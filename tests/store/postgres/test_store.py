@@ -72,8 +72,9 @@ def test_hostile_query_text_is_only_text(pg_url: str) -> None:
         fill_mini(store)
         for term in ['"cache & !vector | (x"', '"\':* <-> "*', '"%"', '"*"*', '""']:
             store.keyword_ranking([term], weights=(1, 1, 1), limit=5, restriction=None)
-        assert store.id_matches("'; DROP TABLE lore_documents; --", restriction=None,
-                                prefer=()) == []
+        for form in ("exact", "stem", "id_at_uid", "suffix", "uid_prefix"):
+            assert store.id_matches("'; DROP TABLE lore_documents; --", form=form,
+                                    restriction=None, prefer=()) == []
         assert len(store.document_states()) == len(MINI_DOCS)
     finally:
         store.drop_root()

@@ -54,8 +54,29 @@ class PgSearchReadsMixin:
         return {str(key) for (key,) in rows}
 
     def keyword_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
-                        limit: int, restriction: Restriction | None) -> list[tuple[int, float]]:
-        """The best ``limit`` chunks by FTS5-style BM25 (``store.postgres.bm25``)."""
+                        limit: int, restriction: Restriction | None,
+                        per_document: bool = False,
+                        share: float = 0.5) -> list[tuple[int, float]]:
+        """The best ``limit`` chunks by FTS5-style BM25 (``store.postgres.bm25``).
+
+        With ``per_document``, documents by their best chunk's score (this backend
+        has no document-level statistics yet, so ``share`` is not applied).
+        """
+        scored = self._chunk_ranking(terms, weights=weights, restriction=restriction)
+        if not per_document:
+            return scored[:limit]
+        owners = self.chunk_owners([cid for cid, _ in scored])
+        seen: set[int] = set()
+        best: list[tuple[int, float]] = []
+        for cid, score in scored:
+            if owners.get(cid) not in seen:
+                seen.add(owners[cid])
+                best.append((cid, score))
+        return best[:limit]
+
+    def _chunk_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
+                       restriction: Restriction | None) -> list[tuple[int, float]]:
+        """Every matching chunk by FTS5-style BM25, best first."""
         queries = [(t, q) for t in terms if (q := term_query(t, self._config)) is not None]
         if not queries:
             return []
@@ -77,7 +98,7 @@ class PgSearchReadsMixin:
                                   chunks=chunks, avgdl=avgdl))
                   for cid, tokens, *matched in rows]
         scored.sort(key=lambda item: (-item[1], item[0]))
-        return scored[:limit]
+        return scored
 
     def _term_stats(self, queries: list[Query], terms: list[str]
                     ) -> tuple[int, float, list[TermHits]]:
@@ -134,24 +155,52 @@ class PgSearchReadsMixin:
                                   "AND root_id = %s", ([int(i) for i in chunk_ids], self._root_id))
         return {int(cid): str(text) for cid, text in rows}
 
-    def id_matches(self, candidate: str, *, restriction: Restriction | None,
-                   prefer: Sequence[int]) -> list[int]:
-        """Chunk ids for one candidate: id/uid matches, else file-stem matches."""
-        stem = candidate.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    def id_matches(self, candidate: str, *, form: str, restriction: Restriction | None,
+                   prefer: Sequence[int]) -> list[tuple[int, str]]:
+        """(chunk id, doc id) of the documents ``candidate`` names in ``form``
+        (``lore.store.lookups``)."""
+        main, _, tail = candidate.partition("@") if form == "id_at_uid" else (candidate, "", "")
+        stem = (tail or candidate).replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_")
         where, extra = self._restrict(restriction, "d.id")
         pick = ("SELECT (SELECT c.id FROM lore_chunks c WHERE c.document_id = d.id ORDER BY"
-                f" coalesce(array_position(%s::bigint[], c.id), {_NO_RANK}), c.ordinal LIMIT 1)"
-                " FROM lore_documents d WHERE d.root_id = %s AND ")
+                f" coalesce(array_position(%s::bigint[], c.id), {_NO_RANK}), c.ordinal LIMIT 1),"
+                " d.doc_id FROM lore_documents d WHERE d.root_id = %s AND ")
         by_id = "(lower(d.doc_id) = lower(%s) OR lower(d.uid) = lower(%s))"
         by_stem = ("(lower(d.path) = lower(%s) OR d.path LIKE '%%/' || %s || '.%%'"
                    " OR d.path LIKE %s || '.%%')")
-        preference = [int(i) for i in prefer]
-        for match, values in ((by_id, [candidate, candidate]), (by_stem, [candidate, stem, stem])):
-            rows = self._conn.execute(f"{pick}{match}{where} ORDER BY d.path COLLATE \"C\"",
-                                      [preference, self._root_id, *values, *extra]).fetchall()
-            if rows:
-                return [int(cid) for (cid,) in rows if cid is not None]
-        return []
+        forms: dict[str, tuple[str, list[object]]] = {
+            "exact": (by_id, [candidate, candidate]),
+            "stem": (by_stem, [candidate, stem, stem]),
+            "id_at_uid": ("(lower(d.doc_id) = lower(%s) AND lower(d.uid) LIKE lower(%s) || '%%')",
+                          [main, stem]),
+            "suffix": ("lower(d.doc_id) LIKE '%%-' || lower(%s)", [stem]),
+            "uid_prefix": ("lower(d.uid) LIKE lower(%s) || '%%'", [stem]),
+        }
+        match, values = forms[form]
+        rows = self._conn.execute(f"{pick}{match}{where} ORDER BY d.path COLLATE \"C\"",
+                                  [[int(i) for i in prefer], self._root_id, *values, *extra])
+        return [(int(cid), str(doc_id)) for cid, doc_id in rows if cid is not None]
+
+    def field_keys(self) -> list[str]:
+        """Every field key of some document of this root, sorted."""
+        rows = self._conn.execute("SELECT DISTINCT key COLLATE \"C\" AS k FROM lore_fields"
+                                  " WHERE root_id = %s ORDER BY k", (self._root_id,))
+        return [str(k) for (k,) in rows]
+
+    def unknown_field_values(self, key: str, values: Sequence[str]) -> list[str]:
+        """Those of ``values`` that no document of this root has for ``key``."""
+        rows = self._conn.execute(
+            "SELECT v FROM unnest(%s::text[]) v WHERE v NOT IN (SELECT value FROM lore_fields"
+            " WHERE root_id = %s AND key = %s)", (list(values), self._root_id, key))
+        return [str(v) for (v,) in rows]
+
+    def field_values(self, key: str, *, limit: int) -> tuple[list[str], int]:
+        """Up to ``limit`` distinct values of ``key``, sorted, and how many there are."""
+        rows = [str(v) for (v,) in self._conn.execute(
+            "SELECT DISTINCT value COLLATE \"C\" AS v FROM lore_fields"
+            " WHERE root_id = %s AND key = %s ORDER BY v", (self._root_id, key))]
+        return rows[:limit], len(rows)
 
     def listing(self, restriction: Restriction, *, limit: int) -> list[int]:
         """The first chunk of each document passing the restriction, by path."""

@@ -1,0 +1,65 @@
+"""Filter checking: unknown keys and values are errors that say what exists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from lore.errors import QueryError
+from lore.search.filters import check_filters, edit_distance, nearest
+
+FIELDS = {"type": ["adr", "bug", "task"], "state": ["done", "in progress", "proposed"],
+          "tags": ["cli", "search"]}
+
+
+class Fields:
+    """An in-memory FieldFacts."""
+
+    def field_keys(self) -> list[str]:
+        return sorted(FIELDS)
+
+    def unknown_field_values(self, key: str, values: Sequence[str]) -> list[str]:
+        return [v for v in values if v not in FIELDS.get(key, [])]
+
+    def field_values(self, key: str, *, limit: int) -> tuple[list[str], int]:
+        return FIELDS[key][:limit], len(FIELDS[key])
+
+
+@pytest.mark.parametrize(("a", "b", "distance"), [
+    ("tpye", "type", 1), ("tag", "tags", 1), ("stat", "state", 1), ("http", "path", 3),
+    ("", "abc", 3), ("same", "same", 0)])
+def test_edit_distance(a: str, b: str, distance: int) -> None:
+    assert edit_distance(a, b) == distance
+
+
+def test_nearest_takes_one_edit_for_short_words_two_for_long() -> None:
+    assert nearest("tpye", ["state", "type"]) == "type"
+    assert nearest("http", ["path", "type"]) is None
+    assert nearest("stauts", ["status"]) == "status"
+
+
+def test_known_filters_pass_without_notes() -> None:
+    assert check_filters(Fields(), {"type": ["task"]}, explicit=(), colon_words=()) == []
+
+
+def test_unknown_explicit_key_suggests_and_lists_keys() -> None:
+    with pytest.raises(QueryError) as err:
+        check_filters(Fields(), {"tpye": ["task"]}, explicit={"tpye"}, colon_words=())
+    message = str(err.value)
+    assert "--filter tpye=" in message and "did you mean 'type'" in message.lower()
+    assert "Known keys: state, tags, type." in message
+
+
+def test_inline_near_miss_is_an_error_and_a_far_word_stays_text() -> None:
+    with pytest.raises(QueryError, match="did you mean 'tags'"):
+        check_filters(Fields(), {}, explicit=(), colon_words={"tag"})
+    notes = check_filters(Fields(), {}, explicit=(), colon_words={"http"})
+    assert notes == ["http:… was searched as text: no document has a field 'http'."]
+
+
+def test_unknown_value_lists_the_known_values() -> None:
+    with pytest.raises(QueryError) as err:
+        check_filters(Fields(), {"state": ["doen"]}, explicit=(), colon_words=())
+    assert "'doen'" in str(err.value)
+    assert "Known values of state: done, in progress, proposed." in str(err.value)

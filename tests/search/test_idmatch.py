@@ -1,0 +1,65 @@
+"""Ids in any form a person types, on the real kano backlog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lore.index import Index
+
+
+def front_matter(root: Path) -> dict[str, dict[str, object]]:
+    """Path -> front matter of every Markdown file that has an ``id``, read from disk."""
+    found = {}
+    for path in root.rglob("*.md"):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if text.startswith("---"):
+            try:
+                data = yaml.safe_load(text.split("---")[1])
+            except yaml.YAMLError:
+                continue
+            if isinstance(data, dict) and data.get("id"):
+                found[path.relative_to(root).as_posix()] = data
+    return found
+
+
+def only_path(root: Path, doc_id: str) -> str:
+    (path,) = [p for p, fm in front_matter(root).items() if fm["id"] == doc_id]
+    return path
+
+
+@pytest.mark.parametrize("query", ["TSK-0350", "tsk-0350", "0350", "KABSD-TSK-0350"])
+def test_short_forms_find_the_item_first(kano_index: Index, kano_corpus: Path,
+                                         query: str) -> None:
+    assert kano_index.search(query, mode="keyword")[0].path == only_path(kano_corpus,
+                                                                         "KABSD-TSK-0350")
+
+
+def test_id_at_uid_prefix_and_uid_prefix_find_the_file(kano_index: Index,
+                                                        kano_corpus: Path) -> None:
+    path = only_path(kano_corpus, "KABSD-TSK-0060")
+    uid = str(front_matter(kano_corpus)[path]["uid"])
+    assert kano_index.search("KABSD-TSK-0060@019b8f52", mode="keyword")[0].path == path
+    # The shortest prefix (8+ characters) that names this uid alone.
+    uids = [str(fm.get("uid", "")) for fm in front_matter(kano_corpus).values()]
+    size = next(n for n in range(8, len(uid)) if sum(u.startswith(uid[:n]) for u in uids) == 1)
+    assert kano_index.search(uid[:size], mode="keyword")[0].path == path
+
+
+def test_an_ambiguous_number_ranks_every_candidate_first_and_says_so(
+        kano_index: Index, kano_corpus: Path) -> None:
+    candidates = {p for p, fm in front_matter(kano_corpus).items()
+                  if str(fm["id"]).endswith("-0001")}
+    assert len(candidates) > 5
+    hits = kano_index.search("0001", mode="keyword", explain=True, limit=len(candidates) + 5)
+    assert {h.path for h in hits[:len(candidates)]} == candidates
+    assert hits[0].explain is not None
+    notes = " ".join(hits[0].explain["query"])
+    assert "0001" in notes and "ambiguous" in notes and str(len(candidates)) in notes
+
+
+def test_a_number_inside_a_sentence_is_not_an_id(kano_index: Index) -> None:
+    hits = kano_index.search("migrate 0001 items", mode="keyword", explain=True)
+    assert not any(h.explain and h.explain["pinned"] for h in hits)
