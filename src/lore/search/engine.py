@@ -107,7 +107,7 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
             owners = store.chunk_owners(sorted({cid for leg in legs for cid, _ in leg.ranked}))
             # A sidecar loaded before another process's sync may name chunks this
             # snapshot no longer has: they are dropped, never looked up.
-            legs = [LegResult(leg.name, [(c, s) for c, s in leg.ranked if c in owners])
+            legs = [replace(leg, ranked=[(c, s) for c, s in leg.ranked if c in owners])
                     for leg in legs]
             fused = fuse(legs if chunks else collapse_to_documents(legs, owners),
                          leg_weights(settings), k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
