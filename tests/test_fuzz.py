@@ -120,10 +120,9 @@ json_value = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.
                                              json_value, max_size=3)))
 def test_filters_are_accepted_or_refused_clearly(small_index: Index, filters: object) -> None:
     try:
-        checked = check_filters(filters)
+        small_index.search("sqlite", filters=check_filters(filters), mode="keyword")
     except QueryError:
-        return
-    small_index.search("sqlite", filters=checked, mode="keyword")
+        pass   # refused clearly: a bad type, an unknown key
 
 
 toml_value = st.one_of(st.integers(-10 ** 6, 10 ** 12), st.floats().map(
