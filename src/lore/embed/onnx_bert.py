@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from lore.embed.onnx_graph import (
+    BlockNames,
     EncoderConfig,
     Graph,
     Weights,
-    attention,
     embeddings,
+    encoder_block,
     finish,
-    gelu,
     mask_bias,
 )
 
@@ -33,10 +33,8 @@ def build(cfg: EncoderConfig, weights: Weights) -> Any:
 
 def _layer(g: Graph, x: str, bias: str, p: str, cfg: EncoderConfig) -> str:
     """One transformer block in the op pattern of a PyTorch BERT export."""
-    names = {n: f"{p}.attention.self.{n}" for n in ("query", "key", "value")}
-    merged = attention(g, x, bias, names, cfg.num_heads, cfg.hidden_size)
-    attn = g.op("Add", g.linear(merged, f"{p}.attention.output.dense"), x)
-    x1 = g.layer_norm(attn, f"{p}.attention.output.LayerNorm", cfg.layer_norm_eps)
-    h = gelu(g, g.linear(x1, f"{p}.intermediate.dense"))
-    out = g.op("Add", g.linear(h, f"{p}.output.dense"), x1)
-    return g.layer_norm(out, f"{p}.output.LayerNorm", cfg.layer_norm_eps)
+    return encoder_block(g, x, bias, BlockNames(
+        qkv={n: f"{p}.attention.self.{n}" for n in ("query", "key", "value")},
+        attention_out=f"{p}.attention.output.dense", attention_norm=f"{p}.attention.output.LayerNorm",
+        intermediate=f"{p}.intermediate.dense", output=f"{p}.output.dense",
+        output_norm=f"{p}.output.LayerNorm"), cfg)

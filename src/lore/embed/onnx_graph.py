@@ -212,6 +212,31 @@ def attention(g: Graph, x: str, bias: str, names: dict[str, str], num_heads: int
     return g.op("Reshape", context, g.const([0, 0, hidden], np.int64))
 
 
+@dataclass(frozen=True)
+class BlockNames:
+    """Where one architecture keeps a block's tensors (prefixes of its ``Linear``/LayerNorm)."""
+
+    qkv: dict[str, str]        # "query"/"key"/"value" -> Linear prefix
+    attention_out: str
+    attention_norm: str
+    intermediate: str
+    output: str
+    output_norm: str
+
+
+def encoder_block(g: Graph, x: str, bias: str, names: BlockNames, cfg: EncoderConfig) -> str:
+    """One post-LayerNorm transformer block in the op pattern of a PyTorch export.
+
+    BERT and MPNet blocks compute the same thing and differ only in tensor names.
+    """
+    merged = attention(g, x, bias, names.qkv, cfg.num_heads, cfg.hidden_size)
+    attn = g.op("Add", g.linear(merged, names.attention_out), x)
+    x1 = g.layer_norm(attn, names.attention_norm, cfg.layer_norm_eps)
+    h = gelu(g, g.linear(x1, names.intermediate))
+    out = g.op("Add", g.linear(h, names.output), x1)
+    return g.layer_norm(out, names.output_norm, cfg.layer_norm_eps)
+
+
 def gelu(g: Graph, h: str) -> str:
     """Exact (erf) GELU in torch's export pattern, which the optimizer fuses."""
     erf = g.op("Erf", g.op("Div", h, g.const(math.sqrt(2.0))))

@@ -20,13 +20,13 @@ import numpy as np
 import numpy.typing as npt
 
 from lore.embed.onnx_graph import (
+    BlockNames,
     EncoderConfig,
     Graph,
     Weights,
-    attention,
     embeddings,
+    encoder_block,
     finish,
-    gelu,
     mask_bias,
 )
 
@@ -88,10 +88,8 @@ def _position_bias(g: Graph, cfg: EncoderConfig) -> str:
 
 def _layer(g: Graph, x: str, bias: str, p: str, cfg: EncoderConfig) -> str:
     """One MPNet block: BERT's, with its tensors under other names."""
-    names = {n: f"{p}.attention.attn.{n[0]}" for n in ("query", "key", "value")}
-    merged = attention(g, x, bias, names, cfg.num_heads, cfg.hidden_size)
-    attn = g.op("Add", g.linear(merged, f"{p}.attention.attn.o"), x)
-    x1 = g.layer_norm(attn, f"{p}.attention.LayerNorm", cfg.layer_norm_eps)
-    h = gelu(g, g.linear(x1, f"{p}.intermediate.dense"))
-    out = g.op("Add", g.linear(h, f"{p}.output.dense"), x1)
-    return g.layer_norm(out, f"{p}.output.LayerNorm", cfg.layer_norm_eps)
+    return encoder_block(g, x, bias, BlockNames(
+        qkv={n: f"{p}.attention.attn.{n[0]}" for n in ("query", "key", "value")},
+        attention_out=f"{p}.attention.attn.o", attention_norm=f"{p}.attention.LayerNorm",
+        intermediate=f"{p}.intermediate.dense", output=f"{p}.output.dense",
+        output_norm=f"{p}.output.LayerNorm"), cfg)
