@@ -6,39 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-
-from lore.cli import main
+from _cli_notes import NOTES as BASE_NOTES
+from _cli_notes import indexed_notes, invoke
 
 NOTES = {
-    "tasks/KABSD-TSK-0001_cache.md": (
-        "---\nid: KABSD-TSK-0001\ntitle: Embedding cache\ntype: Task\nstate: Done\n"
-        "links:\n  blocks: [KABSD-TSK-0002]\n---\n\n# Context\n\n"
-        "The embedding cache keys vectors by content hash.\n"),
-    "tasks/KABSD-TSK-0002_store.md": (
-        "---\nid: KABSD-TSK-0002\ntitle: Vector store\ntype: Task\nstate: Proposed\n---\n\n"
-        "# Context\n\nStore vectors in a sidecar index; the cache is shared.\n"),
-    "decisions/ADR-0001_sqlite.md": (
-        "---\ntitle: Use SQLite\nstatus: Accepted\n---\n\n# Decision\n\n"
-        "We keep the catalog in SQLite with FTS5 and an embedding cache.\n"),
+    **BASE_NOTES,
     "decisions/ADR-0004_one.md": "---\nid: ADR-0004\ntitle: File first\n---\n\nOne.\n",
     "decisions/ADR-0004_two.md": "---\nid: ADR-0004\ntitle: Per product\n---\n\nTwo.\n",
 }
-ENV = {"LORE_EMBED__ENABLED": "false"}
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), env=ENV)
-
-
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    folder = tmp_path / "notes"
-    for rel, text in NOTES.items():
-        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-        (folder / rel).write_text(text, encoding="utf-8")
-    assert invoke("index", str(folder), "--quiet").exit_code == 0
-    return folder
+    return indexed_notes(tmp_path / "notes", NOTES)
 
 
 def test_show_by_id_path_and_json(root: Path) -> None:

@@ -7,40 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from _cli_notes import ENV, NOTES, indexed_notes, invoke
+from click.testing import CliRunner
 
 from lore.cli import main
 from lore.index import Index
-
-NOTES = {
-    "tasks/KABSD-TSK-0001_cache.md": (
-        "---\nid: KABSD-TSK-0001\ntitle: Embedding cache\ntype: Task\nstate: Done\n"
-        "links:\n  blocks: [KABSD-TSK-0002]\n---\n\n# Context\n\n"
-        "The embedding cache keys vectors by content hash.\n"),
-    "tasks/KABSD-TSK-0002_store.md": (
-        "---\nid: KABSD-TSK-0002\ntitle: Vector store\ntype: Task\nstate: Proposed\n---\n\n"
-        "# Context\n\nStore vectors in a sidecar index; the cache is shared.\n"),
-    "decisions/ADR-0001_sqlite.md": (
-        "---\ntitle: Use SQLite\nstatus: Accepted\n---\n\n# Decision\n\n"
-        "We keep the catalog in SQLite with FTS5 and an embedding cache.\n"),
-}
-ENV = {"LORE_EMBED__ENABLED": "false"}
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), env=ENV | (env or {}))
 
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     """A small folder of notes, indexed (keyword-only)."""
-    folder = tmp_path / "notes"
-    for rel, text in NOTES.items():
-        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-        (folder / rel).write_text(text, encoding="utf-8")
-    result = invoke("index", str(folder), "--quiet")
-    assert result.exit_code == 0, result.output
-    return folder
+    return indexed_notes(tmp_path / "notes")
 
 
 def search_envelope(root: Path, *args: str) -> dict[str, Any]:
