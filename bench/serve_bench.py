@@ -48,6 +48,8 @@ from _shared import KANO
 
 REPO = Path(__file__).resolve().parents[1]
 LORE = [sys.executable, "-c", "from lore.cli import main; main()"]
+# What pip's `lore` console script runs (pyproject [project.scripts]): the fast path first.
+LORE_SCRIPT = [sys.executable, "-c", "from lore.entry import main; main()"]
 QUERIES = ["how do I configure the embedding provider", "why did we choose sqlite for the index",
            "local first embedding search", "schema migration framework",
            "duplicate ids and uid conflicts", "token aware chunking overlap",
@@ -189,7 +191,7 @@ def cli_runs(root: Path, runs: int, *extra: str) -> float:
     times = []
     for i in range(runs):
         started = time.perf_counter()
-        subprocess.run([*LORE, "search", QUERIES[i % len(QUERIES)], "--root", str(root),
+        subprocess.run([*LORE_SCRIPT, "search", QUERIES[i % len(QUERIES)], "--root", str(root),
                         "--json", *extra], env=env(cache=False), check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         times.append(time.perf_counter() - started)

@@ -20,13 +20,13 @@ from lore.errors import (
     StoreError,
     UnknownEmbedderError,
 )
-from lore.settings import Settings
 
 if TYPE_CHECKING:
     from lore.index import Index, open_index
     from lore.search.expand import ContextPack
     from lore.search.graph import Neighbour
     from lore.search.hits import Hit, SearchResult
+    from lore.settings import Settings
     from lore.store.records import DocumentRecord
     from lore.sync import SyncReport
 
@@ -41,6 +41,7 @@ _LAZY = {
     "Index": "lore.index",
     "Neighbour": "lore.search.graph",
     "SearchResult": "lore.search.hits",
+    "Settings": "lore.settings",
     "SyncReport": "lore.sync",
     "open_index": "lore.index",
 }

@@ -31,12 +31,11 @@ from typing import Any
 
 from lore._files import read_bounded
 from lore.errors import ConfigError
-from lore.paths import user_config_file
+from lore.paths import PROJECT_FILE, user_config_file
 from lore.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-PROJECT_FILE = "lore.toml"
 ENV_PREFIX = "LORE_"
 # Only variables with this separator are settings: LORE_HOME, LORE_CONFIG and
 # other single-underscore names belong to other parts of lore.

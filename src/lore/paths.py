@@ -11,6 +11,10 @@ from pathlib import Path
 
 from lore.errors import ConfigError
 
+DEFAULT_INDEX_DIR = ".lore"        # the index.dir setting's default, relative to the root
+PROJECT_FILE = "lore.toml"         # a root's own settings
+CATALOG_FILE = "catalog.sqlite"    # the catalog, inside the index folder
+
 # Folders lore must never write an index (or its data) into, nor anything below
 # the kernel's virtual file systems.
 _SYSTEM_DIRS = frozenset({"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64",
@@ -101,3 +105,15 @@ def index_dir_for(root: Path, configured: str, explicit: Path | None = None) -> 
         return Path(explicit).expanduser().absolute()
     path = Path(configured).expanduser()
     return path if path.is_absolute() else root / path
+
+
+def enclosing_root(start: Path, index_dir: Path) -> Path:
+    """The nearest folder at or above ``start`` holding a lore.toml or an index, else ``start``.
+
+    As git finds its repository. ``index_dir`` is the index folder's name
+    relative to a root (the ``index.dir`` setting).
+    """
+    for folder in (start, *start.parents):
+        if (folder / PROJECT_FILE).is_file() or (folder / index_dir / CATALOG_FILE).is_file():
+            return folder
+    return start

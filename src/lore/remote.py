@@ -36,6 +36,15 @@ class RemoteUnavailable(Exception):
     """The server named in server.json did not answer; the caller runs in-process."""
 
 
+class RemoteError(Exception):
+    """The server answered with an HTTP error (its status and OpenAI-shaped message)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
 @dataclass(frozen=True)
 class ServerInfo:
     """What ``server.json`` says about a running server."""
@@ -85,10 +94,16 @@ def find_server(root: Path, index_dir: Path, settings: Settings) -> RemoteIndex 
         index_dir: its index folder, where the server keeps ``server.json``.
         settings: the settings of ``root`` as loaded here (the server loaded the same).
     """
+    info = live_server(root, index_dir)
+    return None if info is None else RemoteIndex(info, settings)
+
+
+def live_server(root: Path, index_dir: Path) -> ServerInfo | None:
+    """What ``index_dir/server.json`` says, if its process is alive and serves ``root``."""
     info = read_server_file(index_dir)
     if info is None or Path(info.root) != root or not _alive(info.pid):
         return None
-    return RemoteIndex(info, settings)
+    return info
 
 
 def _alive(pid: int) -> bool:
@@ -101,6 +116,56 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class ServerConnection:
+    """One keep-alive loopback connection to a server; a JSON request per ``call``."""
+
+    def __init__(self, info: ServerInfo, *, timeout_s: float = 60.0) -> None:
+        self.info = info
+        parts = urlsplit(info.url)
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or 80
+        self._timeout_s = timeout_s
+        self._conn: http.client.HTTPConnection | None = None
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One request; its JSON reply.
+
+        Raises:
+            RemoteUnavailable: no answer, or an answer that is not JSON.
+            RemoteError: the server answered with an error (status and message).
+        """
+        headers = {"Host": f"{self._host}:{self._port}", "Accept": "application/json"}
+        if self.info.token:
+            headers["Authorization"] = f"Bearer {self.info.token}"
+        payload = None
+        if body is not None:
+            payload = json.dumps({k: v for k, v in body.items() if v is not None}).encode()
+            headers["Content-Type"] = "application/json"
+        try:
+            if self._conn is None:
+                self._conn = http.client.HTTPConnection(self._host, self._port,
+                                                        timeout=CONNECT_TIMEOUT_S)
+                self._conn.connect()
+                self._conn.sock.settimeout(self._timeout_s)
+            self._conn.request(method, path, body=payload, headers=headers)
+            response = self._conn.getresponse()
+            data = response.read()
+        except OSError as exc:
+            raise RemoteUnavailable(f"{self.info.url}: {exc}") from exc
+        try:
+            reply = json.loads(data)
+        except ValueError as exc:
+            raise RemoteUnavailable(f"{self.info.url} answered with something not JSON") from exc
+        if response.status >= 400:
+            message = reply.get("error", {}).get("message", f"HTTP {response.status}")
+            raise RemoteError(response.status, message)
+        return reply
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
 class RemoteIndex:
     """The read side of ``Index`` (search, context, get, related, status) over HTTP."""
 
@@ -109,11 +174,7 @@ class RemoteIndex:
         self.info = info
         self.settings = settings
         self.root = Path(info.root)
-        parts = urlsplit(info.url)
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or 80
-        self._timeout_s = timeout_s
-        self._conn: http.client.HTTPConnection | None = None
+        self._server = ServerConnection(info, timeout_s=timeout_s)
 
     def search(self, query: str, *, limit: int | None = None,
                filters: dict[str, list[str]] | None = None, chunks: bool = False,
@@ -185,8 +246,7 @@ class RemoteIndex:
         return reply
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        self._server.close()
 
     def __enter__(self) -> Self:
         return self
@@ -198,36 +258,14 @@ class RemoteIndex:
         """One request; a lore error reply is raised as the matching ``LoreError``."""
         from lore.errors import QueryError
 
-        headers = {"Host": f"{self._host}:{self._port}", "Accept": "application/json"}
-        if self.info.token:
-            headers["Authorization"] = f"Bearer {self.info.token}"
-        payload = None
-        if body is not None:
-            payload = json.dumps({k: v for k, v in body.items() if v is not None}).encode()
-            headers["Content-Type"] = "application/json"
         try:
-            if self._conn is None:
-                self._conn = http.client.HTTPConnection(self._host, self._port,
-                                                        timeout=CONNECT_TIMEOUT_S)
-                self._conn.connect()
-                self._conn.sock.settimeout(self._timeout_s)
-            self._conn.request(method, path, body=payload, headers=headers)
-            response = self._conn.getresponse()
-            data = response.read()
-        except OSError as exc:
-            raise RemoteUnavailable(f"{self.info.url}: {exc}") from exc
-        try:
-            reply = json.loads(data)
-        except ValueError as exc:
-            raise RemoteUnavailable(f"{self.info.url} answered with something not JSON") from exc
-        if response.status == 404 and path.startswith(("/documents/", "/related/")):
-            raise _NotFound(reply.get("error", {}).get("message", "not found"))
-        if response.status >= 400:
-            message = reply.get("error", {}).get("message", f"HTTP {response.status}")
-            if response.status in (400, 409, 422):
-                raise QueryError(message)
-            raise RemoteUnavailable(f"{self.info.url}: {message}")
-        return reply
+            return self._server.call(method, path, body)
+        except RemoteError as exc:
+            if exc.status == 404 and path.startswith(("/documents/", "/related/")):
+                raise _NotFound(exc.message) from exc
+            if exc.status in (400, 409, 422):
+                raise QueryError(exc.message) from exc
+            raise RemoteUnavailable(f"{self.info.url}: {exc.message}") from exc
 
 
 class _NotFound(Exception):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lore.paths import DEFAULT_INDEX_DIR
 from lore.types import FusionMethod, Precision, RerankProvider, SearchMode
 
 
@@ -26,7 +27,7 @@ def _range(low: float, high: float | None = None) -> dict[str, Any]:
 class IndexSettings:
     """Where the index lives and what gets indexed."""
 
-    dir: str = ".lore"                 # relative to the root, or absolute
+    dir: str = DEFAULT_INDEX_DIR       # relative to the root, or absolute
     include: tuple[str, ...] = ("*.md", "*.markdown")
     exclude: tuple[str, ...] = ()      # gitignore-style patterns, on top of .gitignore/.loreignore
     max_file_bytes: int = field(default=10_000_000, metadata=_range(1))  # larger: skipped

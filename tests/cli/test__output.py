@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lore.cli._output import PIPED_WIDTH, clean, output_width
+from lore._terminal import PIPED_WIDTH, output_width
+from lore.cli._output import clean
 
 
 @pytest.mark.parametrize("raw, expected", [

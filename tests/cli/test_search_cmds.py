@@ -251,7 +251,7 @@ def test_weak_worklog_snippet_gives_way_to_the_description(root: Path) -> None:
 
 def _weak_view(root: Path, hit_json: dict[str, Any]) -> Any:
     """The view ``lore search`` builds for a worklog hit without highlights (a vector match)."""
-    from lore.cli.search_cmds import _view
+    from lore.cli._search_answer import _view
     from lore.search.hits import ChunkInfo, Hit
 
     chunk = hit_json["chunk"]

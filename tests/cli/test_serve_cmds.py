@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _backlog import write_backlog
+from _served import running_server
 from click.testing import CliRunner
 
 from lore.cli import main
-from lore.remote import RemoteIndex, ServerInfo, read_server_file, write_server_file
+from lore.remote import RemoteIndex, ServerInfo, write_server_file
 
 pytest.importorskip("uvicorn")
 
-SRC = Path(__file__).resolve().parents[2] / "src"
 QUERIES = [["vector", "cache"], ["type:ADR", "loopback"], ["T-3"], ["sqlite", "wal", "--", "-checklist"],
            ['"release checklist"'], ["embedding", "model", "download", "--explain"],
            ["faiss", "--filter", "state=Done", "--limit", "3"], ["work", "--chunks"],
@@ -36,19 +34,8 @@ QUERIES = [["vector", "cache"], ["type:ADR", "loopback"], ["T-3"], ["sqlite", "w
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Path]:
     """`lore serve ROOT --port 0` running in a subprocess until the test ends."""
-    root = write_backlog(tmp_path / "notes")
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    proc = subprocess.Popen([sys.executable, "-c", "from lore.cli import main; main()", "serve",
-                             str(root), "--port", "0"], env=env, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while read_server_file(root / ".lore") is None:
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        assert time.monotonic() < deadline, "lore serve did not start"
-        time.sleep(0.1)
-    yield root
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(30)
-    assert read_server_file(root / ".lore") is None    # it cleans up after itself
+    with running_server(write_backlog(tmp_path / "notes")) as root:
+        yield root
 
 
 def run(*args: str) -> Any:

@@ -79,17 +79,14 @@ def find_root(root: Path | None, *, start: Path | None = None) -> Path:
     """
     if root is not None:
         return root.expanduser().absolute()
-    from lore.config import PROJECT_FILE, load_settings
-    from lore.store.catalog import CATALOG_FILE
+    from lore.config import load_settings
+    from lore.paths import enclosing_root
 
     here = (start or Path.cwd()).absolute()
     index_dir = Path(load_settings(None).settings.index.dir).expanduser()
     if index_dir.is_absolute():
         return here
-    for folder in (here, *here.parents):
-        if (folder / PROJECT_FILE).is_file() or (folder / index_dir / CATALOG_FILE).is_file():
-            return folder
-    return here
+    return enclosing_root(here, index_dir)
 
 
 def load_cli_settings(root: Path | None, flags: Mapping[str, object] | None = None) -> Settings:

@@ -5,26 +5,22 @@ file can hold terminal escape sequences: an OSC 52 sequence in a title would
 write to the reader's clipboard, a CSI sequence could hide or rewrite lines.
 So every human-readable string is passed through ``clean`` before it reaches
 the terminal (JSON needs no help: ``json.dumps`` escapes control characters).
-The width rule lives here too, so no command prints past the terminal.
+The width rule (``lore._terminal``) is applied here, so no command prints past
+the terminal.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import sys
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from lore._terminal import output_width
+
 if TYPE_CHECKING:
     from rich.console import Console
-
-# Width of piped output unless COLUMNS says otherwise: wide enough for a
-# path and a title, narrow enough to read in a pager or a log.
-PIPED_WIDTH = 100
 
 # ESC- and C1-introduced sequences: CSI (ESC [ / 0x9b) up to its final byte;
 # OSC, DCS, SOS, PM, APC (ESC ] P X ^ _ / 0x9d 0x90 0x98 0x9e 0x9f) up to BEL
@@ -58,29 +54,28 @@ def notice(text: str) -> None:
     echo(f"Note: {text}", err=True)
 
 
-def echo_json(payload: Any) -> None:
-    """Write ``payload`` to stdout as indented JSON (non-JSON values as strings).
+def echo_json(payload: Any, *, file: IO[str] | None = None) -> None:
+    """Write ``payload`` to stdout (or ``file``) as indented JSON (non-JSON values as strings).
 
     ``ensure_ascii=False`` keeps non-ASCII text readable; control characters
     are still escaped by ``json.dumps`` (``\\u001b``), so JSON needs no cleaning.
     """
-    click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+    click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str), file=file)
 
 
-def output_width(*, stderr: bool = False) -> int:
-    """The width to fit: COLUMNS if set, else the terminal's, else ``PIPED_WIDTH``."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        return int(columns)
-    stream = sys.stderr if stderr else sys.stdout
-    if stream.isatty():
-        return shutil.get_terminal_size((PIPED_WIDTH, 24)).columns
-    return PIPED_WIDTH
+def make_console(*, stderr: bool = False, file: IO[str] | None = None,
+                 width: int | None = None) -> Console:
+    """A rich console that fits ``output_width``, reads no markup and guesses no highlights.
 
-
-def make_console(*, stderr: bool = False) -> Console:
-    """A rich console that fits ``output_width``, reads no markup and guesses no highlights."""
+    Args:
+        stderr: write to stderr instead of stdout.
+        file: write here instead (a server rendering for a client: never a terminal).
+        width: the width to fit instead of ``output_width``'s.
+    """
     from rich.console import Console
 
-    return Console(stderr=stderr, width=output_width(stderr=stderr), highlight=False,
+    if file is not None:
+        return Console(file=file, width=width, force_terminal=False, highlight=False,
+                       markup=False, emoji=False)
+    return Console(stderr=stderr, width=width or output_width(stderr=stderr), highlight=False,
                    markup=False, emoji=False)

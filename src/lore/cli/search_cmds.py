@@ -1,7 +1,8 @@
 """``lore search``: query an index and print ranked hits or a context pack.
 
-The command parses flags, calls ``Index.search`` / ``Index.context`` and
-formats; all ranking lives in ``lore.search``. Human output is laid out by
+The command parses flags into a ``SearchCall`` and prints its answer with
+``_search_answer`` (which a server's fast path for this command shares); all
+ranking lives in ``lore.search``. Human output is laid out by
 ``_hits_format``; ``--json`` prints one envelope (query, mode, hits,
 notices) so a script sees degraded-mode notices next to the hits they
 qualify, and ``--fail-empty`` exits 1 on no hits, as grep does.
@@ -10,28 +11,17 @@ qualify, and ``--fail-empty`` exits 1 on no hits, as grep does.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from lore.cli._common import (
-    Reader,
-    index_options,
-    json_option,
-    no_server_option,
-    with_reader,
-)
-from lore.cli._hits_format import HitView, print_hits
-from lore.cli._output import echo, echo_json, make_console, notice
+from lore.cli._common import index_options, json_option, no_server_option, with_reader
+from lore.cli._output import make_console
 from lore.cli._query_args import QueryCommand, query_words
-from lore.cli._snippet import first_paragraph, is_weak_worklog
+from lore.cli._search_answer import Printer, SearchCall, write_answer
 
 if TYPE_CHECKING:
-    from lore.search.hits import Hit
     from lore.types import SearchMode
-
-# Front matter fields that describe a document in a sentence, best first.
-DESCRIPTION_FIELDS = ("description", "summary", "abstract")
 
 
 def parse_filters(_ctx: click.Context, _param: click.Parameter,
@@ -112,58 +102,10 @@ def search(query: tuple[str, ...], root: Path | None, index_dir: Path | None,
     if not text:
         raise click.UsageError("Empty query: give the words to search for, e.g. "
                                "`lore search \"release checklist\"`.")
-    context = context or budget is not None
-    def read(idx: Reader) -> tuple[dict[str, Any], Any, list[HitView], list[str]]:
-        envelope: dict[str, Any] = {"query": text, "mode": mode or idx.settings.search.mode,
-                                    "limit": limit, "filters": filters}
-        if context:
-            pack = idx.context(text, budget=budget, limit=limit, filters=filters or None,
-                               mode=mode)
-            return envelope, pack, [], list(pack.notices)
-        hits = idx.search(text, limit=limit, filters=filters or None, chunks=chunks,
-                          mode=mode, explain=explain, force=force, expand=expand)
-        envelope["weak_match"] = bool(getattr(hits, "weak_match", False))
-        return envelope, None, [_view(idx, hit) for hit in hits], list(hits.notices)
-
-    envelope, pack, views, notices = with_reader(root, index_dir, no_server, read)
-    found = bool(pack.items) if context else bool(views)
-    if as_json:
-        if context:
-            envelope |= pack.to_json()
-        else:
-            envelope |= {"count": len(views),
-                         "hits": [{**v.hit.to_json(), "stale": v.stale} for v in views]}
-        echo_json(envelope | {"notices": notices})
-    else:
-        for line in notices:
-            notice(line)
-        if context:
-            echo(pack.to_markdown())
-        elif views:
-            if explain and views[0].hit.explain:   # about the query, not a hit: said once
-                for note in views[0].hit.explain.get("query", []):
-                    echo(f"Query: {note}")
-            print_hits(make_console(), views, explain=explain)
-        else:
-            echo(f"No matches for {text!r}. Try fewer words, a prefix (word*) or fewer filters.")
-    if fail_empty and not found:
+    call = SearchCall(text, limit=limit, filters=filters, chunks=chunks, mode=mode,
+                      explain=explain, expand=expand, context=context or budget is not None,
+                      budget=budget, force=force)
+    answer = with_reader(root, index_dir, no_server, call.run)
+    write_answer(answer, Printer(make_console()), as_json=as_json, explain=explain)
+    if fail_empty and not answer.found:
         raise click.exceptions.Exit(1)
-
-
-def _view(idx: Reader, hit: Hit) -> HitView:
-    """The hit with what the formatter needs: is its file gone, and a better snippet."""
-    stale = not (idx.root / hit.path).is_file()
-    description = ""
-    if is_weak_worklog(hit.chunk.kind, hit.highlights):
-        description = _description(idx, hit)
-    return HitView(hit, stale=stale, description=description)
-
-
-def _description(idx: Reader, hit: Hit) -> str:
-    """A front matter description of the hit's document, else its first paragraph."""
-    for field in DESCRIPTION_FIELDS:
-        value = hit.metadata.get(field)
-        if isinstance(value, str) and value.strip():
-            return first_paragraph(value)
-    record = idx.get(hit.path)
-    return first_paragraph(record.body) if record is not None else ""

@@ -90,17 +90,18 @@ def serve(root: Path, index_dir: Path | None, host: str, port: int, token_env: s
     watcher = _start_watcher(service) if watch_files else None
     bound_port = sock.getsockname()[1]
     url = f"http://{_url_host(host)}:{bound_port}"
-    server_file = write_server_file(service.index_dir, ServerInfo(
-        url=url, token=token, pid=os.getpid(), root=str(service.root)))
-    click.echo(f"lore serving {service.root} at {url} (MCP: {url}/mcp)"
-               f"{' watching for changes' if watcher else ''}", err=True)
+    # uvicorn re-raises SIGTERM after a graceful shutdown, under the handler
+    # found at start: make that an exit, so the cleanup below still runs (and
+    # set it before server.json exists, so an early SIGTERM removes it too).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        write_server_file(service.index_dir, ServerInfo(
+            url=url, token=token, pid=os.getpid(), root=str(service.root)))
+        click.echo(f"lore serving {service.root} at {url} (MCP: {url}/mcp)"
+                   f"{' watching for changes' if watcher else ''}", err=True)
         app = create_app(service, policy=policy)
         config = uvicorn.Config(app, log_level="debug" if debug else "warning",
                                 access_log=debug, lifespan="on", timeout_graceful_shutdown=5)
-        # uvicorn re-raises SIGTERM after a graceful shutdown, under the handler
-        # found at start: make that an exit, so the cleanup below still runs.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
         pass
@@ -109,7 +110,7 @@ def serve(root: Path, index_dir: Path | None, host: str, port: int, token_env: s
             watcher.stop()
         remove_server_file(service.index_dir, os.getpid())
         service.close()
-        log.debug("removed %s", server_file)
+        log.debug("stopped")
 
 
 @click.command("mcp")

@@ -40,6 +40,22 @@ class SearchRequest(_Request):
     chunks: bool = Field(False, description="One hit per chunk instead of per document.")
 
 
+class CliSearchRequest(SearchRequest):
+    """``POST /cli/search``: ``lore search``'s flags, for the console script's fast path."""
+
+    context: bool = Field(False, description="Print a context pack instead of hits.")
+    budget: int | None = Field(None, ge=1, le=MAX_BUDGET,
+                               description="Token budget of the context pack.")
+    json_output: bool = Field(False, alias="json", description="Print the JSON envelope.")
+    width: int = Field(100, ge=20, le=1000, description="Columns the text must fit.")
+
+
+class CliSearchResponse(BaseModel):
+    stdout: str = Field(description="Exactly what `lore search` prints on stdout.")
+    stderr: str = Field(description="Its notices, as printed on stderr.")
+    found: bool = Field(description="Anything matched (`--fail-empty` exits 1 when not).")
+
+
 class ContextRequest(_Request):
     """``POST /context``: a context pack for an agent."""
 

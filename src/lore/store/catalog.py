@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from lore.documents.model import Chunk, Document
 from lore.errors import ConfigError, IndexCorruptError, IndexNotFoundError
+from lore.paths import CATALOG_FILE
 from lore.store.base import FileState, Filters
 from lore.store.connection import atomic, connect, connect_read_only
 from lore.store.filter_sql import chunks_filter_sql
@@ -40,8 +41,6 @@ from lore.store.vectors import VectorIndexOptions
 
 if TYPE_CHECKING:
     from typing_extensions import Self
-
-CATALOG_FILE = "catalog.sqlite"
 
 
 def flatten_fields(metadata: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:

@@ -1,0 +1,145 @@
+"""What ``lore search`` computes and prints, apart from parsing its flags.
+
+Two callers share it, so their output cannot drift apart: the ``search``
+command (in-process, or through ``RemoteIndex``), and a running server's
+``POST /cli/search``, which renders the same text into buffers for the
+console script's fast path (``lore.entry``). That path then only prints
+what came back, without importing click, rich or the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+import click
+
+from lore.cli._common import Reader
+from lore.cli._hits_format import HitView, print_hits
+from lore.cli._output import clean, echo_json
+from lore.cli._snippet import first_paragraph, is_weak_worklog
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lore.search.expand import ContextPack
+    from lore.search.hits import Hit
+    from lore.types import SearchMode
+
+# Front matter fields that describe a document in a sentence, best first.
+DESCRIPTION_FIELDS = ("description", "summary", "abstract")
+
+
+@dataclass(frozen=True)
+class SearchCall:
+    """One ``lore search``: the query and every flag that changes the answer."""
+
+    text: str
+    limit: int | None = None
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    chunks: bool = False
+    mode: SearchMode | None = None
+    explain: bool = False
+    expand: bool = False
+    context: bool = False
+    budget: int | None = None
+    force: bool = False
+
+    def run(self, idx: Reader) -> SearchAnswer:
+        """Search ``idx`` (the caller prints the answer with ``write_answer``)."""
+        envelope: dict[str, Any] = {"query": self.text,
+                                    "mode": self.mode or idx.settings.search.mode,
+                                    "limit": self.limit, "filters": self.filters}
+        if self.context:
+            pack = idx.context(self.text, budget=self.budget, limit=self.limit,
+                               filters=self.filters or None, mode=self.mode)
+            return SearchAnswer(envelope, pack, [], list(pack.notices))
+        hits = idx.search(self.text, limit=self.limit, filters=self.filters or None,
+                          chunks=self.chunks, mode=self.mode, explain=self.explain,
+                          force=self.force, expand=self.expand)
+        envelope["weak_match"] = bool(getattr(hits, "weak_match", False))
+        return SearchAnswer(envelope, None, [_view(idx, hit) for hit in hits],
+                            list(hits.notices))
+
+
+@dataclass(frozen=True)
+class SearchAnswer:
+    """The envelope (query, mode, limit, filters), the hits or pack, and the notices."""
+
+    envelope: dict[str, Any]
+    pack: ContextPack | None
+    views: list[HitView]
+    notices: list[str]
+
+    @property
+    def found(self) -> bool:
+        """Whether anything matched (``--fail-empty`` exits 1 when not)."""
+        return bool(self.pack.items) if self.pack is not None else bool(self.views)
+
+
+@dataclass(frozen=True)
+class Printer:
+    """Where an answer goes: the terminal (``None`` streams), or buffers in a server.
+
+    Attributes:
+        console: lays out the hits (its file is ``out``'s, or stdout).
+        out: stdout's replacement, or None for stdout.
+        err: stderr's replacement, or None for stderr.
+    """
+
+    console: Console
+    out: IO[str] | None = None
+    err: IO[str] | None = None
+
+    def line(self, text: object) -> None:
+        click.echo(clean(text), file=self.out)
+
+    def note(self, text: str) -> None:
+        click.echo(clean(f"Note: {text}"), file=self.err, err=self.err is None)
+
+
+def write_answer(answer: SearchAnswer, printer: Printer, *, as_json: bool,
+                 explain: bool) -> None:
+    """Print ``answer`` as ``lore search`` does: one JSON envelope, or notices and hits."""
+    if as_json:
+        envelope = dict(answer.envelope)
+        if answer.pack is not None:
+            envelope |= answer.pack.to_json()
+        else:
+            envelope |= {"count": len(answer.views),
+                         "hits": [{**v.hit.to_json(), "stale": v.stale} for v in answer.views]}
+        envelope["notices"] = answer.notices
+        echo_json(envelope, file=printer.out)
+        return
+    for text in answer.notices:
+        printer.note(text)
+    if answer.pack is not None:
+        printer.line(answer.pack.to_markdown())
+    elif answer.views:
+        first = answer.views[0].hit
+        if explain and first.explain:   # about the query, not a hit: said once
+            for note in first.explain.get("query", []):
+                printer.line(f"Query: {note}")
+        print_hits(printer.console, answer.views, explain=explain)
+    else:
+        printer.line(f"No matches for {answer.envelope['query']!r}. Try fewer words, "
+                     "a prefix (word*) or fewer filters.")
+
+
+def _view(idx: Reader, hit: Hit) -> HitView:
+    """The hit with what the formatter needs: is its file gone, and a better snippet."""
+    stale = not (idx.root / hit.path).is_file()
+    description = ""
+    if is_weak_worklog(hit.chunk.kind, hit.highlights):
+        description = _description(idx, hit)
+    return HitView(hit, stale=stale, description=description)
+
+
+def _description(idx: Reader, hit: Hit) -> str:
+    """A front matter description of the hit's document, else its first paragraph."""
+    for name in DESCRIPTION_FIELDS:
+        value = hit.metadata.get(name)
+        if isinstance(value, str) and value.strip():
+            return first_paragraph(value)
+    record = idx.get(hit.path)
+    return first_paragraph(record.body) if record is not None else ""
