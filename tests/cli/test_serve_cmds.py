@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -98,3 +99,14 @@ def test_serve_refuses_a_public_bind_without_a_token(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", str(tmp_path), "--host", "0.0.0.0",
                                        "--token-env", "LORE_TEST_UNSET_TOKEN"])
     assert result.exit_code == 2 and "LORE_TEST_UNSET_TOKEN" in result.output
+
+
+def test_the_listening_socket_answers_without_waiting_for_delayed_acks() -> None:
+    from lore.cli.serve_cmds import _bind
+
+    sock = _bind("127.0.0.1", 0)
+    with sock, socket.create_connection(sock.getsockname()) as client:
+        accepted, _ = sock.accept()
+        with accepted:    # Nagle off on every connection the server accepts
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        assert client.fileno() >= 0

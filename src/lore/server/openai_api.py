@@ -15,10 +15,11 @@ selects the space's prefix, as ``lore embed --kind`` does.
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any, Literal
+import json
+from typing import Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from lore.embed.runner import EmbeddingRunner, token_counter_for
@@ -82,27 +83,31 @@ def get_runner(service: Service) -> EmbeddingRunner:
         return idx.embedding_runner()
 
 
-Runner = Annotated[EmbeddingRunner, Depends(get_runner)]
-
-
 @router.get("/models", response_model=ModelList)
-def list_models(runner: Runner) -> dict[str, Any]:
+def list_models(service: Service) -> dict[str, Any]:
     """The one model this server embeds with."""
-    return {"object": "list", "data": [{"id": runner.space.model, "object": "model",
-                                        "created": 0, "owned_by": "lore"}]}
+    return {"object": "list", "data": [{"id": get_runner(service).space.model,
+                                        "object": "model", "created": 0, "owned_by": "lore"}]}
 
 
 @router.post("/embeddings", response_model=EmbeddingsResponse)
-def create_embeddings(body: EmbeddingsRequest, runner: Runner) -> dict[str, Any]:
-    """Embed ``input`` with the index's embedder, in OpenAI's reply format."""
+def create_embeddings(body: EmbeddingsRequest, service: Service) -> Response:
+    """Embed ``input`` with the index's embedder, in OpenAI's reply format.
+
+    The reply is serialised here, not validated against ``EmbeddingsResponse``
+    (which still documents it): checking and re-encoding thousands of floats
+    through pydantic cost more than embedding a short batch.
+    """
+    runner = get_runner(service)
     texts = [body.input] if isinstance(body.input, str) else body.input
     _check_request(body, texts, runner)
     vectors = runner.embed(texts, body.input_type)
     tokens = sum(token_counter_for(runner.embedder).count_tokens(texts))
     data = [{"object": "embedding", "index": i, "embedding": _encode(row, body.encoding_format)}
             for i, row in enumerate(vectors)]
-    return {"object": "list", "data": data, "model": runner.space.model,
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    reply = {"object": "list", "data": data, "model": runner.space.model,
+             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    return Response(json.dumps(reply, separators=(",", ":")), media_type="application/json")
 
 
 def _check_request(body: EmbeddingsRequest, texts: list[str], runner: EmbeddingRunner) -> None:
@@ -135,4 +140,5 @@ def _encode(row: np.ndarray, encoding_format: str) -> list[float] | str:
     """One vector as JSON floats or as base64 of little-endian float32."""
     if encoding_format == "base64":
         return base64.b64encode(np.asarray(row, dtype="<f4").tobytes()).decode("ascii")
-    return [float(x) for x in row]
+    floats: list[float] = row.tolist()     # the float32 values, exactly, as Python floats
+    return floats

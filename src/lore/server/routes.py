@@ -38,8 +38,12 @@ EdgeKind = Literal["parent", "child", "blocks", "blocked_by", "relates", "decisi
 MAX_DEPTH = 5
 
 
-def get_service(request: Request) -> IndexService:
-    """The app's ``IndexService`` (a FastAPI dependency)."""
+async def get_service(request: Request) -> IndexService:
+    """The app's ``IndexService`` (a FastAPI dependency).
+
+    ``async`` so FastAPI calls it on the event loop: a plain ``def`` dependency
+    costs every request one more trip through the thread pool.
+    """
     service: IndexService = request.app.state.service
     return service
 
