@@ -90,7 +90,8 @@ class Index:
 
     def sync(self, progress: ProgressCallback | None = None, *, rebuild_vectors: bool = False,
              embed_progress: Callable[[int, int], None] | None = None,
-             on_wait: Callable[[str], None] | None = None) -> SyncReport:
+             on_wait: Callable[[str], None] | None = None,
+             on_catalog: Callable[[SyncReport], None] | None = None) -> SyncReport:
         """Bring the index in line with the files, then embed what is new.
 
         The catalog sync (see ``lore.sync.sync``) always runs. The embedding
@@ -106,6 +107,9 @@ class Index:
             embed_progress: called as (chunks done, chunks total) while embedding.
             on_wait: told once, in words, when another process holds the writer lock
                 (default: a log warning).
+            on_catalog: called with the report once the catalog is committed and
+                before embedding starts (a server shows the new text to keyword
+                search then, without waiting for the vectors).
 
         Only one process writes an index at a time: a second sync waits for the
         first (saying so) up to ``settings.index.lock_timeout_s``.
@@ -126,13 +130,16 @@ class Index:
         file_lock = WriterLock(self.index_dir, timeout_s=self.settings.index.lock_timeout_s,
                                on_wait=on_wait) if self.index_dir.is_dir() else nullcontext()
         with file_lock, write_errors(self.index_dir), self._store.writer_lock():
-            return self._sync_locked(progress, rebuild_vectors, embed_progress)
+            return self._sync_locked(progress, rebuild_vectors, embed_progress, on_catalog)
 
     def _sync_locked(self, progress: ProgressCallback | None, rebuild_vectors: bool,
-                     embed_progress: Callable[[int, int], None] | None) -> SyncReport:
+                     embed_progress: Callable[[int, int], None] | None,
+                     on_catalog: Callable[[SyncReport], None] | None) -> SyncReport:
         """``sync`` once this process holds the index's writer lock."""
         report = sync(self.root, self._store, self.settings, progress=progress,
                       index_dir=self.index_dir)
+        if on_catalog is not None:
+            on_catalog(report)
         if self.settings.embed.enabled:
             try:
                 vectors = update_vectors(self._store, self._runner(), rebuild=rebuild_vectors,

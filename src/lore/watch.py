@@ -1,12 +1,14 @@
 """Live index: filesystem events, debounced into incremental syncs.
 
 ``Watcher`` runs watchfiles (inotify / FSEvents / ReadDirectoryChangesW, no
-polling) on the root in a background thread. Events are grouped until the
-folder has been quiet for ``quiet_ms`` (or ``max_wait_ms`` passed), then one
-sync runs: a ``git checkout`` of 500 files is one burst and so one sync, and
-a single save is searchable well within a second. Directories created later
-are watched too (the watch is recursive). The index folder itself and VCS
-folders are ignored, so a sync never triggers the next one. While nothing
+polling) on the root in a background thread. Events are grouped until a
+check finds no new change (watchfiles looks every ``quiet_ms``) or
+``max_wait_ms`` passed, then one sync runs: a ``git checkout`` of 500 files
+is one burst and so one sync, and a single save waits 100 to 200 ms for its
+sync. The server shows the new text to keyword search as soon as the catalog
+is committed, before the changed chunks are embedded. Directories created
+later are watched too (the watch is recursive). The index folder itself and
+VCS folders are ignored, so a sync never triggers the next one. While nothing
 changes the thread sleeps in the OS, so idle CPU stays near zero.
 """
 
@@ -22,7 +24,7 @@ from lore._optional import require
 
 log = logging.getLogger(__name__)
 
-QUIET_MS = 250        # a burst ends after this much silence
+QUIET_MS = 100        # a burst ends after a step this long with no new change
 MAX_WAIT_MS = 5_000   # ... or after this long, so a never-ending stream still syncs
 
 

@@ -96,3 +96,24 @@ def test_status_reports_generation_and_syncs(service: IndexService) -> None:
     assert info["generation"] == service.generation
     assert info["syncing"] is False
     assert info["documents"] == 15
+
+
+def test_new_text_is_found_by_keyword_before_its_vectors_are_in(
+        service: IndexService, backlog: Path) -> None:
+    """Readers are swapped once the catalog is committed, and again after embedding."""
+    (backlog / "okapi.md").write_text("# Okapi\n\nokapis hide in the forest\n")
+    during: list[tuple[list[str], int]] = []
+
+    def while_embedding(done: int, total: int) -> None:
+        if done == 0:                       # the plan, before the first batch is embedded
+            with service.reader() as idx:
+                hits = idx.search("okapis", mode="keyword", limit=5)
+                during.append(([hit.path for hit in hits], service.generation))
+
+    before = service.generation
+    service.sync(embed_progress=while_embedding)
+    assert during == [(["okapi.md"], before + 1)]
+    assert service.generation == before + 2
+    with service.reader() as idx:
+        assert [hit.path for hit in idx.search("okapis forest", mode="vector", limit=1)] \
+            == ["okapi.md"]

@@ -121,7 +121,11 @@ class IndexService:
 
         Syncs run one at a time; a caller arriving during a sync waits for it
         and then runs its own (cheap when nothing changed). Readers keep
-        answering from the previous state meanwhile.
+        answering from the previous state meanwhile. When files changed and
+        vectors are to be computed, readers are swapped twice: once the
+        catalog is committed (keyword search sees the new text at once; new
+        chunks are found by keyword only until their vectors exist), and
+        again when the vectors are in.
 
         Args:
             progress: per-file progress callback.
@@ -131,10 +135,16 @@ class IndexService:
         with self._write_lock:
             if on_start is not None:
                 on_start()
-            report = self._writer.sync(progress, embed_progress=embed_progress)
+            report = self._writer.sync(progress, embed_progress=embed_progress,
+                                       on_catalog=self._show_catalog)
             self.syncs += 1
             self._swap(self._build_generation(self._generation.number + 1))
         return report
+
+    def _show_catalog(self, report: SyncReport) -> None:
+        """Swap in readers of the committed catalog before embedding (see ``sync``)."""
+        if report.changed and self.settings.embed.enabled:
+            self._swap(self._build_generation(self._generation.number + 1))
 
     def status(self) -> dict[str, object]:
         """``Index.status`` of the served state, plus what the server knows."""
