@@ -7,7 +7,6 @@ the same width when it asks for rendered output, so both agree.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 
 # Width of piped output unless COLUMNS says otherwise: wide enough for a
@@ -22,5 +21,7 @@ def output_width(*, stderr: bool = False) -> int:
         return int(columns)
     stream = sys.stderr if stderr else sys.stdout
     if stream.isatty():
+        import shutil  # not at the top: the console script's fast path never needs it
+
         return shutil.get_terminal_size((PIPED_WIDTH, 24)).columns
     return PIPED_WIDTH

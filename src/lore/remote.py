@@ -5,20 +5,23 @@ token, pid, root) while it runs. ``lore search/show/related/status`` look
 there first; when a live server serves the same root they send the request to
 it (one loopback round trip to a warm process instead of loading the engine
 and the model) and rebuild the library's own objects from the JSON, so the
-output is formatted by the same code either way. Only the standard library's
-``http.client`` is used here, to keep the client's start-up cheap.
+output is formatted by the same code either way.
+
+The console script's fast path (``lore.entry``) imports this module too, so it
+stays cheap to import: the standard library's ``socket`` and ``json`` only. The
+HTTP it speaks is the little a loopback JSON call needs (one request, a reply
+with a Content-Length, keep-alive); ``http.client`` alone, with the email
+parser and ssl it pulls in, would cost that process more than its round trip.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
+import socket
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode, urlsplit
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -45,17 +48,13 @@ class RemoteError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class ServerInfo:
+class ServerInfo(NamedTuple):
     """What ``server.json`` says about a running server."""
 
     url: str
     token: str | None
     pid: int
     root: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"url": self.url, "token": self.token, "pid": self.pid, "root": self.root}
 
 
 def write_server_file(index_dir: Path, info: ServerInfo) -> Path:
@@ -64,7 +63,7 @@ def write_server_file(index_dir: Path, info: ServerInfo) -> Path:
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(info.to_json(), out)
+        json.dump(info._asdict(), out)
     os.replace(tmp, path)
     return path
 
@@ -121,11 +120,13 @@ class ServerConnection:
 
     def __init__(self, info: ServerInfo, *, timeout_s: float = 60.0) -> None:
         self.info = info
-        parts = urlsplit(info.url)
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or 80
+        # The server wrote the url itself: http://HOST:PORT, HOST maybe [v6].
+        host, _, port = info.url.partition("://")[2].rstrip("/").rpartition(":")
+        self._host = host.strip("[]") or "127.0.0.1"
+        self._port = int(port) if port.isdigit() else 80
         self._timeout_s = timeout_s
-        self._conn: http.client.HTTPConnection | None = None
+        self._sock: socket.socket | None = None
+        self._reply: IO[bytes] | None = None
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """One request; its JSON reply.
@@ -134,36 +135,59 @@ class ServerConnection:
             RemoteUnavailable: no answer, or an answer that is not JSON.
             RemoteError: the server answered with an error (status and message).
         """
-        headers = {"Host": f"{self._host}:{self._port}", "Accept": "application/json"}
-        if self.info.token:
-            headers["Authorization"] = f"Bearer {self.info.token}"
-        payload = None
+        payload = b""
         if body is not None:
             payload = json.dumps({k: v for k, v in body.items() if v is not None}).encode()
-            headers["Content-Type"] = "application/json"
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.info.url.partition('://')[2]}",
+                "Accept: application/json", f"Content-Length: {len(payload)}"]
+        if body is not None:
+            head.append("Content-Type: application/json")
+        if self.info.token:
+            head.append(f"Authorization: Bearer {self.info.token}")
         try:
-            if self._conn is None:
-                self._conn = http.client.HTTPConnection(self._host, self._port,
-                                                        timeout=CONNECT_TIMEOUT_S)
-                self._conn.connect()
-                self._conn.sock.settimeout(self._timeout_s)
-            self._conn.request(method, path, body=payload, headers=headers)
-            response = self._conn.getresponse()
-            data = response.read()
+            if self._sock is None:
+                self._sock = socket.create_connection((self._host, self._port),
+                                                      timeout=CONNECT_TIMEOUT_S)
+                self._sock.settimeout(self._timeout_s)
+                self._reply = self._sock.makefile("rb")
+            self._sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+            status, data = self._read_reply()
         except OSError as exc:
+            self.close()
             raise RemoteUnavailable(f"{self.info.url}: {exc}") from exc
         try:
             reply = json.loads(data)
         except ValueError as exc:
             raise RemoteUnavailable(f"{self.info.url} answered with something not JSON") from exc
-        if response.status >= 400:
-            message = reply.get("error", {}).get("message", f"HTTP {response.status}")
-            raise RemoteError(response.status, message)
+        if status >= 400:
+            message = reply.get("error", {}).get("message", f"HTTP {status}")
+            raise RemoteError(status, message)
         return reply
 
+    def _read_reply(self) -> tuple[int, bytes]:
+        """The status and body of the reply on the connection (Content-Length framed)."""
+        assert self._reply is not None
+        status_line = self._reply.readline(65_537).split()
+        if len(status_line) < 2 or not status_line[1].isdigit():
+            raise ConnectionError("the server closed the connection or did not speak HTTP")
+        length = None
+        while (line := self._reply.readline(65_537)) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        if length is None:
+            raise ConnectionError("the reply had no Content-Length")
+        data = self._reply.read(length)
+        if len(data) < length:
+            raise ConnectionError("the server closed the connection mid-reply")
+        return int(status_line[1]), data
+
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        if self._reply is not None:
+            self._reply.close()
+        if self._sock is not None:
+            self._sock.close()
+        self._sock = self._reply = None
 
 
 class RemoteIndex:
@@ -208,7 +232,7 @@ class RemoteIndex:
     def get(self, id_or_path: str) -> DocumentRecord | None:
         """As ``Index.get`` (None when the server has no such document)."""
         try:
-            reply = self._call("GET", "/documents/" + quote(id_or_path, safe="/"))
+            reply = self._call("GET", "/documents/" + _quote(id_or_path))
         except _NotFound:
             return None
         return document_from_json(reply)
@@ -216,11 +240,13 @@ class RemoteIndex:
     def related_rows(self, id_or_path: str, *, depth: int = 1,
                      kinds: list[str] | None = None) -> list[dict[str, Any]]:
         """``LinkGraph.to_json`` of each neighbour, as ``lore related --json`` prints them."""
+        from urllib.parse import urlencode
+
         from lore.errors import QueryError
 
         query = urlencode([("depth", depth)] + [("kind", k) for k in kinds or ()])
         try:
-            reply = self._call("GET", f"/related/{quote(id_or_path, safe='/')}?{query}")
+            reply = self._call("GET", f"/related/{_quote(id_or_path)}?{query}")
         except _NotFound as exc:
             raise QueryError(str(exc)) from exc
         rows: list[dict[str, Any]] = reply["neighbours"]
@@ -270,6 +296,13 @@ class RemoteIndex:
 
 class _NotFound(Exception):
     pass
+
+
+def _quote(id_or_path: str) -> str:
+    """``id_or_path`` escaped for a URL path (its slashes kept)."""
+    from urllib.parse import quote
+
+    return quote(id_or_path, safe="/")
 
 
 def hit_from_json(row: dict[str, Any]) -> Hit:
