@@ -117,3 +117,28 @@ def test_new_text_is_found_by_keyword_before_its_vectors_are_in(
     with service.reader() as idx:
         assert [hit.path for hit in idx.search("okapis forest", mode="vector", limit=1)] \
             == ["okapi.md"]
+
+
+def test_a_request_waiting_for_a_reader_moves_on_to_the_next_generation(
+        backlog: Path) -> None:
+    """All readers busy, a swap retires them: the waiting request gets a new one."""
+    settings = load_settings(backlog).settings
+    service = IndexService(backlog, settings, readers=1)
+    try:
+        answered = threading.Event()
+
+        def waiting_request() -> None:
+            with service.reader() as idx:
+                idx.search("vector", mode="keyword")
+                answered.set()
+
+        with service.reader():                     # the only reader is busy
+            waiter = threading.Thread(target=waiting_request, daemon=True)
+            waiter.start()
+            time.sleep(0.2)
+            (backlog / "new.md").write_text("# New\n\nfresh text\n")
+            service.sync()                         # retires the generation waited on
+        assert answered.wait(10), "the waiting request never got a reader"
+        waiter.join(10)
+    finally:
+        service.close()

@@ -41,6 +41,7 @@ from lore.sync import ProgressCallback, SyncReport
 log = logging.getLogger(__name__)
 
 DEFAULT_READERS = 4
+BORROW_POLL_S = 0.05   # how often a request waiting for a reader looks for a newer generation
 
 
 @dataclass
@@ -51,7 +52,6 @@ class _Generation:
     last_sync: float | None
     idle: queue.SimpleQueue[Index] = field(default_factory=queue.SimpleQueue)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    in_use: int = 0
     retired: bool = False
 
 
@@ -100,19 +100,31 @@ class IndexService:
         if self._closed:
             raise RuntimeError("the index service is closed")
         self._probe_other_writers()
-        gen = self._generation
-        with gen.lock:
-            gen.in_use += 1
-        idx = gen.idle.get()
+        gen, idx = self._borrow()
         try:
             yield idx
         finally:
             with gen.lock:
-                gen.in_use -= 1
                 if gen.retired:
                     idx.close()
                 else:
                     gen.idle.put(idx)
+
+    def _borrow(self) -> tuple[_Generation, Index]:
+        """An idle reader of the current generation, waiting while all are busy.
+
+        A swap can retire the generation being waited on: its idle readers are
+        closed and its busy ones close on return, so none would ever come back.
+        The wait therefore looks at the current generation again every
+        ``BORROW_POLL_S``.
+        """
+        while True:
+            gen = self._generation
+            try:
+                return gen, gen.idle.get(timeout=BORROW_POLL_S)
+            except queue.Empty:
+                if self._closed:
+                    raise RuntimeError("the index service is closed") from None
 
     def sync(self, progress: ProgressCallback | None = None, *,
              embed_progress: Callable[[int, int], None] | None = None,
