@@ -147,7 +147,8 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
                     score=score, also_at=tuple(also.get(doc, ())), vector_only=e.vector_only,
                     hub=doc in hubs)
             for (f, e), score, doc in zip(kept, scores, documents, strict=True)]
-    return SearchResult(hits, weak_match=graph is None and weak_match([e for _, e in kept]))
+    return SearchResult(hits, plan.notices,
+                        weak_match=graph is None and weak_match([e for _, e in kept]))
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ class Plan:
         restriction: the documents allowed by filters and exclusions, or ``None``.
         listing: whether a query without text lists the filtered documents.
         notes: what ``--explain`` says about the query itself (words kept as text).
+        notices: what the hits' reader must know (a filter value matched to another).
     """
 
     parsed: ParsedQuery
@@ -167,6 +169,7 @@ class Plan:
     restriction: Restriction | None
     listing: bool
     notes: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
 
 
 def plan_query(store: SearchReads, query: str,
@@ -174,17 +177,19 @@ def plan_query(store: SearchReads, query: str,
     """Parse ``query`` against the store's field keys, merge in ``filters``, check both.
 
     Raises:
-        QueryError: a filter key or value that nothing indexed has
-            (``lore.search.filters``).
+        QueryError: a filter key that nothing indexed has, or a value that
+            resembles no indexed value (``lore.search.filters``).
     """
     candidates = candidate_field_keys(query)
     known = store.known_field_keys(candidates)
     parsed = parse_query(query, known)
-    merged = normalize_filters(filters, parsed.filters)
-    notes = check_filters(store, merged, explicit=set(normalize_filters(filters)),
-                          colon_words=candidates - known)
+    checked = check_filters(store, normalize_filters(filters, parsed.filters),
+                            explicit=set(normalize_filters(filters)),
+                            colon_words=candidates - known)
+    merged = checked.filters
     return Plan(parsed, match_terms(parsed), restriction(merged, exclusion_terms(parsed)),
-                listing=bool(merged), notes=tuple(notes))
+                listing=bool(merged), notes=tuple(checked.notes),
+                notices=tuple(checked.notices))
 
 
 def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: int,
