@@ -5,7 +5,15 @@ legs, the same per-document collapse), then replays fusion for a grid of RRF
 constants and leg weights and prints nDCG@10 for each, best first. Use the
 work dir of an earlier ``lore eval --work-dir`` run so nothing is re-embedded.
 
+``--adaptive`` instead replays score fusion with the default weights for a grid
+of ``search.keyword_full_coverage`` (fusion that adapts to the keyword leg's
+best coverage) and of vector-leg pseudo-relevance feedback
+(``search.feedback_documents`` x ``search.feedback_weight``; the vector leg is
+re-run from the first pass's top documents).
+
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work
+    python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work \
+        --adaptive
 """
 
 from __future__ import annotations
@@ -19,9 +27,10 @@ from lore.config import load_settings
 from lore.embed.runner import EmbeddingRunner
 from lore.eval.beir import load_qrels, load_queries
 from lore.eval.metrics import evaluate
-from lore.search.engine import plan_query, run_legs
-from lore.search.fusion import LegResult, collapse_to_documents, fuse
+from lore.search.engine import Plan, keyword_top_coverage, leg_weights, plan_query, run_legs
+from lore.search.fusion import LegResult, adapt_weights, collapse_to_documents, fuse
 from lore.search.vector import VectorLeg
+from lore.settings import Settings
 from lore.store.catalog import Catalog
 
 CANDIDATES = 100
@@ -33,6 +42,8 @@ def main() -> int:
     parser.add_argument("--work-dir", type=Path, required=True,
                         help="an earlier `lore eval --work-dir` folder (corpus/ and index/)")
     parser.add_argument("--split", default="train")
+    parser.add_argument("--adaptive", action="store_true",
+                        help="grid adaptive fusion and vector feedback instead")
     args = parser.parse_args()
 
     qrels = load_qrels(args.dataset, args.split)
@@ -47,6 +58,9 @@ def main() -> int:
             parser.error(f"{args.work_dir / 'index'} has no vectors: run `lore eval` with "
                          "embeddings enabled first")
         leg = VectorLeg(EmbeddingRunner.from_settings(settings.embed), store.vector_index(space))
+        if args.adaptive:
+            adaptive_grid(store, leg, settings, {q: queries[q] for q in qrels}, qrels, beir_of)
+            return 0
         per_query: dict[str, tuple[list[LegResult], dict[int, int]]] = {}
         for qid in qrels:
             plan = plan_query(store, queries[qid], None)
@@ -98,6 +112,50 @@ def main() -> int:
             print(f"convex {norm_kind} alpha(vector)={alpha}  nDCG@10 "
                   f"{convex(alpha, norm_kind):.4f}")
     return 0
+
+
+def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
+                  qrels: dict[str, dict[str, int]], beir_of: dict[int, str]) -> None:
+    """Print nDCG@10 of score fusion for keyword_full_coverage x feedback settings."""
+    base = leg_weights(settings)
+    first: dict[str, tuple[Plan, list[LegResult], dict[int, int], float]] = {}
+    for qid, text in queries.items():
+        plan = plan_query(store, text, None)
+        legs = run_legs(store, plan, settings=settings, candidates=CANDIDATES,
+                        mode="hybrid", vector_leg=leg)
+        owners = store.chunk_owners(sorted({c for lg in legs for c, _ in lg.ranked}))
+        coverage = keyword_top_coverage(store, plan, legs, owners)
+        first[qid] = (plan, collapse_to_documents(legs, owners), owners, coverage)
+
+    def ranked(legs: list[LegResult], owners: dict[int, int], coverage: float,
+               full_at: float) -> list[int]:
+        fused = fuse(legs, adapt_weights(base, coverage, full_at), k=settings.search.rrf_k,
+                     method="score")
+        return [owners[f.chunk_id] for f in fused[:100]]
+
+    def run_of(full_at: float, seeds: int, weight: float) -> float:
+        run = {}
+        for qid, (plan, legs, owners, coverage) in first.items():
+            docs = ranked(legs, owners, coverage, full_at)
+            if seeds and weight:
+                again = leg.run(store, plan.parsed.text, restriction=None,
+                                candidates=CANDIDATES, feedback=docs[:seeds],
+                                feedback_weight=weight)
+                kept = [lg for lg in legs if lg.name != "vector"]
+                more = store.chunk_owners(sorted({c for c, _ in again.ranked} - set(owners)))
+                merged = {**owners, **more}
+                docs = ranked(collapse_to_documents([*kept, again], merged), merged, coverage,
+                              full_at)
+            run[qid] = [beir_of[d] for d in docs]
+        return evaluate(run, qrels).mean["ndcg@10"]
+
+    print(f"{len(first)} queries; score fusion, keyword {base['keyword']} / "
+          f"vector {base['vector']}")
+    for full_at in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
+        print(f"keyword_full_coverage={full_at:<4} nDCG@10 {run_of(full_at, 0, 0.0):.4f}")
+    for seeds, weight in itertools.product((3, 5), (0.3, 0.6, 1.0)):
+        print(f"feedback_documents={seeds} feedback_weight={weight:<4} nDCG@10 "
+              f"{run_of(0.0, seeds, weight):.4f}")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from lore.search.fts import exclusion_terms, match_terms
 from lore.search.fusion import (
     Fused,
     LegResult,
+    adapt_weights,
     add_boost,
     collapse_to_documents,
     doctype_boosts,
@@ -99,9 +100,11 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
         # Grouping can fold many candidate chunks into few documents; when a
         # leg was cut off and fewer than ``limit`` documents came out, ask for more.
         candidates = max(settings.search.candidates, 2 * limit)
+        feedback: list[int] | None = None
         while True:
             legs = run_legs(store, plan, settings=settings, candidates=candidates, mode=mode,
-                            vector_leg=vector_leg, per_document=not chunks)
+                            vector_leg=vector_leg, per_document=not chunks,
+                            feedback=feedback or ())
             if graph is not None:
                 legs.append(graph.leg)
             owners = store.chunk_owners(sorted({cid for leg in legs for cid, _ in leg.ranked}))
@@ -109,8 +112,11 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
             # snapshot no longer has: they are dropped, never looked up.
             legs = [replace(leg, ranked=[(c, s) for c, s in leg.ranked if c in owners])
                     for leg in legs]
+            full_at = settings.search.keyword_full_coverage
+            weights = adapt_weights(leg_weights(settings), keyword_top_coverage(
+                store, plan, legs, owners) if full_at > 0 else 1.0, full_at)
             fused = fuse(legs if chunks else collapse_to_documents(legs, owners),
-                         leg_weights(settings), k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
+                         weights, k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
                          method=settings.search.fusion)
             fused = add_boost(fused, "doctype", _doctype_boosts(store, owners, settings))
             for name, values in _document_boosts(store, owners, settings).items():
@@ -124,6 +130,9 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
             if not chunks:
                 chosen, stands_for = fold_copies(chosen, owners, store.copy_groups(
                     [owners[f.chunk_id] for f in chosen]))
+            if feedback is None and _feeds_back(settings, legs):
+                feedback = feedback_documents(chosen, owners, settings.search.feedback_documents)
+                continue
             if len(chosen) >= limit or all(len(leg.ranked) < candidates for leg in legs):
                 break
             candidates *= 4
@@ -192,9 +201,21 @@ def plan_query(store: SearchReads, query: str,
                 notices=tuple(checked.notices))
 
 
+def _feeds_back(settings: Settings, legs: Sequence[LegResult]) -> bool:
+    """Whether a second pass with vector feedback is configured and has a vector leg to feed."""
+    return settings.search.feedback_documents > 0 and settings.search.feedback_weight > 0 \
+        and any(leg.name == "vector" and leg.ranked for leg in legs)
+
+
+def feedback_documents(chosen: Sequence[Fused], owners: Mapping[int, int],
+                       count: int) -> list[int]:
+    """The documents of the first ``count`` hits: the seeds of pseudo-relevance feedback."""
+    return [owners[f.chunk_id] for f in chosen[:count]]
+
+
 def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: int,
              mode: SearchMode = "hybrid", vector_leg: VectorLeg | None = None,
-             per_document: bool = True) -> list[LegResult]:
+             per_document: bool = True, feedback: Sequence[int] = ()) -> list[LegResult]:
     """Run every leg the plan and mode call for; the listing leg when nothing else applies.
 
     Args:
@@ -205,6 +226,8 @@ def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: 
         mode: "keyword", "vector" or "hybrid".
         vector_leg: runs the vector leg in "vector" and "hybrid" modes when given.
         per_document: the keyword leg ranks documents (False: chunks).
+        feedback: documents whose vectors move the vector leg's query towards them
+            (pseudo-relevance feedback, ``settings.search.feedback_weight``).
     """
     s = settings.search
     legs: list[LegResult] = []
@@ -215,7 +238,8 @@ def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: 
                                 per_document=per_document, share=s.document_share))
     if vector_leg is not None and mode != "keyword":
         legs.append(vector_leg.run(store, plan.parsed.text, restriction=plan.restriction,
-                                   candidates=candidates))
+                                   candidates=candidates, feedback=feedback,
+                                   feedback_weight=s.feedback_weight))
     ids = id_candidates(plan.parsed) if mode != "vector" else []
     if ids:
         prefer = [cid for cid, _ in legs[0].ranked] if legs else []
@@ -244,6 +268,22 @@ def restriction(filters: Mapping[str, Sequence[str]],
             raise QueryError(f"The filter {key!r} has no values: give at least one, "
                              f"e.g. {key}:VALUE, or drop it.")
     return Restriction({k: tuple(v) for k, v in filters.items()}, tuple(exclusion))
+
+
+def keyword_top_coverage(store: SearchReads, plan: Plan, legs: Sequence[LegResult],
+                         owners: Mapping[int, int]) -> float:
+    """The IDF-weighted share of the query's terms that the keyword leg's best document holds.
+
+    1.0 when there is no keyword or no vector leg to weigh against (nothing to adapt).
+    """
+    names = {leg.name: leg for leg in legs}
+    keyword, vector = names.get("keyword"), names.get("vector")
+    if keyword is None or vector is None or not keyword.ranked or not vector.ranked:
+        return 1.0
+    top = owners.get(keyword.ranked[0][0])
+    if top is None:
+        return 1.0
+    return store.term_coverage(plan.terms, {top}).get(top, 0.0)
 
 
 def leg_weights(settings: Settings) -> dict[str, float]:
