@@ -5,11 +5,9 @@ legs, the same per-document collapse), then replays fusion for a grid of RRF
 constants and leg weights and prints nDCG@10 for each, best first. Use the
 work dir of an earlier ``lore eval --work-dir`` run so nothing is re-embedded.
 
-``--adaptive`` instead replays score fusion with the default weights for a grid
-of ``search.keyword_full_coverage`` (fusion that adapts to the keyword leg's
-best coverage) and of vector-leg pseudo-relevance feedback
-(``search.feedback_documents`` x ``search.feedback_weight``; the vector leg is
-re-run from the first pass's top documents).
+``--adaptive`` instead replays score fusion for a grid of vector weights x
+``search.keyword_full_coverage`` (fusion that adapts to the keyword leg's
+best coverage, ``search/fusion.py`` ``adapt_weights``).
 
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work \
@@ -27,7 +25,7 @@ from lore.config import load_settings
 from lore.embed.runner import EmbeddingRunner
 from lore.eval.beir import load_qrels, load_queries
 from lore.eval.metrics import evaluate
-from lore.search.engine import Plan, keyword_top_coverage, leg_weights, plan_query, run_legs
+from lore.search.engine import keyword_top_coverage, leg_weights, plan_query, run_legs
 from lore.search.fusion import LegResult, adapt_weights, collapse_to_documents, fuse
 from lore.search.vector import VectorLeg
 from lore.settings import Settings
@@ -43,7 +41,7 @@ def main() -> int:
                         help="an earlier `lore eval --work-dir` folder (corpus/ and index/)")
     parser.add_argument("--split", default="train")
     parser.add_argument("--adaptive", action="store_true",
-                        help="grid adaptive fusion and vector feedback instead")
+                        help="grid vector weight x adaptive fusion instead")
     args = parser.parse_args()
 
     qrels = load_qrels(args.dataset, args.split)
@@ -116,46 +114,29 @@ def main() -> int:
 
 def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
                   qrels: dict[str, dict[str, int]], beir_of: dict[int, str]) -> None:
-    """Print nDCG@10 of score fusion for keyword_full_coverage x feedback settings."""
-    base = leg_weights(settings)
-    first: dict[str, tuple[Plan, list[LegResult], dict[int, int], float]] = {}
+    """Print nDCG@10 of score fusion for vector weight x keyword_full_coverage."""
+    legs_of: dict[str, tuple[list[LegResult], dict[int, int], float]] = {}
     for qid, text in queries.items():
         plan = plan_query(store, text, None)
         legs = run_legs(store, plan, settings=settings, candidates=CANDIDATES,
                         mode="hybrid", vector_leg=leg)
         owners = store.chunk_owners(sorted({c for lg in legs for c, _ in lg.ranked}))
-        coverage = keyword_top_coverage(store, plan, legs, owners)
-        first[qid] = (plan, collapse_to_documents(legs, owners), owners, coverage)
+        legs_of[qid] = (collapse_to_documents(legs, owners), owners,
+                        keyword_top_coverage(store, plan, legs, owners))
 
-    def ranked(legs: list[LegResult], owners: dict[int, int], coverage: float,
-               full_at: float) -> list[int]:
-        fused = fuse(legs, adapt_weights(base, coverage, full_at), k=settings.search.rrf_k,
-                     method="score")
-        return [owners[f.chunk_id] for f in fused[:100]]
-
-    def run_of(full_at: float, seeds: int, weight: float) -> float:
+    def score(vector: float, full_at: float) -> float:
+        weights = {**leg_weights(settings), "keyword": 1.0 - vector, "vector": vector}
         run = {}
-        for qid, (plan, legs, owners, coverage) in first.items():
-            docs = ranked(legs, owners, coverage, full_at)
-            if seeds and weight:
-                again = leg.run(store, plan.parsed.text, restriction=None,
-                                candidates=CANDIDATES, feedback=docs[:seeds],
-                                feedback_weight=weight)
-                kept = [lg for lg in legs if lg.name != "vector"]
-                more = store.chunk_owners(sorted({c for c, _ in again.ranked} - set(owners)))
-                merged = {**owners, **more}
-                docs = ranked(collapse_to_documents([*kept, again], merged), merged, coverage,
-                              full_at)
-            run[qid] = [beir_of[d] for d in docs]
+        for qid, (legs, owners, coverage) in legs_of.items():
+            fused = fuse(legs, adapt_weights(weights, coverage, full_at),
+                         k=settings.search.rrf_k, method="score")
+            run[qid] = [beir_of[owners[f.chunk_id]] for f in fused[:100]]
         return evaluate(run, qrels).mean["ndcg@10"]
 
-    print(f"{len(first)} queries; score fusion, keyword {base['keyword']} / "
-          f"vector {base['vector']}")
-    for full_at in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
-        print(f"keyword_full_coverage={full_at:<4} nDCG@10 {run_of(full_at, 0, 0.0):.4f}")
-    for seeds, weight in itertools.product((3, 5), (0.3, 0.6, 1.0)):
-        print(f"feedback_documents={seeds} feedback_weight={weight:<4} nDCG@10 "
-              f"{run_of(0.0, seeds, weight):.4f}")
+    print(f"{len(legs_of)} queries; score fusion (keyword weight = 1 - vector weight)")
+    for vector, full_at in itertools.product((0.4, 0.45, 0.5), (0.0, 0.2, 0.3, 0.4, 0.5)):
+        print(f"vector_weight={vector:<5} keyword_full_coverage={full_at:<4} "
+              f"nDCG@10 {score(vector, full_at):.4f}")
 
 
 if __name__ == "__main__":

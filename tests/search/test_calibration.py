@@ -56,14 +56,14 @@ def test_vector_only_hits_and_weak_queries() -> None:
 
 
 NOTES = {
-    "release.md": ("Release checklist", "Tag the version, build the wheel and publish the "
-                   "changelog before announcing a release."),
-    "sandbox.md": ("Backlog sandbox", "Tests create a throwaway backlog in a temporary folder "
-                   "so they never write into the real one."),
-    "conflicts.md": ("Conflict guard", "An item that is in progress and owned by one agent "
-                     "cannot be claimed by another until it is released."),
-    "tokens.md": ("Token window", "Each embedding model has a maximum number of tokens per "
-                  "input; longer chunks are cut at that window."),
+    "release.md": ("Release checklist", ("Tag the version, build the wheel and publish the "
+                   "changelog before announcing a release.")),
+    "sandbox.md": ("Backlog sandbox", ("Tests create a throwaway backlog in a temporary folder "
+                   "so they never write into the real one.")),
+    "conflicts.md": ("Conflict guard", ("An item that is in progress and owned by one agent "
+                     "cannot be claimed by another until it is released.")),
+    "tokens.md": ("Token window", ("Each embedding model has a maximum number of tokens per "
+                  "input; longer chunks are cut at that window.")),
 }
 
 

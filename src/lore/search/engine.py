@@ -100,11 +100,9 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
         # Grouping can fold many candidate chunks into few documents; when a
         # leg was cut off and fewer than ``limit`` documents came out, ask for more.
         candidates = max(settings.search.candidates, 2 * limit)
-        feedback: list[int] | None = None
         while True:
             legs = run_legs(store, plan, settings=settings, candidates=candidates, mode=mode,
-                            vector_leg=vector_leg, per_document=not chunks,
-                            feedback=feedback or ())
+                            vector_leg=vector_leg, per_document=not chunks)
             if graph is not None:
                 legs.append(graph.leg)
             owners = store.chunk_owners(sorted({cid for leg in legs for cid, _ in leg.ranked}))
@@ -130,9 +128,6 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
             if not chunks:
                 chosen, stands_for = fold_copies(chosen, owners, store.copy_groups(
                     [owners[f.chunk_id] for f in chosen]))
-            if feedback is None and _feeds_back(settings, legs):
-                feedback = feedback_documents(chosen, owners, settings.search.feedback_documents)
-                continue
             if len(chosen) >= limit or all(len(leg.ranked) < candidates for leg in legs):
                 break
             candidates *= 4
@@ -201,21 +196,9 @@ def plan_query(store: SearchReads, query: str,
                 notices=tuple(checked.notices))
 
 
-def _feeds_back(settings: Settings, legs: Sequence[LegResult]) -> bool:
-    """Whether a second pass with vector feedback is configured and has a vector leg to feed."""
-    return settings.search.feedback_documents > 0 and settings.search.feedback_weight > 0 \
-        and any(leg.name == "vector" and leg.ranked for leg in legs)
-
-
-def feedback_documents(chosen: Sequence[Fused], owners: Mapping[int, int],
-                       count: int) -> list[int]:
-    """The documents of the first ``count`` hits: the seeds of pseudo-relevance feedback."""
-    return [owners[f.chunk_id] for f in chosen[:count]]
-
-
 def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: int,
              mode: SearchMode = "hybrid", vector_leg: VectorLeg | None = None,
-             per_document: bool = True, feedback: Sequence[int] = ()) -> list[LegResult]:
+             per_document: bool = True) -> list[LegResult]:
     """Run every leg the plan and mode call for; the listing leg when nothing else applies.
 
     Args:
@@ -226,8 +209,6 @@ def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: 
         mode: "keyword", "vector" or "hybrid".
         vector_leg: runs the vector leg in "vector" and "hybrid" modes when given.
         per_document: the keyword leg ranks documents (False: chunks).
-        feedback: documents whose vectors move the vector leg's query towards them
-            (pseudo-relevance feedback, ``settings.search.feedback_weight``).
     """
     s = settings.search
     legs: list[LegResult] = []
@@ -238,8 +219,7 @@ def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: 
                                 per_document=per_document, share=s.document_share))
     if vector_leg is not None and mode != "keyword":
         legs.append(vector_leg.run(store, plan.parsed.text, restriction=plan.restriction,
-                                   candidates=candidates, feedback=feedback,
-                                   feedback_weight=s.feedback_weight))
+                                   candidates=candidates))
     ids = id_candidates(plan.parsed) if mode != "vector" else []
     if ids:
         prefer = [cid for cid, _ in legs[0].ranked] if legs else []

@@ -21,7 +21,6 @@ allows, so filtered results stay inside the filter.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,8 +71,7 @@ class VectorLeg:
         return self.runner.embed([text], "query")[0]
 
     def run(self, store: SearchReads, text: str, *, restriction: Restriction | None,
-            candidates: int, feedback: Sequence[int] = (),
-            feedback_weight: float = 0.0) -> LegResult:
+            candidates: int) -> LegResult:
         """Rank chunks by cosine similarity to ``text`` (directly or through their document).
 
         Args:
@@ -82,20 +80,14 @@ class VectorLeg:
             restriction: the document restriction, or None.
             candidates: how many chunks to return; fewer only when fewer
                 chunks are allowed (the engine reads a short list as "no more").
-            feedback: documents the query vector moves towards (Rocchio:
-                ``q + feedback_weight * centroid``, both unit length, renormalised).
-            feedback_weight: how far it moves (0: not at all).
         """
         if not text.strip():
             return LegResult("vector", [])
         allowed = self._allowed(store, restriction)
         if allowed is not None and len(allowed) == 0:
             return LegResult("vector", [])
-        query = _unit(self.embed_query(text))
-        if feedback and feedback_weight > 0:
-            seeds = self.document_vectors_of(store, feedback)
-            if len(seeds):
-                query = _unit(query + feedback_weight * _unit(seeds.mean(axis=0)))
+        query = self.embed_query(text)
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
         k = candidates
         while True:
             keys, scores = self.vectors.search(query, k, allowed=allowed)
@@ -104,27 +96,6 @@ class VectorLeg:
                 return LegResult("vector", ranked[:candidates])
             # Keys folded into chunks already listed: look further down for the rest.
             k += 2 * (candidates - len(ranked))
-
-    def document_vectors_of(self, store: SearchReads, documents: Sequence[int]) -> Floats:
-        """One unit vector per document that has any: its pooled vector, else its chunks' mean."""
-        pooled = document_keys(np.array(documents, dtype=np.int64))
-        held = self.vectors.present(pooled)
-        vectors = [self.vectors.get(pooled[held])] if held.any() else []
-        rest = [doc for doc, ok in zip(documents, held.tolist()) if not ok]
-        if rest:
-            chunk_ids = np.array([cid for cid, _ in store.document_chunks(rest)], dtype=np.int64)
-            chunk_ids = chunk_ids[self.vectors.present(chunk_ids)]
-            if len(chunk_ids):
-                owners = dict(store.document_chunks(rest))
-                got = self.vectors.get(chunk_ids)
-                by_doc: dict[int, list[int]] = {}
-                for row, cid in enumerate(chunk_ids.tolist()):
-                    by_doc.setdefault(owners[cid], []).append(row)
-                vectors.append(np.stack([got[rows].mean(axis=0) for rows in by_doc.values()]))
-        if not vectors:
-            return np.zeros((0, 0), dtype=np.float32)
-        stacked = np.concatenate(vectors)
-        return stacked / np.maximum(np.linalg.norm(stacked, axis=1, keepdims=True), 1e-12)
 
     def _allowed(self, store: SearchReads, restriction: Restriction | None) -> Keys | None:
         """The keys the search may return; None for all of them.
@@ -174,8 +145,3 @@ class VectorLeg:
             if doc not in picks or similarity > picks[doc][1]:
                 picks[doc] = (cid, similarity)
         return picks
-
-
-def _unit(vector: Floats) -> Floats:
-    """``vector`` scaled to unit length (a zero vector stays as it is)."""
-    return vector / max(float(np.linalg.norm(vector)), 1e-12)
