@@ -47,15 +47,16 @@ class PostgresStore(PgSearchReadsMixin, PgShapeReadsMixin, PgVectorRowsMixin):
         self.name = name
 
     @classmethod
-    def open(cls, url: str, name: str, *, text_config: str = "english",
+    def open(cls, url: str, name: str, *, text_config: str = "lore_english",
              create: bool = True) -> PostgresStore:
         """Connect, migrate the schema, and open (or, if ``create``, add) the root ``name``.
 
         Args:
             url: ``postgresql://user:password@host:port/database`` (or a socket URL).
             name: the root's name in this database (products sharing a database differ here).
-            text_config: the text-search configuration of a new root ("english": stemming;
-                "simple" for other languages). An existing root keeps its own.
+            text_config: the text-search configuration of a new root ("lore_english":
+                Porter stemming as the local index; "simple" for other languages, or any
+                configuration of the server). An existing root keeps its own.
             create: add the root when the database does not have it yet.
 
         Raises:
