@@ -59,48 +59,46 @@ class Ranking:
 
 
 def _level_sql(level: Level, root_id: int, *, phrases: bool, restricted: bool) -> str:
-    """The CTEs scoring every row of ``level`` that matches a term: ``{name}_score(r, score)``."""
+    """The CTEs scoring every row of ``level`` that matches a term:
+    ``{name}_score(r, doc, score)``; only postings are read (they carry the row's
+    length and document), and a row's tsvector only for a phrase."""
     x = level.name
     phrase = (f" WHERE NOT terms.phrase OR EXISTS (SELECT 1 FROM {level.rows} o"
               " WHERE o.id = f.r AND o.tsv @@ terms.q)") if phrases else ""
-    allowed = f" WHERE o.{level.document} IN (SELECT * FROM allowed)" if restricted else ""
+    allowed = " WHERE tf.doc IN (SELECT * FROM allowed)" if restricted else ""
     return (
-        f", {x}_slot AS (SELECT s.t, s.k, p.{level.key} AS r,"
-        f" sum(w.wa * p.a + w.wb * p.b + w.wc * p.c) AS f FROM slots s"
+        f", {x}_slot AS (SELECT s.t, s.k, p.{level.key} AS r, p.document_id AS doc,"
+        f" p.len, sum(w.wa * p.a + w.wb * p.b + w.wc * p.c) AS f FROM slots s"
         f" JOIN {level.postings} p ON p.root_id = {root_id} AND p.lexeme BETWEEN s.lo AND s.hi"
-        f" CROSS JOIN w GROUP BY s.t, s.k, p.{level.key})"
-        f", {x}_all AS (SELECT f.t, f.r, min(f.f) AS f FROM {x}_slot f JOIN terms USING (t)"
-        f" GROUP BY f.t, f.r, terms.n HAVING count(*) = terms.n)"
-        f", {x}_tf AS (SELECT f.t, f.r, f.f FROM {x}_all f JOIN terms USING (t){phrase})"
+        f" CROSS JOIN w GROUP BY s.t, s.k, p.{level.key}, p.document_id, p.len)"
+        f", {x}_all AS (SELECT f.t, f.r, f.doc, f.len, min(f.f) AS f FROM {x}_slot f"
+        f" JOIN terms USING (t) GROUP BY f.t, f.r, f.doc, f.len, terms.n"
+        f" HAVING count(*) = terms.n)"
+        f", {x}_tf AS (SELECT f.* FROM {x}_all f JOIN terms USING (t){phrase})"
         f", {x}_n AS (SELECT t, count(*)::float8 AS n FROM {x}_tf GROUP BY t)"
         f", {x}_stats AS (SELECT count(*)::float8 AS rows, avg(token_count)::float8 AS avgdl"
         f" FROM {level.rows} WHERE root_id = {root_id})"
-        f", {x}_score AS (SELECT tf.r, sum(terms.reps"
+        f", {x}_score AS (SELECT tf.r, tf.doc, sum(terms.reps"
         f" * greatest(ln((st.rows - m.n + 0.5) / (m.n + 0.5)), 1e-6) * tf.f * {K1 + 1}"
-        f" / (tf.f + {K1} * ({1 - B} + {B} * o.token_count / st.avgdl))) AS score"
+        f" / (tf.f + {K1} * ({1 - B} + {B} * tf.len / st.avgdl))) AS score"
         f" FROM {x}_tf tf JOIN terms USING (t) JOIN {x}_n m USING (t)"
-        f" JOIN {level.rows} o ON o.id = tf.r CROSS JOIN {x}_stats st{allowed} GROUP BY tf.r)")
+        f" CROSS JOIN {x}_stats st{allowed} GROUP BY tf.r, tf.doc)")
 
 
-def ranking(terms: Sequence[str], *, root_id: int, config: str,
-            weights: tuple[float, float, float], share: float, limit: int,
-            per_document: bool, restriction: Query | None) -> Ranking | None:
-    """The statement ranking documents (``per_document``) or chunks; None when no term
-    has a word to search.
+@dataclass(frozen=True)
+class _Terms:
+    """The CTEs every statement starts with: the query terms, stemmed, as postings ranges."""
 
-    Rows come back as (chunk id, score) for chunks, and as (document id, chunk
-    id or NULL, score) for documents, best first.
+    sql: str
+    params: list[object]
+    distinct: list[str]
+    phrases: bool
 
-    Args:
-        terms: keyword terms as ``lore.search.fts`` writes them; repeats count.
-        root_id: the root whose rows to rank.
-        config: the root's text-search configuration.
-        weights: the title, headings and body weights.
-        share: the document-level part of a document's score.
-        limit: how many rows.
-        per_document: rank documents (mixing in their best chunk) instead of chunks.
-        restriction: a subquery of the allowed ``lore_documents.id`` values.
-    """
+
+def _terms(terms: Sequence[str], config: str, weights: tuple[float, float, float],
+           share: float) -> _Terms | None:
+    """``w`` (settings), ``slots`` (each word of each term: its lexeme range) and
+    ``terms`` (repeats, word count, phrase tsquery); None when no term has a word."""
     repeats = Counter(terms)
     distinct = [t for t in repeats if words(unquote(t)[0])]
     if not distinct:
@@ -133,10 +131,36 @@ def ranking(terms: Sequence[str], *, root_id: int, config: str,
         f" THEN lo || chr({_LAST_CHAR}) ELSE lo END)::text COLLATE \"C\" AS hi FROM stemmed"
         " WHERE lo IS NOT NULL)"
         ", terms AS MATERIALIZED (SELECT u.t, u.reps, u.phrase IS NOT NULL AS phrase,"
-        " to_tsquery(w.cfg, coalesce(u.phrase, '')) AS q, count(s.k) AS n"
+        " CASE WHEN u.phrase IS NOT NULL THEN to_tsquery(w.cfg, u.phrase) END AS q,"
+        " count(s.k) AS n"
         " FROM unnest(%s::int[], %s::int[], %s::text[]) AS u(t, reps, phrase)"
         " JOIN slots s USING (t) CROSS JOIN w GROUP BY u.t, u.reps, u.phrase, w.cfg)")
-    phrases = any(p is not None for p in phrase)
+    return _Terms(sql, params, distinct, any(p is not None for p in phrase))
+
+
+def ranking(terms: Sequence[str], *, root_id: int, config: str,
+            weights: tuple[float, float, float], share: float, limit: int,
+            per_document: bool, restriction: Query | None) -> Ranking | None:
+    """The statement ranking documents (``per_document``) or chunks; None when no term
+    has a word to search.
+
+    Rows come back as (chunk id, score) for chunks, and as (document id, chunk
+    id or NULL, score) for documents, best first.
+
+    Args:
+        terms: keyword terms as ``lore.search.fts`` writes them; repeats count.
+        root_id: the root whose rows to rank.
+        config: the root's text-search configuration.
+        weights: the title, headings and body weights.
+        share: the document-level part of a document's score.
+        limit: how many rows.
+        per_document: rank documents (mixing in their best chunk) instead of chunks.
+        restriction: a subquery of the allowed ``lore_documents.id`` values.
+    """
+    found = _terms(terms, config, weights, share)
+    if found is None:
+        return None
+    sql, params, phrases = found.sql, list(found.params), found.phrases
     if restriction is not None:
         sql += f", allowed AS MATERIALIZED ({restriction[0]})"
         params += restriction[1]
@@ -148,12 +172,27 @@ def ranking(terms: Sequence[str], *, root_id: int, config: str,
         return Ranking(sql + " SELECT r, score FROM c_score ORDER BY score DESC, r LIMIT %s",
                        [*params, limit])
     sql += (
-        ", best AS (SELECT DISTINCT ON (c.document_id) c.document_id AS doc, cs.r AS chunk,"
-        " cs.score FROM c_score cs JOIN lore_chunks c ON c.id = cs.r"
-        " ORDER BY c.document_id, cs.score DESC, cs.r)"
+        ", best AS (SELECT DISTINCT ON (doc) doc, r AS chunk, score FROM c_score"
+        " ORDER BY doc, score DESC, r)"
         ", mixed AS (SELECT coalesce(d.r, b.doc) AS doc, b.chunk, w.share * coalesce(d.score, 0)"
         " + (1 - w.share) * coalesce(b.score, 0) AS score"
         " FROM d_score d FULL JOIN best b ON b.doc = d.r CROSS JOIN w)"
         " SELECT doc, coalesce(chunk, (SELECT min(id) FROM lore_chunks c"
         " WHERE c.document_id = mixed.doc)), score FROM mixed ORDER BY score DESC, doc LIMIT %s")
     return Ranking(sql, [*params, limit])
+
+
+def coverage(terms: Sequence[str], *, root_id: int, config: str,
+             documents: Sequence[int]) -> tuple[Ranking, list[str]] | None:
+    """The statement behind ``term_coverage``: per distinct term (its index into the
+    returned list), the chunks of the root matching it and which of ``documents``
+    hold one; then the root's chunk count as the term ``-1``. None when no term
+    has a word."""
+    found = _terms(terms, config, (1.0, 1.0, 1.0), 0.0)
+    if found is None:
+        return None
+    sql = found.sql + _level_sql(CHUNKS, root_id, phrases=found.phrases, restricted=False)
+    sql += (" SELECT t, count(*), array_agg(DISTINCT doc) FILTER (WHERE doc = ANY(%s))"
+            " FROM c_tf GROUP BY t UNION ALL SELECT -1, count(*), NULL::bigint[] FROM lore_chunks"
+            f" WHERE root_id = {root_id}")
+    return Ranking(sql, [*found.params, list(documents)]), found.distinct

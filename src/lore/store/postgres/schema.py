@@ -79,8 +79,10 @@ CREATE TABLE lore_document_vectors(
 
 # Version 2: BM25 as the local index computes it. Document-level statistics
 # (lore_documents.token_count and .tsv for phrases, lore_document_terms) beside
-# the chunks' own, postings with exact per-column hit counts
-# (lore.store.postgres.terms), and the "lore_english" configuration: Porter stemming without stopwords, FTS5's
+# the chunks' own; postings with exact per-column hit counts, covered by their
+# primary key so a ranking reads the index only (lore.store.postgres.terms);
+# hub flags written at sync as the local index writes them; and the
+# "lore_english" configuration: Porter stemming without stopwords, as FTS5's
 # porter tokenizer (PostgreSQL's "english" is Snowball's Porter2 and drops
 # stopwords), the default of new roots.
 SCHEMA_V2 = """
@@ -89,19 +91,22 @@ CREATE TEXT SEARCH CONFIGURATION lore_english (COPY = simple);
 ALTER TEXT SEARCH CONFIGURATION lore_english ALTER MAPPING FOR asciiword, word, numword,
   asciihword, hword, numhword, hword_asciipart, hword_part, hword_numpart WITH lore_porter;
 ALTER TABLE lore_documents ADD COLUMN token_count integer NOT NULL DEFAULT 0,
-  ADD COLUMN tsv tsvector NOT NULL DEFAULT '';
+  ADD COLUMN tsv tsvector NOT NULL DEFAULT '', ADD COLUMN hub boolean NOT NULL DEFAULT false;
 CREATE TABLE lore_document_terms(
   root_id integer NOT NULL,
   document_id bigint NOT NULL REFERENCES lore_documents(id) ON DELETE CASCADE,
   lexeme text COLLATE "C" NOT NULL, a integer NOT NULL, b integer NOT NULL, c integer NOT NULL,
-  PRIMARY KEY(root_id, lexeme, document_id));
+  len integer NOT NULL, PRIMARY KEY(root_id, lexeme, document_id) INCLUDE (a, b, c, len));
 CREATE INDEX lore_document_terms_document ON lore_document_terms(document_id);
 CREATE TABLE lore_chunk_terms(
   root_id integer NOT NULL,
   document_id bigint NOT NULL REFERENCES lore_documents(id) ON DELETE CASCADE,
   chunk_id bigint NOT NULL,
   lexeme text COLLATE "C" NOT NULL, a integer NOT NULL, b integer NOT NULL, c integer NOT NULL,
-  PRIMARY KEY(root_id, lexeme, chunk_id));
+  len integer NOT NULL,
+  PRIMARY KEY(root_id, lexeme, chunk_id) INCLUDE (document_id, a, b, c, len));
+CREATE INDEX lore_documents_length ON lore_documents(root_id, token_count);
+CREATE INDEX lore_chunks_length ON lore_chunks(root_id, token_count);
 CREATE INDEX lore_chunk_terms_document ON lore_chunk_terms(document_id);
 """
 

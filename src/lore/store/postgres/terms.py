@@ -12,7 +12,7 @@ default) then only stems them.
 
 For BM25 each document and each chunk gets postings, one row per lexeme with
 its hit count per column (title ``a``, headings ``b``, body and CJK bigrams
-``c``), in ``lore_document_terms`` and ``lore_chunk_terms``; the column
+``c``) and the row's length (so a ranking reads postings only), in ``lore_document_terms`` and ``lore_chunk_terms``; the column
 weights are applied when a query is scored (``lore.store.postgres.bm25``), so
 changing them needs no re-index. Counts are exact: a tsvector caps positions
 at 16,383 and 255 per lexeme, postings do not.
@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lore.documents.cjk import cjk_index_text
+from lore.store.shapes import document_is_hub
 
 _TOKEN = re.compile(r"[^\W_]+")
 
@@ -93,9 +94,10 @@ class Columns:
 
 
 _INSERT = """
-INSERT INTO {table}(root_id, document_id, {row}lexeme, a, b, c)
-SELECT %s, %s, {pick}m.l, sum(u.a), sum(u.b), sum(u.c)
-FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[], %s::int[]) AS u(r, w, a, b, c)
+INSERT INTO {table}(root_id, document_id, {row}lexeme, a, b, c, len)
+SELECT %s, %s, {pick}m.l, sum(u.a), sum(u.b), sum(u.c), max(u.n)
+FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[], %s::int[], %s::int[])
+  AS u(r, w, a, b, c, n)
 JOIN (SELECT x.w, unnest(tsvector_to_array(to_tsvector(%s::regconfig, x.w))) AS l
       FROM (SELECT DISTINCT w FROM unnest(%s::text[]) AS w) x) m USING (w)
 GROUP BY u.r, m.l"""
@@ -104,7 +106,7 @@ GROUP BY u.r, m.l"""
 def _postings(conn: Any, table: str, root_id: int, config: str, document_id: int,
               rows: Sequence[tuple[int, Columns]]) -> None:
     """Insert the postings of ``rows`` (row id, columns) into ``table``."""
-    flat = [(r, *count) for r, cols in rows for count in cols.counts()]
+    flat = [(r, *count, cols.length) for r, cols in rows for count in cols.counts()]
     if not flat:
         return
     per_chunk = table == "lore_chunk_terms"
@@ -112,7 +114,8 @@ def _postings(conn: Any, table: str, root_id: int, config: str, document_id: int
                          pick="u.r, " if per_chunk else "")
     ws = [f[1] for f in flat]
     conn.execute(sql, (root_id, document_id, [f[0] for f in flat], ws, [f[2] for f in flat],
-                       [f[3] for f in flat], [f[4] for f in flat], config, sorted(set(ws))))
+                       [f[3] for f in flat], [f[4] for f in flat], [f[5] for f in flat], config,
+                       sorted(set(ws))))
 
 
 def index_terms(conn: Any, root_id: int, config: str, document_id: int, title: str,
@@ -152,7 +155,11 @@ def index_terms(conn: Any, root_id: int, config: str, document_id: int, title: s
 
 
 def reindex_all_terms(conn: Any) -> None:
-    """Rewrite every root's keyword data (the schema step that introduced postings)."""
+    """Rewrite every root's keyword data and hub flags (the schema step that added them)."""
+    for document_id, doctype, body in conn.execute(
+            "SELECT id, doctype, body FROM lore_documents").fetchall():
+        if document_is_hub(doctype, body):
+            conn.execute("UPDATE lore_documents SET hub = true WHERE id = %s", (document_id,))
     roots = conn.execute("SELECT id, text_config::text FROM lore_roots").fetchall()
     for root_id, config in roots:
         documents = conn.execute("SELECT id, title, body FROM lore_documents WHERE root_id = %s"

@@ -21,9 +21,10 @@ from lore.documents.model import Chunk, Document
 from lore.store.base import FileState
 from lore.store.catalog import flatten_fields
 from lore.store.postgres.terms import index_terms
+from lore.store.shapes import document_is_hub
 
 _DOCUMENT_COLUMNS = ("path", "doc_id", "uid", "title", "doctype", "metadata", "body",
-                     "content_hash", "size", "mtime_ns", "chunker_version", "indexed_at")
+                     "content_hash", "size", "mtime_ns", "chunker_version", "indexed_at", "hub")
 
 
 class PgSyncWritesMixin:
@@ -67,7 +68,8 @@ class PgSyncWritesMixin:
                 f"ON CONFLICT (root_id, path) DO UPDATE SET {updates} RETURNING id",
                 (self._root_id, doc.path, doc.doc_id, doc.uid, doc.title, doc.doctype,
                  json.dumps(doc.metadata, ensure_ascii=False, default=str), doc.body,
-                 doc.content_hash, doc.size, doc.mtime_ns, chunker_version, time.time()),
+                 doc.content_hash, doc.size, doc.mtime_ns, chunker_version, time.time(),
+                 document_is_hub(doc.doctype, doc.body)),
             ).fetchone()
             for table in ("lore_chunks", "lore_links", "lore_fields", "lore_document_vectors"):
                 self._conn.execute(f"DELETE FROM {table} WHERE document_id = %s", (doc_rowid,))
