@@ -200,6 +200,10 @@ class PgVectorRowsMixin(PgSyncWritesMixin):
         total = self.vector_count(space.id) + self.pooled_count(space.id)
         return VectorIndexReport(removed=0, pooled=len(keys), total=total, rebuilt=False)
 
+    def hnsw_indexes(self, space_id: str) -> list[str]:
+        """The names of a space's two HNSW indexes (chunk and document vectors)."""
+        return [self._hnsw_name(kind, space_id) for kind in ("c", "d")]
+
     def _hnsw_name(self, kind: str, space_id: str) -> str:
         if not _SPACE_ID.match(space_id):
             raise StoreError(f"{space_id!r} is not an embedding space id (hex digest).")
