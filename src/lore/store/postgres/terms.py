@@ -93,34 +93,32 @@ class Columns:
         return [(w, a[w], b[w], c[w]) for w in sorted(set(a) | set(b) | set(c))]
 
 
-_INSERT = """
-INSERT INTO {table}(root_id, document_id, {row}lexeme, a, b, c, len)
-SELECT %s, %s, {pick}m.l, sum(u.a), sum(u.b), sum(u.c), max(u.n)
-FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[], %s::int[], %s::int[])
-  AS u(r, w, a, b, c, n)
-JOIN (SELECT x.w, unnest(tsvector_to_array(to_tsvector(%s::regconfig, x.w))) AS l
-      FROM (SELECT DISTINCT w FROM unnest(%s::text[]) AS w) x) m USING (w)
-GROUP BY u.r, m.l"""
+# One statement: every distinct word stemmed once, then both tables' postings.
+_POSTINGS = """
+WITH u AS (SELECT * FROM unnest(%(chunk)s::bool[], %(row)s::bigint[], %(word)s::text[],
+                                %(a)s::int[], %(b)s::int[], %(c)s::int[], %(len)s::int[])
+           AS u(chunk, r, w, a, b, c, n)),
+m AS (SELECT x.w, unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, x.w))) AS l
+      FROM (SELECT DISTINCT w FROM u) x),
+g AS (SELECT u.chunk, u.r, m.l, sum(u.a) AS a, sum(u.b) AS b, sum(u.c) AS c, max(u.n) AS n
+      FROM u JOIN m USING (w) GROUP BY u.chunk, u.r, m.l),
+d AS (INSERT INTO lore_document_terms(root_id, document_id, lexeme, a, b, c, len)
+      SELECT %(root)s, %(document)s, l, a, b, c, n FROM g WHERE NOT chunk)
+INSERT INTO lore_chunk_terms(root_id, document_id, chunk_id, lexeme, a, b, c, len)
+SELECT %(root)s, %(document)s, r, l, a, b, c, n FROM g WHERE chunk"""
 
-
-def _postings(conn: Any, table: str, root_id: int, config: str, document_id: int,
-              rows: Sequence[tuple[int, Columns]]) -> None:
-    """Insert the postings of ``rows`` (row id, columns) into ``table``."""
-    flat = [(r, *count, cols.length) for r, cols in rows for count in cols.counts()]
-    if not flat:
-        return
-    per_chunk = table == "lore_chunk_terms"
-    sql = _INSERT.format(table=table, row="chunk_id, " if per_chunk else "",
-                         pick="u.r, " if per_chunk else "")
-    ws = [f[1] for f in flat]
-    conn.execute(sql, (root_id, document_id, [f[0] for f in flat], ws, [f[2] for f in flat],
-                       [f[3] for f in flat], [f[4] for f in flat], [f[5] for f in flat], config,
-                       sorted(set(ws))))
+_TSV = ("SET token_count = u.n, tsv = ts_delete("
+        "setweight(to_tsvector(%(config)s::regconfig, u.a), 'A')"
+        " || setweight(to_tsvector(%(config)s::regconfig, u.b), 'B')"
+        " || setweight(to_tsvector(%(config)s::regconfig, u.c), 'C'),"
+        " tsvector_to_array(to_tsvector(%(config)s::regconfig, %(break)s)))"
+        " FROM unnest(%({0}_id)s::bigint[], %({0}_a)s::text[], %({0}_b)s::text[],"
+        " %({0}_c)s::text[], %({0}_n)s::int[]) AS u(id, a, b, c, n) WHERE o.id = u.id")
 
 
 def index_terms(conn: Any, root_id: int, config: str, document_id: int, title: str,
                 body: str, chunks: Sequence[tuple[int, str, str]]) -> None:
-    """(Re)write one document's keyword data: lengths, chunk tsvectors and postings.
+    """(Re)write one document's keyword data: lengths, tsvectors and postings (3 statements).
 
     Args:
         conn: a connection inside the document's write transaction.
@@ -131,27 +129,25 @@ def index_terms(conn: Any, root_id: int, config: str, document_id: int, title: s
         body: the document's body.
         chunks: (chunk id, headings text, chunk text) of each of its chunks.
     """
-    document = Columns(title, "", body)
-    per_chunk = [(cid, Columns(title, headings, text)) for cid, headings, text in chunks]
-    for table, rows in (("lore_documents", [(document_id, document)]),
-                        ("lore_chunks", per_chunk)):
-        if rows:
-            texts = [cols.texts() for _, cols in rows]
-            conn.execute(
-                f"UPDATE {table} o SET token_count = u.n, tsv = ts_delete("
-                "setweight(to_tsvector(%s::regconfig, u.a), 'A')"
-                " || setweight(to_tsvector(%s::regconfig, u.b), 'B')"
-                " || setweight(to_tsvector(%s::regconfig, u.c), 'C'),"
-                " tsvector_to_array(to_tsvector(%s::regconfig, %s)))"
-                " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::int[])"
-                " AS u(id, a, b, c, n) WHERE o.id = u.id",
-                (config, config, config, config, _BREAK, [r for r, _ in rows],
-                 *([t[i] for t in texts] for i in range(3)), [cols.length for _, cols in rows]))
-    for table in ("lore_document_terms", "lore_chunk_terms"):
-        conn.execute(f"DELETE FROM {table} WHERE document_id = %s", (document_id,))
-    _postings(conn, "lore_document_terms", root_id, config, document_id,
-              [(document_id, document)])
-    _postings(conn, "lore_chunk_terms", root_id, config, document_id, per_chunk)
+    rows = [(False, document_id, Columns(title, "", body)),
+            *((True, cid, Columns(title, headings, text)) for cid, headings, text in chunks)]
+    params: dict[str, object] = {"config": config, "break": _BREAK, "root": root_id,
+                                 "document": document_id}
+    for kind, chosen in (("d", rows[:1]), ("c", rows[1:])):
+        texts = [cols.texts() for _, _, cols in chosen]
+        params |= {f"{kind}_id": [r for _, r, _ in chosen],
+                   **{f"{kind}_{col}": [t[i] for t in texts] for i, col in enumerate("abc")},
+                   f"{kind}_n": [cols.length for _, _, cols in chosen]}
+    conn.execute("WITH d AS (UPDATE lore_documents o " + _TSV.format("d") + ")"
+                 " UPDATE lore_chunks o " + _TSV.format("c"), params)
+    conn.execute("WITH d AS (DELETE FROM lore_document_terms WHERE document_id = %(document)s)"
+                 " DELETE FROM lore_chunk_terms WHERE document_id = %(document)s", params)
+    flat = [(chunk, r, *count, cols.length) for chunk, r, cols in rows
+            for count in cols.counts()]
+    if flat:
+        columns = ("chunk", "row", "word", "a", "b", "c", "len")
+        conn.execute(_POSTINGS, params | {name: [f[i] for f in flat]
+                                          for i, name in enumerate(columns)})
 
 
 def reindex_all_terms(conn: Any) -> None:
