@@ -57,16 +57,8 @@ class PgSearchReadsMixin:
                         per_document: bool = False,
                         share: float = 0.5) -> list[tuple[int, float]]:
         """The best ``limit`` chunks, or documents, by BM25 as the local index scores them
-        (``store.postgres.bm25``, one statement): (chunk id, score), best first.
-
-        Args:
-            terms: quoted keyword terms (see ``lore.store.base``); any may match,
-                a repeated term counts again.
-            weights: BM25 weights for the title, headings and body columns.
-            limit: how many chunks (documents) to return.
-            restriction: only chunks of the documents it allows.
-            per_document: rank documents, each as its best chunk.
-            share: the document-level part of a document's score.
+        (``store.postgres.bm25``, one statement): (chunk id, score), best first. The
+        arguments mean what they mean for ``lore.store.base.SearchReads.keyword_ranking``.
         """
         allowed = (restriction_sql(restriction, self._root_id, self._config)
                    if restriction is not None else None)
