@@ -21,14 +21,34 @@ here (the report says so in a note). Nothing is written.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from lore.embed.base import EmbeddingSpace
 from lore.store.base import SPACE_META
 from lore.verify import Finding, VerifyReport
 
-if TYPE_CHECKING:
-    from lore.store.postgres.store import PostgresStore
+
+class PostgresStore(Protocol):
+    """What the checks use of ``lore.store.postgres.PostgresStore`` (which calls them)."""
+
+    name: str
+
+    @property
+    def root_id(self) -> int: ...
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def query_one(self, sql: str, params: dict[str, object]) -> object: ...
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None: ...
+
+    def spaces(self) -> dict[str, str]: ...
+
+    def vector_count(self, space_id: str) -> int: ...
+
+    def pooled_count(self, space_id: str) -> int: ...
+
+    def hnsw_indexes(self, space_id: str) -> list[str]: ...
 
 _CATALOG = {
     "chunks belong to a document of another root":
