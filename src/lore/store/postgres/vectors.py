@@ -29,10 +29,12 @@ from lore.store.base import SPACE_META, VectorIndexReport, active_space_of
 from lore.store.keys import DOCUMENT_KEY_FLAG, document_ids, is_document_key
 from lore.store.pooling import pool
 from lore.store.postgres.writes import PgSyncWritesMixin
+from lore.store.vectors import VectorIndexOptions
 from lore.types import Floats, Keys
 
-EXACT_BELOW = 4096          # allowed sets up to this size are scored exactly
-EF_SEARCH = 100             # hnsw.ef_search floor; raised to 2 k for deep searches
+EXACT_BELOW = 4096            # allowed sets up to this size are scored exactly
+_GRAPH = VectorIndexOptions()  # the local sidecar's graph: same M and efConstruction here
+EF_SEARCH = 100               # hnsw.ef_search floor; raised to 2 k for deep searches
 _SPACE_ID = re.compile(r"^[0-9a-f]{8,64}$")
 
 
@@ -196,6 +198,7 @@ class PgVectorRowsMixin(PgSyncWritesMixin):
                 self._conn.execute(
                     f"CREATE INDEX IF NOT EXISTS {self._hnsw_name(kind, space.id)} ON {table}"
                     f" USING hnsw ((embedding::vector({int(space.dimensions)})) vector_cosine_ops)"
+                    f" WITH (m = {_GRAPH.connectivity}, ef_construction = {_GRAPH.expansion_add})"
                     f" WHERE root_id = {int(self._root_id)} AND space_id = '{space.id}'")
         total = self.vector_count(space.id) + self.pooled_count(space.id)
         return VectorIndexReport(removed=0, pooled=len(keys), total=total, rebuilt=False)
