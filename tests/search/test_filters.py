@@ -79,6 +79,9 @@ def test_a_value_nothing_resembles_lists_the_known_values() -> None:
     ("tags", "serch", ["search"]),               # one edit
     ("state", "doen", ["done"]),                 # a swap is one edit
     ("state", "proposd", ["proposed"]),
+    ("type", "stories", ["userstory"]),          # a plural, made singular
+    ("type", "user stories", ["userstory"]),
+    ("type", "decisions", ["adr"]),
     ("state", "blocked", []),
     ("state", "do", []),                         # too short to be a part, two edits away
 ])

@@ -12,7 +12,8 @@ The same rules hold for ``--filter KEY=VALUE`` and for inline ``key:value``:
   letters without separators; a known value one of whose word parts starts or
   ends with the asked value (``story`` -> ``userstory``: values are stored
   lower-cased, so camel-case parts are found by prefix and suffix); a value
-  one edit away (two for 6+ letters);
+  one edit away (two for 6+ letters); a plural none of these match is tried
+  singular (``stories``);
 - only a value with nothing plausible is an error that lists the key's values
   (compared case-insensitively, as filters match).
 
@@ -139,8 +140,17 @@ def plausible_values(key: str, value: str, known: Sequence[str]) -> list[str]:
 
     Rules (see the module docstring): canonical document type (``type`` only),
     same letters without separators, a word part starting or ending with the
-    value (at least ``MIN_PART`` letters), then the nearest value by edit distance.
+    value (at least ``MIN_PART`` letters), then the nearest value by edit
+    distance; a plural that none of them matches is tried again singular
+    (``stories`` -> ``story`` -> ``userstory``).
     """
+    found = _by_rules(key, value, known)
+    single = _singular(value)
+    return found if found or single == value else _by_rules(key, single, known)
+
+
+def _by_rules(key: str, value: str, known: Sequence[str]) -> list[str]:
+    """``plausible_values`` for one spelling."""
     if key == "type":
         canonical = normalise_doctype(value).lower()
         if canonical in known:
@@ -156,6 +166,15 @@ def plausible_values(key: str, value: str, known: Sequence[str]) -> list[str]:
             return parts
     near = nearest(value, known)
     return [near] if near is not None else []
+
+
+def _singular(value: str) -> str:
+    """An English plural made singular (``stories`` -> ``story``, ``bugs`` -> ``bug``)."""
+    if value.endswith("ies") and len(value) > 4:
+        return value[:-3] + "y"
+    if value.endswith("s") and not value.endswith("ss") and len(value) > 3:
+        return value[:-1]
+    return value
 
 
 def _bare(value: str) -> str:
