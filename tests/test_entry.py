@@ -95,6 +95,7 @@ def test_it_steps_aside_when_the_full_cli_must_answer(
 
 
 @pytest.mark.parametrize("args", [["vector", "--force"], ["vector", "--index-dir", "x"],
+                                  ["vector", "--store", "postgresql://db/lore"],
                                   ["--help"], ["vector", "-h"], ["vector", "--limit", "0"],
                                   ["vector", "-n"], ["vector", "--mode", "fuzzy"],
                                   ["vector", "--filter", "state"], ["--json"], ["--", "  "],

@@ -12,7 +12,7 @@ fast.
 
 Anything else goes to the full CLI (``lore.cli``), which also uses a running
 server where it can: other commands, a terminal (colours are the terminal's
-business), ``--no-server``, ``--index-dir``, ``--force``, ``--help``, a flag
+business), ``--no-server``, ``--index-dir``, ``--store``, ``--force``, ``--help``, a flag
 value the CLI would reject, settings that move the index folder, or a server
 that does not answer.
 """
@@ -35,7 +35,7 @@ FLAGS = {"--json": "json", "--chunks": "chunks", "--explain": "explain",
          "--expand": "expand", "--context": "context", "--fail-empty": "fail_empty"}
 VALUED = {"--limit": "limit", "-n": "limit", "--filter": "filters", "-f": "filters",
           "--mode": "mode", "--budget": "budget", "--root": "root"}
-IN_PROCESS = frozenset({"--index-dir", "--force", "--no-server", "-h", "--help"})
+IN_PROCESS = frozenset({"--index-dir", "--store", "--force", "--no-server", "-h", "--help"})
 # Environment that changes where the index is, or how output looks: left to the full CLI.
 IN_PROCESS_ENV = ("LORE_NO_SERVER", "LORE_INDEX_DIR", "LORE_INDEX__DIR", "LORE_STORE",
                   "LORE_INDEX__STORE", "FORCE_COLOR")
