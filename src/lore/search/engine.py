@@ -117,8 +117,9 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
                 fused = add_boost(fused, name, values)
             fused = add_boost(fused, "hub", hub_penalty(
                 owners, store.hub_documents(set(owners.values()))))
-            fused = add_boost(fused, "decision", decision_prior(
-                decision_holders(store, [f.chunk_id for f in fused]), decision))
+            if decision:    # the prior is zero for most queries: then nothing to look up
+                fused = add_boost(fused, "decision", decision_prior(
+                    decision_holders(store, [f.chunk_id for f in fused]), decision))
             chosen = _best_per_document(fused, owners, per_document=not chunks)
             stands_for: dict[int, int] = {}
             if not chunks:
@@ -203,6 +204,8 @@ def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: 
     """
     s = settings.search
     legs: list[LegResult] = []
+    if vector_leg is not None and mode == "hybrid" and plan.terms:
+        vector_leg.prepare(plan.parsed.text)    # embeds while the keyword leg runs
     if plan.terms and mode != "vector":
         legs.append(keyword_leg(store, plan.terms, limit=candidates,
                                 restriction=plan.restriction,
