@@ -224,6 +224,38 @@ def test_first_index_prints_the_plan_and_progress_when_piped(notes: Path) -> Non
     assert "Embedding" not in again.stderr     # nothing to embed, no plan
 
 
+def test_switching_model_says_the_new_space_is_built_beside_and_how_long_it_takes(
+        notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a model change: refused with the estimate, then built beside the old space."""
+    from dataclasses import replace
+
+    from lore.embed.hashing import MODEL_ID
+    from lore.embed.models import CATALOGUE
+
+    # The hashing embedder stands in for a catalogue model measured at 0.5 passages/s.
+    spec = replace(CATALOGUE["all-MiniLM-L6-v2"], name=MODEL_ID, passages_per_s=0.5)
+    monkeypatch.setitem(CATALOGUE, MODEL_ID, spec)
+    on = {"LORE_EMBED__ENABLED": "true"}
+    first = CliRunner().invoke(main, ["index", str(notes)], env=on)
+    assert first.exit_code == 0, first.output
+    old = json.loads(run("status", "--root", str(notes), "--json", env=on)[1])["active_space"]
+    assert f"Embedding 2 chunks with {MODEL_ID};" in first.stderr     # no space to replace
+    assert "up to about 4 s at 0.5 passages/s" in first.stderr         # 2 chunks / 0.5 per s
+    (notes / "c.md").write_text("# Gamma\n\nThird note.\n")
+    changed = on | {"LORE_EMBED__PRIMARY__DIMENSIONS": "64"}
+    refused = CliRunner().invoke(main, ["index", str(notes)], env=changed)
+    assert refused.exit_code != 0
+    assert "--rebuild-vectors" in refused.output
+    assert f"needs 3 chunks embedded with {MODEL_ID}: up to about 6 s" in refused.output
+    rebuilt = CliRunner().invoke(main, ["index", str(notes), "--rebuild-vectors"], env=changed)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert (f"Embedding 3 chunks with {MODEL_ID} into a new space beside the index's "
+            f"hashing:{MODEL_ID}/384/fp32 [{old}], which keeps serving") in rebuilt.stderr
+    assert "up to about 6 s at 0.5 passages/s" in rebuilt.stderr
+    new = json.loads(run("status", "--root", str(notes), "--json", env=changed)[1])
+    assert new["active_space"] != old
+
+
 def test_keyword_search_works_while_vectors_build(notes: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Mid-embedding (catalog committed, vectors not), another search finds the files."""

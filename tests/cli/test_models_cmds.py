@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from lore.cli import main
 from lore.embed.models import ModelFiles, model_dir
 from lore.embed.onnx import OnnxEmbedder
+from lore.settings import ProviderSettings
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -43,6 +45,22 @@ def test_pull_from_a_folder_then_list_as_json(tiny_bert_dir: Path) -> None:
     assert listed["all-MiniLM-L6-v2"]["pulled"] == []
     providers = {p["name"] for p in json.loads(out)["providers"]}
     assert {"onnx", "hashing", "sentence-transformers"} <= providers
+
+
+def test_listed_space_is_the_one_an_index_builds_with_default_settings(
+        e5_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """multilingual-e5-small reads 512 tokens, but an index embeds 256: the listing says so."""
+    from lore.embed.runner import EmbeddingRunner
+    from lore.settings import EmbedSettings
+
+    monkeypatch.setenv("LORE_HOME", str(e5_home))
+    code, out = run("models", "--json")
+    assert code == 0, out
+    listed = {m["name"]: m for m in json.loads(out)["models"]}["multilingual-e5-small"]
+    built = EmbeddingRunner.from_settings(EmbedSettings(
+        primary=ProviderSettings(model="multilingual-e5-small"), cache=False)).space
+    assert listed["max_tokens"] == 512 and built.max_tokens == 256
+    assert listed["spaces"]["int8"]["id"] == built.id
 
 
 def test_pull_json_describes_the_model(tiny_bert_dir: Path) -> None:

@@ -2,8 +2,10 @@
 
 The first index of a real folder embeds thousands of chunks on the CPU, for
 minutes. A silent command looks hung, so the plan (how many chunks) is
-printed as soon as it is known and the rate and time left are reported as
-they become measurable: as a bar on a terminal; when stderr is piped (a
+printed as soon as it is known, with a first estimate from the model's
+speed measured by ``bench/models_bench.py`` (a catalogue model only), and
+said to build a new space beside the old one when the model changed. The
+measured rate and time left follow as they become measurable: as a bar on a terminal; when stderr is piped (a
 log, CI), as a line with the first estimate, then one every ``LINE_EVERY_S``.
 Everything goes to stderr; stdout keeps the summary (or ``--json``).
 """
@@ -16,6 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from lore.cli._output import echo, make_console
+from lore.embed.models import estimate_phrase
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -84,35 +87,49 @@ class EmbedMeter:
         return text
 
 
-def plan_line(total: int) -> str:
-    """What ``lore index`` is about to embed, said before it starts."""
-    return (f"Embedding {total:,} chunks; the time left is shown once the rate is measured. "
-            "Keyword search works meanwhile (`lore search --mode keyword`); "
+def plan_line(total: int, model: str | None = None, beside: str | None = None) -> str:
+    """What ``lore index`` is about to embed, said before it starts.
+
+    Args:
+        total: chunks to embed.
+        model: the configured model; a catalogue model gets a first estimate.
+        beside: the space the index holds now, when this pass builds a new one.
+    """
+    head = f"Embedding {total:,} chunks" + (f" with {model}" if model else "")
+    if beside:
+        head += (f" into a new space beside the index's {beside}, which keeps serving "
+                 "searches until the new one is complete")
+    estimate = estimate_phrase(model, total) if model else None
+    when = (f"{estimate}; the measured time left follows" if estimate
+            else "the time left is shown once the rate is measured")
+    return (f"{head}; {when}. Keyword search works meanwhile (`lore search --mode keyword`); "
             "`lore index --no-embed` skips this step.")
 
 
 @contextmanager
-def index_progress(*, enabled: bool) -> Iterator[tuple[ProgressCallback | None,
-                                                         EmbedCallback | None]]:
+def index_progress(*, enabled: bool, plan: Callable[[int], str] = plan_line,
+                   ) -> Iterator[tuple[ProgressCallback | None, EmbedCallback | None]]:
     """Callbacks for ``Index.sync``: (per-file progress, embedding progress).
 
     On a terminal both drive rich bars; piped, files are silent (they take
     seconds) and embedding prints the plan, then a line every ``LINE_EVERY_S``.
+    ``plan`` words the plan from the number of chunks (see ``plan_line``).
     """
     if not enabled:
         yield None, None
         return
     console = make_console(stderr=True)
     if not console.is_terminal:
-        yield None, piped_embed_progress()
+        yield None, piped_embed_progress(plan=plan)
         return
     from rich.progress import Progress
 
     with Progress(console=console, transient=True) as bar:
-        yield _file_bar(bar), _embed_bar(bar)
+        yield _file_bar(bar), _embed_bar(bar, plan)
 
 
-def piped_embed_progress(clock: Callable[[], float] = time.monotonic) -> EmbedCallback:
+def piped_embed_progress(clock: Callable[[], float] = time.monotonic, *,
+                         plan: Callable[[int], str] = plan_line) -> EmbedCallback:
     """Embedding progress as stderr lines: the plan, the first estimate, then every 15 s."""
     meter = EmbedMeter(clock)
     last_line = [meter.clock()]
@@ -122,7 +139,7 @@ def piped_embed_progress(clock: Callable[[], float] = time.monotonic) -> EmbedCa
         meter.update(done, total)
         now = meter.clock()
         if done == 0:
-            echo(plan_line(total), err=True)
+            echo(plan(total), err=True)
             last_line[0] = now
             estimated[0] = False
         # The first estimate as soon as there is one, then a line now and then.
@@ -145,14 +162,14 @@ def _file_bar(bar: Progress) -> ProgressCallback:
     return advance
 
 
-def _embed_bar(bar: Progress) -> EmbedCallback:
+def _embed_bar(bar: Progress, plan: Callable[[int], str]) -> EmbedCallback:
     task: TaskID = bar.add_task("embedding", total=None, visible=False)
     meter = EmbedMeter()
 
     def embedded(done: int, total: int) -> None:
         meter.update(done, total)
         if done == 0:
-            bar.console.print(plan_line(total))
+            bar.console.print(plan(total))
         bar.update(task, completed=done, total=total, visible=True,
                    description=f"embedding {meter.describe()}")
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from lore.cli._common import (
     root_option,
     with_reader,
 )
-from lore.cli._index_progress import index_progress
+from lore.cli._index_progress import index_progress, plan_line
 from lore.cli._output import echo, echo_json, notice
 
 if TYPE_CHECKING:
@@ -92,10 +93,11 @@ def index(root_arg: Path | None, root: Path | None, index_dir: Path | None, as_j
       lore index --json | jq '.skipped'
     """
     flags = {"embed.enabled": False} if no_embed else None
-    with open_cli_index(pick_root(root_arg, root), index_dir, create=True, flags=flags) as idx, \
-            index_progress(enabled=not quiet) as (progress, embed_progress):
-        report = idx.sync(progress=progress, rebuild_vectors=rebuild_vectors,
-                          embed_progress=embed_progress, on_wait=notice)
+    with open_cli_index(pick_root(root_arg, root), index_dir, create=True, flags=flags) as idx:
+        plan = plan_line if quiet else _plan(idx)
+        with index_progress(enabled=not quiet, plan=plan) as (progress, embed_progress):
+            report = idx.sync(progress=progress, rebuild_vectors=rebuild_vectors,
+                              embed_progress=embed_progress, on_wait=notice)
         held = _active_vectors(idx)
     for line in report.notices:
         notice(line)
@@ -149,6 +151,30 @@ def status(root: Path | None, index_dir: Path | None, as_json: bool,
     count = len(problems["files"]) + len(problems["duplicate_ids"])
     if count:
         echo(f"{'warnings':16} {count} (`lore status --warnings` lists them)")
+
+
+def _plan(idx: Index) -> Callable[[int], str]:
+    """The plan line's wording: the configured model, and the space it replaces if any.
+
+    A changed model (or precision, prefixes, ...) builds a new space beside the
+    old one; the plan says so, and how long the catalogue model's measured speed
+    makes it. An embedder that cannot be built gets the plain plan: ``sync``
+    then reports why in its notices.
+    """
+    from lore.embed.base import EmbeddingSpace
+    from lore.errors import MissingDependencyError, ModelNotFoundError, ProviderError
+
+    if not idx.settings.embed.enabled:
+        return plan_line
+    try:
+        space = idx.embedding_runner().space
+    except (ModelNotFoundError, MissingDependencyError, ProviderError):
+        return plan_line
+    info = idx.status()
+    held, beside = info["active_space"], None
+    if held is not None and held != space.id:
+        beside = EmbeddingSpace(**json.loads(info["spaces"][held]["descriptor"])).describe()
+    return partial(plan_line, model=space.model, beside=beside)
 
 
 def _active_vectors(idx: Index) -> dict[str, int] | None:

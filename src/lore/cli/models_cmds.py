@@ -147,12 +147,19 @@ def _model_listing() -> list[dict[str, Any]]:
 
 
 def _describe(files: ModelFiles) -> dict[str, Any]:
-    """What a pulled model offers: folder, precisions, and each one's default space."""
-    from lore.embed.onnx import OnnxEmbedder
+    """What a pulled model offers: folder, precisions, and each one's default space.
 
+    The default space is the one ``lore index`` builds with default settings, so
+    it is computed at the settings' token window (or the model's, when shorter),
+    not at the model's longest window.
+    """
+    from lore.embed.onnx import OnnxEmbedder
+    from lore.settings import ProviderSettings
+
+    window = min(ProviderSettings().max_tokens, files.max_tokens)
     spaces = {}
     for p in files.precisions:
-        space = OnnxEmbedder(files, precision=p).space
+        space = OnnxEmbedder(files, precision=p, max_tokens=window).space
         spaces[p] = {"id": space.id, "label": space.describe()}
     sizes = {p: files.onnx_path(p).stat().st_size / 1e6 for p in files.precisions
              if files.onnx_path(p).is_file()}

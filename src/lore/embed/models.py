@@ -321,15 +321,21 @@ def estimate_seconds(model: str, chunks: int) -> float | None:
     return chunks / spec.passages_per_s
 
 
+def estimate_phrase(model: str, chunks: int) -> str | None:
+    """E.g. "up to about 10 min at 2 passages/s (measured on 2 cores; ...)"; None: unknown."""
+    seconds = estimate_seconds(model, chunks)
+    if seconds is None:
+        return None
+    minutes = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+    return (f"up to about {minutes} at {CATALOGUE[model].passages_per_s:g} passages/s "
+            f"(measured on 2 cores; shorter chunks go faster)")
+
+
 def switch_notice(model: str, chunks: int) -> str:
     """What building a new space with ``model`` costs, said before it starts."""
-    seconds = estimate_seconds(model, chunks)
     text = f"the new space needs {chunks:,} chunks embedded with {model}"
-    if seconds is None:
-        return text
-    minutes = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
-    return (f"{text}: up to about {minutes} at {CATALOGUE[model].passages_per_s:g} "
-            f"passages/s (measured on 2 cores; shorter chunks go faster)")
+    estimate = estimate_phrase(model, chunks)
+    return text if estimate is None else f"{text}: {estimate}"
 
 
 def ensure_model(name: str, precision: str, *, auto_pull: bool = True,
