@@ -5,7 +5,13 @@ legs, the same per-document collapse), then replays fusion for a grid of RRF
 constants and leg weights and prints nDCG@10 for each, best first. Use the
 work dir of an earlier ``lore eval --work-dir`` run so nothing is re-embedded.
 
+``--adaptive`` instead replays score fusion for a grid of vector weights x
+``search.keyword_full_coverage`` (fusion that adapts to the keyword leg's
+best coverage, ``search/fusion.py`` ``adapt_weights``).
+
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work
+    python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work \
+        --adaptive
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ from lore.config import load_settings
 from lore.embed.runner import EmbeddingRunner
 from lore.eval.beir import load_qrels, load_queries
 from lore.eval.metrics import evaluate
-from lore.search.engine import plan_query, run_legs
-from lore.search.fusion import LegResult, collapse_to_documents, fuse
+from lore.search.engine import keyword_top_coverage, leg_weights, plan_query, run_legs
+from lore.search.fusion import LegResult, adapt_weights, collapse_to_documents, fuse
 from lore.search.vector import VectorLeg
+from lore.settings import Settings
 from lore.store.catalog import Catalog
 
 CANDIDATES = 100
@@ -33,6 +40,8 @@ def main() -> int:
     parser.add_argument("--work-dir", type=Path, required=True,
                         help="an earlier `lore eval --work-dir` folder (corpus/ and index/)")
     parser.add_argument("--split", default="train")
+    parser.add_argument("--adaptive", action="store_true",
+                        help="grid vector weight x adaptive fusion instead")
     args = parser.parse_args()
 
     qrels = load_qrels(args.dataset, args.split)
@@ -47,6 +56,9 @@ def main() -> int:
             parser.error(f"{args.work_dir / 'index'} has no vectors: run `lore eval` with "
                          "embeddings enabled first")
         leg = VectorLeg(EmbeddingRunner.from_settings(settings.embed), store.vector_index(space))
+        if args.adaptive:
+            adaptive_grid(store, leg, settings, {q: queries[q] for q in qrels}, qrels, beir_of)
+            return 0
         per_query: dict[str, tuple[list[LegResult], dict[int, int]]] = {}
         for qid in qrels:
             plan = plan_query(store, queries[qid], None)
@@ -98,6 +110,33 @@ def main() -> int:
             print(f"convex {norm_kind} alpha(vector)={alpha}  nDCG@10 "
                   f"{convex(alpha, norm_kind):.4f}")
     return 0
+
+
+def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
+                  qrels: dict[str, dict[str, int]], beir_of: dict[int, str]) -> None:
+    """Print nDCG@10 of score fusion for vector weight x keyword_full_coverage."""
+    legs_of: dict[str, tuple[list[LegResult], dict[int, int], float]] = {}
+    for qid, text in queries.items():
+        plan = plan_query(store, text, None)
+        legs = run_legs(store, plan, settings=settings, candidates=CANDIDATES,
+                        mode="hybrid", vector_leg=leg)
+        owners = store.chunk_owners(sorted({c for lg in legs for c, _ in lg.ranked}))
+        legs_of[qid] = (collapse_to_documents(legs, owners), owners,
+                        keyword_top_coverage(store, plan, legs, owners))
+
+    def score(vector: float, full_at: float) -> float:
+        weights = {**leg_weights(settings), "keyword": 1.0 - vector, "vector": vector}
+        run = {}
+        for qid, (legs, owners, coverage) in legs_of.items():
+            fused = fuse(legs, adapt_weights(weights, coverage, full_at),
+                         k=settings.search.rrf_k, method="score")
+            run[qid] = [beir_of[owners[f.chunk_id]] for f in fused[:100]]
+        return evaluate(run, qrels).mean["ndcg@10"]
+
+    print(f"{len(legs_of)} queries; score fusion (keyword weight = 1 - vector weight)")
+    for vector, full_at in itertools.product((0.4, 0.45, 0.5), (0.0, 0.2, 0.3, 0.4, 0.5)):
+        print(f"vector_weight={vector:<5} keyword_full_coverage={full_at:<4} "
+              f"nDCG@10 {score(vector, full_at):.4f}")
 
 
 if __name__ == "__main__":

@@ -346,7 +346,7 @@ class Index:
         if found.weak_match:
             notices.append("No strong match: no hit contains most of the query's words or "
                            "comes close in meaning; the hits are the nearest there are.")
-        return SearchResult(hits, notices, weak_match=found.weak_match)
+        return SearchResult(hits, [*found.notices, *notices], weak_match=found.weak_match)
 
     def _reranked(self, reranker: Reranker, query: str, hits: list[Hit], notices: list[str], *,
                   limit: int, explain: bool) -> list[Hit]:

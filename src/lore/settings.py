@@ -109,6 +109,12 @@ class SearchSettings:
     keyword_weight: float = field(default=0.55, metadata=_range(0))
     vector_weight: float = field(default=0.45, metadata=_range(0))
     id_weight: float = field(default=2.0, metadata=_range(0))
+    # Fusion that adapts to the query (search/fusion.py adapt_weights): below this
+    # IDF-weighted coverage of the query by the best keyword hit, keyword weight moves
+    # to the vector leg in proportion; 0 turns it off. SciFact train nDCG@10
+    # (bench/tune_fusion.py --adaptive): 0 .7338, 0.2 .7341, 0.3 .7346, 0.4 .7328,
+    # 0.5 .7290; the backlog development set is unchanged at 0.3 (overall .904).
+    keyword_full_coverage: float = field(default=0.3, metadata=_range(0, 1))
     candidates: int = field(default=100, metadata=_range(1, 100_000))  # per leg, before fusion
     # Rank pooled document vectors beside chunk vectors (search/vector.py). SciFact test
     # nDCG@10 with/without: vector 0.649/0.651, hybrid 0.732/0.734 — neutral on short

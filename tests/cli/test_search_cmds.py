@@ -300,13 +300,31 @@ def test_a_mistyped_filter_key_is_an_error_with_a_suggestion(root: Path,
     assert "Known keys:" in result.output and "state" in result.output
 
 
-@pytest.mark.parametrize("args", [("--filter", "state=Doen", "cache"), ("state:Doen", "cache")])
-def test_an_unknown_filter_value_lists_the_known_values(root: Path,
-                                                        args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize("args", [("--filter", "state=Blocked", "cache"),
+                                  ("state:Blocked", "cache")])
+def test_a_filter_value_nothing_resembles_lists_the_known_values(root: Path,
+                                                                args: tuple[str, ...]) -> None:
     result = invoke("search", *args, "--root", str(root))
     assert result.exit_code == 1
-    assert "'doen'" in result.output
+    assert "'blocked'" in result.output
     assert "Known values of state: done, proposed." in result.output
+
+
+@pytest.mark.parametrize(("args", "matched"), [
+    (("--filter", "state=Doen"), "'done'"),                  # one edit
+    (("state:propsed",), "'proposed'"),                      # inline, one edit
+    (("--filter", "type=tasks"), "'task'"),                  # the parser's type spelling
+    (("type:decision", "--filter", "status=accept"), "'adr'"),  # ADR, a word part
+])
+def test_a_near_filter_value_is_matched_with_a_notice(root: Path, args: tuple[str, ...],
+                                                      matched: str) -> None:
+    envelope = search_envelope(root, "cache", *args)
+    expected = {"'done'": ["KABSD-TSK-0001"], "'proposed'": ["KABSD-TSK-0002"], "'task'": ["KABSD-TSK-0001", "KABSD-TSK-0002"],
+                "'adr'": ["ADR-0001"]}[matched]
+    assert sorted(h["doc_id"] for h in envelope["hits"]) == expected
+    assert any(matched in n and n.startswith("No document has") for n in envelope["notices"])
+    text = invoke("search", "cache", *args, "--root", str(root))
+    assert text.exit_code == 0 and "matched it to" in text.output
 
 
 def test_filter_values_compare_case_insensitively(root: Path) -> None:

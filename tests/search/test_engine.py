@@ -191,6 +191,25 @@ def test_kano_filters_are_exact(kano_index: Index, filters: dict[str, list[str]]
         expected & fts_documents(conn, '"embedding" OR "provider"')
 
 
+@pytest.mark.parametrize(("asked", "meant"), [
+    ({"type": ["Story"]}, {"type": ["UserStory"]}),
+    ({"type": ["decision"], "status": ["accept"]}, {"type": ["ADR"], "status": ["Accepted"]}),
+    ({"state": ["in progress"]}, {"state": ["InProgress"]}),
+    ({"state": ["Doen"]}, {"state": ["Done"]}),
+])
+def test_kano_near_filter_values_match_what_they_mean(kano_index: Index,
+                                                      asked: dict[str, list[str]],
+                                                      meant: dict[str, list[str]]) -> None:
+    expected = metadata_scan(kano_index._store.conn, meant)
+    assert expected, "the meant filter should match something in the corpus"
+    found = kano_index.search("", filters=asked, limit=10_000)
+    assert {p for h in found for p in (h.path, *h.also_at)} == expected
+    matched = [n for n in found.notices if "matched it to" in n]
+    assert len(matched) == len(asked)
+    assert not any("matched it to" in n
+                   for n in kano_index.search("", filters=meant, limit=10_000).notices)
+
+
 def test_kano_inline_filter_equals_filter_argument(kano_index: Index) -> None:
     inline = all_of(kano_index, "type:ADR sqlite index")
     argument = all_of(kano_index, "sqlite index", filters={"type": ["adr"]})

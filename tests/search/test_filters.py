@@ -7,10 +7,11 @@ from collections.abc import Sequence
 import pytest
 
 from lore.errors import QueryError
-from lore.search.filters import check_filters, edit_distance, nearest
+from lore.search.filters import check_filters, edit_distance, nearest, plausible_values
 
-FIELDS = {"type": ["adr", "bug", "task"], "state": ["done", "in progress", "proposed"],
-          "tags": ["cli", "search"]}
+FIELDS = {"type": ["adr", "bug", "task", "userstory"],
+          "state": ["done", "in progress", "inreview", "proposed"],
+          "tags": ["cli", "search", "search-engine"]}
 
 
 class Fields:
@@ -40,7 +41,8 @@ def test_nearest_takes_one_edit_for_short_words_two_for_long() -> None:
 
 
 def test_known_filters_pass_without_notes() -> None:
-    assert check_filters(Fields(), {"type": ["task"]}, explicit=(), colon_words=()) == []
+    checked = check_filters(Fields(), {"type": ["task"]}, explicit=(), colon_words=())
+    assert (checked.filters, checked.notes, checked.notices) == ({"type": ["task"]}, [], [])
 
 
 def test_unknown_explicit_key_suggests_and_lists_keys() -> None:
@@ -54,12 +56,43 @@ def test_unknown_explicit_key_suggests_and_lists_keys() -> None:
 def test_inline_near_miss_is_an_error_and_a_far_word_stays_text() -> None:
     with pytest.raises(QueryError, match="did you mean 'tags'"):
         check_filters(Fields(), {}, explicit=(), colon_words={"tag"})
-    notes = check_filters(Fields(), {}, explicit=(), colon_words={"http"})
+    notes = check_filters(Fields(), {}, explicit=(), colon_words={"http"}).notes
     assert notes == ["http:… was searched as text: no document has a field 'http'."]
 
 
-def test_unknown_value_lists_the_known_values() -> None:
+def test_a_value_nothing_resembles_lists_the_known_values() -> None:
     with pytest.raises(QueryError) as err:
-        check_filters(Fields(), {"state": ["doen"]}, explicit=(), colon_words=())
-    assert "'doen'" in str(err.value)
-    assert "Known values of state: done, in progress, proposed." in str(err.value)
+        check_filters(Fields(), {"state": ["blocked"]}, explicit=(), colon_words=())
+    assert "'blocked'" in str(err.value)
+    assert "Known values of state: done, in progress, inreview, proposed." in str(err.value)
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("type", "story", ["userstory"]),            # the parser's own type spelling
+    ("type", "decision", ["adr"]),
+    ("type", "user-story", ["userstory"]),
+    ("state", "in-progress", ["in progress"]),   # same letters without separators
+    ("state", "in_review", ["inreview"]),
+    ("state", "progress", ["in progress"]),      # a word part
+    ("state", "review", ["inreview"]),           # the end of a run-together part
+    ("tags", "engine", ["search-engine"]),
+    ("tags", "serch", ["search"]),               # one edit
+    ("state", "doen", ["done"]),                 # a swap is one edit
+    ("state", "proposd", ["proposed"]),
+    ("type", "stories", ["userstory"]),          # a plural, made singular
+    ("type", "user stories", ["userstory"]),
+    ("type", "decisions", ["adr"]),
+    ("state", "blocked", []),
+    ("state", "do", []),                         # too short to be a part, two edits away
+])
+def test_plausible_values(key: str, value: str, expected: list[str]) -> None:
+    assert plausible_values(key, value, FIELDS[key]) == expected
+
+
+def test_an_unknown_value_is_matched_with_a_notice_and_known_values_are_kept() -> None:
+    checked = check_filters(Fields(), {"type": ["story", "bug"], "state": ["in-progress"]},
+                            explicit={"type"}, colon_words=())
+    assert checked.filters == {"type": ["bug", "userstory"], "state": ["in progress"]}
+    assert checked.notices == ["No document has type = 'story'; matched it to 'userstory'.",
+                               ("No document has state = 'in-progress'; matched it to "
+                                "'in progress'.")]

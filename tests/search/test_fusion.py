@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lore.search.fusion import LegResult, add_boost, doctype_boosts, fuse
+from lore.search.fusion import LegResult, adapt_weights, add_boost, doctype_boosts, fuse
 
 
 def test_weighted_rrf_matches_the_formula() -> None:
@@ -143,3 +143,25 @@ def test_score_fusion_single_hit_leg_gives_full_weight() -> None:
     assert entry.score == pytest.approx(1.0)
     with pytest.raises(ValueError, match="unknown fusion"):
         fuse([], {}, k=60, method="borda")
+
+
+@pytest.mark.parametrize(("coverage", "keyword", "vector"), [
+    (1.0, 0.55, 0.45), (0.3, 0.55, 0.45),      # at or above full_at: unchanged
+    (0.15, 0.275, 0.725), (0.0, 0.0, 1.0)])     # below: moved in proportion
+def test_adapt_weights_moves_keyword_weight_to_the_vector_leg(coverage: float, keyword: float,
+                                                              vector: float) -> None:
+    weights = adapt_weights({"keyword": 0.55, "vector": 0.45, "id": 2.0}, coverage, 0.3)
+    assert weights == {"keyword": pytest.approx(keyword), "vector": pytest.approx(vector),
+                       "id": 2.0}
+    assert adapt_weights({"keyword": 0.55, "vector": 0.45}, coverage, 0.0) == \
+        {"keyword": 0.55, "vector": 0.45}
+
+
+def test_a_one_hit_keyword_leg_no_longer_buries_a_strong_vector_hit() -> None:
+    keyword = LegResult("keyword", [(1, 2.0)])                      # matches 1 word of 8
+    vector = LegResult("vector", [(2, 0.85), (1, 0.40), (3, 0.30)])
+    plain = fuse([keyword, vector], {"keyword": 0.55, "vector": 0.45}, k=10, method="score")
+    assert plain[0].chunk_id == 1
+    adapted = fuse([keyword, vector], adapt_weights({"keyword": 0.55, "vector": 0.45},
+                                                    0.12, 0.3), k=10, method="score")
+    assert adapted[0].chunk_id == 2

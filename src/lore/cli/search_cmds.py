@@ -85,8 +85,10 @@ def search(query: tuple[str, ...], root: Path | None, index_dir: Path | None,
     phrase, -word excludes documents containing it, word* matches a prefix,
     and an id puts that document first: KABSD-TSK-0350, TSK-0350, 0350 (all
     candidates when several match), KABSD-TSK-0060@019b8f52, a uid or its
-    first 8+ characters. A filter key or value that nothing indexed has is
-    an error that lists the known ones. Chinese and Japanese words match
+    first 8+ characters. A filter value that nothing indexed has is matched
+    to the plausible one, with a notice (type:story finds UserStory,
+    state:in-progress finds InProgress); a key, or a value with nothing
+    close, is an error that lists the known ones. Chinese and Japanese match
     inside unspaced text.
     Options may come before or after the query; a -word that is not an
     option of this command is always a query word, so no `--` is needed.

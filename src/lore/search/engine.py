@@ -35,6 +35,7 @@ from lore.search.fts import exclusion_terms, match_terms
 from lore.search.fusion import (
     Fused,
     LegResult,
+    adapt_weights,
     add_boost,
     collapse_to_documents,
     doctype_boosts,
@@ -109,8 +110,11 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
             # snapshot no longer has: they are dropped, never looked up.
             legs = [replace(leg, ranked=[(c, s) for c, s in leg.ranked if c in owners])
                     for leg in legs]
+            full_at = settings.search.keyword_full_coverage
+            weights = adapt_weights(leg_weights(settings), keyword_top_coverage(
+                store, plan, legs, owners) if full_at > 0 else 1.0, full_at)
             fused = fuse(legs if chunks else collapse_to_documents(legs, owners),
-                         leg_weights(settings), k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
+                         weights, k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
                          method=settings.search.fusion)
             fused = add_boost(fused, "doctype", _doctype_boosts(store, owners, settings))
             for name, values in _document_boosts(store, owners, settings).items():
@@ -146,7 +150,8 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
                     score=score, also_at=tuple(also.get(doc, ())), vector_only=e.vector_only,
                     hub=doc in hubs)
             for (f, e), score, doc in zip(kept, scores, documents, strict=True)]
-    return SearchResult(hits, weak_match=graph is None and weak_match([e for _, e in kept]))
+    return SearchResult(hits, plan.notices,
+                        weak_match=graph is None and weak_match([e for _, e in kept]))
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,7 @@ class Plan:
         restriction: the documents allowed by filters and exclusions, or ``None``.
         listing: whether a query without text lists the filtered documents.
         notes: what ``--explain`` says about the query itself (words kept as text).
+        notices: what the hits' reader must know (a filter value matched to another).
     """
 
     parsed: ParsedQuery
@@ -166,6 +172,7 @@ class Plan:
     restriction: Restriction | None
     listing: bool
     notes: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
 
 
 def plan_query(store: SearchReads, query: str,
@@ -173,17 +180,19 @@ def plan_query(store: SearchReads, query: str,
     """Parse ``query`` against the store's field keys, merge in ``filters``, check both.
 
     Raises:
-        QueryError: a filter key or value that nothing indexed has
-            (``lore.search.filters``).
+        QueryError: a filter key that nothing indexed has, or a value that
+            resembles no indexed value (``lore.search.filters``).
     """
     candidates = candidate_field_keys(query)
     known = store.known_field_keys(candidates)
     parsed = parse_query(query, known)
-    merged = normalize_filters(filters, parsed.filters)
-    notes = check_filters(store, merged, explicit=set(normalize_filters(filters)),
-                          colon_words=candidates - known)
+    checked = check_filters(store, normalize_filters(filters, parsed.filters),
+                            explicit=set(normalize_filters(filters)),
+                            colon_words=candidates - known)
+    merged = checked.filters
     return Plan(parsed, match_terms(parsed), restriction(merged, exclusion_terms(parsed)),
-                listing=bool(merged), notes=tuple(notes))
+                listing=bool(merged), notes=tuple(checked.notes),
+                notices=tuple(checked.notices))
 
 
 def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: int,
@@ -240,6 +249,22 @@ def restriction(filters: Mapping[str, Sequence[str]],
             raise QueryError(f"The filter {key!r} has no values: give at least one, "
                              f"e.g. {key}:VALUE, or drop it.")
     return Restriction({k: tuple(v) for k, v in filters.items()}, tuple(exclusion))
+
+
+def keyword_top_coverage(store: SearchReads, plan: Plan, legs: Sequence[LegResult],
+                         owners: Mapping[int, int]) -> float:
+    """The IDF-weighted share of the query's terms that the keyword leg's best document holds.
+
+    1.0 when there is no keyword or no vector leg to weigh against (nothing to adapt).
+    """
+    names = {leg.name: leg for leg in legs}
+    keyword, vector = names.get("keyword"), names.get("vector")
+    if keyword is None or vector is None or not keyword.ranked or not vector.ranked:
+        return 1.0
+    top = owners.get(keyword.ranked[0][0])
+    if top is None:
+        return 1.0
+    return store.term_coverage(plan.terms, {top}).get(top, 0.0)
 
 
 def leg_weights(settings: Settings) -> dict[str, float]:

@@ -135,6 +135,32 @@ def fuse(legs: Sequence[LegResult], weights: Mapping[str, float], *, k: int,
     return sorted(fused.values(), key=Fused.sort_key)
 
 
+def adapt_weights(weights: Mapping[str, float], coverage: float,
+                  full_at: float) -> dict[str, float]:
+    """Move keyword weight to the vector leg as far as the best keyword match falls short.
+
+    Min-max fusion gives a leg's top hit its full weight however little it
+    matches: a Spanish question whose only keyword hit shares one word with it
+    ("tomates" in a restaurant's name) outranks the vector leg's right answer,
+    and a paraphrase's best keyword hit, holding a third of its words, outranks
+    documents that mean what it asks. When the keyword leg's best document
+    holds less than ``full_at`` of the query's IDF-weighted terms (``coverage``),
+    the keyword leg keeps ``coverage / full_at`` of its weight and the vector
+    leg gets the rest; the total is unchanged, so boosts keep their scale.
+
+    Args:
+        weights: leg name -> weight (``keyword`` and ``vector`` are read).
+        coverage: the keyword leg's best document's IDF-weighted term coverage, 0..1.
+        full_at: the coverage from which the keyword leg keeps its full weight
+            (0: never adapt).
+    """
+    keyword = weights.get("keyword", 1.0)
+    if full_at <= 0 or coverage >= full_at:
+        return dict(weights)
+    moved = keyword * (1.0 - max(0.0, coverage) / full_at)
+    return {**weights, "keyword": keyword - moved, "vector": weights.get("vector", 1.0) + moved}
+
+
 def collapse_to_documents(legs: Sequence[LegResult],
                           document_of: Mapping[int, int]) -> list[LegResult]:
     """Rank documents instead of chunks in every leg, before fusion.
