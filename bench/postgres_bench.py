@@ -22,6 +22,7 @@ loaded machine drift; compare the two backends within one run.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import threading
 import time
@@ -106,6 +107,7 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=float, default=20.0)
     args = parser.parse_args()
 
+    print("load average at the start: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     with tempfile.TemporaryDirectory(prefix="lore-pg-bench-") as tmp:
         work = Path(tmp)
         url = args.url
@@ -137,6 +139,8 @@ def main() -> None:
         for label, secs in (("local", local_t), ("postgres", pg_t)):
             print(f"hybrid     {label:9} p50 {percentile(secs, 50) * 1000:7.1f} ms   "
                   f"p95 {percentile(secs, 95) * 1000:7.1f} ms")
+        print(f"hybrid p50 ratio postgres/local "
+              f"{percentile(pg_t, 50) / percentile(local_t, 50):5.2f}x")
         local_ndcg = evaluate(local_run, qrels).mean["ndcg@10"]
         pg_ndcg = evaluate(pg_run, qrels).mean["ndcg@10"]
         print(f"nDCG@10    local {local_ndcg:.4f}   postgres {pg_ndcg:.4f}   "
@@ -151,6 +155,7 @@ def main() -> None:
                                               args.clients, args.load_seconds)
         print(f"{args.clients} clients on postgres while a sync rewrote 300 documents "
               f"({synced:.1f} s): {rps:.1f} requests/s, {errors} errors")
+        print("load average at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -424,7 +424,14 @@ class Index:
         return self._store.get_document(id_or_path)
 
     def verify(self) -> VerifyReport:
-        """Whether catalog, FTS, stored vectors, sidecar, space record and cache agree."""
+        """Whether catalog, FTS, stored vectors, sidecar, space record and cache agree
+        (on PostgreSQL: ``lore.store.postgres.integrity`` says what is checked)."""
+        if not isinstance(self._store, Catalog):
+            from lore.store.postgres.integrity import verify_store
+            from lore.store.postgres.store import PostgresStore
+
+            if isinstance(self._store, PostgresStore):
+                return verify_store(self._store)
         from lore.verify import verify_index
 
         return verify_index(self._catalog())
@@ -437,7 +444,10 @@ class Index:
 
     def _catalog(self) -> Catalog:
         if not isinstance(self._store, Catalog):
-            raise ConfigError("verify and repair check the SQLite index; this store is another.")
+            raise ConfigError("`lore repair` mends the local SQLite index only. On PostgreSQL, "
+                              "`lore verify` names what disagrees; `lore index --rebuild-vectors`"
+                              " rebuilds vectors, and indexing into a new store_name rebuilds "
+                              "the rest.")
         return self._store
 
     def duplicate_ids(self) -> dict[str, list[str]]:

@@ -44,9 +44,10 @@ class IndexSettings:
     # (``pip install 'lore[postgres]'``; also LORE_STORE or --store).
     store: str = ""
     store_name: str = ""               # this root's name in a shared store; "": the folder's name
-    # Full-text configuration of a new index in PostgreSQL: stemming per language
-    # ("english", "german", ...), or "simple" (no stemming, any language).
-    text_search: str = "english"
+    # Full-text configuration of a new index in PostgreSQL: "lore_english" stems as the
+    # local index does (Porter, no stopwords); any PostgreSQL configuration works too
+    # ("german", ...), or "simple" (no stemming, any language).
+    text_search: str = "lore_english"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["find_root", "index_options", "json_option", "load_cli_settings",
            "no_server_option", "open_cli_index", "pick_root", "root_argument", "root_option",
-           "with_reader"]
+           "store_option", "with_reader"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -48,9 +48,23 @@ json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 
 
+def _remember_store(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """Put a command's ``--store`` where ``load_cli_settings`` reads ``lore --store``."""
+    if value is not None:
+        top = ctx.find_root()
+        top.obj = {**(top.obj or {}), "index.store": value}
+
+
+store_option = click.option(
+    "--store", metavar="URL", default=None, expose_value=False, callback=_remember_store,
+    help="Keep the index in this PostgreSQL database instead of ROOT/.lore "
+         "(postgresql://user:password@host/db; also LORE_STORE or [index] store).")
+
+
 def index_options(func: F) -> F:
-    """``--root`` and ``--index-dir``, for commands that work on an existing index."""
-    return root_option(index_dir_option(func))
+    """``--root``, ``--index-dir`` and ``--store``, for commands that work on an existing
+    index (``--store`` also works before the command: ``lore --store URL search ...``)."""
+    return root_option(index_dir_option(store_option(func)))
 
 
 def pick_root(positional: Path | None, option: Path | None) -> Path | None:

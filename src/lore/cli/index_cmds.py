@@ -19,6 +19,7 @@ from lore.cli._common import (
     pick_root,
     root_argument,
     root_option,
+    store_option,
     with_reader,
 )
 from lore.cli._index_progress import index_progress, plan_line
@@ -36,6 +37,7 @@ SHOWN_PROBLEMS = 20
 @root_argument
 @root_option
 @index_dir_option
+@store_option
 def init(root_arg: Path | None, root: Path | None, index_dir: Path | None) -> None:
     """Create an empty index and a commented lore.toml in ROOT (default: .).
 
@@ -64,6 +66,7 @@ def init(root_arg: Path | None, root: Path | None, index_dir: Path | None) -> No
 @root_argument
 @root_option
 @index_dir_option
+@store_option
 @json_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something fails.")
 @click.option("--no-embed", is_flag=True,

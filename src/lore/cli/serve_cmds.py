@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lore.cli._common import index_dir_option, load_cli_settings
+from lore.cli._common import index_dir_option, load_cli_settings, store_option
 
 if TYPE_CHECKING:
     from lore.server.service import IndexService
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 @click.command()
 @root_argument
 @index_dir_option
+@store_option
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Anything but loopback needs --token-env.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8321, show_default=True,
@@ -115,6 +116,7 @@ def serve(root: Path, index_dir: Path | None, host: str, port: int, token_env: s
 @click.command("mcp")
 @root_argument
 @index_dir_option
+@store_option
 @click.option("--watch", "watch_files", is_flag=True,
               help="Re-index changed files as they are saved.")
 def mcp_command(root: Path, index_dir: Path | None, watch_files: bool) -> None:

@@ -3,8 +3,8 @@
 A slice of SciFact (the first test queries' relevant documents plus
 distractors), embedded once with the hashing embedder and copied into
 PostgreSQL with ``copy_index``, so both stores hold the same chunks and the
-same vectors and only the stores differ: FTS5 BM25 against ``ts_rank``,
-faiss HNSW against pgvector. The two top-10 document sets must share at least
+same vectors and only the stores differ: FTS5 BM25 against the same BM25
+computed from PostgreSQL postings, faiss HNSW against pgvector. The two top-10 document sets must share at least
 ``SHARED`` documents on ``AGREE`` of the queries, and nDCG@10 must stay within
 ``NDCG_GAP``.
 """
@@ -34,10 +34,6 @@ def top10(index: Index, queries: dict[str, str], to_id: dict[str, str]) -> dict[
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "the local keyword leg scores documents as half whole-document BM25 plus half best "
-    "chunk (docs/decisions/keyword-scoring.md); the PostgreSQL leg still ranks by best "
-    "chunk only, so nDCG@10 differs by about 0.014 on this slice (bar: 0.01)"))
 def test_hybrid_top10_agrees_with_the_local_store(pg_url: str, scifact_dir: Path,
                                                   tmp_path: Path) -> None:
     qrels, docs = slice_dataset(scifact_dir, load_qrels(scifact_dir, "test"), MAX_DOCS)

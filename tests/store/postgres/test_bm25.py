@@ -1,41 +1,169 @@
-"""BM25 on tsvector hit counts: the FTS5 formula, phrases and prefixes counted as FTS5 counts them."""
+"""PostgreSQL's BM25 ranks as the local index's FTS5 does: same rows, same scores.
+
+The same random corpus goes into a SQLite catalog and a PostgreSQL root; every
+query is ranked by both, per chunk and per document (document-level BM25
+mixed with the best chunk's), with and without a restriction. Expected values
+come from SQLite's FTS5, not from the code under test.
+"""
 
 from __future__ import annotations
 
-import math
+import dataclasses
+import random
+from collections.abc import Iterator
 
 import pytest
+from conftest import pg_store
 
-from lore.store.postgres.bm25 import K1, TermHits, bm25, term_frequency
+from lore.documents.model import Chunk, Document
+from lore.search.fts import quote_fts
+from lore.store.base import Restriction, Store
+from lore.store.catalog import Catalog
+from lore.store.postgres import PostgresStore
 
-
-def test_one_term_scores_as_fts5_does() -> None:
-    term = TermHits(("cach",), prefix=False, documents=3)
-    score = bm25([term], [True], {"cach": 2.0}, tokens=10, chunks=100, avgdl=20.0)
-    idf = math.log((100 - 3 + 0.5) / (3 + 0.5))
-    norm = K1 * (1 - 0.75 + 0.75 * 10 / 20)
-    assert score == pytest.approx(idf * 2.0 * (K1 + 1) / (2.0 + norm))
-
-
-def test_rarer_terms_and_shorter_chunks_score_higher() -> None:
-    rare, common = TermHits(("a",), False, 2), TermHits(("b",), False, 60)
-    hits = {"a": 1.0, "b": 1.0}
-    assert bm25([rare], [True], hits, 10, chunks=100, avgdl=10) > \
-        bm25([common], [True], hits, 10, chunks=100, avgdl=10)
-    assert bm25([rare], [True], hits, 5, chunks=100, avgdl=10) > \
-        bm25([rare], [True], hits, 50, chunks=100, avgdl=10)
-    # A term in most chunks still adds a little, never a penalty (FTS5's 1e-6 floor).
-    assert bm25([TermHits(("c",), False, 90)], [True], {"c": 1.0}, 10, chunks=100,
-                avgdl=10) > 0
-
-
-def test_unmatched_terms_add_nothing() -> None:
-    term = TermHits(("x",), False, 5)
-    assert bm25([term], [False], {"x": 3.0}, 10, chunks=50, avgdl=10) == 0.0
+# Words Porter stems the same in FTS5 and PostgreSQL, inflected forms included.
+VOCABULARY = ("cache", "caches", "vector", "vectors", "store", "stored", "index", "indexing",
+              "search", "query", "queries", "token", "model", "models", "embedding", "sidecar",
+              "backlog", "sqlite", "postgres", "ranking", "chunk", "chunks", "the", "of")
+TERMS = [[quote_fts("cache")], [quote_fts("vectors"), quote_fts("store")],
+         [quote_fts("cache"), quote_fts("cache"), quote_fts("sidecar")],
+         [quote_fts("quer") + "*"], [quote_fts("the"), quote_fts("ranking")],
+         [quote_fts("café"), quote_fts("chunk")], [quote_fts("重構")], [quote_fts("話") + "*"],
+         [quote_fts("nothing")]]
+# Phrases (several words in one term: "TSK-0042" is "tsk" "0042", a CJK word its
+# bigrams, as lore.search.fts writes it) match the same rows; their frequency is their rarest word's hits, an
+# upper bound of FTS5's phrase count, so their scores are not compared.
+PHRASES = [[quote_fts("embedding model")], [quote_fts("TSK-0042")],
+           [quote_fts("計画 画の の話")]]
+WEIGHTS = (5.0, 2.0, 1.0)
 
 
-def test_phrases_count_their_rarest_word_and_prefixes_every_covered_lexeme() -> None:
-    hits = {"vector": 3.0, "store": 1.0, "stori": 2.0}
-    assert term_frequency(TermHits(("vector", "store"), False, 1), hits) == 1.0
-    assert term_frequency(TermHits(("stor",), True, 1), hits) == 3.0
-    assert term_frequency(TermHits((), False, 0), hits) == 0.0
+def _corpus(seed: int, documents: int) -> list[tuple[Document, list[Chunk]]]:
+    rng = random.Random(seed)
+    out = []
+    for n in range(documents):
+        sections = []
+        for _ in range(rng.randint(1, 4)):
+            text = " ".join(rng.choice(VOCABULARY) for _ in range(rng.randint(3, 60)))
+            if rng.random() < 0.2:
+                text += rng.choice([" TSK-0042 done.", " Café-chunk!", " 重構計画の話"])
+            sections.append(((rng.choice(VOCABULARY).title(),), text))
+        title = " ".join(rng.choice(VOCABULARY) for _ in range(rng.randint(1, 3)))
+        body = "\n\n".join(f"## {h[0]}\n\n{text}" for h, text in sections)
+        doc = Document(path=f"d/{n:03}.md", doc_id=f"D-{n}", uid=None, title=title,
+                       doctype="Note", metadata={"state": "Done" if n % 3 else "Open"},
+                       links=(), body=body, content_hash=str(n), size=len(body), mtime_ns=0)
+        out.append((doc, [Chunk(i, h, text, "section", len(text.split()))
+                          for i, (h, text) in enumerate(sections)]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def stores(pg_url: str) -> Iterator[tuple[Store, PostgresStore]]:
+    local, remote = Catalog.memory(), pg_store(pg_url)
+    for doc, chunks in _corpus(7, 120):
+        local.replace_document(doc, chunks, "test")
+        remote.replace_document(doc, chunks, "test")
+    yield local, remote
+    remote.drop_root()
+    remote.close()
+    local.close()
+
+
+def _by_path(store: Store, ranked: list[tuple[int, float]]) -> list[tuple[str, int, float]]:
+    rows = store.hit_rows([cid for cid, _ in ranked])
+    return [(rows[cid].path, rows[cid].ordinal, score) for cid, score in ranked]
+
+
+@pytest.mark.parametrize("per_document", [True, False])
+@pytest.mark.parametrize("restricted", [False, True])
+@pytest.mark.parametrize("terms", TERMS, ids=lambda t: " ".join(t))
+def test_rankings_and_scores_equal_fts5s(stores: tuple[Store, PostgresStore], terms: list[str],
+                                         per_document: bool, restricted: bool) -> None:
+    local, remote = stores
+    restriction = Restriction(filters={"state": ("done",)}) if restricted else None
+    got = [_by_path(s, s.keyword_ranking(terms, weights=WEIGHTS, limit=15,
+                                         restriction=restriction, per_document=per_document,
+                                         share=0.5)) for s in (local, remote)]
+    expected, actual = got
+    assert [(p, o) for p, o, _ in actual] == [(p, o) for p, o, _ in expected]
+    assert [s for _, _, s in actual] == pytest.approx([s for _, _, s in expected], rel=1e-6)
+    if terms != [quote_fts("nothing")]:
+        assert expected, "the query should match something in the corpus"
+
+
+@pytest.mark.parametrize("per_document", [True, False])
+@pytest.mark.parametrize("terms", PHRASES, ids=lambda t: " ".join(t))
+def test_phrases_match_the_rows_fts5_matches(stores: tuple[Store, PostgresStore],
+                                             terms: list[str], per_document: bool) -> None:
+    found = [{(p, o if not per_document else 0) for p, o, _ in _by_path(s, s.keyword_ranking(
+        terms, weights=WEIGHTS, limit=1000, restriction=None, per_document=per_document))}
+        for s in stores]   # per document: the same documents (their best chunk may differ)
+    assert found[0] and found[1] == found[0]
+
+
+def test_postings_are_rewritten_when_a_document_changes(stores: tuple[Store, PostgresStore]
+                                                        ) -> None:
+    _, remote = stores
+    doc, chunks = _corpus(7, 1)[0]
+    term = [quote_fts("zebra")]
+    before = remote.keyword_ranking(term, weights=WEIGHTS, limit=5, restriction=None,
+                                    per_document=True)
+    edited = dataclasses.replace(doc, body=doc.body + " zebra", content_hash="z")
+    remote.replace_document(edited, [Chunk(0, ("Zoo",), "a zebra", "section", 2)], "test")
+    after = remote.keyword_ranking(term, weights=WEIGHTS, limit=5, restriction=None,
+                                   per_document=True)
+    remote.replace_document(doc, chunks, "test")
+    assert before == [] and len(after) == 1
+    assert remote.keyword_ranking(term, weights=WEIGHTS, limit=5, restriction=None) == []
+
+
+def test_a_version_1_database_gains_postings_that_rank_as_fresh_ones(pg_url: str) -> None:
+    import uuid
+
+    from psycopg.conninfo import make_conninfo
+
+    from lore.store.postgres.connection import connect
+    from lore.store.postgres.schema import MIGRATIONS, migrate
+
+    name = f"lore_v1_{uuid.uuid4().hex[:8]}"
+    admin = connect(pg_url)
+    admin.execute(f"CREATE DATABASE {name}")
+    url = make_conninfo(pg_url, dbname=name)
+    try:
+        conn = connect(url)
+        (version, steps), = MIGRATIONS[:1]
+        conn.execute(str(steps[0]))
+        conn.execute("CREATE TABLE lore_schema(version integer PRIMARY KEY, "
+                     "applied_at timestamptz NOT NULL DEFAULT now())")
+        conn.execute("INSERT INTO lore_schema(version) VALUES (%s)", (version,))
+        (root,) = conn.execute("INSERT INTO lore_roots(name, text_config, created_at) VALUES"
+                               " ('old', 'english', 0) RETURNING id").fetchone()
+        for n, (doc, chunks) in enumerate(_corpus(3, 12)):
+            (doc_row,) = conn.execute(
+                "INSERT INTO lore_documents(root_id, path, doc_id, title, doctype, metadata,"
+                " body, content_hash, size, mtime_ns, chunker_version, indexed_at) VALUES"
+                " (%s, %s, %s, %s, 'Note', '{}', %s, %s, 0, 0, 'test', 0) RETURNING id",
+                (root, doc.path, doc.doc_id, doc.title, doc.body, str(n))).fetchone()
+            for c in chunks:
+                conn.execute("INSERT INTO lore_chunks(document_id, root_id, ordinal, kind,"
+                             " heading_path, text, token_estimate, tsv, token_count) VALUES"
+                             " (%s, %s, %s, 'section', %s, %s, 0, '', 0)",
+                             (doc_row, root, c.ordinal, f'["{c.heading_path[0]}"]', c.text))
+        migrate(conn)
+        conn.close()
+        old, fresh = PostgresStore.open(url, "old"), PostgresStore.open(url, "fresh",
+                                                                          text_config="english")
+        for doc, chunks in _corpus(3, 12):
+            fresh.replace_document(doc, chunks, "test")
+        for terms in TERMS:
+            ranked = [_by_path(s, s.keyword_ranking(terms, weights=WEIGHTS, limit=10,
+                                                    restriction=None, per_document=True))
+                      for s in (old, fresh)]
+            assert ranked[0] == ranked[1]
+        assert old.keyword_ranking(['"cache"'], weights=WEIGHTS, limit=3, restriction=None)
+        old.close()
+        fresh.close()
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()

@@ -40,7 +40,8 @@ def test_roots_in_one_database_are_kept_apart(pg_url: str) -> None:
             store.close()
 
 
-@pytest.mark.parametrize("config, stems", [("english", True), ("simple", False)])
+@pytest.mark.parametrize("config, stems", [("lore_english", True), ("english", True),
+                                           ("simple", False)])
 def test_text_search_configuration_is_per_root(pg_url: str, config: str, stems: bool) -> None:
     store = pg_store(pg_url, text_config=config)
     try:
@@ -185,5 +186,5 @@ def test_index_on_postgres_says_where_it_lives(pg_url: str, tmp_path: Path) -> N
         index.sync()
         status = index.status()
         assert status["documents"] == 5 and status["store_root"] == "status-root"
-        assert status["store"] == redact(pg_url) and status["text_config"] == "english"
+        assert status["store"] == redact(pg_url) and status["text_config"] == "lore_english"
         index._store.drop_root()   # type: ignore[attr-defined]

@@ -3,9 +3,8 @@
 Every statement is scoped to the store's root (``root_id``), so roots that
 share a database never see each other's documents. Paths sort with the "C"
 collation, as SQLite sorts them, so listings and id ties come out in the same
-order on both backends. The keyword score is BM25 as FTS5 computes it
-(``store.postgres.bm25``); the title, heading and body weights ride on the
-tsvector weights A, B and C.
+order on both backends. The keyword score is BM25 as the local index computes
+it, documents and chunks, in the database (``store.postgres.bm25``).
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from lore.store.base import DocumentIdentity, FirstChunk, HitRow, Restriction
-from lore.store.postgres.bm25 import TermHits, bm25
-from lore.store.postgres.sql import Query, restriction_sql, term_query, tsquery_sql, unquote
+from lore.store.postgres.bm25 import ranking
+from lore.store.postgres.sql import restriction_sql, tsquery_sql
 
 _NO_RANK = 2_147_483_647      # sorts a chunk missing from the preference list last
 
@@ -57,82 +56,21 @@ class PgSearchReadsMixin:
                         limit: int, restriction: Restriction | None,
                         per_document: bool = False,
                         share: float = 0.5) -> list[tuple[int, float]]:
-        """The best ``limit`` chunks by FTS5-style BM25 (``store.postgres.bm25``).
-
-        With ``per_document``, documents by their best chunk's score (this backend
-        has no document-level statistics yet, so ``share`` is not applied).
+        """The best ``limit`` chunks, or documents, by BM25 as the local index scores them
+        (``store.postgres.bm25``, one statement): (chunk id, score), best first. The
+        arguments mean what they mean for ``lore.store.base.SearchReads.keyword_ranking``.
         """
-        scored = self._chunk_ranking(terms, weights=weights, restriction=restriction)
+        allowed = (restriction_sql(restriction, self._root_id, self._config)
+                   if restriction is not None else None)
+        statement = ranking(terms, root_id=self._root_id, config=self._config, weights=weights,
+                            share=share, limit=limit, per_document=per_document,
+                            restriction=allowed)
+        if statement is None or limit < 1:
+            return []
+        rows = self._conn.execute(statement.sql, statement.params).fetchall()
         if not per_document:
-            return scored[:limit]
-        owners = self.chunk_owners([cid for cid, _ in scored])
-        seen: set[int] = set()
-        best: list[tuple[int, float]] = []
-        for cid, score in scored:
-            if owners.get(cid) not in seen:
-                seen.add(owners[cid])
-                best.append((cid, score))
-        return best[:limit]
-
-    def _chunk_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
-                       restriction: Restriction | None) -> list[tuple[int, float]]:
-        """Every matching chunk by FTS5-style BM25, best first."""
-        queries = [(t, q) for t in terms if (q := term_query(t, self._config)) is not None]
-        if not queries:
-            return []
-        stats = self._term_stats([q for _, q in queries], [t for t, _ in queries])
-        chunks, avgdl, hits_of = stats
-        where, extra = self._restrict(restriction, "c.document_id")
-        matched_sql = ", ".join(f"c.tsv @@ {sql}" for _, (sql, _) in queries)
-        rows = self._conn.execute(
-            f"SELECT c.id, c.token_count, {matched_sql} FROM lore_chunks c"
-            f" WHERE c.root_id = %s AND c.tsv @@ ({' || '.join(sql for _, (sql, _) in queries)})"
-            f"{where}",
-            [*(p for _, (_, ps) in queries for p in ps), self._root_id,
-             *(p for _, (_, ps) in queries for p in ps), *extra]).fetchall()
-        if not rows:
-            return []
-        weight = {"A": weights[0], "B": weights[1], "C": weights[2], "D": weights[2]}
-        hits = self._lexeme_hits([int(r[0]) for r in rows], hits_of, weight)
-        scored = [(int(cid), bm25(hits_of, matched, hits.get(int(cid), {}), int(tokens),
-                                  chunks=chunks, avgdl=avgdl))
-                  for cid, tokens, *matched in rows]
-        scored.sort(key=lambda item: (-item[1], item[0]))
-        return scored
-
-    def _term_stats(self, queries: list[Query], terms: list[str]
-                    ) -> tuple[int, float, list[TermHits]]:
-        """N, avgdl, and each term's lexemes and document count, in one statement."""
-        counts = ", ".join(f"(SELECT count(*) FROM lore_chunks WHERE root_id = %s AND tsv @@ {sql})"
-                           for sql, _ in queries)
-        lexemes = ", ".join("tsvector_to_array(to_tsvector(%s::regconfig, %s))" for _ in terms)
-        params: list[object] = [self._root_id, self._root_id]
-        for sql, ps in queries:
-            params += [self._root_id, *ps]
-        texts = [unquote(t) for t in terms]
-        for text, _prefix in texts:
-            params += [self._config, text]
-        row = self._conn.execute(
-            "SELECT (SELECT count(*) FROM lore_chunks WHERE root_id = %s),"
-            " (SELECT coalesce(avg(token_count), 0) FROM lore_chunks WHERE root_id = %s),"
-            f" {counts}, {lexemes}", params).fetchone()
-        n = len(terms)
-        hits = [TermHits(tuple(row[2 + n + i]), texts[i][1], int(row[2 + i])) for i in range(n)]
-        return int(row[0]), float(row[1]), hits
-
-    def _lexeme_hits(self, chunk_ids: list[int], terms: list[TermHits],
-                     weight: dict[str, float]) -> dict[int, dict[str, float]]:
-        """Chunk id -> lexeme -> weighted hit count, for the lexemes the terms need."""
-        exact = sorted({lex for t in terms for lex in t.lexemes})
-        prefixes = sorted({t.lexemes[-1].replace("\\", "\\\\").replace("%", "\\%")
-                           .replace("_", "\\_") + "%" for t in terms if t.prefix and t.lexemes})
-        found: dict[int, dict[str, float]] = {}
-        for cid, lexeme, letters in self._conn.execute(
-                "SELECT c.id, u.lexeme, u.weights FROM lore_chunks c, unnest(c.tsv) u"
-                " WHERE c.id = ANY(%s) AND (u.lexeme = ANY(%s) OR u.lexeme LIKE ANY(%s))",
-                (chunk_ids, exact, prefixes)):
-            found.setdefault(int(cid), {})[str(lexeme)] = sum(weight[w] for w in letters)
-        return found
+            return [(int(cid), float(score)) for cid, score in rows]
+        return [(int(cid), float(score)) for _, cid, score in rows if cid is not None]
 
     def marked_snippets(self, terms: Sequence[str], chunk_ids: Sequence[int], *,
                         marks: tuple[str, str], tokens: int) -> dict[int, str]:

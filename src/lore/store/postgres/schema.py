@@ -8,16 +8,19 @@ and a GIN index. Vectors live in an untyped ``vector`` column so spaces of any
 dimension share the tables; each (root, space) gets its own partial HNSW
 index on ``embedding::vector(d)`` (cosine), created when the space is filled.
 
-Migrations are append-only ``(version, SQL)`` steps recorded in
-``lore_schema``; concurrent processes serialise on an advisory lock, so two
-first-time openers do not both create the tables.
+Migrations are append-only ``(version, steps)`` entries (SQL, or a function
+for a data rewrite) recorded in ``lore_schema``; concurrent processes
+serialise on an advisory lock, so two first-time openers do not both create
+the tables.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lore.errors import StoreError
+from lore.store.postgres.terms import reindex_all_terms
 
 MIGRATION_LOCK = 0x6C6F7265   # "lore": the advisory lock key of schema changes
 
@@ -74,9 +77,45 @@ CREATE TABLE lore_document_vectors(
   embedding vector NOT NULL, PRIMARY KEY(root_id, space_id, document_id));
 """
 
-# (version, SQL): append only; never edit a step that has shipped.
-MIGRATIONS: list[tuple[int, str]] = [
-    (1, SCHEMA_V1),
+# Version 2: BM25 as the local index computes it. Document-level statistics
+# (lore_documents.token_count and .tsv for phrases, lore_document_terms) beside
+# the chunks' own; postings with exact per-column hit counts, covered by their
+# primary key so a ranking reads the index only (lore.store.postgres.terms);
+# hub flags written at sync as the local index writes them; and the
+# "lore_english" configuration: Porter stemming without stopwords, as FTS5's
+# porter tokenizer (PostgreSQL's "english" is Snowball's Porter2 and drops
+# stopwords), the default of new roots.
+SCHEMA_V2 = """
+CREATE TEXT SEARCH DICTIONARY lore_porter (TEMPLATE = snowball, Language = porter);
+CREATE TEXT SEARCH CONFIGURATION lore_english (COPY = simple);
+ALTER TEXT SEARCH CONFIGURATION lore_english ALTER MAPPING FOR asciiword, word, numword,
+  asciihword, hword, numhword, hword_asciipart, hword_part, hword_numpart WITH lore_porter;
+ALTER TABLE lore_documents ADD COLUMN token_count integer NOT NULL DEFAULT 0,
+  ADD COLUMN tsv tsvector NOT NULL DEFAULT '', ADD COLUMN hub boolean NOT NULL DEFAULT false;
+CREATE TABLE lore_document_terms(
+  root_id integer NOT NULL,
+  document_id bigint NOT NULL REFERENCES lore_documents(id) ON DELETE CASCADE,
+  lexeme text COLLATE "C" NOT NULL, a integer NOT NULL, b integer NOT NULL, c integer NOT NULL,
+  len integer NOT NULL, PRIMARY KEY(root_id, lexeme, document_id) INCLUDE (a, b, c, len));
+CREATE INDEX lore_document_terms_document ON lore_document_terms(document_id);
+CREATE TABLE lore_chunk_terms(
+  root_id integer NOT NULL,
+  document_id bigint NOT NULL REFERENCES lore_documents(id) ON DELETE CASCADE,
+  chunk_id bigint NOT NULL,
+  lexeme text COLLATE "C" NOT NULL, a integer NOT NULL, b integer NOT NULL, c integer NOT NULL,
+  len integer NOT NULL,
+  PRIMARY KEY(root_id, lexeme, chunk_id) INCLUDE (document_id, a, b, c, len));
+CREATE INDEX lore_documents_length ON lore_documents(root_id, token_count);
+CREATE INDEX lore_chunks_length ON lore_chunks(root_id, token_count);
+CREATE INDEX lore_chunk_terms_document ON lore_chunk_terms(document_id);
+"""
+
+Step = str | Callable[[Any], None]
+
+# (version, steps): append only; never edit a step that has shipped.
+MIGRATIONS: list[tuple[int, list[Step]]] = [
+    (1, [SCHEMA_V1]),
+    (2, [SCHEMA_V2, reindex_all_terms]),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
@@ -104,8 +143,12 @@ def migrate(conn: Any) -> int:
         if current > LATEST_VERSION:
             raise StoreError(f"This database holds lore schema {current}, newer than this "
                              f"lore understands ({LATEST_VERSION}); upgrade lore.")
-        for version, sql in MIGRATIONS:
+        for version, steps in MIGRATIONS:
             if version > current:
-                conn.execute(sql)
+                for step in steps:
+                    if callable(step):
+                        step(conn)
+                    else:
+                        conn.execute(step)
                 conn.execute("INSERT INTO lore_schema(version) VALUES (%s)", (version,))
     return LATEST_VERSION

@@ -1,10 +1,9 @@
 """PostgreSQL's answers to the search's questions about document shapes.
 
-Hub pages and near-identical copies are recognised from the stored body at
-query time here (the SQLite catalog stores them at sync): ``hub_documents``
-runs the same test (``lore.store.shapes.document_is_hub``) on the candidates'
-bodies, and copies are not grouped on this backend yet (every document
-stands alone). Keyword coverage uses the same term queries as the BM25 leg.
+Hub pages are flagged at sync with the same test as the SQLite catalog
+(``lore.store.shapes.document_is_hub``, ``lore_documents.hub``); copies are
+not grouped on this backend yet (every document stands alone). Keyword
+coverage reads the same postings as the BM25 leg, in one statement.
 """
 
 from __future__ import annotations
@@ -15,8 +14,7 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lore.store.base import Restriction
-from lore.store.postgres.sql import term_query
-from lore.store.shapes import document_is_hub
+from lore.store.postgres.bm25 import coverage
 
 
 class PgShapeReadsMixin:
@@ -33,15 +31,15 @@ class PgShapeReadsMixin:
     def hub_documents(self, document_ids: Collection[int]) -> set[int]:
         """Which of ``document_ids`` are hubs (their bodies mostly list links)."""
         rows = self._conn.execute(
-            "SELECT id, doctype, body FROM lore_documents WHERE id = ANY(%s) AND root_id = %s",
+            "SELECT id FROM lore_documents WHERE id = ANY(%s) AND root_id = %s AND hub",
             (sorted({int(i) for i in document_ids}), self._root_id))
-        return {int(doc) for doc, doctype, body in rows if document_is_hub(doctype, body)}
+        return {int(doc) for (doc,) in rows}
 
     def all_hubs(self) -> set[int]:
         """Every hub document's id."""
-        rows = self._conn.execute("SELECT id FROM lore_documents WHERE root_id = %s",
+        rows = self._conn.execute("SELECT id FROM lore_documents WHERE root_id = %s AND hub",
                                   (self._root_id,))
-        return self.hub_documents([int(r[0]) for r in rows])
+        return {int(doc) for (doc,) in rows}
 
     def copy_groups(self, document_ids: Collection[int]) -> dict[int, int]:
         """No copy groups on this backend yet: every document stands alone."""
@@ -76,27 +74,24 @@ class PgShapeReadsMixin:
 
     def term_coverage(self, terms: Sequence[str],
                       document_ids: Collection[int]) -> dict[int, float]:
-        """Document id -> IDF-weighted share of the keyword ``terms`` it contains."""
+        """Document id -> IDF-weighted share of the keyword ``terms`` it contains.
+
+        A term weighs ``log(1 + chunks / (1 + chunks matching it))``, as on the
+        local store; a term without a word weighs nothing. One statement.
+        """
         docs = sorted({int(i) for i in document_ids})
-        (total,) = self._conn.execute("SELECT count(*) FROM lore_chunks WHERE root_id = %s",
-                                      (self._root_id,)).fetchone()
-        weights: dict[str, float] = {}
-        holders: dict[str, set[int]] = {}
-        for term in dict.fromkeys(terms):
-            query = term_query(term, self._config)
-            if query is None:
-                continue
-            sql, params = query
-            (count,) = self._conn.execute(
-                f"SELECT count(*) FROM lore_chunks WHERE root_id = %s AND tsv @@ {sql}",
-                [self._root_id, *params]).fetchone()
-            rows = self._conn.execute(
-                "SELECT DISTINCT document_id FROM lore_chunks WHERE root_id = %s AND"
-                f" document_id = ANY(%s) AND tsv @@ {sql}", [self._root_id, docs, *params])
-            weights[term] = math.log(1.0 + int(total) / (1.0 + int(count)))
-            holders[term] = {int(r[0]) for r in rows}
+        statement = coverage(terms, root_id=self._root_id, config=self._config, documents=docs)
+        if statement is None:
+            return dict.fromkeys(docs, 0.0)
+        found, distinct = statement
+        counts: dict[int, tuple[int, set[int]]] = {
+            int(t): (int(n), {int(d) for d in holders or ()})
+            for t, n, holders in self._conn.execute(found.sql, found.params)}
+        total = counts.pop(-1)[0]
+        weights = {t: math.log(1.0 + total / (1.0 + counts.get(t, (0, set()))[0]))
+                   for t in range(len(distinct))}
         norm = sum(weights.values())
         if not norm:
             return dict.fromkeys(docs, 0.0)
-        return {doc: sum(w for t, w in weights.items() if doc in holders[t]) / norm
-                for doc in docs}
+        return {doc: sum(w for t, w in weights.items() if doc in counts.get(t, (0, set()))[1])
+                / norm for doc in docs}

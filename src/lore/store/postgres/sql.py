@@ -2,23 +2,21 @@
 
 Keyword terms arrive as ``lore.search.fts`` writes them (a quoted string,
 optionally followed by ``*``; see ``lore.store.base``). Each becomes a
-``phraseto_tsquery`` of its text (one word is a plain term, several a
-phrase), or for a prefix term a ``to_tsquery`` built only from word
-characters with ``:*`` on the last one, so no user text is ever read as
-tsquery syntax. Alternatives are OR-ed with ``||``. The text-search
+``phraseto_tsquery`` of its words as the local index cuts them
+(``lore.store.postgres.terms.words``; one word is a plain term, several a
+phrase), or for a prefix term a ``to_tsquery`` of those words with ``:*`` on
+the last one, so no user text is ever read as tsquery syntax. Alternatives are OR-ed with ``||``. The text-search
 configuration is the root's (``lore_roots.text_config``), bound as a parameter.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from lore.store.base import Restriction
+from lore.store.postgres.terms import words
 
 Query = tuple[str, list[object]]      # (SQL fragment with %s placeholders, its parameters)
-
-_WORD = re.compile(r"\w+")
 
 
 def unquote(term: str) -> tuple[str, bool]:
@@ -33,15 +31,13 @@ def unquote(term: str) -> tuple[str, bool]:
 def term_query(term: str, config: str) -> Query | None:
     """The tsquery of one keyword term, or None when it has nothing to search."""
     text, prefix = unquote(term)
-    if prefix:
-        words = _WORD.findall(text)
-        if not words:
-            return None
-        return ("to_tsquery(%s::regconfig, %s)",
-                [config, " <-> ".join([*words[:-1], words[-1] + ":*"])])
-    if not text.strip():
+    found = words(text)
+    if not found:
         return None
-    return "phraseto_tsquery(%s::regconfig, %s)", [config, text]
+    if prefix:
+        return ("to_tsquery(%s::regconfig, %s)",
+                [config, " <-> ".join([*found[:-1], found[-1] + ":*"])])
+    return "phraseto_tsquery(%s::regconfig, %s)", [config, " ".join(found)]
 
 
 def tsquery_sql(terms: Sequence[str], config: str) -> Query | None:

@@ -47,15 +47,16 @@ class PostgresStore(PgSearchReadsMixin, PgShapeReadsMixin, PgVectorRowsMixin):
         self.name = name
 
     @classmethod
-    def open(cls, url: str, name: str, *, text_config: str = "english",
+    def open(cls, url: str, name: str, *, text_config: str = "lore_english",
              create: bool = True) -> PostgresStore:
         """Connect, migrate the schema, and open (or, if ``create``, add) the root ``name``.
 
         Args:
             url: ``postgresql://user:password@host:port/database`` (or a socket URL).
             name: the root's name in this database (products sharing a database differ here).
-            text_config: the text-search configuration of a new root ("english": stemming;
-                "simple" for other languages). An existing root keeps its own.
+            text_config: the text-search configuration of a new root ("lore_english":
+                Porter stemming as the local index; "simple" for other languages, or any
+                configuration of the server). An existing root keeps its own.
             create: add the root when the database does not have it yet.
 
         Raises:
@@ -177,25 +178,19 @@ class PostgresStore(PgSearchReadsMixin, PgShapeReadsMixin, PgVectorRowsMixin):
         }
 
     def verify(self) -> list[str]:
-        """Rows of this root that disagree with each other (empty: consistent)."""
-        checks = {
-            "chunks belong to a document of another root":
-                "SELECT count(*) FROM lore_chunks c JOIN lore_documents d ON d.id = c.document_id"
-                " WHERE c.root_id = %s AND d.root_id <> c.root_id",
-            "vectors belong to no registered space":
-                "SELECT count(*) FROM lore_chunk_vectors v WHERE v.root_id = %s AND NOT EXISTS"
-                " (SELECT 1 FROM lore_spaces s WHERE s.root_id = v.root_id"
-                " AND s.space_id = v.space_id)",
-            "vectors belong to a chunk of another root":
-                "SELECT count(*) FROM lore_chunk_vectors v JOIN lore_chunks c ON c.id = v.chunk_id"
-                " WHERE v.root_id = %s AND c.root_id <> v.root_id",
-        }
-        problems = []
-        for what, sql in checks.items():
-            n = int(self._conn.execute(sql, (self._root_id,)).fetchone()[0])
-            if n:
-                problems.append(f"{n} {what}")
-        return problems
+        """What disagrees in this root (empty: consistent); ``lore.store.postgres.integrity``."""
+        from lore.store.postgres.integrity import verify_store
+
+        return [f"{f.check}: {f.detail}" for f in verify_store(self).problems()]
+
+    @property
+    def root_id(self) -> int:
+        """This root's row id in ``lore_roots``."""
+        return self._root_id
+
+    def query_one(self, sql: str, params: dict[str, object]) -> object:
+        """The first column of the first row of a read-only statement (for checks)."""
+        return self._conn.execute(sql, params).fetchone()[0]
 
     def pin_snapshot(self) -> None:
         """Hold a REPEATABLE READ transaction: later reads see the state committed now.

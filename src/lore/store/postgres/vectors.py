@@ -29,10 +29,12 @@ from lore.store.base import SPACE_META, VectorIndexReport, active_space_of
 from lore.store.keys import DOCUMENT_KEY_FLAG, document_ids, is_document_key
 from lore.store.pooling import pool
 from lore.store.postgres.writes import PgSyncWritesMixin
+from lore.store.vectors import VectorIndexOptions
 from lore.types import Floats, Keys
 
-EXACT_BELOW = 4096          # allowed sets up to this size are scored exactly
-EF_SEARCH = 100             # hnsw.ef_search floor; raised to 2 k for deep searches
+EXACT_BELOW = 4096            # allowed sets up to this size are scored exactly
+_GRAPH = VectorIndexOptions()  # the local sidecar's graph: same M and efConstruction here
+EF_SEARCH = 100               # hnsw.ef_search floor; raised to 2 k for deep searches
 _SPACE_ID = re.compile(r"^[0-9a-f]{8,64}$")
 
 
@@ -196,9 +198,14 @@ class PgVectorRowsMixin(PgSyncWritesMixin):
                 self._conn.execute(
                     f"CREATE INDEX IF NOT EXISTS {self._hnsw_name(kind, space.id)} ON {table}"
                     f" USING hnsw ((embedding::vector({int(space.dimensions)})) vector_cosine_ops)"
+                    f" WITH (m = {_GRAPH.connectivity}, ef_construction = {_GRAPH.expansion_add})"
                     f" WHERE root_id = {int(self._root_id)} AND space_id = '{space.id}'")
         total = self.vector_count(space.id) + self.pooled_count(space.id)
         return VectorIndexReport(removed=0, pooled=len(keys), total=total, rebuilt=False)
+
+    def hnsw_indexes(self, space_id: str) -> list[str]:
+        """The names of a space's two HNSW indexes (chunk and document vectors)."""
+        return [self._hnsw_name(kind, space_id) for kind in ("c", "d")]
 
     def _hnsw_name(self, kind: str, space_id: str) -> str:
         if not _SPACE_ID.match(space_id):
@@ -260,8 +267,8 @@ class PgVectorIndex:
         """The stored vectors of ``keys``, in that order (every key must be present)."""
         chunks, docs = self._split(keys)
         sql = self._union(" AND chunk_id = ANY(%s)", " AND document_id = ANY(%s)")
-        found = {int(k): v for k, v in self._conn.execute(f"SELECT key, embedding FROM ({sql}) v",
-                                                          (chunks, docs))}
+        found = {int(k): v for k, v in self._conn.execute(
+            f"SELECT key, embedding FROM ({sql}) v", (chunks, docs), binary=True)}
         missing = [int(k) for k in np.asarray(keys).tolist() if int(k) not in found]
         if missing:
             raise KeyError(f"keys not in the vector index: {missing[:5]}")
@@ -295,24 +302,25 @@ class PgVectorIndex:
 
     def _approximate(self, query: Floats, k: int,
                      allowed: Keys | None) -> tuple[Keys, Floats]:
-        found: list[tuple[float, int]] = []
+        """Both HNSW indexes (chunk and document vectors) in one statement, with the
+        settings sent in the same round trip (a pipeline)."""
         chunks, docs = self._split(allowed) if allowed is not None else ([], [])
-        with self._conn.transaction():
-            self._conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, min(2 * k, 1000))}")
-            self._conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            for key_sql, table, ids in (("chunk_id", "lore_chunk_vectors", chunks),
-                                        (f"document_id | {DOCUMENT_KEY_FLAG}",
-                                         "lore_document_vectors", docs)):
-                column = "chunk_id" if table == "lore_chunk_vectors" else "document_id"
-                where = f" AND {column} = ANY(%s)" if allowed is not None else ""
-                params = (ids,) if allowed is not None else ()
-                rows = self._conn.execute(
-                    f"SELECT {key_sql}, 1 - (embedding::{self._cast} <=> %s::{self._cast})"
-                    f" FROM {table} WHERE {self._scope}{where}"
-                    f" ORDER BY embedding::{self._cast} <=> %s::{self._cast} LIMIT %s",
-                    (query, *params, query, k)).fetchall()
-                found += [(float(score), int(key)) for key, score in rows]
-        found.sort(key=lambda item: (-item[0], item[1]))
-        found = found[:k]
+        parts, params = [], []
+        for key_sql, table, column, ids in (
+                ("chunk_id", "lore_chunk_vectors", "chunk_id", chunks),
+                (f"document_id | {DOCUMENT_KEY_FLAG}", "lore_document_vectors", "document_id",
+                 docs)):
+            where = f" AND {column} = ANY(%s)" if allowed is not None else ""
+            parts.append(f"(SELECT {key_sql} AS key, 1 - (embedding::{self._cast} <=>"
+                         f" %s::{self._cast}) AS score FROM {table} WHERE {self._scope}{where}"
+                         f" ORDER BY embedding::{self._cast} <=> %s::{self._cast} LIMIT %s)")
+            params += [query, *([ids] if allowed is not None else []), query, k]
+        with self._conn.pipeline():
+            # Session settings: every approximate search sets them again first.
+            self._conn.execute(f"SET hnsw.ef_search = {max(EF_SEARCH, min(2 * k, 1000))}")
+            self._conn.execute("SET hnsw.iterative_scan = relaxed_order")
+            cursor = self._conn.execute(" UNION ALL ".join(parts), params)
+        found = sorted(((float(score), int(key)) for key, score in cursor.fetchall()),
+                       key=lambda item: (-item[0], item[1]))[:k]
         return (np.array([key for _, key in found], dtype=np.int64),
                 np.array([score for score, _ in found], dtype=np.float32))

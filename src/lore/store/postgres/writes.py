@@ -1,8 +1,9 @@
 """PostgreSQL sync writes (``lore.store.base.SyncWrites``): documents, chunks, links, fields, meta.
 
 A document and everything hanging off it is written in one transaction, with
-the chunk's ``tsvector`` computed in the same statement (title weight A,
-headings B, body C) with the root's text-search configuration. The document
+its keyword data (the chunks' ``tsvector``, title weight A, headings B, body C;
+document and chunk lengths; BM25 postings) written by
+``lore.store.postgres.terms`` with the root's text-search configuration. The document
 keeps its row id across edits; its chunks get fresh ids, and its pooled
 document vector is dropped with them (it is pooled again by the next vector
 refresh), so a stale vector never outlives its chunks.
@@ -11,7 +12,6 @@ refresh), so a stale vector never outlives its chunks.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -20,15 +20,11 @@ from typing import Any
 from lore.documents.model import Chunk, Document
 from lore.store.base import FileState
 from lore.store.catalog import flatten_fields
+from lore.store.postgres.terms import index_terms
+from lore.store.shapes import document_is_hub
 
-_TOKEN = re.compile(r"[^\W_]+")
 _DOCUMENT_COLUMNS = ("path", "doc_id", "uid", "title", "doctype", "metadata", "body",
-                     "content_hash", "size", "mtime_ns", "chunker_version", "indexed_at")
-
-
-def token_count(*texts: str) -> int:
-    """Tokens in the chunk's columns as FTS5's unicode61 tokenizer counts them (BM25 length)."""
-    return sum(len(_TOKEN.findall(text)) for text in texts)
+                     "content_hash", "size", "mtime_ns", "chunker_version", "indexed_at", "hub")
 
 
 class PgSyncWritesMixin:
@@ -72,24 +68,24 @@ class PgSyncWritesMixin:
                 f"ON CONFLICT (root_id, path) DO UPDATE SET {updates} RETURNING id",
                 (self._root_id, doc.path, doc.doc_id, doc.uid, doc.title, doc.doctype,
                  json.dumps(doc.metadata, ensure_ascii=False, default=str), doc.body,
-                 doc.content_hash, doc.size, doc.mtime_ns, chunker_version, time.time()),
+                 doc.content_hash, doc.size, doc.mtime_ns, chunker_version, time.time(),
+                 document_is_hub(doc.doctype, doc.body)),
             ).fetchone()
             for table in ("lore_chunks", "lore_links", "lore_fields", "lore_document_vectors"):
                 self._conn.execute(f"DELETE FROM {table} WHERE document_id = %s", (doc_rowid,))
-            self._conn.execute(
+            rows = self._conn.execute(
                 "INSERT INTO lore_chunks(document_id, root_id, ordinal, kind, heading_path, text,"
-                " token_estimate, tsv, token_count) SELECT %s, %s, o, k, h, t, e,"
-                " setweight(to_tsvector(%s::regconfig, %s), 'A')"
-                " || setweight(to_tsvector(%s::regconfig, hd), 'B')"
-                " || setweight(to_tsvector(%s::regconfig, t), 'C'), n"
-                " FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::int[],"
-                " %s::text[], %s::int[]) AS u(o, k, h, t, e, hd, n)",
-                (doc_rowid, self._root_id, self._config, doc.title, self._config, self._config,
+                " token_estimate, tsv, token_count) SELECT %s, %s, o, k, h, t, e, '', 0"
+                " FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::int[])"
+                " AS u(o, k, h, t, e) ORDER BY o RETURNING id, ordinal",
+                (doc_rowid, self._root_id,
                  [c.ordinal for c in chunks], [c.kind for c in chunks],
                  [json.dumps(list(c.heading_path), ensure_ascii=False) for c in chunks],
-                 [c.text for c in chunks], [c.token_estimate for c in chunks],
-                 [" > ".join(c.heading_path) for c in chunks],
-                 [token_count(doc.title, " > ".join(c.heading_path), c.text) for c in chunks]))
+                 [c.text for c in chunks], [c.token_estimate for c in chunks])).fetchall()
+            by_ordinal = {int(ordinal): int(cid) for cid, ordinal in rows}
+            index_terms(self._conn, self._root_id, self._config, doc_rowid, doc.title,
+                        doc.body, [(by_ordinal[c.ordinal], " > ".join(c.heading_path), c.text)
+                                   for c in chunks])
             self._conn.execute(
                 "INSERT INTO lore_links(document_id, root_id, kind, target)"
                 " SELECT %s, %s, k, t FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY"
@@ -101,9 +97,7 @@ class PgSyncWritesMixin:
                 "INSERT INTO lore_fields(document_id, root_id, key, value)"
                 " SELECT %s, %s, k, v FROM unnest(%s::text[], %s::text[]) AS u(k, v)",
                 (doc_rowid, self._root_id, [k for k, _ in fields], [v for _, v in fields]))
-            rows = self._conn.execute("SELECT id FROM lore_chunks WHERE document_id = %s "
-                                      "ORDER BY ordinal", (doc_rowid,))
-            return [int(r[0]) for r in rows]
+            return [by_ordinal[o] for o in sorted(by_ordinal)]
 
     def update_file_state(self, path: str, size: int, mtime_ns: int) -> None:
         """Record a new size/mtime for a file whose content hash did not change."""
