@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from lore.config import load_settings
@@ -42,6 +43,9 @@ def main() -> int:
     parser.add_argument("--split", default="train")
     parser.add_argument("--adaptive", action="store_true",
                         help="grid vector weight x adaptive fusion instead")
+    parser.add_argument("--document-share", type=float, nargs="+", default=None,
+                        help="with --adaptive: re-run the grid for each keyword "
+                             "search.document_share (default: the configured one)")
     args = parser.parse_args()
 
     qrels = load_qrels(args.dataset, args.split)
@@ -57,7 +61,10 @@ def main() -> int:
                          "embeddings enabled first")
         leg = VectorLeg(EmbeddingRunner.from_settings(settings.embed), store.vector_index(space))
         if args.adaptive:
-            adaptive_grid(store, leg, settings, {q: queries[q] for q in qrels}, qrels, beir_of)
+            for share in args.document_share or [settings.search.document_share]:
+                print(f"search.document_share={share}")
+                shared = replace(settings, search=replace(settings.search, document_share=share))
+                adaptive_grid(store, leg, shared, {q: queries[q] for q in qrels}, qrels, beir_of)
             return 0
         per_query: dict[str, tuple[list[LegResult], dict[int, int]]] = {}
         for qid in qrels:
@@ -134,9 +141,20 @@ def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: d
         return evaluate(run, qrels).mean["ndcg@10"]
 
     print(f"{len(legs_of)} queries; score fusion (keyword weight = 1 - vector weight)")
-    for vector, full_at in itertools.product((0.4, 0.45, 0.5), (0.0, 0.2, 0.3, 0.4, 0.5)):
+    vectors = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+    for vector, full_at in itertools.product(vectors, (0.0, 0.2, 0.3, 0.4)):
         print(f"vector_weight={vector:<5} keyword_full_coverage={full_at:<4} "
               f"nDCG@10 {score(vector, full_at):.4f}")
+
+    def rrf(vector: float, k: int) -> float:
+        weights = {**leg_weights(settings), "keyword": 1.0 - vector, "vector": vector}
+        run = {qid: [beir_of[owners[f.chunk_id]]
+                     for f in fuse(legs, weights, k=k, method="rrf")[:100]]
+               for qid, (legs, owners, _) in legs_of.items()}
+        return evaluate(run, qrels).mean["ndcg@10"]
+
+    for vector, k in itertools.product(vectors, (5, 10, 60)):
+        print(f"rrf k={k:<3} vector_weight={vector:<5} nDCG@10 {rrf(vector, k):.4f}")
 
 
 if __name__ == "__main__":

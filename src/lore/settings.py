@@ -103,8 +103,9 @@ class SearchSettings:
 
     limit: int = field(default=10, metadata=_range(1, 10_000))
     mode: SearchMode = "hybrid"
-    # Fusion defaults chosen on SciFact's *train* qrels (bench/tune_fusion.py):
-    # score fusion 0.732 nDCG@10; the best RRF (k=5..10, vector 0.75x) 0.725.
+    # Fusion defaults chosen on SciFact's *train* qrels (bench/tune_fusion.py), and still
+    # its optimum with the document-level keyword leg: score fusion .7346 nDCG@10, any
+    # vector weight 0.3-0.6 or RRF k 5-60 lower (docs/decisions/backlog-ranking.md).
     fusion: FusionMethod = "score"
     rrf_k: int = field(default=10, metadata=_range(1, 100_000))
     keyword_weight: float = field(default=0.55, metadata=_range(0))
