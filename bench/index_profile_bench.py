@@ -82,10 +82,10 @@ def profiled(targets: dict[str, tuple[Any, str]]) -> Iterator[None]:
 
 def targets() -> dict[str, tuple[Any, str]]:
     """What the profile times: the embedding step's parts, by owner and attribute."""
-    from lore import vectorize
     from lore.embed.onnx import OnnxEmbedder
     from lore.embed.tokenize import TokenBudget
     from lore.store.catalog import Catalog
+    from lore.store.sidecar import SidecarMixin
 
     return {
         "onnxruntime runs (incl. input arrays, pooling)": (OnnxEmbedder, "_run"),
@@ -93,8 +93,8 @@ def targets() -> dict[str, tuple[Any, str]]:
         "token counting / truncation (runner)": (TokenBudget, "count_tokens"),
         "SQLite vector writes": (Catalog, "store_vectors"),
         "pending chunks read": (Catalog, "pending_chunks"),
-        "sidecar open/rebuild": (vectorize, "_open_or_rebuild"),
-        "sidecar reconcile + save": (vectorize, "_reconcile"),
+        "sidecar open/rebuild": (SidecarMixin, "_open_or_rebuild"),
+        "sidecar reconcile + save": (SidecarMixin, "_reconcile"),
     }
 
 

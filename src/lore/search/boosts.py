@@ -133,8 +133,15 @@ def parse_date(value: object) -> dt.datetime | None:
 
 def local_documents(paths: Mapping[int, str], patterns: Sequence[str]) -> set[int]:
     """The documents whose path matches any gitignore-style glob in ``patterns``."""
-    spec = _spec(tuple(patterns))
-    return {doc for doc, path in paths.items() if spec.match_file(path)}
+    key = tuple(patterns)
+    return {doc for doc, path in paths.items() if _is_local(key, path)}
+
+
+@lru_cache(maxsize=65536)
+def _is_local(patterns: tuple[str, ...], path: str) -> bool:
+    """Whether ``path`` matches ``patterns``; remembered, as the same paths recur in
+    every search and gitignore matching costs more than the rest of the boost."""
+    return bool(_spec(patterns).match_file(path))
 
 
 @lru_cache(maxsize=8)

@@ -121,8 +121,9 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
                 fused = add_boost(fused, name, values)
             fused = add_boost(fused, "hub", hub_penalty(
                 owners, store.hub_documents(set(owners.values()))))
-            fused = add_boost(fused, "decision", decision_prior(
-                decision_holders(store, [f.chunk_id for f in fused]), decision))
+            if decision:    # the prior is zero for most queries: then nothing to look up
+                fused = add_boost(fused, "decision", decision_prior(
+                    decision_holders(store, [f.chunk_id for f in fused]), decision))
             chosen = _best_per_document(fused, owners, per_document=not chunks)
             stands_for: dict[int, int] = {}
             if not chunks:
@@ -131,12 +132,10 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
             if len(chosen) >= limit or all(len(leg.ranked) < candidates for leg in legs):
                 break
             candidates *= 4
-        coverage = store.term_coverage(plan.terms, {owners[f.chunk_id] for f in chosen})
         # A filter or vector mode asks for the nearest documents however far; only an
         # open hybrid search drops vector-only hits that match nothing.
-        drop = mode == "hybrid" and plan.restriction is None
-        kept = [(f, e) for f, e in zip(chosen, evidence(chosen, owners, coverage), strict=True)
-                if not (drop and e.no_real_match)][:limit]
+        kept = _kept(store, plan.terms, chosen, owners, limit=limit,
+                     drop=mode == "hybrid" and plan.restriction is None)
         documents = [owners[f.chunk_id] for f, _ in kept]
         also = store.copies([d for (f, _), d in zip(kept, documents, strict=True)
                              if f.chunk_id in stands_for], plan.restriction)
@@ -212,6 +211,8 @@ def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: 
     """
     s = settings.search
     legs: list[LegResult] = []
+    if vector_leg is not None and mode == "hybrid" and plan.terms:
+        vector_leg.prepare(plan.parsed.text)    # embeds while the keyword leg runs
     if plan.terms and mode != "vector":
         legs.append(keyword_leg(store, plan.terms, limit=candidates,
                                 restriction=plan.restriction,
@@ -304,6 +305,28 @@ def _document_boosts(store: SearchReads, owners: Mapping[int, int],
     rows = store.document_dates(set(owners.values()), DATE_KEYS)
     facts = {doc: DocumentFacts(path, dates) for doc, (path, dates) in rows.items()}
     return document_boosts(owners, facts, settings.search, now=dt.datetime.now(dt.timezone.utc))
+
+
+def _kept(store: SearchReads, terms: Sequence[str], chosen: Sequence[Fused],
+          owners: Mapping[int, int], *, limit: int, drop: bool) -> list[tuple[Fused, Evidence]]:
+    """The first ``limit`` of ``chosen`` with their evidence, less (with ``drop``) the hits
+    that match nothing.
+
+    Keyword coverage is read only for the hits that can be kept: a document's
+    coverage does not depend on the others', and a hit's evidence on its rank
+    and its own coverage, so a prefix of ``chosen`` gives the same evidence as
+    the whole list. The prefix grows until ``limit`` hits survive.
+    """
+    size = limit
+    while True:
+        head = chosen[:size]
+        documents = {owners[f.chunk_id] for f in head if "keyword" in f.legs}
+        coverage = store.term_coverage(terms, documents) if documents else {}
+        kept = [(f, e) for f, e in zip(head, evidence(head, owners, coverage), strict=True)
+                if not (drop and e.no_real_match)]
+        if len(kept) >= limit or size >= len(chosen):
+            return kept[:limit]
+        size *= 4
 
 
 def _best_per_document(fused: list[Fused], owners: Mapping[int, int], *,

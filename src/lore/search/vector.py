@@ -17,11 +17,20 @@ chunk vectors), scored with the better of the document's and that chunk's
 similarity. A chunk reached twice (directly and through its document) keeps
 its better score, once. A filter allows the document keys of the documents it
 allows, so filtered results stay inside the filter.
+
+**Overlap.** A hybrid search starts the query embedding on a worker thread
+(``prepare``) before the keyword leg runs: onnxruntime and SQLite both
+release the GIL, so on two cores the embedding costs no wall time of its own
+as long as the keyword leg's SQL takes longer. The vector is the same as an
+embedding in the caller's thread: only where it runs changes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -51,6 +60,19 @@ def allowed_keys(store: SearchReads, restriction: Restriction, *,
     return np.concatenate([chunks, document_keys(owners[counts > 1])])
 
 
+_POOL_LOCK = threading.Lock()
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _embed_pool() -> ThreadPoolExecutor:
+    """The process's query-embedding threads, started on first use (one per core, up to 4)."""
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(min(4, os.cpu_count() or 1),
+                                            thread_name_prefix="lore-query-embed"))
+        return _POOL[0]
+
+
 @dataclass
 class VectorLeg:
     """A query embedder bound to the vector index of the index's active space.
@@ -65,9 +87,19 @@ class VectorLeg:
     runner: EmbeddingRunner
     vectors: VectorSearch
     document_vectors: bool = True
+    _pending: dict[str, Future[Floats]] = field(default_factory=dict, repr=False)
+
+    def prepare(self, text: str) -> None:
+        """Start embedding ``text`` on a worker thread; ``embed_query`` then waits for it."""
+        if text.strip() and text not in self._pending:
+            self._pending[text] = _embed_pool().submit(self._embed, text)
 
     def embed_query(self, text: str) -> Floats:
-        """The query's vector in the index's space."""
+        """The query's vector in the index's space (the one ``prepare`` started, if any)."""
+        pending = self._pending.pop(text, None)
+        return pending.result() if pending is not None else self._embed(text)
+
+    def _embed(self, text: str) -> Floats:
         return self.runner.embed([text], "query")[0]
 
     def run(self, store: SearchReads, text: str, *, restriction: Restriction | None,
