@@ -265,11 +265,7 @@ class RemoteIndex:
 
     def status(self) -> dict[str, Any]:
         """As ``Index.status``, plus the server's generation and address."""
-        reply = self._call("GET", "/status")
-        last = reply.get("last_sync")
-        reply["last_sync_age_s"] = round(time.time() - last, 1) if last else None
-        reply["server"] = self.info.url
-        return reply
+        return status_seen_from(self._call("GET", "/status"), self.info.url)
 
     def close(self) -> None:
         self._server.close()
@@ -296,6 +292,18 @@ class RemoteIndex:
 
 class _NotFound(Exception):
     pass
+
+
+def status_seen_from(reply: dict[str, Any], url: str) -> dict[str, Any]:
+    """``GET /status``'s reply as ``lore status`` shows it: the sync's age now, the address.
+
+    The console script's fast path renders status in the server, which has the
+    same reply but not the address the client reached it by, so both add it here.
+    """
+    last = reply.get("last_sync")
+    reply["last_sync_age_s"] = round(time.time() - last, 1) if last else None
+    reply["server"] = url
+    return reply
 
 
 def _quote(id_or_path: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 import click
@@ -79,3 +80,27 @@ def make_console(*, stderr: bool = False, file: IO[str] | None = None,
                        markup=False, emoji=False)
     return Console(stderr=stderr, width=width or output_width(stderr=stderr), highlight=False,
                    markup=False, emoji=False)
+
+
+@dataclass(frozen=True)
+class Printer:
+    """Where a command's answer goes: the terminal (``None`` streams), or buffers in a server.
+
+    Attributes:
+        console: lays out the hits (its file is ``out``'s, or stdout).
+        out: stdout's replacement, or None for stdout.
+        err: stderr's replacement, or None for stderr.
+    """
+
+    console: Console
+    out: IO[str] | None = None
+    err: IO[str] | None = None
+
+    def line(self, text: object) -> None:
+        click.echo(clean(text), file=self.out)
+
+    def note(self, text: str) -> None:
+        click.echo(clean(f"Note: {text}"), file=self.err, err=self.err is None)
+
+    def json(self, payload: Any) -> None:
+        echo_json(payload, file=self.out)

@@ -10,18 +10,14 @@ what came back, without importing click, rich or the engine.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
-
-import click
+from typing import TYPE_CHECKING, Any
 
 from lore.cli._common import Reader
 from lore.cli._hits_format import HitView, print_hits
-from lore.cli._output import clean, echo_json
+from lore.cli._output import Printer, echo_json
 from lore.cli._snippet import first_paragraph, is_weak_worklog
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from lore.search.expand import ContextPack
     from lore.search.hits import Hit
     from lore.types import SearchMode
@@ -75,27 +71,6 @@ class SearchAnswer:
     def found(self) -> bool:
         """Whether anything matched (``--fail-empty`` exits 1 when not)."""
         return bool(self.pack.items) if self.pack is not None else bool(self.views)
-
-
-@dataclass(frozen=True)
-class Printer:
-    """Where an answer goes: the terminal (``None`` streams), or buffers in a server.
-
-    Attributes:
-        console: lays out the hits (its file is ``out``'s, or stdout).
-        out: stdout's replacement, or None for stdout.
-        err: stderr's replacement, or None for stderr.
-    """
-
-    console: Console
-    out: IO[str] | None = None
-    err: IO[str] | None = None
-
-    def line(self, text: object) -> None:
-        click.echo(clean(text), file=self.out)
-
-    def note(self, text: str) -> None:
-        click.echo(clean(f"Note: {text}"), file=self.err, err=self.err is None)
 
 
 def write_answer(answer: SearchAnswer, printer: Printer, *, as_json: bool,

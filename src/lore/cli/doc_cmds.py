@@ -10,13 +10,15 @@ still in the index: it is shown, flagged as stale.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from lore.cli._common import Reader, index_options, json_option, no_server_option, with_reader
-from lore.cli._output import clean, echo, echo_json, make_console, notice
+from lore.cli._output import Printer, clean, make_console
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,18 +47,8 @@ def show(id_or_path: str, root: Path | None, index_dir: Path | None, no_server: 
       lore show KABSD-TSK-0350 --root ~/backlog
       lore show decisions/ADR-0009_local-first-embedding-search.md --json
     """
-    def read(idx: Reader) -> tuple[DocumentRecord, bool]:
-        record = resolve_document(idx, id_or_path)
-        return record, not (idx.root / record.path).is_file()
-
-    record, stale = with_reader(root, index_dir, no_server, read)
-    if as_json:
-        echo_json({**record.to_dict(), "stale": stale})
-        return
-    if stale:
-        notice(f"{record.path} was deleted since the last `lore index`; this is the "
-               "indexed copy (run `lore index` to drop it).")
-    _print_document(make_console(), record)
+    record, stale = with_reader(root, index_dir, no_server, partial(read_document, id_or_path))
+    write_document(Printer(make_console()), record, stale=stale, as_json=as_json)
 
 
 @click.command()
@@ -86,27 +78,54 @@ def related(id_or_path: str, root: Path | None, index_dir: Path | None, depth: i
       lore related KABSD-FTR-0004 --depth 2 --kind child
       lore related ADR-0009 --json
     """
-    def read(idx: Reader) -> list[dict[str, Any]]:
-        from lore.remote import RemoteIndex
+    rows = with_reader(root, index_dir, no_server,
+                       partial(related_rows, id_or_path, depth=depth, kinds=kinds))
+    write_related(Printer(make_console()), id_or_path, rows, as_json=as_json)
 
-        path = resolve_document(idx, id_or_path).path
-        if isinstance(idx, RemoteIndex):
-            return idx.related_rows(path, depth=depth, kinds=list(kinds) or None)
-        return [n.to_json() for n in idx.related(path, depth=depth, kinds=list(kinds) or None)]
 
-    rows = with_reader(root, index_dir, no_server, read)
+def read_document(id_or_path: str, idx: Reader) -> tuple[DocumentRecord, bool]:
+    """The document ``id_or_path`` names, and whether its file is gone (``lore show``)."""
+    record = resolve_document(idx, id_or_path)
+    return record, not (idx.root / record.path).is_file()
+
+
+def write_document(printer: Printer, record: DocumentRecord, *, stale: bool,
+                   as_json: bool) -> None:
+    """Print ``record`` as ``lore show`` does (in-process, or in a server for the fast path)."""
     if as_json:
-        echo_json(rows)
+        printer.json({**record.to_dict(), "stale": stale})
+        return
+    if stale:
+        printer.note(f"{record.path} was deleted since the last `lore index`; this is the "
+                     "indexed copy (run `lore index` to drop it).")
+    _print_document(printer.console, record)
+
+
+def related_rows(id_or_path: str, idx: Reader, *, depth: int,
+                 kinds: Sequence[str]) -> list[dict[str, Any]]:
+    """``lore related``'s rows (as ``--json`` prints them) for the document ``id_or_path`` names."""
+    from lore.remote import RemoteIndex
+
+    path = resolve_document(idx, id_or_path).path
+    if isinstance(idx, RemoteIndex):
+        return idx.related_rows(path, depth=depth, kinds=list(kinds) or None)
+    return [n.to_json() for n in idx.related(path, depth=depth, kinds=list(kinds) or None)]
+
+
+def write_related(printer: Printer, id_or_path: str, rows: list[dict[str, Any]], *,
+                  as_json: bool) -> None:
+    """Print ``rows`` as ``lore related`` does: JSON, or one indented line per neighbour."""
+    if as_json:
+        printer.json(rows)
         return
     if not rows:
-        echo(f"{id_or_path} has no resolvable links.")
+        printer.line(f"{id_or_path} has no resolvable links.")
         return
-    console = make_console()
     for row in rows:
         edges = ", ".join(f"{via['kind']} of {via['from']}" for via in row["via"])
         line = clean(f"{'  ' * (row['depth'] - 1)}{row['doc_id']}  {row['title']}  "
                      f"[{row['doctype']}]  <- {edges}")
-        console.print(line, no_wrap=True, overflow="ellipsis")
+        printer.console.print(line, no_wrap=True, overflow="ellipsis")
 
 
 def resolve_document(idx: Reader, id_or_path: str) -> DocumentRecord:

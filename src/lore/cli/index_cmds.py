@@ -23,7 +23,7 @@ from lore.cli._common import (
     with_reader,
 )
 from lore.cli._index_progress import index_progress, plan_line
-from lore.cli._output import echo, echo_json, notice
+from lore.cli._output import Printer, echo, echo_json, make_console, notice
 
 if TYPE_CHECKING:
     from lore.index import Index
@@ -132,28 +132,35 @@ def status(root: Path | None, index_dir: Path | None, as_json: bool,
     """
     info, problems = with_reader(root, index_dir, no_server,
                                  lambda idx: (idx.status(), idx.warnings()))
+    write_status(Printer(make_console()), info, problems, as_json=as_json,
+                 show_warnings=show_warnings)
+
+
+def write_status(printer: Printer, info: dict[str, Any], problems: dict[str, Any], *,
+                 as_json: bool, show_warnings: bool) -> None:
+    """Print ``lore status`` from ``Index.status`` and ``Index.warnings`` (shared with a server)."""
     if as_json:
-        echo_json(info | {"warnings": [{"path": p, "message": m} for p, m in problems["files"]],
-                          "duplicate_ids": problems["duplicate_ids"]})
+        printer.json(info | {"warnings": [{"path": p, "message": m} for p, m in problems["files"]],
+                             "duplicate_ids": problems["duplicate_ids"]})
         return
     if show_warnings:
-        _print_warnings(problems["files"], problems["duplicate_ids"])
+        _print_warnings(printer, problems["files"], problems["duplicate_ids"])
         return
     if info.get("server"):
-        echo(f"{'server':16} {info['server']} (generation {info['generation']})")
+        printer.line(f"{'server':16} {info['server']} (generation {info['generation']})")
     for key in ("root", "index_dir", "documents", "chunks", "links", "chunker_version",
                 "schema_version"):
-        echo(f"{key:16} {info[key]}")
-    echo(f"{'size':16} {info['bytes'] / 1e6:.1f} MB")
+        printer.line(f"{key:16} {info[key]}")
+    printer.line(f"{'size':16} {info['bytes'] / 1e6:.1f} MB")
     age = info["last_sync_age_s"]
-    echo(f"{'last sync':16} {'never' if age is None else f'{age:.0f} s ago'}")
+    printer.line(f"{'last sync':16} {'never' if age is None else f'{age:.0f} s ago'}")
     for doctype, count in info["doctypes"].items():
-        echo(f"  {doctype:14} {count}")
+        printer.line(f"  {doctype:14} {count}")
     for space_id, space in info["spaces"].items():
-        echo(f"space {space_id}: {_vectors_phrase(space)} ({space['descriptor']})")
+        printer.line(f"space {space_id}: {_vectors_phrase(space)} ({space['descriptor']})")
     count = len(problems["files"]) + len(problems["duplicate_ids"])
     if count:
-        echo(f"{'warnings':16} {count} (`lore status --warnings` lists them)")
+        printer.line(f"{'warnings':16} {count} (`lore status --warnings` lists them)")
 
 
 def _plan(idx: Index) -> Callable[[int], str]:
@@ -228,15 +235,16 @@ def _print_problems(title: str, problems: Sequence[tuple[str, str]]) -> None:
         echo(f"  ... and {len(problems) - SHOWN_PROBLEMS} more (--json lists them all)")
 
 
-def _print_warnings(files: Sequence[tuple[str, str]], duplicates: dict[str, list[str]]) -> None:
+def _print_warnings(printer: Printer, files: Sequence[tuple[str, str]],
+                    duplicates: dict[str, list[str]]) -> None:
     if not files and not duplicates:
-        echo("No warnings.")
+        printer.line("No warnings.")
     for path, message in files:
-        echo(f"{path}: {message}")
+        printer.line(f"{path}: {message}")
     for doc_id, paths in duplicates.items():
-        echo(f"duplicate id {doc_id} ({len(paths)} files; give each its own id):")
+        printer.line(f"duplicate id {doc_id} ({len(paths)} files; give each its own id):")
         for path in paths:
-            echo(f"  {path}")
+            printer.line(f"  {path}")
 
 
 def lore_toml_template() -> str:

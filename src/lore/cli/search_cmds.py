@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 import click
 
 from lore.cli._common import index_options, json_option, no_server_option, with_reader
-from lore.cli._output import make_console
+from lore.cli._output import Printer, make_console
 from lore.cli._query_args import QueryCommand, query_words
-from lore.cli._search_answer import Printer, SearchCall, write_answer
+from lore.cli._search_answer import SearchCall, write_answer
 
 if TYPE_CHECKING:
     from lore.types import SearchMode

@@ -37,7 +37,7 @@ def create_app(service: IndexService, *, policy: SecurityPolicy | None = None,
         MissingDependencyError: FastAPI (extra ``serve``) is not installed.
     """
     fastapi = require("fastapi", extra="serve", purpose="`lore serve`")
-    from lore.server import openai_api, routes
+    from lore.server import cli_routes, openai_api, routes
     from lore.server.errors import install_error_handlers
     from lore.server.mcp_server import server_version
     from lore.server.security import Guard
@@ -63,6 +63,7 @@ def create_app(service: IndexService, *, policy: SecurityPolicy | None = None,
                     "API, OpenAI-compatible embeddings under /v1, and MCP at /mcp.")
     app.state.service = service
     app.include_router(routes.router)
+    app.include_router(cli_routes.router)
     app.include_router(openai_api.router)
     app.include_router(web_router())
     for router in extra_routers:

@@ -8,7 +8,6 @@ service hands each request its own pinned reader.
 
 from __future__ import annotations
 
-import io
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -16,8 +15,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from lore.server.errors import ApiError
 from lore.server.schemas import (
     ERROR_RESPONSES,
-    CliSearchRequest,
-    CliSearchResponse,
     ContextRequest,
     ContextResponse,
     DocumentModel,
@@ -60,28 +57,6 @@ def search(body: SearchRequest, service: Service) -> dict[str, Any]:
                             expand=body.expand)
     return {"hits": [hit.to_json() for hit in result], "notices": list(result.notices),
             "weak_match": result.weak_match, "generation": service.generation}
-
-
-@router.post("/cli/search", response_model=CliSearchResponse, tags=["search"])
-def cli_search(body: CliSearchRequest, service: Service) -> dict[str, Any]:
-    """What ``lore search`` would print, rendered here for the ``lore`` console script.
-
-    The script then needs neither the engine nor the formatting libraries, so a
-    search through a running server costs one round trip and a small process.
-    """
-    from lore.cli._output import make_console
-    from lore.cli._search_answer import Printer, SearchCall, write_answer
-
-    call = SearchCall(body.query, limit=body.limit, filters=body.filters or {},
-                      chunks=body.chunks, mode=body.mode, explain=body.explain,
-                      expand=body.expand, context=body.context or body.budget is not None,
-                      budget=body.budget)
-    with service.reader() as idx:
-        answer = call.run(idx)
-    out, err = io.StringIO(), io.StringIO()
-    printer = Printer(make_console(file=out, width=body.width), out=out, err=err)
-    write_answer(answer, printer, as_json=body.json_output, explain=body.explain)
-    return {"stdout": out.getvalue(), "stderr": err.getvalue(), "found": answer.found}
 
 
 @router.post("/context", response_model=ContextResponse, tags=["search"])

@@ -40,20 +40,49 @@ class SearchRequest(_Request):
     chunks: bool = Field(False, description="One hit per chunk instead of per document.")
 
 
-class CliSearchRequest(SearchRequest):
+class _CliRequest(_Request):
+    """What every ``POST /cli/{command}`` takes beside the command's own flags."""
+
+    json_output: bool = Field(False, alias="json", description="Print the JSON output.")
+    width: int = Field(100, ge=20, le=1000, description="Columns the text must fit.")
+
+
+class CliSearchRequest(SearchRequest, _CliRequest):
     """``POST /cli/search``: ``lore search``'s flags, for the console script's fast path."""
 
     context: bool = Field(False, description="Print a context pack instead of hits.")
     budget: int | None = Field(None, ge=1, le=MAX_BUDGET,
                                description="Token budget of the context pack.")
-    json_output: bool = Field(False, alias="json", description="Print the JSON envelope.")
-    width: int = Field(100, ge=20, le=1000, description="Columns the text must fit.")
+    fail_empty: bool = Field(False, description="Exit status 1 when nothing matched.")
 
 
-class CliSearchResponse(BaseModel):
-    stdout: str = Field(description="Exactly what `lore search` prints on stdout.")
-    stderr: str = Field(description="Its notices, as printed on stderr.")
-    found: bool = Field(description="Anything matched (`--fail-empty` exits 1 when not).")
+class CliShowRequest(_CliRequest):
+    """``POST /cli/show``: ``lore show``'s argument and flags."""
+
+    id_or_path: str = Field(min_length=1, max_length=1000,
+                            description="A doc id, uid, root-relative or absolute path.")
+
+
+class CliRelatedRequest(CliShowRequest):
+    """``POST /cli/related``: ``lore related``'s argument and flags."""
+
+    depth: int = Field(1, ge=1, le=1000, description="How many link hops to follow.")
+    kinds: list[str] = Field(default_factory=list, max_length=20,
+                             description="Only follow these edge kinds.")
+
+
+class CliStatusRequest(_CliRequest):
+    """``POST /cli/status``: ``lore status``'s flags."""
+
+    warnings: bool = Field(False, description="List every warning instead.")
+    server: str = Field(max_length=200, description="The server's address as the client reached "
+                                                    "it (the status output names it).")
+
+
+class CliResponse(BaseModel):
+    stdout: str = Field(description="Exactly what the command prints on stdout.")
+    stderr: str = Field(description="What it prints on stderr (notices, errors).")
+    code: int = Field(description="Its exit status.")
 
 
 class ContextRequest(_Request):
