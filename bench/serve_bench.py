@@ -12,9 +12,10 @@ local model, all-MiniLM-L6-v2 int8). What it measures, all in one run:
 2. **/v1/embeddings overhead**: one client sending the same batches one after
    another, against the same runner called in-process (same model,
    precision, batches, cache off): texts/s each and the ratio.
-3. **CLI through the server**: `lore search QUERY --root ROOT --json` as a
-   whole process, run as pip's `lore` script runs it (``lore.entry``), while
-   the server runs, against a cold in-process run of the same command with
+3. **CLI through the server**: `lore search QUERY --root ROOT --json` (and
+   `lore show ID`, `lore related ID`, `lore status`, all --json) as a whole
+   process, run as pip's `lore` script runs it (``lore.entry``), while the
+   server runs, against a cold in-process run of the same command with
    --no-server (fresh process, cache off): median wall and CPU time of N runs.
 4. **Save -> searchable**: a new file written while ``--watch`` runs, until
    a keyword search finds it (median of a few).
@@ -43,6 +44,7 @@ import tarfile
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -188,15 +190,27 @@ def embed_overhead(port: int, model: str, batches: int) -> tuple[float, float]:
     return served, local
 
 
-def cli_runs(root: Path, runs: int, *extra: str) -> tuple[float, float]:
-    """Median wall time and median CPU time (user+system) of `lore search ... --root ROOT`
+def cli_commands(port: int) -> dict[str, Callable[[int], list[str]]]:
+    """The read commands the console script answers through a server: run ``i``'s words."""
+    status, reply = Client(port).call("POST", "/search", {"query": "workset", "mode": "keyword"})
+    if status != 200 or not reply["hits"]:
+        raise SystemExit(f"no document to show: POST /search answered {status} {reply}")
+    doc = reply["hits"][0]["path"]
+    return {"search": lambda i: ["search", QUERIES[i % len(QUERIES)]],
+            "show": lambda i: ["show", doc], "related": lambda i: ["related", doc],
+            "status": lambda i: ["status"]}
+
+
+def cli_runs(root: Path, runs: int, words: Callable[[int], list[str]],
+             *extra: str) -> tuple[float, float]:
+    """Median wall time and median CPU time (user+system) of `lore WORDS --root ROOT --json`
     as a whole process. CPU time is what the process itself costs, which load
     from other jobs inflates far less than the wall time."""
     times, cpu = [], []
     for i in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        subprocess.run([*LORE_SCRIPT, "search", QUERIES[i % len(QUERIES)], "--root", str(root),
+        subprocess.run([*LORE_SCRIPT, *words(i), "--root", str(root),
                         "--json", *extra], env=env(cache=False), check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         times.append(time.perf_counter() - started)
@@ -257,8 +271,9 @@ def main() -> None:
             result = load(port, root, args.seconds, args.clients, model)
             served, local = embed_overhead(port, model, args.embed_batches)
             saved = save_to_searchable(port, root, args.saves)
-            through = cli_runs(root, args.cold_runs)
-            cold = cli_runs(root, args.cold_runs, "--no-server")
+            runs = {name: (cli_runs(root, args.cold_runs, words),
+                           cli_runs(root, args.cold_runs, words, "--no-server"))
+                    for name, words in cli_commands(port).items()}
             time.sleep(5)
             before = cpu_seconds(proc.pid)
             time.sleep(args.idle_seconds)
@@ -289,10 +304,11 @@ def main() -> None:
     print(f"/v1/embeddings, one client, {len(EMBED_TEXTS)} texts per request: "
           f"{served:.1f} texts/s; in-process runner: {local:.1f} texts/s; "
           f"server/in-process = {served / local:.2f}")
-    print(f"`lore search` (whole process, median of {args.cold_runs}): through the server "
-          f"{through[0] * 1000:.0f} ms (its CPU {through[1] * 1000:.0f} ms); cold in-process "
-          f"{cold[0] * 1000:.0f} ms (CPU {cold[1] * 1000:.0f} ms); "
-          f"speed-up x{cold[0] / through[0]:.1f}")
+    for name, (through, cold) in runs.items():
+        print(f"`lore {name} --json` (whole process, median of {args.cold_runs}): through the "
+              f"server {through[0] * 1000:.0f} ms (its CPU {through[1] * 1000:.0f} ms); cold "
+              f"in-process {cold[0] * 1000:.0f} ms (CPU {cold[1] * 1000:.0f} ms); "
+              f"speed-up x{cold[0] / through[0]:.1f}")
     print(f"readers: 4 pinned readers {pooled[4]:.1f} req/s, 1 reader (a lock) "
           f"{pooled[1]:.1f} req/s; ratio {pooled[4] / pooled[1]:.2f} "
           f"({args.seconds / 2:.0f} s each, no sync)")
