@@ -166,6 +166,8 @@ def test_flags_are_read_as_the_command_reads_them() -> None:
     assert options["context"] is True and options["json"] is False
     assert parse_args("related", ["--kind", "child", "T-1", "-d3", "--kind=wiki"]) == {
         "json": False, "root": None, "depth": 3, "kinds": ["child", "wiki"], "id_or_path": "T-1"}
+    assert parse_args("related", ["T-2"]) == {   # the defaults are the command's, each time
+        "json": False, "root": None, "depth": 1, "kinds": [], "id_or_path": "T-2"}
     assert parse_args("status", ["--json", "--root", "/r"]) == {
         "json": True, "warnings": False, "root": "/r"}
 

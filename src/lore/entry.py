@@ -30,6 +30,7 @@ from lore.paths import DEFAULT_INDEX_DIR, enclosing_root
 from lore.remote import RemoteError, RemoteUnavailable, ServerConnection, live_server
 
 MODES = ("keyword", "hybrid", "vector")
+# `lore related --kind`'s choices (a test checks them against the command).
 EDGE_KINDS = ("parent", "child", "blocks", "blocked_by", "relates", "decision", "decides",
               "mention", "mentioned_by", "wiki", "markdown", "backlink")
 
@@ -127,7 +128,8 @@ def parse_args(name: str, args: list[str]) -> dict[str, Any] | None:
     flags, valued = COMMON_FLAGS | command.flags, COMMON_VALUED | command.valued
     refused = IN_PROCESS | IN_PROCESS_FOR.get(name, frozenset())
     options: dict[str, Any] = {key: False for key in flags.values()}
-    options |= {key: _DEFAULTS.get(key) for key in valued.values()}
+    defaults: dict[str, Any] = {"filters": {}, "kinds": [], "depth": 1}   # the commands'
+    options |= {key: defaults.get(key) for key in valued.values()}
     words: list[str] = []
     rest = iter(args)
     for arg in rest:
@@ -161,10 +163,6 @@ def parse_args(name: str, args: list[str]) -> dict[str, Any] | None:
     elif words:
         return None
     return options
-
-
-# Values of options not given (the click commands' defaults).
-_DEFAULTS: dict[str, Any] = {"filters": {}, "kinds": [], "depth": 1}
 
 
 def _names_a_local_file(key: str) -> bool:
