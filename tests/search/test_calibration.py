@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from _model_notes import notes_index
 
 from lore.search.calibration import (
     VECTOR_FLOOR,
@@ -70,22 +71,8 @@ NOTES = {
 @pytest.fixture(scope="module")
 def index(minilm_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
     """The notes indexed with all-MiniLM-L6-v2 (int8), embedding cache off."""
-    from dataclasses import replace
-
-    from lore.index import open_index
-    from lore.settings import ProviderSettings, Settings
-
-    root = tmp_path_factory.mktemp("notes")
-    for name, (title, body) in NOTES.items():
-        (root / name).write_text(f"# {title}\n\n{body}\n", encoding="utf-8")
-    base = Settings()
-    settings = replace(base, embed=replace(
-        base.embed, primary=ProviderSettings(model="all-MiniLM-L6-v2"), cache=False))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LORE_HOME", str(minilm_home))
-        with open_index(root, settings=settings) as opened:
-            opened.sync()
-            yield opened
+    with notes_index("all-MiniLM-L6-v2", minilm_home, NOTES, tmp_path_factory.mktemp("notes")) as opened:
+        yield opened
 
 
 @pytest.mark.model

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from _model_notes import notes_index
 
 if TYPE_CHECKING:
     from lore.index import Index
@@ -60,20 +61,8 @@ SPANISH = ("¿Cada cuántos días hay que regar los tomates?", "tomatoes.md")
 @pytest.fixture(scope="module")
 def index(e5_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
     """The notes indexed with multilingual-e5-small (int8, the default precision)."""
-    from lore.index import open_index
-    from lore.settings import ProviderSettings, Settings
-
-    root = tmp_path_factory.mktemp("notes")
-    for name, (title, body) in NOTES.items():
-        (root / name).write_text(f"# {title}\n\n{body}\n", encoding="utf-8")
-    base = Settings()
-    settings = replace(base, embed=replace(
-        base.embed, primary=ProviderSettings(model="multilingual-e5-small"), cache=False))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LORE_HOME", str(e5_home))
-        with open_index(root, settings=settings) as opened:
-            opened.sync()
-            yield opened
+    with notes_index("multilingual-e5-small", e5_home, NOTES, tmp_path_factory.mktemp("notes")) as opened:
+        yield opened
 
 
 def _first(index: Index, question: str, mode: str) -> str:
