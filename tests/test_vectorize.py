@@ -397,3 +397,16 @@ def test_prepared_query_embedding_runs_off_the_caller_thread_and_gives_the_same_
         assert np.array_equal(prepared, direct)
         assert threads[0] != threading.current_thread().name
         assert threads[1] == threading.current_thread().name
+
+
+def test_a_prepared_query_that_is_never_asked_for_is_dropped_by_the_next(notes: Path) -> None:
+    with open_index(notes, settings=hashing()) as index:
+        index.sync()
+        leg = index._vector_leg([])
+        assert leg is not None
+        for n in range(5):      # searches that failed before their vector leg ran
+            leg.prepare(f"caches number {n}")
+        assert list(leg._pending) == ["caches number 4"]
+        assert np.array_equal(leg.embed_query("caches number 4"),
+                              leg.embed_query("caches number 4"))
+        assert not leg._pending

@@ -90,9 +90,14 @@ class VectorLeg:
     _pending: dict[str, Future[Floats]] = field(default_factory=dict, repr=False)
 
     def prepare(self, text: str) -> None:
-        """Start embedding ``text`` on a worker thread; ``embed_query`` then waits for it."""
+        """Start embedding ``text`` on a worker thread; ``embed_query`` then waits for it.
+
+        One query is pending at a time: a search that fails before its vector
+        leg runs leaves nothing behind but that one slot, which the next
+        ``prepare`` takes over.
+        """
         if text.strip() and text not in self._pending:
-            self._pending[text] = _embed_pool().submit(self._embed, text)
+            self._pending = {text: _embed_pool().submit(self._embed, text)}
 
     def embed_query(self, text: str) -> Floats:
         """The query's vector in the index's space (the one ``prepare`` started, if any)."""
