@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import fill_mini
 
 from lore.store.catalog import Catalog
 from lore.store.fact_cache import FactCache, cached
-from conftest import fill_mini
 
 TASK1, TASK2 = "items/KABSD-TSK-0001_cache.md", "items/KABSD-TSK-0002_store.md"
 
