@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from lore.search.fusion import LegResult
 from lore.search.graph import LinkGraph
 from lore.search.graph_answer import GraphAnswer, answer
-from lore.search.idmatch import id_candidates, id_forms
+from lore.search.idmatch import id_candidates, lookup
 from lore.search.query import parse_query
 from lore.search.relations import parse_relation
 
@@ -72,11 +72,7 @@ def id_documents(store: SearchReads, anchor: str) -> list[int]:
     (``TSK-0244``, ``0083``, ``kabsd-tsk-0244``, ``ID@uid``, a uid prefix), by path."""
     chunks: list[int] = []
     for candidate in id_candidates(parse_query(anchor, set())):
-        for form in id_forms(candidate):
-            found = store.id_matches(candidate, form=form, restriction=None, prefer=())
-            if found:
-                chunks.extend(chunk for chunk, _ in found)
-                break
+        chunks.extend(chunk for chunk, _ in lookup(store, candidate, restriction=None)[1])
     owners = store.chunk_owners(chunks)
     return list(dict.fromkeys(owners[c] for c in chunks if c in owners))
 
