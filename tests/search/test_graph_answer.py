@@ -215,3 +215,19 @@ def test_of_several_title_matches_the_one_with_such_links_anchors(kano_index: In
     found, got = _ask(kano_index, "what is blocked by the ULID vs UUIDv7 comparison")
     assert found.anchor.doc_id == item
     assert got == want
+
+
+def test_an_adrs_related_adrs_come_after_the_work_that_came_out_of_it(
+        kano_index: Index, kano_corpus: Path) -> None:
+    """ADR-0012 lists work items and other ADRs as related items: the work answers
+    "what came out of ADR-0012" first, the ADRs last."""
+    items = _items(kano_corpus)
+    related = _ids(items["ADR-0012"].get("related_items"))
+    adrs = {r for r in related if r.startswith("ADR-")}
+    assert adrs and related - adrs
+    found, _ = _ask(kano_index, "what came out of ADR-0012")
+    docs = kano_index._link_graph().resolver.docs
+    order = [docs[a.rowid].doc_id for a in found.answers]
+    first_adr = min(i for i, d in enumerate(order) if d.startswith("ADR-"))
+    assert all(d.startswith("ADR-") for d in order[first_adr:])
+    assert related - adrs <= set(order[:first_adr])

@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from lore.search.graph import DocRef, LinkGraph
+from lore.search.intent import DECISION_TYPES
 from lore.search.query import parse_query
 from lore.search.relations import RelationQuery
 
@@ -99,7 +100,11 @@ def answer(graph: LinkGraph, question: RelationQuery, *,
     for anchor in candidates:
         found = _walk(graph, anchor.rowid, question.relation, question.target_type)
         if found:
-            ordered = sorted(found, key=lambda a: is_hub(a.rowid))  # stable: walk order kept
+            # stable: walk order kept; hubs last, and an ADR's related ADRs after
+            # the work that implements it
+            ordered = sorted(found, key=lambda a: (
+                is_hub(a.rowid), question.relation == "implements"
+                and graph.resolver.docs[a.rowid].doctype in DECISION_TYPES))
             return GraphAnswer(question.relation, anchor, tuple(ordered))
     return GraphAnswer(question.relation, candidates[0], ())
 
