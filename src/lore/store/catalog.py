@@ -30,6 +30,7 @@ from lore.errors import ConfigError, IndexCorruptError, IndexNotFoundError
 from lore.paths import CATALOG_FILE
 from lore.store.base import FileState, Filters
 from lore.store.connection import atomic, connect, connect_read_only
+from lore.store.fact_cache import FactCache
 from lore.store.filter_sql import chunks_filter_sql
 from lore.store.keyword_reads import KeywordReadsMixin
 from lore.store.migrations import migrate, schema_version
@@ -105,6 +106,7 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin, ShapeReadsMixin
         self._index_dir = index_dir
         self._vector_options = vector_options or VectorIndexOptions()
         self.read_only = read_only   # opened from a place lore cannot write: search only
+        self._facts = FactCache()    # corpus facts of the current state (``fact_cache``)
 
     @classmethod
     def open(cls, index_dir: Path, *, create: bool = True,
