@@ -68,6 +68,13 @@ from lore.search.relations import RELATIONS, parse_relation
     ("what was built because of the workset schema decision", "implements", "workset schema",
      "ADR"),
     ("items associated with KABSD-TSK-0092", "related", "KABSD-TSK-0092", None),
+    ("what else is in the same feature as KABSD-TSK-0308", "siblings", "KABSD-TSK-0308", None),
+    ("sister tasks of KABSD-TSK-0308", "siblings", "KABSD-TSK-0308", None),
+    ("full hierarchy of KABSD-TSK-0083", "ancestors", "KABSD-TSK-0083", None),
+    ("what is above KABSD-TSK-0083", "ancestors", "KABSD-TSK-0083", None),
+    ("which tasks apply ADR-0013", "implements", "ADR-0013", None),
+    ("what is based on ADR-0012", "implements", "ADR-0012", None),
+    ("children of feature 0010", "children", "0010", "Feature"),
 ])
 def test_relation_wordings(text: str, relation: str, anchor: str, hint: str | None) -> None:
     found = parse_relation(text)

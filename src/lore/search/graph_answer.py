@@ -120,7 +120,8 @@ def _anchors(graph: LinkGraph, question: RelationQuery, is_hub: Callable[[int], 
     docs = graph.resolver.docs
     named = [docs[rowid] for rowid in id_anchor if rowid in docs]
     if named:
-        return named
+        # "children of feature 0010": of the documents numbered 0010, the feature first
+        return sorted(named, key=lambda d: question.type_hint not in (None, d.doctype))
     ids = parse_query(question.anchor, set()).ids
     # the whole anchor ("ADR-0013", a path), else an id inside it ("KABSD-TSK-0083 now")
     for text in (question.anchor, *ids):
