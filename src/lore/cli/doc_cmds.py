@@ -157,7 +157,10 @@ def _as_relpath(key: str, root: Path) -> str:
     An absolute path counts even when its file is gone, so a deleted file can
     still be shown from the index by the path the user remembers.
     """
-    candidate = Path(key).expanduser()
+    try:
+        candidate = Path(key).expanduser()
+    except RuntimeError:   # "~name" of no user on this system: not a home folder
+        candidate = Path(key)
     if not candidate.is_absolute():
         if _is_file(candidate):
             candidate = candidate.absolute()   # relative to the current folder
@@ -190,8 +193,9 @@ def _print_document(console: Console, record: DocumentRecord) -> None:
 
 
 def _is_file(path: Path) -> bool:
-    """Whether ``path`` is a file; a name the system cannot look up (too long, say) is not."""
+    """Whether ``path`` is a file; a name the system cannot look up (too long, a NUL
+    byte) is not."""
     try:
         return path.is_file()
-    except OSError:
+    except (OSError, ValueError):
         return False
