@@ -18,6 +18,10 @@ What it measures (goal: hybrid p50 <= 10 ms at limit 10 on a quiet machine):
   jobs on the machine than wall time);
 - SQL statements lore runs per query (the store connection's trace
   callback, FTS5's internal ones left out);
+- which path answered the keyword leg: the in-memory copy of the FTS5 tables
+  (``lore.store.keyword_memory``; built after the warm-up query, its build
+  time printed) or FTS5 itself (``--fts5-keywords``: every keyword leg asks
+  FTS5, the path a one-shot search takes);
 - nDCG@10 of the run, and optionally a fingerprint of every ranking
   (``--save FILE`` / ``--compare FILE``): a speed change must leave every
   query's documents and scores identical, and ``--compare`` says whether it did.
@@ -32,6 +36,7 @@ Usage:
   python bench/hybrid_latency_bench.py --work-dir /tmp/sf
   python bench/hybrid_latency_bench.py --work-dir /tmp/sf --repeat 3 --save before.json
   python bench/hybrid_latency_bench.py --work-dir /tmp/sf --compare before.json
+  python bench/hybrid_latency_bench.py --work-dir /tmp/sf --compare before.json --fts5-keywords
 """
 
 from __future__ import annotations
@@ -148,6 +153,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, help="only the first N judged queries")
     parser.add_argument("--save", type=Path, help="write every query's ranking here")
     parser.add_argument("--compare", type=Path, help="check rankings against a --save file")
+    parser.add_argument("--fts5-keywords", action="store_true",
+                        help="answer every keyword leg with FTS5, no in-memory copy")
     args = parser.parse_args()
 
     settings = Settings()
@@ -161,7 +168,16 @@ def main() -> None:
     statements = [0]
     with open_index(corpus.root, settings=uncached, index_dir=args.work_dir / "index") as index:
         index.search(texts[0][1], limit=args.limit, mode="hybrid")   # warm-up, untimed
-        conn = index._store.conn   # type: ignore[attr-defined]  # the bench counts statements
+        store = index._store   # the bench counts statements and picks the keyword path
+        if args.fts5_keywords:
+            store._keyword_memory = None   # type: ignore[attr-defined]
+        else:
+            started = time.perf_counter()
+            ready = store.prepare_keyword_memory()   # type: ignore[attr-defined]
+            print(f"keyword copy {'built' if ready else 'NOT built'} in "
+                  f"{time.perf_counter() - started:.1f} s")
+        store.keyword_paths.clear()   # type: ignore[attr-defined]
+        conn = store.conn   # type: ignore[attr-defined]
         # FTS5's own statements on its shadow tables are traced too, marked "--".
         conn.set_trace_callback(lambda sql: statements.__setitem__(
             0, statements[0] + (not sql.startswith("--"))))
@@ -178,6 +194,9 @@ def main() -> None:
         print(f"{stage:10} {percentile(values, 50):8.2f} {percentile(values, 95):8.2f} "
               f"{sum(values) / len(values):8.2f}")
     print(f"SQL statements per query: {percentile([t['sql'] for t in times], 50):.0f} (median)")
+    paths = dict(store.keyword_paths)   # type: ignore[attr-defined]
+    print(f"keyword leg answered by: in-memory copy {paths.get('memory', 0)}, "
+          f"FTS5 {paths.get('fts5', 0)}")
     p50 = percentile([t["total"] for t in times], 50)
     print(f"goal hybrid p50 <= {GOAL_P50_MS} ms: {'met' if p50 <= GOAL_P50_MS else 'MISSED'}")
     print(f"nDCG@10: {ndcg(rankings, corpus.path_to_id, qrels):.4f}")
