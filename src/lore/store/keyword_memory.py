@@ -65,8 +65,7 @@ class KeywordMemory:
         with self._lock:
             if self._thread is not None or fingerprint == self._refused:
                 return
-            if self._copy is not None and \
-                    time.monotonic() - self._started < REBUILD_PAUSE * self._took:
+            if time.monotonic() - self._started < REBUILD_PAUSE * self._took:
                 return
             self._started = time.monotonic()
             self._thread = threading.Thread(target=self._build, name="lore-keyword-copy",
@@ -100,7 +99,8 @@ class KeywordMemory:
                     copy = load_copy(conn)
             finally:
                 conn.close()
-        except sqlite3.Error as exc:   # a build that fails leaves FTS5 answering
+        except (sqlite3.Error, OSError, ValueError, MemoryError) as exc:
+            # A failed build (the file gone, out of memory) leaves FTS5 answering.
             log.warning("keyword copy of %s not built: %s", self.path, exc)
         with self._lock:
             if copy is not None:   # a search still holding the old copy keeps using it
