@@ -15,8 +15,15 @@ ranking gains from a unit only the first time it shows it, and a lore hit
 that lists copies in ``also_at`` stands for all of them (scored by its best
 unseen copy). The ideal ranking holds each unit once.
 
+Two question sets share the corpus: set ``a`` (``questions.jsonl``, the
+development set every backlog setting is chosen on) and set ``b``
+(``questions-b.jsonl``, written later by reading the files only, to check that
+what was tuned on ``a`` generalizes). ``--set both`` indexes once and prints a
+table for each.
+
     LORE_HOME=/work/lore-home PYTHONPATH=src python bench/backlog_eval.py
     ... --root /tmp/kano/kano-backlog --json out.json --show-misses semantic
+    ... --set b --systems hybrid --show-misses graph,exact
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_CORPUS = HERE.parents[1] / "shared" / "corpora" / "kano-backlog.tar.gz"
 CLASSES = ("exact", "keyword", "semantic", "decision", "filtered", "graph")
 K = 10
+SETS = {"a": ("questions.jsonl", "qrels.tsv"), "b": ("questions-b.jsonl", "qrels-b.tsv")}
 
 Ranking = list[list[str]]  # each hit: the paths it stands for, best first
 
@@ -51,8 +59,11 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
                         help="the kano-backlog tarball (default: ../shared/corpora)")
     parser.add_argument("--root", type=Path, help="an extracted corpus to index in place")
-    parser.add_argument("--questions", type=Path, default=HERE / "backlog" / "questions.jsonl")
-    parser.add_argument("--qrels", type=Path, default=HERE / "backlog" / "qrels.tsv")
+    parser.add_argument("--set", dest="which", choices=[*SETS, "both"], default="a",
+                        help="question set: a (development), b (generalization check), both")
+    parser.add_argument("--questions", type=Path,
+                        help="a questions file of your own (overrides --set; needs --qrels)")
+    parser.add_argument("--qrels", type=Path, help="the judgements for --questions")
     parser.add_argument("--systems", default="hybrid,keyword,bm25",
                         help="comma-separated: hybrid, keyword, vector, bm25")
     parser.add_argument("--json", type=Path, help="also write per-question scores here")
@@ -60,8 +71,10 @@ def main() -> int:
                         help="print rankings of questions below 1.0 in these classes")
     args = parser.parse_args()
 
-    questions = [json.loads(line) for line in args.questions.read_text().splitlines() if line]
-    qrels = load_qrels(args.qrels)
+    question_sets = chosen_sets(parser, args)
+    questions = [q for _, qs, _ in question_sets for q in qs]
+    qrels = {qid: judged for _, _, path in question_sets
+             for qid, judged in load_qrels(path).items()}
     with tempfile.TemporaryDirectory(prefix="lore-backlog-") as scratch:
         root = args.root or extract(args.corpus, Path(scratch))
         units = content_units(root)
@@ -74,7 +87,10 @@ def main() -> int:
     scores = {system: {q["id"]: unit_ndcg(rankings[system][q["id"]], qrels.get(q["id"], {}),
                                           units)
                        for q in questions} for system in systems}
-    print_table(questions, scores, systems)
+    for name, subset, _ in question_sets:
+        if len(question_sets) > 1:
+            print(f"\nset {name}")
+        print_table(subset, scores, systems)
     misses = set(filter(None, args.show_misses.split(",")))
     for q in questions:
         if q["class"] in misses and scores[systems[0]][q["id"]] < 1.0:
@@ -87,6 +103,25 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps({"scores": scores, "rankings": rankings}, indent=1))
     return 0
+
+
+def chosen_sets(parser: argparse.ArgumentParser, args: argparse.Namespace
+                ) -> list[tuple[str, list[dict[str, Any]], Path]]:
+    """(name, questions, qrels file) of each set the flags ask for; ids must not repeat."""
+    if args.questions is not None or args.qrels is not None:
+        if args.questions is None or args.qrels is None:
+            parser.error("--questions and --qrels go together")
+        files = [(args.questions.name, args.questions, args.qrels)]
+    else:
+        names = list(SETS) if args.which == "both" else [args.which]
+        files = [(n, HERE / "backlog" / SETS[n][0], HERE / "backlog" / SETS[n][1])
+                 for n in names]
+    chosen = [(name, [json.loads(line) for line in path.read_text().splitlines() if line], qrels)
+              for name, path, qrels in files]
+    ids = [q["id"] for _, qs, _ in chosen for q in qs]
+    if len(ids) != len(set(ids)):
+        parser.error("question ids repeat across the chosen sets")
+    return chosen
 
 
 def extract(tarball: Path, into: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from lore.errors import EmbedderMismatchError, QueryError
 from lore.index import Index, open_index
+from lore.search.engine import search_store
 from lore.settings import ChunkSettings, EmbedSettings, ProviderSettings, Settings
 from lore.store.keys import document_ids, document_keys, is_document_key
 from lore.store.sidecar import sidecar_path
@@ -393,8 +395,9 @@ def test_prepared_query_embedding_runs_off_the_caller_thread_and_gives_the_same_
         leg.runner.embed = recording  # type: ignore[method-assign]
         leg.prepare("caches number 3")
         prepared = leg.embed_query("caches number 3")
-        direct = leg.embed_query("caches number 3")   # nothing prepared: the caller's thread
-        assert np.array_equal(prepared, direct)
+        direct = leg.embed_query("caches number 4")   # nothing prepared: the caller's thread
+        assert np.array_equal(prepared, leg.runner.embedder.embed(["caches number 3"], "query")[0])
+        assert not np.array_equal(prepared, direct)
         assert threads[0] != threading.current_thread().name
         assert threads[1] == threading.current_thread().name
 
@@ -409,4 +412,40 @@ def test_a_prepared_query_that_is_never_asked_for_is_dropped_by_the_next(notes: 
         assert list(leg._pending) == ["caches number 4"]
         assert np.array_equal(leg.embed_query("caches number 4"),
                               leg.embed_query("caches number 4"))
-        assert not leg._pending
+        leg.embed_query("caches number 5")
+        assert list(leg._pending) == ["caches number 5"]
+
+
+def test_a_search_that_widens_its_candidates_embeds_the_query_once(tmp_path: Path) -> None:
+    root = tmp_path / "notes"
+    root.mkdir()
+    for i in range(3):     # 3 documents, 30 chunks: 20 candidate chunks fold into < 10 documents
+        sections = "".join(f"## Part {j}\n\nCaches number {i}.{j} hold embeddings.\n\n"
+                           for j in range(10))
+        (root / f"note-{i}.md").write_text(f"# Note {i}\n\n{sections}", encoding="utf-8")
+    few = dataclasses.replace(SECTIONED, search=dataclasses.replace(SECTIONED.search,
+                                                                    candidates=1))
+    with open_index(root, settings=few) as index:
+        index.sync()
+        leg = index._vector_leg([])
+        assert leg is not None
+        embedded: list[str] = []
+        embed = leg.runner.embed
+
+        def counting(texts: list[str], kind: str) -> np.ndarray:
+            embedded.extend(texts)
+            return embed(texts, kind)  # type: ignore[arg-type]
+
+        leg.runner.embed = counting  # type: ignore[method-assign]
+        rounds: list[int] = []
+        run = leg.run
+
+        def counted(*args: object, **kwargs: object) -> object:
+            rounds.append(1)
+            return run(*args, **kwargs)  # type: ignore[arg-type]
+
+        leg.run = counted  # type: ignore[method-assign]
+        result = search_store(index._store, "caches embeddings", settings=index.settings,
+                              limit=10, mode="hybrid", vector_leg=leg)
+        assert len(result) == 3
+        assert len(rounds) >= 2 and embedded == ["caches embeddings"]

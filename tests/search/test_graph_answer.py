@@ -16,6 +16,7 @@ import yaml
 
 from lore.index import Index
 from lore.search.graph_answer import GraphAnswer, answer
+from lore.search.graph_leg import id_documents
 from lore.search.relations import parse_relation
 
 
@@ -92,8 +93,45 @@ def test_parent_and_the_parent_chain(kano_index: Index, kano_corpus: Path) -> No
     found, _ = _ask(kano_index, "parent chain of KABSD-TSK-0083")
     assert [a.path[-1] for a in found.answers] == chain
     assert found.answers[-1].path[0] == "KABSD-TSK-0083"
-    _, parent = _ask(kano_index, "epic of KABSD-TSK-0083")
+    _, parent = _ask(kano_index, "parent of KABSD-TSK-0083")
     assert parent == {chain[0]}
+
+
+@pytest.mark.parametrize(("question", "item", "wanted"), [
+    ("epic of KABSD-TSK-0083", "KABSD-TSK-0083", "Epic"),
+    ("which epic does KABSD-TSK-0155 roll up to", "KABSD-TSK-0155", "Epic"),
+    ("KABSD-TSK-0244's parent feature", "KABSD-TSK-0244", "Feature"),
+])
+def test_a_typed_parent_question_climbs_to_that_type(kano_index: Index, kano_corpus: Path,
+                                                     question: str, item: str,
+                                                     wanted: str) -> None:
+    """"Which epic does a task roll up to" is the epic above its feature, not the feature."""
+    items = _items(kano_corpus)
+    chain, node = [], item
+    while items.get(node, {}).get("parent"):
+        node = items[node]["parent"]
+        chain.append(node)
+    typed = next(i for i, up in enumerate(chain) if items[up].get("type") == wanted)
+    assert typed >= 1  # the direct parent is of another type: the climb is needed
+    found, _ = _ask(kano_index, question)
+    docs = kano_index._link_graph().resolver.docs
+    assert [docs[a.rowid].doc_id for a in found.answers] == [chain[typed], *chain[:typed]]
+
+
+def test_short_and_lowercase_ids_anchor_through_the_id_lookup(kano_index: Index,
+                                                              kano_corpus: Path) -> None:
+    """``tsk-0244`` and ``0083`` name their item as they do in an exact-id search."""
+    items = _items(kano_corpus)
+    for short, item in (("tsk-0244", "KABSD-TSK-0244"), ("0083", "KABSD-TSK-0083")):
+        parsed = parse_relation(f"who is the parent of {short}")
+        assert parsed is not None
+        graph = kano_index._link_graph()
+        assert answer(graph, parsed) is None  # the link resolver alone does not know it
+        rowids = id_documents(kano_index._store, short)
+        found = answer(graph, parsed, id_anchor=rowids)
+        assert found is not None and found.anchor.doc_id == item
+        assert {graph.resolver.docs[a.rowid].doc_id for a in found.answers} == {
+            items[item]["parent"]}
 
 
 def test_siblings_share_the_parent(kano_index: Index, kano_corpus: Path) -> None:
@@ -162,3 +200,34 @@ def test_references_and_backlinks_are_two_ends_of_one_link(kano_index: Index,
     citing = {i for i, fm in items.items() if "ADR-0013" in _ids(fm.get("decisions"))}
     _, backlinks = _ask(kano_index, "what links to ADR-0013")
     assert citing <= backlinks
+
+
+def test_of_several_title_matches_the_one_with_such_links_anchors(kano_index: Index,
+                                                                 kano_corpus: Path) -> None:
+    """An ADR appendix is titled exactly "ULID vs UUIDv7 comparison" and blocks nothing;
+    the task "ULID vs UUIDv7 comparison document" has the blocked item, so it anchors."""
+    items = _items(kano_corpus)
+    item = "KABSD-TSK-0059"
+    assert items[item]["title"].lower().startswith("ulid vs uuidv7 comparison")
+    want = _links(items[item], "blocks") | {
+        other for other, fm in items.items() if item in _links(fm, "blocked_by")}
+    assert want
+    found, got = _ask(kano_index, "what is blocked by the ULID vs UUIDv7 comparison")
+    assert found.anchor.doc_id == item
+    assert got == want
+
+
+def test_an_adrs_related_adrs_come_after_the_work_that_came_out_of_it(
+        kano_index: Index, kano_corpus: Path) -> None:
+    """ADR-0012 lists work items and other ADRs as related items: the work answers
+    "what came out of ADR-0012" first, the ADRs last."""
+    items = _items(kano_corpus)
+    related = _ids(items["ADR-0012"].get("related_items"))
+    adrs = {r for r in related if r.startswith("ADR-")}
+    assert adrs and related - adrs
+    found, _ = _ask(kano_index, "what came out of ADR-0012")
+    docs = kano_index._link_graph().resolver.docs
+    order = [docs[a.rowid].doc_id for a in found.answers]
+    first_adr = min(i for i, d in enumerate(order) if d.startswith("ADR-"))
+    assert all(d.startswith("ADR-") for d in order[first_adr:])
+    assert related - adrs <= set(order[:first_adr])

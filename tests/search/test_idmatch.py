@@ -63,3 +63,21 @@ def test_an_ambiguous_number_ranks_every_candidate_first_and_says_so(
 def test_a_number_inside_a_sentence_is_not_an_id(kano_index: Index) -> None:
     hits = kano_index.search("migrate 0001 items", mode="keyword", explain=True)
     assert not any(h.explain and h.explain["pinned"] for h in hits)
+
+
+@pytest.mark.parametrize(("query", "doc_id"), [
+    ("task 10", "KABSD-TSK-0010"),
+    ("what happened to bug 11", "KABSD-BUG-0011"),
+    ("ADR 34", "ADR-0034"),
+    ("the epic #10 scope", "KABSD-EPIC-0010"),
+])
+def test_a_number_after_a_type_word_is_an_id_of_that_type(kano_index: Index, kano_corpus: Path,
+                                                          query: str, doc_id: str) -> None:
+    """Other types share the number (KABSD-TSK-0011, KABSD-FTR-0010, ...): only the
+    named type's document is pinned."""
+    number = doc_id.rsplit("-", 1)[1]
+    assert sum(str(fm["id"]).endswith(f"-{number}")
+               for fm in front_matter(kano_corpus).values()) > 1
+    hits = kano_index.search(query, mode="keyword", explain=True)
+    assert hits[0].path == only_path(kano_corpus, doc_id)
+    assert [h.path for h in hits if h.explain and h.explain["pinned"]] == [hits[0].path]

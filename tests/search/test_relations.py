@@ -44,6 +44,30 @@ from lore.search.relations import RELATIONS, parse_relation
     ("what does KABSD-TSK-0092 relate to", "related", "KABSD-TSK-0092", None),
     ("show me everything linked to KABSD-TSK-0092", "related", "KABSD-TSK-0092", None),
     ("work items under epic KABSD-EPIC-0003", "children", "KABSD-EPIC-0003", "Epic"),
+    # contractions, and the verbs people use for blocking and nesting
+    ("what's blocking KABSD-TSK-0083", "blocked_by", "KABSD-TSK-0083", None),
+    ("what's holding up KABSD-TSK-0085", "blocked_by", "KABSD-TSK-0085", None),
+    ("what is holding KABSD-TSK-0083 up", "blocked_by", "KABSD-TSK-0083", None),
+    ("what is stalling the CLI scripts task", "blocked_by", "CLI scripts", "Task"),
+    ("what is KABSD-TSK-0083 stuck on", "blocked_by", "KABSD-TSK-0083", None),
+    ("what needs to be done before KABSD-TSK-0083", "blocked_by", "KABSD-TSK-0083", None),
+    ("what must land before KABSD-TSK-0083 can start", "blocked_by", "KABSD-TSK-0083", None),
+    ("what is KABSD-TSK-0080 holding up", "blocks", "KABSD-TSK-0080", None),
+    ("what does TSK-0079 unblock", "blocks", "TSK-0079", None),
+    ("what can start once KABSD-TSK-0079 is done", "blocks", "KABSD-TSK-0079", None),
+    ("which tasks sit under the Monorepo Platform Migration feature", "children",
+     "Monorepo Platform Migration", "Feature"),
+    ("what sits under epic kabsd-epic-0010", "children", "kabsd-epic-0010", "Epic"),
+    ("which stories belong to KCCS-FTR-0003", "children", "KCCS-FTR-0003", None),
+    ("which epic does KABSD-TSK-0155 roll up to", "parent", "KABSD-TSK-0155", None),
+    ("what does KABSD-TSK-0083 roll up to", "parent", "KABSD-TSK-0083", None),
+    ("where does KABSD-TSK-0083 belong", "parent", "KABSD-TSK-0083", None),
+    ("0083's parent feature", "parent", "0083", None),
+    ("who is the parent of tsk-0244", "parent", "tsk-0244", None),
+    ("what came out of ADR-0012", "implements", "ADR-0012", None),
+    ("what was built because of the workset schema decision", "implements", "workset schema",
+     "ADR"),
+    ("items associated with KABSD-TSK-0092", "related", "KABSD-TSK-0092", None),
 ])
 def test_relation_wordings(text: str, relation: str, anchor: str, hint: str | None) -> None:
     found = parse_relation(text)
@@ -52,8 +76,24 @@ def test_relation_wordings(text: str, relation: str, anchor: str, hint: str | No
     assert found.relation in RELATIONS
 
 
+@pytest.mark.parametrize(("text", "target"), [
+    ("epic of KABSD-TSK-0083", "Epic"),
+    ("which epic does KABSD-TSK-0155 roll up to", "Epic"),
+    ("KABSD-TSK-0244's parent feature", "Feature"),
+    ("the parent story of KABSD-TSK-0244", "UserStory"),
+    ("what feature does KABSD-TSK-0083 sit under", "Feature"),
+    ("parent of KABSD-TSK-0083", None),
+    ("what does KABSD-TSK-0083 roll up to", None),
+    ("parent item of KABSD-TSK-0083", None),
+])
+def test_a_parent_question_names_the_type_it_wants(text: str, target: str | None) -> None:
+    found = parse_relation(text)
+    assert found is not None and found.relation == "parent"
+    assert found.target_type == target
+
+
 @pytest.mark.parametrize("text", [
-    "why did we choose SQLite", "UnicodeEncodeError non-UTF8 terminal", "KABSD-TSK-0083",
+    "why did we choose SQLite", "what's new in release 0.0.3", "what came out of the meeting", "UnicodeEncodeError non-UTF8 terminal", "KABSD-TSK-0083",
     "embedding cache invalidation", "how to block a user", "", "   ", "?", "🚀",
     "children", "blocked by",
 ])

@@ -95,6 +95,7 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
                          "run `lore index` with embeddings enabled, or use --mode keyword.")
     with store.read_snapshot():
         plan = plan_query(store, query, filters)
+        _start_embedding(plan, mode, vector_leg)   # the relation and keyword legs overlap it
         graph = relation_leg(store, plan.parsed.text, plan.restriction)
         decision = settings.search.decision_prior if decision_question(plan.parsed.text) else 0.0
         # Grouping can fold many candidate chunks into few documents; when a
@@ -210,25 +211,32 @@ def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: 
         per_document: the keyword leg ranks documents (False: chunks).
     """
     s = settings.search
+    _start_embedding(plan, mode, vector_leg)
     legs: list[LegResult] = []
-    if vector_leg is not None and mode == "hybrid" and plan.terms:
-        vector_leg.prepare(plan.parsed.text)    # embeds while the keyword leg runs
     if plan.terms and mode != "vector":
         legs.append(keyword_leg(store, plan.terms, limit=candidates,
                                 restriction=plan.restriction,
                                 weights=(s.title_weight, s.heading_weight, s.body_weight),
                                 per_document=per_document, share=s.document_share))
+    # The id leg runs before the vector leg (it may overlap the embedding) but ranks after it.
+    ids = id_candidates(plan.parsed) if mode != "vector" else []
+    by_id = id_leg(store, ids, restriction=plan.restriction,
+                   prefer=[cid for cid, _ in legs[0].ranked] if legs else []) if ids else None
     if vector_leg is not None and mode != "keyword":
         legs.append(vector_leg.run(store, plan.parsed.text, restriction=plan.restriction,
                                    candidates=candidates))
-    ids = id_candidates(plan.parsed) if mode != "vector" else []
-    if ids:
-        prefer = [cid for cid, _ in legs[0].ranked] if legs else []
-        legs.append(id_leg(store, ids, restriction=plan.restriction, prefer=prefer))
+    if by_id is not None:
+        legs.append(by_id)
     found_any = any(leg.ranked for leg in legs)
     if not plan.terms and plan.listing and plan.restriction is not None and not found_any:
         legs.append(listing_leg(store, plan.restriction, limit=candidates))
     return legs
+
+
+def _start_embedding(plan: Plan, mode: SearchMode, vector_leg: VectorLeg | None) -> None:
+    """Start the query embedding of a hybrid search, so the other legs run meanwhile."""
+    if vector_leg is not None and mode == "hybrid" and plan.terms:
+        vector_leg.prepare(plan.parsed.text)
 
 
 def restriction(filters: Mapping[str, Sequence[str]],

@@ -7,10 +7,16 @@ the answer, in both directions (``LinkGraph`` stores every link from both
 ends). The engine pins the answer above every other hit, followed by the
 anchor itself, and ``--explain`` shows each answer's path from the anchor.
 
-A title anchor is matched on words: every title whose words contain at least
+An id anchor is looked up in every form the exact-id leg accepts
+(``TSK-0350``, ``0350``, ``kabsd-tsk-0350``, ``ID@uid``, a uid prefix: the
+caller passes what that lookup found), then as a link target. A title anchor
+is matched on words: every title whose words contain at least
 ``MIN_TITLE_COVER`` of the anchor's words is a candidate, a type word in the
 question ("the Inspector Pattern *epic*") keeps candidates of that type, and
-the closest title (most shared words over the union) wins. Hubs never anchor.
+the closer title (most shared words over the union) comes first. Hubs never
+anchor. Of several candidates (a short id two files share, titles alike) the
+first that has links of the asked kind is the anchor: "what blocks the ULID
+comparison" means the task with blockers, not the appendix of the same name.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from lore.search.graph import DocRef, LinkGraph
+from lore.search.intent import DECISION_TYPES
 from lore.search.query import parse_query
 from lore.search.relations import RelationQuery
 
@@ -87,27 +94,43 @@ def answer(graph: LinkGraph, question: RelationQuery, *,
         id_anchor: documents the exact-id lookup found for the anchor text,
             tried before the graph's own resolver and titles.
     """
-    anchor = _anchor(graph, question, is_hub, id_anchor)
-    if anchor is None:
+    candidates = _anchors(graph, question, is_hub, id_anchor)
+    if not candidates:
         return None
-    found = _walk(graph, anchor.rowid, question.relation)
-    ordered = sorted(found, key=lambda a: (is_hub(a.rowid), len(a.path)))
-    return GraphAnswer(question.relation, anchor, tuple(ordered))
+    for anchor in candidates:
+        found = _walk(graph, anchor.rowid, question.relation, question.target_type)
+        if found:
+            # stable: walk order kept; hubs last, and an ADR's related ADRs after
+            # the work that implements it
+            ordered = sorted(found, key=lambda a: (
+                is_hub(a.rowid), question.relation == "implements"
+                and graph.resolver.docs[a.rowid].doctype in DECISION_TYPES))
+            return GraphAnswer(question.relation, anchor, tuple(ordered))
+    return GraphAnswer(question.relation, candidates[0], ())
 
 
-def _anchor(graph: LinkGraph, question: RelationQuery, is_hub: Callable[[int], bool],
-            id_anchor: Sequence[int]) -> DocRef | None:
-    """The document the anchor text names: an id lookup, a link target, else a title."""
+def _anchors(graph: LinkGraph, question: RelationQuery, is_hub: Callable[[int], bool],
+             id_anchor: Sequence[int]) -> list[DocRef]:
+    """The documents the anchor text may name, best first.
+
+    An anchor holding an id names only what the id lookup or the link
+    resolver finds for it. Any other anchor is a link target (a path, an
+    exact title) followed by the titles that match its words.
+    """
     docs = graph.resolver.docs
-    for rowid in id_anchor:
-        if rowid in docs:
-            return docs[rowid]
+    named = [docs[rowid] for rowid in id_anchor if rowid in docs]
+    if named:
+        return named
+    ids = parse_query(question.anchor, set()).ids
     # the whole anchor ("ADR-0013", a path), else an id inside it ("KABSD-TSK-0083 now")
-    for text in (question.anchor, *parse_query(question.anchor, set()).ids):
-        linked = graph.resolver.resolve(text)
-        if linked is not None:
-            return docs[linked]
-    return _by_title(docs.values(), question.anchor, question.type_hint, is_hub)
+    for text in (question.anchor, *ids):
+        named = [docs[rowid] for rowid in graph.resolver.resolve_all(text)]
+        if named:
+            break
+    if ids:
+        return named
+    titled = _by_title(docs.values(), question.anchor, question.type_hint, is_hub)
+    return list(dict.fromkeys([*named, *titled]))
 
 
 def _words(text: str) -> set[str]:
@@ -115,11 +138,11 @@ def _words(text: str) -> set[str]:
 
 
 def _by_title(docs: Collection[DocRef], text: str, type_hint: str | None,
-              is_hub: Callable[[int], bool]) -> DocRef | None:
-    """The document whose title best matches ``text`` (see the module docstring)."""
+              is_hub: Callable[[int], bool]) -> list[DocRef]:
+    """The documents whose titles match ``text``, closest first (see the module docstring)."""
     wanted = _words(text)
     if not wanted:
-        return None
+        return []
     scored: list[tuple[bool, float, str, DocRef]] = []
     for doc in docs:
         if is_hub(doc.rowid) or doc.doctype == "Index":
@@ -130,15 +153,26 @@ def _by_title(docs: Collection[DocRef], text: str, type_hint: str | None,
             continue
         typed = type_hint is None or doc.doctype == type_hint
         scored.append((not typed, -shared / len(wanted | have), doc.path, doc))
-    return min(scored, key=lambda s: s[:3])[3] if scored else None
+    return [s[3] for s in sorted(scored, key=lambda s: s[:3])]
 
 
-def _walk(graph: LinkGraph, start: int, relation: str) -> list[Answer]:
-    """Every document the relation reaches from ``start``, each once, nearest first."""
+def _walk(graph: LinkGraph, start: int, relation: str,
+          target_type: str | None = None) -> list[Answer]:
+    """Every document the relation reaches from ``start``, each once, nearest first.
+
+    A parent question naming a type (``target_type``) is answered by the
+    nearest ancestor of that type, then the ancestors passed on the way to it;
+    with no ancestor of that type, by the direct parent.
+    """
     docs = graph.resolver.docs
     label = docs[start].doc_id
     if relation == "ancestors":
         return _chain(graph, start, label)
+    if relation == "parent" and target_type is not None:
+        chain = _chain(graph, start, label)
+        typed = next((i for i, a in enumerate(chain) if docs[a.rowid].doctype == target_type),
+                     None)
+        return chain[:1] if typed is None else [chain[typed], *chain[:typed]]
     if relation == "siblings":
         found: dict[int, Answer] = {}
         for up in _step(graph, start, ("parent",)):

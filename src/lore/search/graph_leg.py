@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from lore.search.fusion import LegResult
 from lore.search.graph import LinkGraph
 from lore.search.graph_answer import GraphAnswer, answer
+from lore.search.idmatch import id_candidates, lookup
+from lore.search.query import parse_query
 from lore.search.relations import parse_relation
 
 if TYPE_CHECKING:
@@ -61,12 +63,24 @@ def relation_leg(store: SearchReads, text: str,
     """The graph leg for ``text`` over ``store``, answers limited to ``restriction``."""
     return graph_leg(text, lambda: LinkGraph.from_store(store),
                      first_chunks=lambda docs: store.first_chunks(docs, restriction),
-                     load_hubs=store.all_hubs)
+                     load_hubs=store.all_hubs,
+                     find_ids=lambda anchor: id_documents(store, anchor))
+
+
+def id_documents(store: SearchReads, anchor: str) -> list[int]:
+    """Documents an anchor names as an id in any form the exact-id leg accepts
+    (``TSK-0244``, ``0083``, ``kabsd-tsk-0244``, ``ID@uid``, a uid prefix), by path."""
+    chunks: list[int] = []
+    for candidate in id_candidates(parse_query(anchor, set())):
+        chunks.extend(chunk for chunk, _ in lookup(store, candidate, restriction=None)[1])
+    owners = store.chunk_owners(chunks)
+    return list(dict.fromkeys(owners[c] for c in chunks if c in owners))
 
 
 def graph_leg(text: str, load_graph: Callable[[], LinkGraph], *,
               first_chunks: Callable[[Sequence[int]], Mapping[int, int]],
-              load_hubs: Callable[[], Collection[int]]) -> GraphLeg | None:
+              load_hubs: Callable[[], Collection[int]],
+              find_ids: Callable[[str], Sequence[int]] = lambda _: ()) -> GraphLeg | None:
     """The graph leg for ``text``, or None when it is no answerable relation question.
 
     Args:
@@ -75,12 +89,15 @@ def graph_leg(text: str, load_graph: Callable[[], LinkGraph], *,
         first_chunks: document ids -> their first chunk id, for documents passing
             the query's filters (others are absent).
         load_hubs: returns the ids of hub pages (called only for relation questions).
+        find_ids: anchor text -> the documents it names as an id in any form
+            (called only for relation questions).
     """
     question = parse_relation(text)
     if question is None:
         return None
     graph = load_graph()
-    found = answer(graph, question, is_hub=set(load_hubs()).__contains__)
+    found = answer(graph, question, is_hub=set(load_hubs()).__contains__,
+                   id_anchor=find_ids(question.anchor))
     if found is None or not found.answers:
         return None  # nothing linked that way: an ordinary search, no pinned anchor
     anchor_path = (found.anchor.doc_id,)

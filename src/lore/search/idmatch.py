@@ -11,6 +11,11 @@ name stem (``README`` finds ``README.md``). The engine pins this leg (see
 ``lore.search.fusion``), so every match ranks first; when a short form names
 several documents, all of them are pinned and the leg's notes say so.
 
+A number right after a type word is an id too: ``task 0309``, ``bug #11``,
+``ADR 4`` look the number up (as typed, and zero-padded to four digits)
+among documents of that type only, where a bare number inside a sentence
+("migrate 0001 items") is no id.
+
 Each matched document is represented by its best chunk in the keyword
 ranking, else its first chunk.
 """
@@ -19,7 +24,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from lore.documents.doctypes import normalise_doctype
 from lore.search.fusion import LegResult
 from lore.search.query import ParsedQuery
 from lore.store.base import Restriction, SearchReads
@@ -29,24 +36,55 @@ _MAX_ID_CHARS = 200
 _SHORT_ID = re.compile(r"(?:[A-Za-z][A-Za-z0-9]*-)*[A-Za-z][A-Za-z0-9]*-\d+|\d+")
 _UID_PREFIX = re.compile(r"[0-9A-Fa-f][0-9A-Fa-f-]{7,}")
 _ID_AT_UID = re.compile(r"[^@\s]+@[0-9A-Fa-f][0-9A-Fa-f-]*")
+# "task 0309", "bug #11", "ADR 4": a type word, then the number of an id.
+_TYPED_NUMBER = re.compile(
+    r"\b(task|bug|epic|feature|user ?story|story|adr|decision)\s*#?\s*(\d{1,6})\b",
+    re.IGNORECASE)
 # How many ambiguous matches a note names before "and N more".
 _NAMED = 8
+# Display ids are zero-padded to this many digits in the backlogs seen ("TSK-0011").
+_PADDED = 4
 
 
-def id_candidates(parsed: ParsedQuery) -> list[str]:
-    """The strings to look up: the parsed ids, then the whole text if it is one token.
+@dataclass(frozen=True)
+class IdCandidate:
+    """One string to look up as an id, and the document type it must have (if any)."""
+
+    text: str
+    doctype: str | None = None
+
+
+def id_candidates(parsed: ParsedQuery) -> list[IdCandidate]:
+    """The strings to look up: the parsed ids, a typed number, the text if one token.
 
     The whole-text rule lets ``README``, a path, a bare number or a uid prefix
     find its file; inline filters are not part of ``parsed.text``, so
     ``type:ADR`` alone looks nothing up. A number inside a sentence is not
-    an id ("migrate 0001 items").
+    an id ("migrate 0001 items") unless a type word precedes it ("task 0309").
     """
-    candidates = list(parsed.ids)
+    candidates = [IdCandidate(i) for i in parsed.ids]
+    for match in _TYPED_NUMBER.finditer(parsed.text):
+        doctype = normalise_doctype(match.group(1).replace(" ", ""))
+        number = match.group(2)
+        for text in dict.fromkeys((number, number.zfill(_PADDED))):
+            candidates.append(IdCandidate(text, doctype))
     whole = parsed.text.strip()
     one_token = whole and len(whole) <= _MAX_ID_CHARS and not any(c.isspace() for c in whole)
-    if one_token and whole.lower() not in (c.lower() for c in candidates):
-        candidates.append(whole)
+    if one_token and whole.lower() not in (c.text.lower() for c in candidates):
+        candidates.append(IdCandidate(whole))
     return candidates
+
+
+def typed(restriction: Restriction | None, doctype: str | None) -> Restriction | None:
+    """``restriction`` narrowed to documents of ``doctype`` (a type filter given wins)."""
+    if doctype is None:
+        return restriction
+    if restriction is None:
+        return Restriction({"type": (doctype.lower(),)})
+    if "type" in restriction.filters:
+        return restriction
+    return Restriction({**restriction.filters, "type": (doctype.lower(),)},
+                       restriction.exclusion)
 
 
 def id_forms(candidate: str) -> list[str]:
@@ -61,7 +99,7 @@ def id_forms(candidate: str) -> list[str]:
     return [*forms, "stem"]
 
 
-def id_leg(store: SearchReads, candidates: list[str], *,
+def id_leg(store: SearchReads, candidates: Sequence[IdCandidate], *,
            restriction: Restriction | None = None, prefer: Sequence[int] = ()) -> LegResult:
     """Look ``candidates`` up as ids, uids, short ids, uid prefixes or file stems.
 
@@ -82,18 +120,26 @@ def id_leg(store: SearchReads, candidates: list[str], *,
     notes: list[str] = []
     seen: set[int] = set()
     for candidate in candidates:
-        for form in id_forms(candidate):
-            found = store.id_matches(candidate, form=form, restriction=restriction,
-                                     prefer=prefer)
-            if found:
-                break
+        form, found = lookup(store, candidate, restriction=restriction, prefer=prefer)
         if form in ("suffix", "uid_prefix") and len(found) > 1:
-            notes.append(ambiguity_note(candidate, [doc_id for _, doc_id in found]))
+            notes.append(ambiguity_note(candidate.text, [doc_id for _, doc_id in found]))
         for chunk_id, _ in found:
             if chunk_id not in seen:
                 seen.add(chunk_id)
                 ranked.append((chunk_id, 1.0))
     return LegResult("id", ranked, tuple(notes))
+
+
+def lookup(store: SearchReads, candidate: IdCandidate, *, restriction: Restriction | None,
+           prefer: Sequence[int] = ()) -> tuple[str, list[tuple[int, str]]]:
+    """The first form (``id_forms``) in which ``candidate`` names documents, and their
+    (chunk id, doc id); ``("", [])`` when no form does."""
+    narrowed = typed(restriction, candidate.doctype)
+    for form in id_forms(candidate.text):
+        found = store.id_matches(candidate.text, form=form, restriction=narrowed, prefer=prefer)
+        if found:
+            return form, found
+    return "", []
 
 
 def ambiguity_note(candidate: str, doc_ids: list[str]) -> str:

@@ -13,9 +13,13 @@ from __future__ import annotations
 import re
 
 _DECISION = re.compile(
-    r"^\s*(?:why\b(?! not\b)|what (?:did|do|have) we decide|what (?:was|were|is|are) (?:the )?"
-    r"(?:decision|decided|rationale|reasoning|reasons?|motivation)|how did we (?:decide|choose)"
-    r"|(?:the )?(?:rationale|reasoning|reasons?|motivation|justification) (?:for|behind|of)"
+    r"^\s*(?:why\b(?! not\b)|how come\b|what (?:did|do|have) we (?:decide|settle on|agree on)"
+    r"|what(?:'s| (?:was|were|is|are)) (?:the |our )?"
+    r"(?:decision|decided|rationale|reasoning|reasons?|motivation|justification|thinking|argument)"
+    r"|how did we (?:decide|choose|pick|settle)|where did we land\b|who decided\b"
+    r"|what (?:made|led|drove|pushed) us\b|what (?:led|drove) (?:to|the)\b"
+    r"|(?:the )?(?:rationale|reasoning|reasons?|motivation|justification|thinking) "
+    r"(?:for|behind|of)"
     r"|(?:the )?decision (?:on|about|to|for|behind))",
     re.IGNORECASE)
 _DECISION_HEADINGS = re.compile(

@@ -11,20 +11,28 @@ is stored both ways, see ``search/graph.py``):
 ==============  =====================================================  ===========
 relation        asked as                                               edges
 ==============  =====================================================  ===========
-blocked_by      what blocks X, blockers of X, what does X depend on    blocked_by
+blocked_by      what blocks X, blockers of X, what does X depend on,   blocked_by
+                what is holding up X, what must be done before X
 blocks          what does X block, items blocked by X, what depends    blocks
-                on X
+                on X, what is X holding up, what does X unblock
 children        children / subtasks / stories / items of X, what is    child
-                under X
-parent          parent of X, epic / feature / story of X               parent
+                under X, which tasks sit under X
+parent          parent of X, epic / feature / story of X, which epic   parent (to
+                does X roll up to, X's parent feature                  the type named)
 ancestors       parent chain / ancestors / hierarchy of X              parent, repeated
 siblings        siblings of X, items with the same parent as X         parent then child
-implements      items implementing ADR X, what is decided by X         decides
+implements      items implementing ADR X, what is decided by X, what   decides
+                came out of ADR X
 decisions       which decisions / ADRs does X follow, decisions of X   decision
 references      what does X reference / link to                        outgoing links
 backlinks       what links to / references / mentions X                backlink
 related         items related to X, what relates to X                  relates
 ==============  =====================================================  ===========
+
+A parent question that names the type it wants ("which *epic* does X roll up
+to", "X's parent *feature*") sets ``target_type``: the answer is the nearest
+ancestor of that type, not merely the direct parent (a task's parent is often
+a feature or story, the epic one step further up).
 """
 
 from __future__ import annotations
@@ -44,6 +52,14 @@ _ITEMS = (r"(?:items?|work items?|tasks?|subtasks?|sub-tasks?|stories|user stori
           r"adrs?|decisions?|epics?)")
 _Q = r"(?:what|which|who|show(?: me)?|list|find|give me|get)"
 _BE = r"(?:'s|s|is|are|was|were|does|do|did)"
+_PARENT_TYPE = r"(?P<t>parent(?: epic| feature| story| user story| item)?|epic|feature|story|user story)"
+# "sit under", "roll up to": verbs that place an item below another
+_UNDER = (r"(?:sit|sits|sitting|live|lives|fall|falls|belong|belongs|hang|hangs|nested|filed|"
+          r"grouped|planned|tracked|listed|organi[sz]ed)")
+_DONE = (r"(?:must|should|has to|have to|needs? to|got to|gotta) (?:be )?(?:done|finished|"
+         r"completed|closed|merged|happen|land|ship)")
+# Contractions read as their words, so "what's holding up X" is "what is holding up X".
+_CONTRACTION = re.compile(r"\b(what|who|which|where|that|it|there)'s\b", re.IGNORECASE)
 
 # (relation, pattern) in the order they are tried: more specific wordings first,
 # so "items blocked by X" is not read as "what blocks X".
@@ -53,11 +69,23 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("children", (r"^(?P<a>.+?)'s (?:children|subtasks|sub-tasks|stories|tasks|features|",
                   r"items|child items)$")),
     ("ancestors", (r"^(?P<a>.+?)'s (?:ancestors|parent chain|hierarchy)$",)),
-    ("parent", (r"^(?P<a>.+?)'s (?:parent|epic|feature|story)$",)),
+    ("parent", (rf"^(?P<a>.+?)'s {_PARENT_TYPE}$",)),
     ("siblings", (r"^(?P<a>.+?)'s siblings$",)),
     ("decisions", (r"^(?P<a>.+?)'s (?:decisions|adrs)$",)),
     ("related", (r"^(?P<a>.+?)'s related (?:items|work|tasks|documents)$",)),
     ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:being |currently )?blocked by (?P<a>.+)$",)),
+    ("blocks", (rf"^{_Q} (?:{_ITEMS} )?(?:{_BE} )?(?P<a>.+?) (?:holding|holds|hold) (?:up|back)$",)),
+    ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?P<a>.+?) unblock(?:s|ing)?$",)),
+    ("blocks", (rf"^{_Q} (?:{_ITEMS} )?(?:can|could|may) (?:start|begin|proceed|go ahead|move) ",
+                r"(?:once|after|when) (?P<a>.+?)(?: is| are| gets?)?",
+                r"(?: done| finished| complete| completed| closed| merged| lands| ships)?$")),
+    ("blocked_by", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:holding up|holding back|stalling|",
+                    r"stopping|gating|delaying|standing in the way of|in the way of) (?P<a>.+)$")),
+    ("blocked_by", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?holding (?P<a>.+?) (?:up|back)$",)),
+    ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:held up|held back|stuck|stalled|",
+                    r"gated|waiting) (?:by|on|behind)$")),
+    ("blocked_by", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?{_DONE} (?:first )?(?:before|ahead of|",
+                    r"prior to|for) (?P<a>.+?)(?: can (?:start|begin|proceed|move|go ahead))?$")),
     ("blocked_by", (r"^(?P<a>.+?) (?:is |are )?blocked by (?:what|which \w+)$",)),
     ("blocks", (rf"^{_Q} (?:{_BE} )?(?P<a>.+?) block(?:ing)?$",)),
     ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:depend(?:s|ing)?|waiting) (?:on|for) (?P<a>.+)$",)),
@@ -79,6 +107,10 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
                    r"decided by|governed by|follow(?:s|ing)?) (?P<a>.*\b(?:adr|decision)\b.*",
                    r"|.*\badr-?\d+.*)$")),
     ("implements", (r"^(?:the )?implementations? of (?P<a>.+)$",)),
+    ("implements", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:came|come|comes|resulted|results|",
+                    r"followed|follows|grew|grows|sprang|was built|were built|was done|",
+                    r"were done) (?:out of|from|because of|for) ",
+                    r"(?P<a>.*\b(?:adr|decision)\b.*|.*\badr-?\d+.*)$")),
     ("decisions", (rf"^(?:{_Q} )?(?:decisions?|adrs?)(?: {_BE})? (?P<a>.+?)",
                   r" (?:follow|follows|use|uses|rely on|relies on|implement|implements|",
                   r"depend on|depends on|based on|apply to|governs?|cites?)$")),
@@ -86,17 +118,23 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
                   r" (?P<a>.+)$")),
     ("decisions", (r"^(?:why|how) (?:was|were) (?P<a>.+?) decided$",)),
     # singular "epic of X" asks for X's parent; plural "features of X" for its children
-    ("parent", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:parent|parent item|epic|feature|story|user story)",
+    ("parent", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?{_PARENT_TYPE}",
                r" (?:of|for|above) (?P<a>.+)$")),
     ("children", (rf"^(?:{_Q} )?(?:{_BE} )?(?:are )?(?:the )?(?:direct )?{_ITEMS} (?:of|in|under|for|",
                  r"belonging to|beneath|inside) (?P<a>.+)$")),
     ("children", (rf"^{_Q} (?:{_BE} )?(?:in|under|inside|beneath) (?P<a>.+)$",)),
+    ("children", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?{_UNDER} (?:under|beneath|below|inside|",
+                  r"within|in|to) (?P<a>.+)$")),
     ("children", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:made of|broken into|broken down into|",
                  r"contain|contains|include|includes|consist of|consists of)$")),
     ("children", (r"^(?:the )?(?:breakdown|break-down|decomposition) of (?P<a>.+)$",)),
     ("parent", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:a )?part of$",)),
-    ("parent", (rf"^(?:{_Q} )?(?:epic|feature|story|item|parent)(?: {_BE})? (?P<a>.+?)",
-               r" (?:belong to|belongs to|part of|under|in|come from|comes from)$")),
+    ("parent", (rf"^(?:{_Q} )?{_PARENT_TYPE}(?: {_BE})? (?P<a>.+?)",
+               r" (?:belong to|belongs to|part of|under|in|come from|comes from|",
+               r"(?:roll|rolls) up (?:to|into|under)|",
+               rf"{_UNDER} (?:under|in|below))$")),
+    ("parent", (rf"^(?:{_Q} |where )?(?:{_BE} )?(?P<a>.+?) (?:(?:roll|rolls) up (?:to|into|under)|",
+                rf"{_UNDER}(?: under| in)?)$")),
     ("references", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:reference|references|link to|links to|",
                    r"point to|points to|mention|mentions|cite|cites)$")),
     ("references", (r"^(?:the )?(?:links|references|outgoing links) (?:of|from|in) (?P<a>.+)$",)),
@@ -104,10 +142,10 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
                   r"link to|links to|point to|points to|mention|mentions|cite|cites|linking to|",
                   r"referencing|mentioning) (?P<a>.+)$")),
     ("backlinks", (r"^(?:the )?backlinks? (?:of|to|for) (?P<a>.+)$",)),
-    ("related", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:relate|relates|related|linked|connected) ",
+    ("related", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:relate|relates|related|linked|connected|associated|tied) ",
                  r"(?:to|with)$")),
     ("related", (rf"^(?:{_Q} )?(?:{_ITEMS} |everything |anything |all )?(?:{_BE} )?",
-                 r"(?:related|relating|linked|connected) ",
+                 r"(?:related|relating|linked|connected|associated|tied) ",
                 r"(?:to|with) (?P<a>.+)$")),
     ("related", (rf"^(?:{_Q} )?(?:{_BE} )?(?:relates?|links?) (?:to|with) (?P<a>.+)$",)),
     ("related", (r"^(?:the )?related (?:items|work|tasks|documents|docs) (?:of|for|to) (?P<a>.+)$",)),
@@ -133,23 +171,32 @@ class RelationQuery:
         relation: one of ``RELATIONS``.
         anchor: the anchor as written, articles and a trailing type word removed.
         type_hint: the normalised doctype the question gave the anchor ("Epic"), if any.
+        target_type: for a parent question, the doctype of the ancestor it asks for
+            ("which epic does X roll up to": "Epic"); None for the direct parent.
     """
 
     relation: str
     anchor: str
     type_hint: str | None = None
+    target_type: str | None = None
 
 
 def parse_relation(text: str) -> RelationQuery | None:
     """The relation and anchor ``text`` asks about, or None when it is no relation question."""
-    cleaned = " ".join(_PUNCT.sub("", text.strip()).split())
+    cleaned = _CONTRACTION.sub(r"\1 is", " ".join(_PUNCT.sub("", text.strip()).split()))
     for relation, pattern in _COMPILED:
         match = pattern.match(cleaned)
         if match:
             anchor, hint = _anchor(match.group("a"))
             if anchor:
-                return RelationQuery(relation, anchor, hint)
+                return RelationQuery(relation, anchor, hint, _target_type(match.groupdict()))
     return None
+
+
+def _target_type(groups: dict[str, str | None]) -> str | None:
+    """The doctype a parent question names for its answer ("epic", "parent feature")."""
+    named = (groups.get("t") or "").lower().removeprefix("parent").strip()
+    return TYPE_WORDS.get(named) if named and named != "item" else None
 
 
 def _anchor(raw: str) -> tuple[str, str | None]:

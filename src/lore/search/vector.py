@@ -92,17 +92,25 @@ class VectorLeg:
     def prepare(self, text: str) -> None:
         """Start embedding ``text`` on a worker thread; ``embed_query`` then waits for it.
 
-        One query is pending at a time: a search that fails before its vector
+        One query is held at a time: a search that fails before its vector
         leg runs leaves nothing behind but that one slot, which the next
-        ``prepare`` takes over.
+        ``prepare`` or ``embed_query`` of another text takes over.
         """
         if text.strip() and text not in self._pending:
             self._pending = {text: _embed_pool().submit(self._embed, text)}
 
     def embed_query(self, text: str) -> Floats:
-        """The query's vector in the index's space (the one ``prepare`` started, if any)."""
-        pending = self._pending.pop(text, None)
-        return pending.result() if pending is not None else self._embed(text)
+        """The query's vector in the index's space (the one ``prepare`` started, if any).
+
+        The vector stays held for ``text``: a search that widens its
+        candidates runs the leg again without embedding the query again.
+        """
+        pending = self._pending.get(text)
+        if pending is None:
+            pending = Future()
+            pending.set_result(self._embed(text))
+            self._pending = {text: pending}
+        return pending.result()
 
     def _embed(self, text: str) -> Floats:
         return self.runner.embed([text], "query")[0]

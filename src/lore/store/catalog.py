@@ -31,6 +31,7 @@ from lore.errors import ConfigError, IndexCorruptError, IndexNotFoundError
 from lore.paths import CATALOG_FILE
 from lore.store.base import FileState, Filters
 from lore.store.connection import atomic, connect, connect_read_only
+from lore.store.fact_cache import FactCache
 from lore.store.filter_sql import chunks_filter_sql
 from lore.store.keyword_memory import shared_memory
 from lore.store.keyword_reads import KeywordReadsMixin
@@ -113,6 +114,7 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin, ShapeReadsMixin
         self._snapshot_pinned = False
         self._clean_changes = conn.total_changes   # rows this connection wrote, all committed
         self.keyword_paths: Counter[str] = Counter()   # "memory" / "fts5": who answered
+        self._facts = FactCache()    # corpus facts of the current state (``fact_cache``)
 
     @classmethod
     def open(cls, index_dir: Path, *, create: bool = True,

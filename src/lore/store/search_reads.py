@@ -1,7 +1,9 @@
 """SQLite's answers to the search's non-keyword questions (``lore.store.base.SearchReads``).
 
 Lists of ids travel as one JSON parameter (``json_each``), so no statement
-grows with its input and every value is a parameter.
+grows with its input and every value is a parameter. Inside a read snapshot
+the per-chunk and per-document facts come from ``lore.store.fact_cache``
+once read: a search reads each only the first time the catalog state has it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 
 from lore.store.base import DocumentIdentity, FirstChunk, HitRow, Restriction
+from lore.store.fact_cache import FactCache, cached
 from lore.store.filter_sql import restriction_sql
 
 
@@ -28,9 +31,10 @@ def dates_sql(keys: Sequence[str]) -> str:
 
 
 class SearchReadsMixin:
-    """Snapshots, facts, texts, links and filtered chunk sets (needs ``_conn``)."""
+    """Snapshots, facts, texts, links and filtered chunk sets (needs ``_conn``, ``_facts``)."""
 
     _conn: sqlite3.Connection
+    _facts: FactCache
 
     @contextmanager
     def read_snapshot(self) -> Iterator[None]:
@@ -39,13 +43,17 @@ class SearchReadsMixin:
         In WAL mode a read transaction is a snapshot: a sync committing halfway
         through a search cannot hand one leg a chunk that the next query no
         longer finds. Inside a caller's transaction, that one already is.
+        The snapshot's first statement checks which catalog state the cached
+        facts must belong to (``FactCache.enter``).
         """
         if self._conn.in_transaction:
-            yield
+            with self._facts.checked(self._conn):
+                yield
             return
         self._conn.execute("BEGIN")
         try:
-            yield
+            with self._facts.checked(self._conn):
+                yield
         finally:
             self._conn.execute("COMMIT")
 
@@ -75,24 +83,36 @@ class SearchReadsMixin:
 
     def chunk_owners(self, chunk_ids: Sequence[int]) -> dict[int, int]:
         """Chunk id -> document id."""
-        rows = self._conn.execute("SELECT id, document_id FROM chunks WHERE id IN "
-                                  "(SELECT value FROM json_each(?))", (_ids(chunk_ids),))
-        return {int(cid): int(doc) for cid, doc in rows}
+        def fetch(ids: list[int]) -> dict[int, int]:
+            rows = self._conn.execute("SELECT id, document_id FROM chunks WHERE id IN "
+                                      "(SELECT value FROM json_each(?))", (_ids(ids),))
+            return {int(cid): int(doc) for cid, doc in rows}
+        return cached(self._facts, self._conn, "owners", chunk_ids, fetch)
+
+    def document_facts(self, document_ids: Collection[int]) -> dict[int, tuple[str, int, int]]:
+        """Document id -> (doctype, hub flag, copy group or 0), the facts boosts ask for."""
+        def fetch(ids: list[int]) -> dict[int, tuple[str, int, int]]:
+            rows = self._conn.execute("SELECT id, doctype, hub, coalesce(copy_of, 0) FROM"
+                                      " documents WHERE id IN (SELECT value FROM json_each(?))",
+                                      (_ids(ids),))
+            return {int(doc): (str(doctype), int(hub), int(group))
+                    for doc, doctype, hub, group in rows}
+        return cached(self._facts, self._conn, "documents", set(document_ids), fetch)
 
     def doctypes(self, document_ids: Collection[int]) -> dict[int, str]:
         """Document id -> document type."""
-        rows = self._conn.execute("SELECT id, doctype FROM documents WHERE id IN "
-                                  "(SELECT value FROM json_each(?))",
-                                  (_ids(sorted(set(document_ids))),))
-        return {int(doc): str(doctype) for doc, doctype in rows}
+        return {doc: facts[0] for doc, facts in self.document_facts(document_ids).items()}
 
     def document_dates(self, document_ids: Collection[int],
                        keys: Sequence[str]) -> dict[int, tuple[str, tuple[object, ...]]]:
         """Document id -> (path, the front matter values of ``keys``)."""
         paths = [f'$."{key}"' for key in keys]
-        rows = self._conn.execute(dates_sql(keys),
-                                  (*paths, _ids(sorted(set(document_ids)))))
-        return {int(doc): (str(path), tuple(dates)) for doc, path, *dates in rows}
+
+        def fetch(ids: list[int]) -> dict[int, tuple[str, tuple[object, ...]]]:
+            rows = self._conn.execute(dates_sql(keys), (*paths, _ids(sorted(ids))))
+            return {int(doc): (str(path), tuple(dates)) for doc, path, *dates in rows}
+        return cached(self._facts, self._conn, "dates:" + json.dumps(list(keys)),
+                      set(document_ids), fetch)
 
     def hit_rows(self, chunk_ids: Sequence[int]) -> dict[int, HitRow]:
         """Document and chunk facts for the chunks that become hits, in one query."""
@@ -137,7 +157,13 @@ class SearchReadsMixin:
 
     def document_chunks(self, document_ids: Sequence[int]) -> list[tuple[int, int]]:
         """(chunk id, document id) of the given documents' chunks, by document then chunk."""
-        rows = self._conn.execute("SELECT id, document_id FROM chunks WHERE document_id IN "
-                                  "(SELECT value FROM json_each(?)) ORDER BY document_id, id",
-                                  (_ids(document_ids),))
-        return [(int(cid), int(doc)) for cid, doc in rows]
+        def fetch(ids: list[int]) -> dict[int, list[int]]:
+            rows = self._conn.execute("SELECT id, document_id FROM chunks WHERE document_id IN"
+                                      " (SELECT value FROM json_each(?)) ORDER BY id",
+                                      (_ids(ids),))
+            found: dict[int, list[int]] = {}
+            for cid, doc in rows:
+                found.setdefault(int(doc), []).append(int(cid))
+            return found
+        found = cached(self._facts, self._conn, "chunks", set(document_ids), fetch)
+        return [(cid, doc) for doc in sorted(found) for cid in found[doc]]

@@ -15,10 +15,12 @@ import json
 import math
 import sqlite3
 from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
 from lore.documents.hubs import is_hub
 from lore.documents.neardup import Fingerprint, duplicate_groups, fingerprint, title_key
 from lore.store.base import Restriction
+from lore.store.fact_cache import FactCache, cached
 from lore.store.filter_sql import restriction_sql
 
 SCHEMA = """
@@ -30,6 +32,14 @@ CREATE INDEX documents_copy_of ON documents(copy_of);
 """
 
 HUB_TYPES = frozenset({"Index"})
+
+# (term, document id) for each of the JSON terms ?1 held by a chunk of the JSON
+# documents ?2: one pass over each term's posting list, joined to those chunks.
+HOLDERS_SQL = (
+    "WITH wanted(chunk, doc) AS MATERIALIZED (SELECT id, document_id FROM chunks"
+    " WHERE document_id IN (SELECT value FROM json_each(?2)))"
+    " SELECT DISTINCT t.value, w.doc FROM json_each(?1) t CROSS JOIN chunks_fts f"
+    " JOIN wanted w ON w.chunk = f.rowid WHERE f.chunks_fts MATCH t.value")
 
 
 def document_is_hub(doctype: str, body: str) -> bool:
@@ -82,12 +92,15 @@ class ShapeReadsMixin:
     """The search's questions about document shapes (``lore.store.base.ShapeReads``)."""
 
     _conn: sqlite3.Connection
+    _facts: FactCache
+
+    if TYPE_CHECKING:  # provided by SearchReadsMixin
+        def document_facts(self, document_ids: Collection[int]
+                           ) -> dict[int, tuple[str, int, int]]: ...
 
     def hub_documents(self, document_ids: Collection[int]) -> set[int]:
         """Which of ``document_ids`` are hubs."""
-        rows = self._conn.execute("SELECT id FROM documents WHERE hub = 1 AND id IN "
-                                  "(SELECT value FROM json_each(?))", (_ids(document_ids),))
-        return {int(r[0]) for r in rows}
+        return {doc for doc, (_, hub, _) in self.document_facts(document_ids).items() if hub}
 
     def all_hubs(self) -> set[int]:
         """Every hub document's id."""
@@ -95,14 +108,14 @@ class ShapeReadsMixin:
 
     def copy_groups(self, document_ids: Collection[int]) -> dict[int, int]:
         """Document id -> its copy group, for those of ``document_ids`` that have copies."""
-        rows = self._conn.execute(
-            "SELECT id, copy_of FROM documents WHERE copy_of IS NOT NULL AND id IN"
-            " (SELECT value FROM json_each(?))", (_ids(document_ids),))
-        return {int(rowid): int(group) for rowid, group in rows}
+        return {doc: group for doc, (_, _, group) in self.document_facts(document_ids).items()
+                if group}
 
     def copies(self, document_ids: Collection[int],
                restriction: Restriction | None = None) -> dict[int, list[str]]:
         """Document id -> paths of its near-identical copies that ``restriction`` allows."""
+        if not document_ids:
+            return {}
         sql, params = restriction_sql(restriction) if restriction is not None else ("", [])
         restrict = f" AND o.id IN ({sql})" if restriction is not None else ""
         rows = self._conn.execute(
@@ -141,24 +154,38 @@ class ShapeReadsMixin:
         A term weighs ``log(1 + chunks / (1 + chunks matching it))``; a term
         FTS5 cannot parse weighs nothing. Documents with no term get 0.
         """
-        ids = _ids(document_ids)
-        (total,) = self._conn.execute("SELECT count(*) FROM chunks").fetchone()
-        weights: dict[str, float] = {}
-        holders: dict[str, set[int]] = {}
-        for term in dict.fromkeys(terms):
-            try:
-                (count,) = self._conn.execute(
-                    "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (term,)).fetchone()
-                rows = self._conn.execute(
-                    "SELECT DISTINCT c.document_id FROM chunks c WHERE c.document_id IN"
-                    " (SELECT value FROM json_each(?)) AND c.id IN"
-                    " (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?)", (ids, term))
-            except sqlite3.OperationalError:
-                continue
-            weights[term] = math.log(1.0 + total / (1.0 + count))
-            holders[term] = {int(r[0]) for r in rows}
+        total = cached(self._facts, self._conn, "total", [0], lambda _: {0: int(
+            self._conn.execute("SELECT count(*) FROM chunks").fetchone()[0])})[0]
+        counts = self._term_counts(terms)     # a term FTS5 cannot parse has none
+        weights = {term: math.log(1.0 + total / (1.0 + counts[term]))
+                   for term in dict.fromkeys(terms) if term in counts}
+        holders: dict[str, set[int]] = {term: set() for term in weights}
+        if weights:
+            for term, doc in self._conn.execute(HOLDERS_SQL, (json.dumps(list(weights)),
+                                                              _ids(document_ids))):
+                holders[str(term)].add(int(doc))
         norm = sum(weights.values())
         if not norm:
             return {doc: 0.0 for doc in document_ids}
         return {doc: sum(w for t, w in weights.items() if doc in holders[t]) / norm
                 for doc in document_ids}
+
+    def _term_counts(self, terms: Sequence[str]) -> dict[str, int]:
+        """Term -> how many chunks hold it, for the terms FTS5 can parse."""
+        def fetch(unseen: list[str]) -> dict[str, int]:
+            try:
+                return {str(term): int(count) for term, count in self._conn.execute(
+                    "SELECT value, (SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH"
+                    " value) FROM json_each(?)", (json.dumps(unseen),))}
+            except sqlite3.OperationalError:
+                pass    # one of them does not parse: count them one by one
+            found: dict[str, int] = {}
+            for term in unseen:
+                try:
+                    (found[term],) = self._conn.execute(
+                        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                        (term,)).fetchone()
+                except sqlite3.OperationalError:
+                    continue
+            return found
+        return cached(self._facts, self._conn, "terms", list(dict.fromkeys(terms)), fetch)

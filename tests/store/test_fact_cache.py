@@ -1,0 +1,119 @@
+"""Cached catalog facts follow every write: another connection's, this one's, uncommitted ones."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import fill_mini
+
+from lore.store.catalog import Catalog
+from lore.store.fact_cache import FactCache, cached
+
+TASK1, TASK2 = "items/KABSD-TSK-0001_cache.md", "items/KABSD-TSK-0002_store.md"
+
+
+def ids(catalog: Catalog, path: str) -> tuple[int, list[int]]:
+    record = catalog.get_document(path)
+    assert record is not None
+    return record.id, [chunk.id for chunk in record.chunks]
+
+
+def facts(catalog: Catalog, doc: int, chunks: list[int]) -> tuple[object, ...]:
+    """What a search reads, inside one snapshot (the cache's only users)."""
+    with catalog.read_snapshot():
+        return (catalog.chunk_owners(chunks), catalog.document_chunks([doc]),
+                catalog.hub_documents({doc}), catalog.copy_groups({doc}),
+                catalog.doctypes({doc}), catalog.document_dates({doc}, ("state",)),
+                catalog.term_coverage(['"cache"', '"vectors"', '"hash"'], {doc}))
+
+
+def retype(catalog: Catalog, conn: sqlite3.Connection | None = None) -> None:
+    """Make TASK1 an Index page about something else: type, hub flag, state, words change."""
+    (conn or catalog.conn).execute(
+        "UPDATE documents SET doctype = 'Index', hub = 1, metadata = json_set(metadata,"
+        " '$.state', 'Dropped') WHERE path = ?", (TASK1,))
+
+
+@pytest.fixture
+def on_disk(tmp_path: Path) -> Iterator[tuple[Catalog, Catalog]]:
+    """Two connections to one catalog file: a searcher and a writer."""
+    searcher = Catalog.open(tmp_path)
+    fill_mini(searcher)
+    writer = Catalog.open(tmp_path)
+    yield searcher, writer
+    writer.close()
+    searcher.close()
+
+
+def test_a_commit_by_another_connection_is_seen_by_the_next_snapshot(
+        on_disk: tuple[Catalog, Catalog]) -> None:
+    searcher, writer = on_disk
+    doc, chunks = ids(searcher, TASK1)
+    before = facts(searcher, doc, chunks)
+    assert facts(searcher, doc, chunks) == before       # served from the cache: same answer
+    with writer.transaction() as conn:
+        retype(writer, conn)
+    after = facts(searcher, doc, chunks)
+    assert after[2:6] == ({doc}, {}, {doc: "Index"}, {doc: (TASK1, ("Dropped",))})
+    writer.delete_documents([TASK1])
+    gone = facts(searcher, doc, chunks)
+    assert gone[:5] == ({}, [], set(), {}, {})
+    assert gone[6] == {doc: 0.0}
+
+
+def test_a_snapshot_open_before_the_commit_keeps_its_state(
+        on_disk: tuple[Catalog, Catalog]) -> None:
+    searcher, writer = on_disk
+    doc, chunks = ids(searcher, TASK1)
+    with searcher.read_snapshot():
+        assert searcher.doctypes({doc}) == {doc: "Task"}
+        writer.delete_documents([TASK1])
+        assert searcher.doctypes({doc}) == {doc: "Task"}
+        assert searcher.chunk_owners(chunks) == {c: doc for c in chunks}
+    assert facts(searcher, doc, chunks)[0] == {}
+
+
+def test_writes_of_the_same_connection_are_seen(mini_catalog: Catalog) -> None:
+    doc, chunks = ids(mini_catalog, TASK1)
+    other, _ = ids(mini_catalog, TASK2)
+    assert facts(mini_catalog, doc, chunks)[4] == {doc: "Task"}
+    retype(mini_catalog)         # committed by this connection: data_version does not move
+    assert facts(mini_catalog, doc, chunks)[4] == {doc: "Index"}
+    # The chunk count behind a term's weight changes with a new document.
+    coverage = facts(mini_catalog, other, [])[6]
+    mini_catalog.delete_documents([TASK1])
+    assert facts(mini_catalog, other, [])[6] != coverage
+
+
+def test_uncommitted_writes_inside_a_callers_transaction_are_read_not_cached(
+        mini_catalog: Catalog) -> None:
+    doc, chunks = ids(mini_catalog, TASK1)
+    facts(mini_catalog, doc, chunks)
+    with pytest.raises(RuntimeError), mini_catalog.transaction() as conn:
+        with mini_catalog.read_snapshot():
+            assert mini_catalog.doctypes({doc}) == {doc: "Task"}
+            retype(mini_catalog, conn)
+            assert mini_catalog.doctypes({doc}) == {doc: "Index"}
+            assert mini_catalog.hub_documents({doc}) == {doc}
+        raise RuntimeError("roll back")
+    assert facts(mini_catalog, doc, chunks)[4] == {doc: "Task"}
+
+
+def test_facts_are_read_from_sqlite_outside_a_snapshot() -> None:
+    cache, reads = FactCache(), []
+    conn = sqlite3.connect(":memory:")
+
+    def fetch(keys: list[int]) -> dict[int, int]:
+        reads.append(keys)
+        return {k: k * 2 for k in keys if k != 3}
+
+    assert cached(cache, conn, "t", [1, 2], fetch) == {1: 2, 2: 4}
+    assert cached(cache, conn, "t", [1, 2], fetch) == {1: 2, 2: 4}
+    assert reads == [[1, 2], [1, 2]]
+    with cache.checked(conn):
+        assert cached(cache, conn, "t", [1, 3], fetch) == {1: 2}
+        assert cached(cache, conn, "t", [1, 2, 3], fetch) == {1: 2, 2: 4}
+    assert reads[2:] == [[1, 3], [2]]      # seen keys, absent ones too, are not read again
