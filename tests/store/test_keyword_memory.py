@@ -107,6 +107,14 @@ def test_another_connections_write_makes_the_copy_stale(folder: Path) -> None:
         assert len(got) == 1
 
 
+def test_a_new_catalog_on_the_file_uses_the_copy_at_once(folder: Path) -> None:
+    with Catalog.open(folder) as first:
+        assert first.prepare_keyword_memory()
+        with Catalog.open(folder) as second:       # a server's next reader
+            assert ranking(second) == fts5(second)
+            assert second.keyword_paths == {"memory": 1}
+
+
 def test_an_open_write_transaction_of_its_own_goes_to_fts5(folder: Path) -> None:
     with Catalog.open(folder) as catalog:
         assert catalog.prepare_keyword_memory()

@@ -7,7 +7,8 @@ pays:
 
 - never for a one-shot ``lore search``: a catalog starts the build in a
   background thread at its second keyword search (a server, MCP, a watcher or
-  a notebook holding an ``Index``), or when asked (``prepare``);
+  a notebook holding an ``Index``), or when asked (``prepare``); its first
+  search uses a copy only if one is already held;
 - never past ``MAX_TOKENS`` tokens in both tables together (about 23 bytes
   of memory a token, so at most about 230 MB): above it FTS5 always answers;
 - one copy per catalog file in a process, shared by every connection open on
@@ -53,6 +54,10 @@ class KeywordMemory:
         self._refused: tuple[object, ...] | None = None   # a snapshot past MAX_TOKENS
         self._started = 0.0
         self._took = 0.0
+
+    def holds_copy(self) -> bool:
+        """Whether a copy of some snapshot is held."""
+        return self._copy is not None
 
     def current(self, fingerprint: tuple[object, ...]) -> KeywordCopy | None:
         """The copy, if it was copied from the snapshot ``fingerprint`` names."""

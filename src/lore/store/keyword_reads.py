@@ -97,14 +97,21 @@ class KeywordReadsMixin:
             return None
         self._keyword_searches += 1
         self.note_committed()
-        if self._keyword_searches < SEARCHES_BEFORE_BUILD or not self._nothing_pending():
+        if not self._nothing_pending():
+            return None
+        # A catalog's first search never starts a build (a one-shot ``lore search``),
+        # but it uses a copy another catalog on the same file already holds.
+        may_build = self._keyword_searches >= SEARCHES_BEFORE_BUILD
+        if not may_build and not memory.holds_copy():
             return None
         fingerprint = read_fingerprint(self._conn)
         copy = memory.current(fingerprint)
-        phrases = copy.phrases(terms) if copy is not None else None
-        if copy is None or phrases is None:
-            if copy is None:
+        if copy is None:
+            if may_build:
                 memory.request(fingerprint)
+            return None
+        phrases = copy.phrases(terms)
+        if phrases is None:
             return None
         allowed = None if doc_filter is None else copy.allowed_documents(
             [int(r[0]) for r in self._conn.execute(*doc_filter)])
