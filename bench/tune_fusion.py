@@ -7,11 +7,13 @@ work dir of an earlier ``lore eval --work-dir`` run so nothing is re-embedded.
 
 ``--adaptive`` instead replays score fusion for a grid of vector weights x
 ``search.keyword_full_coverage`` (fusion that adapts to the keyword leg's
-best coverage, ``search/fusion.py`` ``adapt_weights``).
+best coverage, ``search/fusion.py`` ``adapt_weights``). ``--spread`` adds a grid of
+``search.spread_exponent`` (keyword and vector weights scaled by each leg's
+spread, ``spread_weights``) x vector weight at the configured coverage setting.
 
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work \
-        --adaptive
+        --adaptive --spread
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ from lore.embed.runner import EmbeddingRunner
 from lore.eval.beir import load_qrels, load_queries
 from lore.eval.metrics import evaluate
 from lore.search.engine import keyword_top_coverage, leg_weights, plan_query, run_legs
-from lore.search.fusion import LegResult, adapt_weights, collapse_to_documents, fuse
+from lore.search.fusion import (
+    LegResult,
+    adapt_weights,
+    collapse_to_documents,
+    fuse,
+    spread_weights,
+)
 from lore.search.vector import VectorLeg
 from lore.settings import Settings
 from lore.store.catalog import Catalog
@@ -46,6 +54,8 @@ def main() -> int:
     parser.add_argument("--document-share", type=float, nargs="+", default=None,
                         help="with --adaptive: re-run the grid for each keyword "
                              "search.document_share (default: the configured one)")
+    parser.add_argument("--spread", action="store_true",
+                        help="with --adaptive: also grid search.spread_exponent x vector weight")
     args = parser.parse_args()
 
     qrels = load_qrels(args.dataset, args.split)
@@ -64,7 +74,8 @@ def main() -> int:
             for share in args.document_share or [settings.search.document_share]:
                 print(f"search.document_share={share}")
                 shared = replace(settings, search=replace(settings.search, document_share=share))
-                adaptive_grid(store, leg, shared, {q: queries[q] for q in qrels}, qrels, beir_of)
+                adaptive_grid(store, leg, shared, {q: queries[q] for q in qrels}, qrels, beir_of,
+                              spread=args.spread)
             return 0
         per_query: dict[str, tuple[list[LegResult], dict[int, int]]] = {}
         for qid in qrels:
@@ -120,8 +131,9 @@ def main() -> int:
 
 
 def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
-                  qrels: dict[str, dict[str, int]], beir_of: dict[int, str]) -> None:
-    """Print nDCG@10 of score fusion for vector weight x keyword_full_coverage."""
+                  qrels: dict[str, dict[str, int]], beir_of: dict[int, str], *,
+                  spread: bool = False) -> None:
+    """Print nDCG@10 of score fusion for vector weight x keyword_full_coverage (x spread)."""
     legs_of: dict[str, tuple[list[LegResult], dict[int, int], float]] = {}
     for qid, text in queries.items():
         plan = plan_query(store, text, None)
@@ -131,12 +143,12 @@ def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: d
         legs_of[qid] = (collapse_to_documents(legs, owners), owners,
                         keyword_top_coverage(store, plan, legs, owners))
 
-    def score(vector: float, full_at: float) -> float:
+    def score(vector: float, full_at: float, exponent: float = 0.0) -> float:
         weights = {**leg_weights(settings), "keyword": 1.0 - vector, "vector": vector}
         run = {}
         for qid, (legs, owners, coverage) in legs_of.items():
-            fused = fuse(legs, adapt_weights(weights, coverage, full_at),
-                         k=settings.search.rrf_k, method="score")
+            adapted = spread_weights(adapt_weights(weights, coverage, full_at), legs, exponent)
+            fused = fuse(legs, adapted, k=settings.search.rrf_k, method="score")
             run[qid] = [beir_of[owners[f.chunk_id]] for f in fused[:100]]
         return evaluate(run, qrels).mean["ndcg@10"]
 
@@ -145,6 +157,11 @@ def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: d
     for vector, full_at in itertools.product(vectors, (0.0, 0.2, 0.3, 0.4)):
         print(f"vector_weight={vector:<5} keyword_full_coverage={full_at:<4} "
               f"nDCG@10 {score(vector, full_at):.4f}")
+    full = settings.search.keyword_full_coverage
+    for exponent, vector in itertools.product((0.25, 0.4, 0.5, 0.6, 0.75, 1.0) if spread else (),
+                                              (0.4, 0.45, 0.5)):
+        print(f"spread_exponent={exponent:<5} vector_weight={vector:<5} "
+              f"keyword_full_coverage={full:<4} nDCG@10 {score(vector, full, exponent):.4f}")
 
     def rrf(vector: float, k: int) -> float:
         weights = {**leg_weights(settings), "keyword": 1.0 - vector, "vector": vector}

@@ -118,6 +118,12 @@ class SearchSettings:
     # (bench/tune_fusion.py --adaptive): 0 .7338, 0.2 .7341, 0.3 .7346, 0.4 .7328,
     # 0.5 .7290; the backlog development set is unchanged at 0.3 (overall .904).
     keyword_full_coverage: float = field(default=0.3, metadata=_range(0, 1))
+    # Keyword and vector weights scaled by each leg's spread ** this, their sum kept
+    # (search/fusion.py spread_weights; 0 turns it off). SciFact train nDCG@10 at vector
+    # 0.45 (bench/tune_fusion.py --spread): 0 .7346, 0.25 .7355, 0.4 .7372, 0.5 .7371,
+    # 0.6 .7383, 0.75 .7389, 1 .7390; backlog dev semantic: .576 at 0, .577 at 0.4 and
+    # 0.5, .570 at 0.6 and 0.75, .571 at 1 (docs/decisions/backlog-ranking.md).
+    spread_exponent: float = field(default=0.5, metadata=_range(0, 4))
     candidates: int = field(default=100, metadata=_range(1, 100_000))  # per leg, before fusion
     # Rank pooled document vectors beside chunk vectors (search/vector.py). SciFact test
     # nDCG@10 with/without: vector 0.649/0.651, hybrid 0.732/0.734 — neutral on short

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from lore.search.fusion import LegResult, adapt_weights, add_boost, doctype_boosts, fuse
+from lore.search.fusion import (
+    LegResult,
+    adapt_weights,
+    add_boost,
+    doctype_boosts,
+    fuse,
+    spread_weights,
+)
 
 
 def test_weighted_rrf_matches_the_formula() -> None:
@@ -165,3 +172,53 @@ def test_a_one_hit_keyword_leg_no_longer_buries_a_strong_vector_hit() -> None:
     adapted = fuse([keyword, vector], adapt_weights({"keyword": 0.55, "vector": 0.45},
                                                     0.12, 0.3), k=10, method="score")
     assert adapted[0].chunk_id == 2
+
+
+def _z_from_minimum(scores: list[float]) -> list[float]:
+    """(score - min) / population standard deviation, written out independently."""
+    mean = sum(scores) / len(scores)
+    sd = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
+    return [(s - min(scores)) / sd for s in scores]
+
+
+def test_spread_weights_favour_the_leg_whose_top_hit_stands_out() -> None:
+    # one BM25 hit far above 19 alike; 20 cosines evenly spaced
+    keyword_scores = [10.0] + [1.0] * 19
+    vector_scores = [0.9 - 0.01 * i for i in range(20)]
+    standout = LegResult("keyword", list(enumerate(keyword_scores, start=1)))
+    flat = LegResult("vector", list(enumerate(vector_scores, start=100)))
+    weights = spread_weights({"keyword": 0.5, "vector": 0.5, "id": 2.0}, [standout, flat], 0.5)
+    assert weights["keyword"] > 0.5 > weights["vector"]
+    assert weights["keyword"] + weights["vector"] == pytest.approx(1.0)   # boosts keep units
+    assert weights["id"] == 2.0
+    # a leg's spread is its best candidate's z-score measured from its worst
+    ratio = (max(_z_from_minimum(keyword_scores)) / max(_z_from_minimum(vector_scores))) ** 0.5
+    assert weights["keyword"] / weights["vector"] == pytest.approx(ratio)
+
+
+def test_spread_exponent_one_ranks_as_z_scores_from_each_legs_minimum() -> None:
+    keyword = LegResult("keyword", [(1, 12.0), (2, 11.5), (3, 4.0), (4, 3.0), (5, 2.0)])
+    vector = LegResult("vector", [(3, 0.71), (5, 0.70), (2, 0.52), (6, 0.50)])
+    weights = spread_weights({"keyword": 0.55, "vector": 0.45}, [keyword, vector], 1.0)
+    fused = fuse([keyword, vector], weights, k=10, method="score")
+    z: dict[int, float] = {}
+    for leg, w in ((keyword, 0.55), (vector, 0.45)):
+        for (cid, _), value in zip(leg.ranked, _z_from_minimum([s for _, s in leg.ranked]),
+                                   strict=True):
+            z[cid] = z.get(cid, 0.0) + w * value
+    assert [f.chunk_id for f in fused] == sorted(z, key=lambda c: -z[c])
+    plain = fuse([keyword, vector], {"keyword": 0.55, "vector": 0.45}, k=10, method="score")
+    assert [f.chunk_id for f in plain] != [f.chunk_id for f in fused]   # the case matters
+
+
+@pytest.mark.parametrize("legs", [
+    [LegResult("keyword", [(1, 3.0), (2, 1.0)])],                               # no vector leg
+    [LegResult("keyword", [(1, 3.0)]), LegResult("vector", [(2, 0.9), (3, 0.1)])],  # one hit
+    [LegResult("keyword", [(1, 2.0), (2, 2.0)]), LegResult("vector", [(2, 0.9), (3, 0.1)])],
+])
+def test_spread_weights_leave_weights_alone_without_two_spreads(legs: list[LegResult]) -> None:
+    weights = {"keyword": 0.55, "vector": 0.45}
+    assert spread_weights(weights, legs, 0.5) == weights
+    two = [LegResult("keyword", [(1, 3.0), (2, 1.0), (4, 0.5)]),
+           LegResult("vector", [(2, 0.9), (3, 0.1), (5, 0.05)])]
+    assert spread_weights(weights, two, 0.0) == weights

@@ -40,6 +40,7 @@ from lore.search.fusion import (
     collapse_to_documents,
     doctype_boosts,
     fuse,
+    spread_weights,
 )
 from lore.search.graph_leg import GRAPH_LEG, GraphLeg, relation_leg
 from lore.search.hits import ChunkInfo, Hit, SearchResult
@@ -114,8 +115,9 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
             full_at = settings.search.keyword_full_coverage
             weights = adapt_weights(leg_weights(settings), keyword_top_coverage(
                 store, plan, legs, owners) if full_at > 0 else 1.0, full_at)
-            fused = fuse(legs if chunks else collapse_to_documents(legs, owners),
-                         weights, k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
+            ranked = legs if chunks else collapse_to_documents(legs, owners)
+            weights = spread_weights(weights, ranked, settings.search.spread_exponent)
+            fused = fuse(ranked, weights, k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
                          method=settings.search.fusion)
             fused = add_boost(fused, "doctype", _doctype_boosts(store, owners, settings))
             for name, values in _document_boosts(store, owners, settings).items():

@@ -161,6 +161,46 @@ def adapt_weights(weights: Mapping[str, float], coverage: float,
     return {**weights, "keyword": keyword - moved, "vector": weights.get("vector", 1.0) + moved}
 
 
+def spread_weights(weights: Mapping[str, float], legs: Sequence[LegResult],
+                   exponent: float) -> dict[str, float]:
+    """Shift weight between the keyword and vector legs towards the one with a standout top.
+
+    Min-max normalisation maps every leg's best candidate to 1 and its last to
+    0, so a leg whose first hit towers over the rest and a leg whose scores
+    are all alike weigh the same. A leg's *spread*, (max - min) / standard
+    deviation of its candidates' scores, says which it is: each of the two
+    legs' weight is multiplied by its spread ** ``exponent`` and the pair is
+    rescaled to the total it had, so boosts keep their units. ``exponent`` 1
+    ranks as z-score fusion with the absent at each leg's minimum; 0 is plain
+    min-max. Chosen on SciFact train and the backlog development set
+    (``docs/decisions/backlog-ranking.md``).
+
+    Args:
+        weights: leg name -> weight (``keyword`` and ``vector`` are changed).
+        legs: the rankings that will be fused (their scores give the spreads).
+        exponent: how strongly spread moves weight (0: not at all).
+    """
+    spreads = {leg.name: _spread([score for _, score in leg.ranked]) for leg in legs
+               if leg.name in ("keyword", "vector")}
+    if exponent <= 0 or len(spreads) < 2 or None in spreads.values():
+        return dict(weights)
+    raw = {name: weights.get(name, 1.0) * spread ** exponent
+           for name, spread in spreads.items() if spread is not None}
+    total, scaled = sum(weights.get(name, 1.0) for name in raw), sum(raw.values())
+    if scaled <= 0:
+        return dict(weights)
+    return {**weights, **{name: total * value / scaled for name, value in raw.items()}}
+
+
+def _spread(scores: Sequence[float]) -> float | None:
+    """(max - min) / population standard deviation; None for fewer than two distinct scores."""
+    if len(scores) < 2:
+        return None
+    mean = sum(scores) / len(scores)
+    deviation = (sum((score - mean) ** 2 for score in scores) / len(scores)) ** 0.5
+    return (max(scores) - min(scores)) / deviation if deviation > 0 else None
+
+
 def collapse_to_documents(legs: Sequence[LegResult],
                           document_of: Mapping[int, int]) -> list[LegResult]:
     """Rank documents instead of chunks in every leg, before fusion.
