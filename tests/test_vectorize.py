@@ -12,6 +12,7 @@ import pytest
 from lore.errors import EmbedderMismatchError, QueryError
 from lore.index import Index, open_index
 from lore.search.engine import search_store
+from lore.search.vector import VectorLeg
 from lore.settings import ChunkSettings, EmbedSettings, ProviderSettings, Settings
 from lore.store.keys import document_ids, document_keys, is_document_key
 from lore.store.sidecar import sidecar_path
@@ -379,25 +380,32 @@ def test_embedding_progress_states_the_plan_first_and_ends_complete(notes: Path)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
 
 
+def record_embeds(leg: VectorLeg) -> list[tuple[str, str]]:
+    """(thread name, text) of every text ``leg`` embeds from now on, as it embeds it."""
+    seen: list[tuple[str, str]] = []
+    embed = leg.runner.embed
+
+    def recording(texts: list[str], kind: str) -> np.ndarray:
+        seen.extend((threading.current_thread().name, text) for text in texts)
+        return embed(texts, kind)  # type: ignore[arg-type]
+
+    leg.runner.embed = recording  # type: ignore[method-assign]
+    return seen
+
+
 def test_prepared_query_embedding_runs_off_the_caller_thread_and_gives_the_same_vector(
         notes: Path) -> None:
     with open_index(notes, settings=hashing()) as index:
         index.sync()
         leg = index._vector_leg([])
         assert leg is not None
-        threads: list[str] = []
-        embed = leg.runner.embed
-
-        def recording(texts: list[str], kind: str) -> np.ndarray:
-            threads.append(threading.current_thread().name)
-            return embed(texts, kind)  # type: ignore[arg-type]
-
-        leg.runner.embed = recording  # type: ignore[method-assign]
+        seen = record_embeds(leg)
         leg.prepare("caches number 3")
         prepared = leg.embed_query("caches number 3")
         direct = leg.embed_query("caches number 4")   # nothing prepared: the caller's thread
         assert np.array_equal(prepared, leg.runner.embedder.embed(["caches number 3"], "query")[0])
         assert not np.array_equal(prepared, direct)
+        threads = [thread for thread, _ in seen]
         assert threads[0] != threading.current_thread().name
         assert threads[1] == threading.current_thread().name
 
@@ -429,14 +437,7 @@ def test_a_search_that_widens_its_candidates_embeds_the_query_once(tmp_path: Pat
         index.sync()
         leg = index._vector_leg([])
         assert leg is not None
-        embedded: list[str] = []
-        embed = leg.runner.embed
-
-        def counting(texts: list[str], kind: str) -> np.ndarray:
-            embedded.extend(texts)
-            return embed(texts, kind)  # type: ignore[arg-type]
-
-        leg.runner.embed = counting  # type: ignore[method-assign]
+        embedded = record_embeds(leg)
         rounds: list[int] = []
         run = leg.run
 
@@ -448,4 +449,4 @@ def test_a_search_that_widens_its_candidates_embeds_the_query_once(tmp_path: Pat
         result = search_store(index._store, "caches embeddings", settings=index.settings,
                               limit=10, mode="hybrid", vector_leg=leg)
         assert len(result) == 3
-        assert len(rounds) >= 2 and embedded == ["caches embeddings"]
+        assert len(rounds) >= 2 and [text for _, text in embedded] == ["caches embeddings"]

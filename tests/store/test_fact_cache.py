@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,3 +118,41 @@ def test_facts_are_read_from_sqlite_outside_a_snapshot() -> None:
         assert cached(cache, conn, "t", [1, 3], fetch) == {1: 2}
         assert cached(cache, conn, "t", [1, 2, 3], fetch) == {1: 2, 2: 4}
     assert reads[2:] == [[1, 3], [2]]      # seen keys, absent ones too, are not read again
+
+
+def brute_coverage(catalog: Catalog, terms: list[str], docs: set[int]) -> dict[int, float]:
+    """The coverage formula, one FTS5 query per term, owners from the chunks table."""
+    conn = catalog.conn
+    total = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    owner = dict(conn.execute("SELECT id, document_id FROM chunks").fetchall())
+    weights, holders = {}, {}
+    for term in dict.fromkeys(terms):
+        try:
+            rows = [r for (r,) in conn.execute(
+                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", (term,))]
+        except sqlite3.OperationalError:
+            continue
+        weights[term] = math.log(1.0 + total / (1.0 + len(rows)))
+        holders[term] = {owner[r] for r in rows}
+    norm = sum(weights.values())
+    return {d: sum(w for t, w in weights.items() if d in holders[t]) / norm if norm else 0.0
+            for d in docs}
+
+
+@pytest.mark.parametrize("terms", [
+    ['"cache"', '"vectors"', '"hash"', '"cache"'],
+    ['"sidecar"', '"model"', '"nothing-like-this"'],
+    ['"cache"', 'AND', '"store"'],          # a term FTS5 cannot parse weighs nothing
+    ['"invalidation happens"', '"project"'],
+])
+def test_term_coverage_matches_the_formula_for_one_and_many_documents(
+        mini_catalog: Catalog, terms: list[str]) -> None:
+    every = {doc for (doc,) in mini_catalog.conn.execute("SELECT id FROM documents")}
+    for docs in [{min(every)}, {max(every)}, every]:
+        expected = brute_coverage(mini_catalog, terms, docs)
+        assert mini_catalog.term_coverage(terms, docs) == pytest.approx(expected, abs=1e-12)
+        with mini_catalog.read_snapshot():      # cached counts give the same answer
+            for _ in range(2):
+                assert mini_catalog.term_coverage(terms, docs) == \
+                    pytest.approx(expected, abs=1e-12)
+    assert any(brute_coverage(mini_catalog, terms, every).values())

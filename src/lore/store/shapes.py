@@ -33,13 +33,21 @@ CREATE INDEX documents_copy_of ON documents(copy_of);
 
 HUB_TYPES = frozenset({"Index"})
 
-# (term, document id) for each of the JSON terms ?1 held by a chunk of the JSON
-# documents ?2: one pass over each term's posting list, joined to those chunks.
-HOLDERS_SQL = (
-    "WITH wanted(chunk, doc) AS MATERIALIZED (SELECT id, document_id FROM chunks"
-    " WHERE document_id IN (SELECT value FROM json_each(?2)))"
-    " SELECT DISTINCT t.value, w.doc FROM json_each(?1) t CROSS JOIN chunks_fts f"
-    " JOIN wanted w ON w.chunk = f.rowid WHERE f.chunks_fts MATCH t.value")
+NEAR_CHUNKS = 256   # chunk ids this close together are read by seeking, not whole lists
+
+
+def holders_sql(near: bool) -> str:
+    """(term, document id) for each JSON term ?1 held by a chunk of the JSON documents ?2.
+
+    One pass over each term's posting list, joined to those documents' chunks.
+    With ``near`` the chunk ids lie within ?3..?4 (one document's chunks are
+    adjacent ids): FTS5 then seeks into each list instead of reading it whole.
+    """
+    bounds = " AND f.rowid BETWEEN ?3 AND ?4" if near else ""
+    return ("WITH wanted(chunk, doc) AS MATERIALIZED (SELECT id, document_id FROM chunks"
+            " WHERE document_id IN (SELECT value FROM json_each(?2)))"
+            " SELECT DISTINCT t.value, w.doc FROM json_each(?1) t CROSS JOIN chunks_fts f"
+            f" JOIN wanted w ON w.chunk = f.rowid WHERE f.chunks_fts MATCH t.value{bounds}")
 
 
 def document_is_hub(doctype: str, body: str) -> bool:
@@ -97,6 +105,8 @@ class ShapeReadsMixin:
     if TYPE_CHECKING:  # provided by SearchReadsMixin
         def document_facts(self, document_ids: Collection[int]
                            ) -> dict[int, tuple[str, int, int]]: ...
+
+        def document_chunks(self, document_ids: Sequence[int]) -> list[tuple[int, int]]: ...
 
     def hub_documents(self, document_ids: Collection[int]) -> set[int]:
         """Which of ``document_ids`` are hubs."""
@@ -160,9 +170,12 @@ class ShapeReadsMixin:
         weights = {term: math.log(1.0 + total / (1.0 + counts[term]))
                    for term in dict.fromkeys(terms) if term in counts}
         holders: dict[str, set[int]] = {term: set() for term in weights}
-        if weights:
-            for term, doc in self._conn.execute(HOLDERS_SQL, (json.dumps(list(weights)),
-                                                              _ids(document_ids))):
+        chunks = [cid for cid, _ in self.document_chunks(sorted(document_ids))]
+        if weights and chunks:
+            low, high = min(chunks), max(chunks)
+            near = high - low < NEAR_CHUNKS
+            params = (json.dumps(list(weights)), _ids(document_ids), *((low, high) if near else ()))
+            for term, doc in self._conn.execute(holders_sql(near), params):
                 holders[str(term)].add(int(doc))
         norm = sum(weights.values())
         if not norm:
