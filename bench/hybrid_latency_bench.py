@@ -18,6 +18,11 @@ What it measures (goal: hybrid p50 <= 10 ms at limit 10 on a quiet machine):
   jobs on the machine than wall time);
 - SQL statements lore runs per query (the store connection's trace
   callback, FTS5's internal ones left out);
+- which path answered the keyword leg: the in-memory copy of the FTS5 tables
+  (``lore.store.keyword_memory``; built after the warm-up query, its build
+  time printed) or FTS5 itself (``--keyword-path fts5``: every keyword leg
+  asks FTS5, the path a one-shot search takes; ``both``: FTS5's pass, then
+  the copy's, in one run, with the ratios and a check that the rankings agree);
 - nDCG@10 of the run, and optionally a fingerprint of every ranking
   (``--save FILE`` / ``--compare FILE``): a speed change must leave every
   query's documents and scores identical, and ``--compare`` says whether it did.
@@ -32,6 +37,7 @@ Usage:
   python bench/hybrid_latency_bench.py --work-dir /tmp/sf
   python bench/hybrid_latency_bench.py --work-dir /tmp/sf --repeat 3 --save before.json
   python bench/hybrid_latency_bench.py --work-dir /tmp/sf --compare before.json
+  python bench/hybrid_latency_bench.py --work-dir /tmp/sf --compare before.json --keyword-path both
 """
 
 from __future__ import annotations
@@ -148,6 +154,10 @@ def main() -> None:
     parser.add_argument("--queries", type=int, help="only the first N judged queries")
     parser.add_argument("--save", type=Path, help="write every query's ranking here")
     parser.add_argument("--compare", type=Path, help="check rankings against a --save file")
+    parser.add_argument("--keyword-path", choices=("memory", "fts5", "both"), default="memory",
+                        help="who answers the keyword leg: the in-memory copy of the FTS5 "
+                             "tables (default), FTS5 itself, or both in turn in this run "
+                             "(FTS5's pass first; rankings checked equal)")
     args = parser.parse_args()
 
     settings = Settings()
@@ -158,28 +168,35 @@ def main() -> None:
     uncached = dataclasses.replace(settings, embed=dataclasses.replace(settings.embed,
                                                                        cache=False))
     clock = StageClock()
-    statements = [0]
     with open_index(corpus.root, settings=uncached, index_dir=args.work_dir / "index") as index:
         index.search(texts[0][1], limit=args.limit, mode="hybrid")   # warm-up, untimed
-        conn = index._store.conn   # type: ignore[attr-defined]  # the bench counts statements
-        # FTS5's own statements on its shadow tables are traced too, marked "--".
-        conn.set_trace_callback(lambda sql: statements.__setitem__(
-            0, statements[0] + (not sql.startswith("--"))))
-        with staged(clock):
-            times, rankings = run_queries(index, texts, clock, limit=args.limit,
-                                          repeat=args.repeat, statements=statements)
-        conn.set_trace_callback(None)
-    load = os.getloadavg()[0]
-    print(f"{len(texts)} queries x {args.repeat} passes, limit {args.limit}, hybrid, "
-          f"embedding cache off; load average {load:.1f} (absolute times depend on it)")
-    print(f"{'stage':10} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
-    for stage in (*STAGES, "total", "cpu"):
-        values = [t.get(stage, 0.0) for t in times]
-        print(f"{stage:10} {percentile(values, 50):8.2f} {percentile(values, 95):8.2f} "
-              f"{sum(values) / len(values):8.2f}")
-    print(f"SQL statements per query: {percentile([t['sql'] for t in times], 50):.0f} (median)")
-    p50 = percentile([t["total"] for t in times], 50)
-    print(f"goal hybrid p50 <= {GOAL_P50_MS} ms: {'met' if p50 <= GOAL_P50_MS else 'MISSED'}")
+        store = index._store   # the bench counts statements and picks the keyword path
+        memory = store._keyword_memory   # type: ignore[attr-defined]
+        runs: dict[str, tuple[list[dict[str, float]], dict[str, list[tuple[str, float]]]]] = {}
+        for path in ("fts5", "memory"):
+            if args.keyword_path not in (path, "both"):
+                continue
+            store._keyword_memory = memory if path == "memory" else None  # type: ignore[attr-defined]
+            if path == "memory":
+                started = time.perf_counter()
+                ready = store.prepare_keyword_memory()   # type: ignore[attr-defined]
+                print(f"keyword copy {'built' if ready else 'NOT built'} in "
+                      f"{time.perf_counter() - started:.1f} s")
+            store.keyword_paths.clear()   # type: ignore[attr-defined]
+            runs[path] = timed_run(index, texts, clock, limit=args.limit, repeat=args.repeat)
+            report(runs[path][0], f"keyword path {path}", dict(store.keyword_paths),
+                   len(texts), args)  # type: ignore[attr-defined]
+    rankings = runs["memory" if "memory" in runs else "fts5"][1]
+    if len(runs) == 2:
+        fts5_times, memory_times = runs["fts5"][0], runs["memory"][0]
+        for stage in ("keyword", "total", "cpu"):
+            before = percentile([t.get(stage, 0.0) for t in fts5_times], 50)
+            after = percentile([t.get(stage, 0.0) for t in memory_times], 50)
+            print(f"{stage} p50, FTS5 -> in-memory copy: {before:.2f} -> {after:.2f} ms "
+                  f"({after / before:.2f}x)")
+        same = runs["fts5"][1] == runs["memory"][1]
+        print(f"rankings, FTS5 vs in-memory copy in this run: "
+              f"{'identical' if same else 'DIFFER'}")
     print(f"nDCG@10: {ndcg(rankings, corpus.path_to_id, qrels):.4f}")
     if args.save:
         args.save.write_text(json.dumps(rankings, indent=0, sort_keys=True))
@@ -189,6 +206,41 @@ def main() -> None:
         differ = [q for q in before if before[q] != now.get(q)]
         print(f"rankings vs {args.compare}: "
               f"{'identical' if not differ else f'{len(differ)} queries differ, e.g. {differ[:3]}'}")
+
+
+def timed_run(index: Index, texts: list[tuple[str, str]], clock: StageClock, *, limit: int,
+              repeat: int
+              ) -> tuple[list[dict[str, float]], dict[str, list[tuple[str, float]]]]:
+    """``run_queries`` with the store connection's statements counted."""
+    statements = [0]
+    conn = index._store.conn   # type: ignore[attr-defined]
+    # FTS5's own statements on its shadow tables are traced too, marked "--".
+    conn.set_trace_callback(lambda sql: statements.__setitem__(
+        0, statements[0] + (not sql.startswith("--"))))
+    try:
+        with staged(clock):
+            return run_queries(index, texts, clock, limit=limit, repeat=repeat,
+                               statements=statements)
+    finally:
+        conn.set_trace_callback(None)
+
+
+def report(times: list[dict[str, float]], label: str, paths: dict[str, int], queries: int,
+           args: argparse.Namespace) -> None:
+    """Print one run's stage table."""
+    load = os.getloadavg()[0]
+    print(f"{label}: {queries} queries x {args.repeat} passes, limit {args.limit}, hybrid, "
+          f"embedding cache off; load average {load:.1f} (absolute times depend on it)")
+    print(f"{'stage':10} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
+    for stage in (*STAGES, "total", "cpu"):
+        values = [t.get(stage, 0.0) for t in times]
+        print(f"{stage:10} {percentile(values, 50):8.2f} {percentile(values, 95):8.2f} "
+              f"{sum(values) / len(values):8.2f}")
+    print(f"SQL statements per query: {percentile([t['sql'] for t in times], 50):.0f} (median)")
+    print(f"keyword leg answered by: in-memory copy {paths.get('memory', 0)}, "
+          f"FTS5 {paths.get('fts5', 0)}")
+    p50 = percentile([t["total"] for t in times], 50)
+    print(f"goal hybrid p50 <= {GOAL_P50_MS} ms: {'met' if p50 <= GOAL_P50_MS else 'MISSED'}")
 
 
 def ndcg(rankings: dict[str, list[tuple[str, float]]], path_to_id: dict[str, str],

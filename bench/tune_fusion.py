@@ -11,6 +11,11 @@ best coverage, ``search/fusion.py`` ``adapt_weights``). ``--spread`` adds a grid
 ``search.spread_exponent`` (keyword and vector weights scaled by each leg's
 spread, ``spread_weights``) x vector weight at the configured coverage setting.
 
+Each leg returns ``--candidates`` chunks (default 100, what a search at limit
+10 asks for). A search asks for ``max(search.candidates, 2 * limit)``, so
+``lore eval``'s limit 100 fuses 200 and scores move with it: pass
+``--candidates 200`` to grid what that limit ranks.
+
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work \
         --adaptive --spread
@@ -40,8 +45,6 @@ from lore.search.vector import VectorLeg
 from lore.settings import Settings
 from lore.store.catalog import Catalog
 
-CANDIDATES = 100
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -54,6 +57,8 @@ def main() -> int:
     parser.add_argument("--document-share", type=float, nargs="+", default=None,
                         help="with --adaptive: re-run the grid for each keyword "
                              "search.document_share (default: the configured one)")
+    parser.add_argument("--candidates", type=int, default=100,
+                        help="chunks per leg (default 100, as at limit 10; 200 as at limit 100)")
     parser.add_argument("--spread", action="store_true",
                         help="with --adaptive: also grid search.spread_exponent x vector weight")
     args = parser.parse_args()
@@ -75,12 +80,12 @@ def main() -> int:
                 print(f"search.document_share={share}")
                 shared = replace(settings, search=replace(settings.search, document_share=share))
                 adaptive_grid(store, leg, shared, {q: queries[q] for q in qrels}, qrels, beir_of,
-                              spread=args.spread)
+                              spread=args.spread, candidates=args.candidates)
             return 0
         per_query: dict[str, tuple[list[LegResult], dict[int, int]]] = {}
         for qid in qrels:
             plan = plan_query(store, queries[qid], None)
-            legs = run_legs(store, plan, settings=settings, candidates=CANDIDATES,
+            legs = run_legs(store, plan, settings=settings, candidates=args.candidates,
                             mode="hybrid", vector_leg=leg)
             owners = store.chunk_owners(sorted({c for lg in legs for c, _ in lg.ranked}))
             per_query[qid] = (collapse_to_documents(legs, owners), owners)
@@ -132,12 +137,12 @@ def main() -> int:
 
 def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
                   qrels: dict[str, dict[str, int]], beir_of: dict[int, str], *,
-                  spread: bool = False) -> None:
+                  spread: bool = False, candidates: int = 100) -> None:
     """Print nDCG@10 of score fusion for vector weight x keyword_full_coverage (x spread)."""
     legs_of: dict[str, tuple[list[LegResult], dict[int, int], float]] = {}
     for qid, text in queries.items():
         plan = plan_query(store, text, None)
-        legs = run_legs(store, plan, settings=settings, candidates=CANDIDATES,
+        legs = run_legs(store, plan, settings=settings, candidates=candidates,
                         mode="hybrid", vector_leg=leg)
         owners = store.chunk_owners(sorted({c for lg in legs for c, _ in lg.ranked}))
         legs_of[qid] = (collapse_to_documents(legs, owners), owners,

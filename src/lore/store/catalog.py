@@ -17,6 +17,7 @@ import json
 import os
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -32,6 +33,7 @@ from lore.store.base import FileState, Filters
 from lore.store.connection import atomic, connect, connect_read_only
 from lore.store.fact_cache import FactCache
 from lore.store.filter_sql import chunks_filter_sql
+from lore.store.keyword_memory import shared_memory
 from lore.store.keyword_reads import KeywordReadsMixin
 from lore.store.migrations import migrate, schema_version
 from lore.store.records import ChunkRecord, DocumentRecord, document_record
@@ -106,6 +108,12 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin, ShapeReadsMixin
         self._index_dir = index_dir
         self._vector_options = vector_options or VectorIndexOptions()
         self.read_only = read_only   # opened from a place lore cannot write: search only
+        self._keyword_memory = shared_memory(index_dir / CATALOG_FILE) \
+            if index_dir is not None else None
+        self._keyword_searches = 0
+        self._snapshot_pinned = False
+        self._clean_changes = conn.total_changes   # rows this connection wrote, all committed
+        self.keyword_paths: Counter[str] = Counter()   # "memory" / "fts5": who answered
         self._facts = FactCache()    # corpus facts of the current state (``fact_cache``)
 
     @classmethod
@@ -193,6 +201,7 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin, ShapeReadsMixin
         if not self._conn.in_transaction:
             self._conn.execute("BEGIN")
             self._conn.execute("SELECT count(*) FROM meta").fetchone()
+        self._snapshot_pinned = True
 
     def close(self) -> None:
         """Close the connection; the catalog cannot be used afterwards."""
@@ -347,6 +356,7 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin, ShapeReadsMixin
 
     def generation(self) -> int:
         """SQLite's ``data_version``: it changes exactly when another connection commits."""
+        self.note_committed()
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
     def verify(self) -> list[str]:

@@ -1,0 +1,130 @@
+"""When keyword rankings come from memory, and when from FTS5.
+
+A copy of the FTS5 tables (``lore.store.bm25_memory``) answers a query in
+about a millisecond instead of ten, but building it costs seconds (SciFact's
+5,183 documents: about 2 s of one core, 55 MB), so it is built only where it
+pays:
+
+- never for a one-shot ``lore search``: a catalog starts the build in a
+  background thread at its second keyword search (a server, MCP, a watcher or
+  a notebook holding an ``Index``), or when asked (``prepare``); its first
+  search uses a copy only if one is already held;
+- never past ``MAX_TOKENS`` tokens in both tables together (about 23 bytes
+  of memory a token, so at most about 230 MB): above it FTS5 always answers;
+- one copy per catalog file in a process, shared by every connection open on
+  it (a server's pinned readers), built by one thread at a time.
+
+A copy answers only the snapshot it was copied from: every search compares
+FTS5's structure and averages records (``bm25_memory.read_fingerprint``,
+one small read) with the copy's, so after a write or a sync FTS5 answers
+until a new copy is ready, never a stale copy. A connection with a write
+transaction of its own open could see rows FTS5 has not flushed yet, so its
+searches always go to FTS5. A rebuild starts at most once per ten build times,
+so a watcher syncing every few seconds spends at most a tenth of a core on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+import weakref
+from pathlib import Path
+
+from lore.store.bm25_memory import KeywordCopy, load_copy, read_fingerprint
+from lore.store.connection import connect_read_only
+from lore.store.fts_postings import table_tokens
+
+log = logging.getLogger(__name__)
+
+MAX_TOKENS = 10_000_000      # both FTS5 tables together; above it FTS5 always answers
+SEARCHES_BEFORE_BUILD = 2    # a catalog's first keyword search never starts a build
+REBUILD_PAUSE = 10.0         # a rebuild waits this many build times after the last start
+
+
+class KeywordMemory:
+    """The in-memory copy of one catalog file's FTS5 tables, and its builds."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._copy: KeywordCopy | None = None
+        self._thread: threading.Thread | None = None
+        self._refused: tuple[object, ...] | None = None   # a snapshot past MAX_TOKENS
+        self._started = 0.0
+        self._took = 0.0
+
+    def holds_copy(self) -> bool:
+        """Whether a copy of some snapshot is held."""
+        return self._copy is not None
+
+    def current(self, fingerprint: tuple[object, ...]) -> KeywordCopy | None:
+        """The copy, if it was copied from the snapshot ``fingerprint`` names."""
+        copy = self._copy
+        return copy if copy is not None and copy.fingerprint == fingerprint else None
+
+    def request(self, fingerprint: tuple[object, ...]) -> None:
+        """Start a build in the background unless one runs, this snapshot was refused,
+        or the last one started too recently."""
+        with self._lock:
+            if self._thread is not None or fingerprint == self._refused:
+                return
+            if time.monotonic() - self._started < REBUILD_PAUSE * self._took:
+                return
+            self._started = time.monotonic()
+            self._thread = threading.Thread(target=self._build, name="lore-keyword-copy",
+                                            daemon=True)
+            self._thread.start()
+
+    def prepare(self) -> bool:
+        """Build a copy of the current snapshot now, in this thread (waiting for a
+        background build first); whether one is there afterwards."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+        with self._lock:
+            self._started = time.monotonic()
+            self._thread = threading.current_thread()
+        self._build()
+        return self._copy is not None
+
+    def _build(self) -> None:
+        copy: KeywordCopy | None = None
+        try:
+            conn = connect_read_only(self.path)
+            try:
+                total = sum(table_tokens(conn, t) for t in ("documents_fts", "chunks_fts"))
+                if total > MAX_TOKENS:
+                    self._refused = read_fingerprint(conn)
+                    log.info("keyword search stays in FTS5: %d tokens > %d", total,
+                             MAX_TOKENS)
+                else:
+                    copy = load_copy(conn)
+            finally:
+                conn.close()
+        except (sqlite3.Error, OSError, ValueError, MemoryError) as exc:
+            # A failed build (the file gone, out of memory) leaves FTS5 answering.
+            log.warning("keyword copy of %s not built: %s", self.path, exc)
+        with self._lock:
+            if copy is not None:   # a search still holding the old copy keeps using it
+                self._copy = copy
+            self._took = time.monotonic() - self._started
+            self._thread = None
+
+
+_SHARED: weakref.WeakValueDictionary[str, KeywordMemory] = weakref.WeakValueDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_memory(path: Path) -> KeywordMemory:
+    """The one ``KeywordMemory`` of a catalog file in this process (kept while any
+    catalog on it holds it)."""
+    key = str(Path(path).resolve())
+    with _SHARED_LOCK:
+        memory = _SHARED.get(key)
+        if memory is None:
+            memory = KeywordMemory(Path(key))
+            _SHARED[key] = memory
+        return memory
