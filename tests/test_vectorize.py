@@ -5,14 +5,12 @@ from __future__ import annotations
 import dataclasses
 import threading
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from lore.errors import EmbedderMismatchError, QueryError
 from lore.index import Index, open_index
-from lore.search import vector as vector_module
 from lore.search.engine import search_store
 from lore.search.vector import VectorLeg
 from lore.settings import ChunkSettings, EmbedSettings, ProviderSettings, Settings
@@ -452,29 +450,3 @@ def test_a_search_that_widens_its_candidates_embeds_the_query_once(tmp_path: Pat
                               limit=10, mode="hybrid", vector_leg=leg)
         assert len(result) == 3
         assert len(rounds) >= 2 and [text for _, text in embedded] == ["caches embeddings"]
-
-
-def test_prepare_returns_once_the_worker_runs_the_embedding(
-        notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with open_index(notes, settings=hashing()) as index:
-        index.sync()
-        leg = index._vector_leg([])
-        assert leg is not None
-        gate, pool = threading.Event(), vector_module._embed_pool()
-
-        class SlowToStart:      # a busy pool: the job starts when the gate opens
-            def submit(self, fn: Any, *args: Any) -> Any:
-                return pool.submit(lambda: gate.wait() and fn(*args))
-
-        monkeypatch.setattr(vector_module, "_embed_pool", SlowToStart)
-        monkeypatch.setattr(vector_module, "HANDOFF_WAIT_S", 30.0)
-        caller = threading.Thread(target=leg.prepare, args=("caches number 3",))
-        caller.start()
-        caller.join(0.3)
-        waited = caller.is_alive()        # the worker has not started: prepare waits
-        gate.set()
-        caller.join(10)
-        assert waited
-        assert not caller.is_alive()
-        assert np.array_equal(leg.embed_query("caches number 3"),
-                              leg.runner.embedder.embed(["caches number 3"], "query")[0])

@@ -21,10 +21,7 @@ allows, so filtered results stay inside the filter.
 **Overlap.** A hybrid search starts the query embedding on a worker thread
 (``prepare``) before the keyword leg runs: onnxruntime and SQLite both
 release the GIL, so on two cores the embedding costs no wall time of its own
-as long as the keyword leg's SQL takes longer. ``prepare`` returns once the
-worker has started, because a thread waiting for the GIL gets it only every
-few milliseconds while the caller runs Python (a short keyword leg would
-otherwise be over before the embedding began). The vector is the same as an
+as long as the keyword leg's SQL takes longer. The vector is the same as an
 embedding in the caller's thread: only where it runs changes.
 """
 
@@ -64,7 +61,6 @@ def allowed_keys(store: SearchReads, restriction: Restriction, *,
 
 
 _POOL_LOCK = threading.Lock()
-HANDOFF_WAIT_S = 0.005   # at most this long for a busy pool: the search goes on without it
 _POOL: list[ThreadPoolExecutor] = []
 
 
@@ -101,12 +97,7 @@ class VectorLeg:
         ``prepare`` or ``embed_query`` of another text takes over.
         """
         if text.strip() and text not in self._pending:
-            started = threading.Event()
-            self._pending = {text: _embed_pool().submit(self._embed, text, started)}
-            # Python hands the GIL to a waiting thread only every few milliseconds
-            # while this one runs Python: wait (GIL released) until the worker runs,
-            # so it reaches onnxruntime's GIL-free part now, not after the keyword leg.
-            started.wait(HANDOFF_WAIT_S)
+            self._pending = {text: _embed_pool().submit(self._embed, text)}
 
     def embed_query(self, text: str) -> Floats:
         """The query's vector in the index's space (the one ``prepare`` started, if any).
@@ -121,9 +112,7 @@ class VectorLeg:
             self._pending = {text: pending}
         return pending.result()
 
-    def _embed(self, text: str, started: threading.Event | None = None) -> Floats:
-        if started is not None:
-            started.set()
+    def _embed(self, text: str) -> Floats:
         return self.runner.embed([text], "query")[0]
 
     def run(self, store: SearchReads, text: str, *, restriction: Restriction | None,
