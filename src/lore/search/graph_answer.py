@@ -100,13 +100,20 @@ def answer(graph: LinkGraph, question: RelationQuery, *,
     for anchor in candidates:
         found = _walk(graph, anchor.rowid, question.relation, question.target_type)
         if found:
-            # stable: walk order kept; hubs last, and an ADR's related ADRs after
-            # the work that implements it
-            ordered = sorted(found, key=lambda a: (
-                is_hub(a.rowid), question.relation == "implements"
-                and graph.resolver.docs[a.rowid].doctype in DECISION_TYPES))
+            ordered = sorted(found, key=lambda a: _order(graph.resolver.docs[a.rowid],
+                                                         question, is_hub))
             return GraphAnswer(question.relation, anchor, tuple(ordered))
     return GraphAnswer(question.relation, candidates[0], ())
+
+
+def _order(doc: DocRef, question: RelationQuery,
+           is_hub: Callable[[int], bool]) -> tuple[bool, bool, bool]:
+    """Sort key over answers (the sort is stable, so walk order holds within a key):
+    hubs last; an ADR's related ADRs after the work that implements it; answers of
+    the type the question asks for ("list the *user stories* in X") first."""
+    return (is_hub(doc.rowid),
+            question.relation == "implements" and doc.doctype in DECISION_TYPES,
+            question.relation != "parent" and question.target_type not in (None, doc.doctype))
 
 
 def _anchors(graph: LinkGraph, question: RelationQuery, is_hub: Callable[[int], bool],
@@ -120,7 +127,8 @@ def _anchors(graph: LinkGraph, question: RelationQuery, is_hub: Callable[[int], 
     docs = graph.resolver.docs
     named = [docs[rowid] for rowid in id_anchor if rowid in docs]
     if named:
-        return named
+        # "children of feature 0010": of the documents numbered 0010, the feature first
+        return sorted(named, key=lambda d: question.type_hint not in (None, d.doctype))
     ids = parse_query(question.anchor, set()).ids
     # the whole anchor ("ADR-0013", a path), else an id inside it ("KABSD-TSK-0083 now")
     for text in (question.anchor, *ids):
