@@ -261,3 +261,25 @@ def test_answers_of_the_type_asked_for_come_first(kano_index: Index, kano_corpus
     docs = kano_index._link_graph().resolver.docs
     assert got == set(kids)
     assert {docs[a.rowid].doc_id for a in found.answers[:len(stories)]} == stories
+
+
+@pytest.mark.parametrize("question", ["items related to embeddings",
+                                      "what depends on sqlite", "children of archive"])
+def test_a_one_word_topic_anchors_nothing(kano_index: Index, kano_corpus: Path,
+                                          question: str) -> None:
+    """Titles hold these words ("Generate embeddings for backlog items ..."), but one
+    word is a topic to search for, not a reference to one item."""
+    word = question.rsplit(" ", 1)[1]
+    assert any(word in str(fm.get("title", "")).lower().split()
+               for fm in _items(kano_corpus).values())
+    parsed = parse_relation(question)
+    assert parsed is not None
+    assert answer(kano_index._link_graph(), parsed) is None
+
+
+def test_a_plural_still_finds_the_title(kano_index: Index, kano_corpus: Path) -> None:
+    items = _items(kano_corpus)
+    assert "database" in items["KABSD-TSK-0092"]["title"].lower().split()
+    found, got = _ask(kano_index, "tasks related to the global embedding databases")
+    assert found.anchor.doc_id == "KABSD-TSK-0092"
+    assert got >= _links(items["KABSD-TSK-0092"], "relates")

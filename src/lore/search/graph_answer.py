@@ -13,7 +13,9 @@ caller passes what that lookup found), then as a link target. A title anchor
 is matched on words: every title whose words contain at least
 ``MIN_TITLE_COVER`` of the anchor's words is a candidate, a type word in the
 question ("the Inspector Pattern *epic*") keeps candidates of that type, and
-the closer title (most shared words over the union) comes first. Hubs never
+the closer title (most shared words over the union) comes first; plurals fold
+to singulars, and a one-word anchor without a type word is a topic ("items
+related to embeddings"), not a title, so it anchors nothing. Hubs never
 anchor. Of several candidates (a short id two files share, titles alike) the
 first that has links of the asked kind is the anchor: "what blocks the ULID
 comparison" means the task with blockers, not the appendix of the same name.
@@ -142,14 +144,25 @@ def _anchors(graph: LinkGraph, question: RelationQuery, is_hub: Callable[[int], 
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+    """Content words, a plural folded to its singular ("databases" matches "database")."""
+    return {_singular(w) for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
 
 
 def _by_title(docs: Collection[DocRef], text: str, type_hint: str | None,
               is_hub: Callable[[int], bool]) -> list[DocRef]:
     """The documents whose titles match ``text``, closest first (see the module docstring)."""
     wanted = _words(text)
-    if not wanted:
+    if not wanted or (len(wanted) == 1 and type_hint is None):
+        # one word ("items related to embeddings") is a topic, not a title: a
+        # search, unless a type word makes it a reference ("the Roadmap epic")
         return []
     scored: list[tuple[bool, float, str, DocRef]] = []
     for doc in docs:
