@@ -134,9 +134,10 @@ class VectorLeg:
         query = self.embed_query(text)
         query = query / max(float(np.linalg.norm(query)), 1e-12)
         k = candidates
+        picks: dict[int, tuple[int, float] | None] = {}   # a deeper search reuses them
         while True:
             keys, scores = self.vectors.search(query, k, allowed=allowed)
-            ranked = self._to_chunks(store, query, keys, scores)
+            ranked = self._to_chunks(store, query, keys, scores, picks)
             if len(ranked) >= candidates or len(keys) < k:
                 return LegResult("vector", ranked[:candidates])
             # Keys folded into chunks already listed: look further down for the rest.
@@ -153,16 +154,22 @@ class VectorLeg:
             return allowed_keys(store, restriction, documents=self.document_vectors)
         return None
 
-    def _to_chunks(self, store: SearchReads, query: Floats, keys: Keys,
-                   scores: Floats) -> list[tuple[int, float]]:
-        """The hits as (chunk id, score), document keys mapped to chunks, best first."""
+    def _to_chunks(self, store: SearchReads, query: Floats, keys: Keys, scores: Floats,
+                   picks: dict[int, tuple[int, float] | None]) -> list[tuple[int, float]]:
+        """The hits as (chunk id, score), document keys mapped to chunks, best first.
+
+        ``picks`` holds each document's best chunk for this query once found
+        (None: none of its chunks has a vector); the documents not in it are added.
+        """
         on_documents = is_document_key(keys)
         if not self.document_vectors and on_documents.any():
             keys, scores, on_documents = keys[~on_documents], scores[~on_documents], \
                 on_documents[~on_documents]
         owners = document_ids(keys)     # a chunk key maps to itself
-        picks = self._best_chunks(store, query, owners[on_documents]) \
-            if on_documents.any() else {}
+        unseen = [doc for doc in owners[on_documents].tolist() if doc not in picks]
+        if unseen:
+            found = self._best_chunks(store, query, np.array(unseen, dtype=np.int64))
+            picks.update({doc: found.get(doc) for doc in unseen})
         best: dict[int, float] = {}
         for key, owner, score, is_document in zip(keys.tolist(), owners.tolist(),
                                                   scores.tolist(), on_documents.tolist()):
