@@ -124,14 +124,6 @@ class SearchSettings:
     # 0.6 .7383, 0.75 .7389, 1 .7390; backlog dev semantic: .576 at 0, .577 at 0.4 and
     # 0.5, .570 at 0.6 and 0.75, .571 at 1 (docs/decisions/backlog-ranking.md).
     spread_exponent: float = field(default=0.5, metadata=_range(0, 4))
-    # Keyword-leg expansion from the first ranking's top documents (search/expansion.py):
-    # their best ``expansion_terms`` words by frequency x IDF, scored by BM25 and added to
-    # the keyword leg times ``expansion_weight`` (0 turns it off), for queries whose best
-    # keyword document covers less than ``expansion_below`` of the query.
-    expansion_weight: float = field(default=0.1, metadata=_range(0))
-    expansion_documents: int = field(default=10, metadata=_range(1, 100))
-    expansion_terms: int = field(default=5, metadata=_range(1, 64))
-    expansion_below: float = field(default=0.4, metadata=_range(0, 1.01))
     candidates: int = field(default=100, metadata=_range(1, 100_000))  # per leg, before fusion
     # Rank pooled document vectors beside chunk vectors (search/vector.py). SciFact test
     # nDCG@10 with/without: vector 0.649/0.651, hybrid 0.732/0.734 — neutral on short

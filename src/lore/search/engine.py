@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any, get_args
 from lore.errors import QueryError
 from lore.search.boosts import DATE_KEYS, DocumentFacts, boosts_enabled, document_boosts
 from lore.search.calibration import Evidence, calibrated_scores, weak_match
-from lore.search.expansion import expand_keyword_leg
 from lore.search.filters import check_filters
 from lore.search.fts import exclusion_terms, match_terms
 from lore.search.fusion import (
@@ -114,17 +113,21 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
             legs = [replace(leg, ranked=[(c, s) for c, s in leg.ranked if c in owners])
                     for leg in legs]
             full_at = settings.search.keyword_full_coverage
-            top = keyword_top_coverage(store, plan, legs, owners)
-            chosen = _choose(store, legs, owners, settings, coverage=top if full_at > 0 else 1.0,
-                             decision=decision, chunks=chunks)
-            if expanding(settings, mode, top):
-                legs, owners = expand_keyword_leg(
-                    store, plan.terms, plan.restriction, legs, owners,
-                    feedback=[owners[f.chunk_id] for f in chosen], settings=settings,
-                    candidates=candidates, per_document=not chunks)
-                chosen = _choose(store, legs, owners, settings,
-                                 coverage=top if full_at > 0 else 1.0,
-                                 decision=decision, chunks=chunks)
+            weights = adapt_weights(leg_weights(settings), keyword_top_coverage(
+                store, plan, legs, owners) if full_at > 0 else 1.0, full_at)
+            ranked = legs if chunks else collapse_to_documents(legs, owners)
+            weights = spread_weights(weights, ranked, settings.search.spread_exponent)
+            fused = fuse(ranked, weights, k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
+                         method=settings.search.fusion)
+            fused = add_boost(fused, "doctype", _doctype_boosts(store, owners, settings))
+            for name, values in _document_boosts(store, owners, settings).items():
+                fused = add_boost(fused, name, values)
+            fused = add_boost(fused, "hub", hub_penalty(
+                owners, store.hub_documents(set(owners.values()))))
+            if decision:    # the prior is zero for most queries: then nothing to look up
+                fused = add_boost(fused, "decision", decision_prior(
+                    decision_holders(store, [f.chunk_id for f in fused]), decision))
+            chosen = _best_per_document(fused, owners, per_document=not chunks)
             stands_for: dict[int, int] = {}
             if not chunks:
                 chosen, stands_for = fold_copies(chosen, owners, store.copy_groups(
@@ -274,13 +277,6 @@ def keyword_top_coverage(store: SearchReads, plan: Plan, legs: Sequence[LegResul
     return store.term_coverage(plan.terms, {top}).get(top, 0.0)
 
 
-def expanding(settings: Settings, mode: SearchMode, coverage: float) -> bool:
-    """Whether a search expands its keyword leg (``lore.search.expansion``): hybrid
-    mode, a positive weight, and the keyword leg's best coverage below the gate."""
-    s = settings.search
-    return mode == "hybrid" and s.expansion_weight > 0 and coverage < s.expansion_below
-
-
 def leg_weights(settings: Settings) -> dict[str, float]:
     """Leg name -> fusion weight, from ``settings.search``."""
     s = settings.search
@@ -299,34 +295,6 @@ def _check(mode: str, limit: int) -> None:
         raise QueryError(f"Unknown search mode {mode!r}: use one of {', '.join(MODES)}.")
     if limit < 1:
         raise QueryError(f"The limit must be at least 1, not {limit}.")
-
-
-def _choose(store: SearchReads, legs: list[LegResult], owners: Mapping[int, int],
-            settings: Settings, *, coverage: float, decision: float,
-            chunks: bool) -> list[Fused]:
-    """Fuse the legs, add the boosts and keep each document's best chunk, best first.
-
-    Args:
-        coverage: the keyword leg's best coverage (``keyword_top_coverage``; 1.0: no
-            adaptation).
-        decision: the decision prior for this query (0: none).
-        chunks: one entry per chunk instead of per document.
-    """
-    weights = adapt_weights(leg_weights(settings), coverage,
-                            settings.search.keyword_full_coverage)
-    ranked = legs if chunks else collapse_to_documents(legs, owners)
-    weights = spread_weights(weights, ranked, settings.search.spread_exponent)
-    fused = fuse(ranked, weights, k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
-                 method=settings.search.fusion)
-    fused = add_boost(fused, "doctype", _doctype_boosts(store, owners, settings))
-    for name, values in _document_boosts(store, owners, settings).items():
-        fused = add_boost(fused, name, values)
-    fused = add_boost(fused, "hub", hub_penalty(
-        owners, store.hub_documents(set(owners.values()))))
-    if decision:    # the prior is zero for most queries: then nothing to look up
-        fused = add_boost(fused, "decision", decision_prior(
-            decision_holders(store, [f.chunk_id for f in fused]), decision))
-    return _best_per_document(fused, owners, per_document=not chunks)
 
 
 def _doctype_boosts(store: SearchReads, owners: Mapping[int, int],

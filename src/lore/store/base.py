@@ -255,11 +255,6 @@ class SearchReads(Protocol):
         """Document id -> its first chunk, for those of ``document_ids`` that pass."""
         ...
 
-    def term_weights(self, terms: Sequence[str]) -> dict[str, float]:
-        """Term -> its IDF, ``log(1 + chunks / (1 + chunks matching it))``; a term that
-        cannot be searched is absent (``term_coverage`` weighs terms by it)."""
-        ...
-
     def term_coverage(self, terms: Sequence[str],
                       document_ids: Collection[int]) -> dict[int, float]:
         """Document id -> IDF-weighted share of the keyword ``terms`` it contains (0..1)."""

@@ -164,7 +164,11 @@ class ShapeReadsMixin:
         A term weighs ``log(1 + chunks / (1 + chunks matching it))``; a term
         FTS5 cannot parse weighs nothing. Documents with no term get 0.
         """
-        weights = self.term_weights(terms)
+        total = cached(self._facts, self._conn, "total", [0], lambda _: {0: int(
+            self._conn.execute("SELECT count(*) FROM chunks").fetchone()[0])})[0]
+        counts = self._term_counts(terms)     # a term FTS5 cannot parse has none
+        weights = {term: math.log(1.0 + total / (1.0 + counts[term]))
+                   for term in dict.fromkeys(terms) if term in counts}
         holders: dict[str, set[int]] = {term: set() for term in weights}
         chunks = [cid for cid, _ in self.document_chunks(sorted(document_ids))]
         if weights and chunks:
@@ -178,15 +182,6 @@ class ShapeReadsMixin:
             return {doc: 0.0 for doc in document_ids}
         return {doc: sum(w for t, w in weights.items() if doc in holders[t]) / norm
                 for doc in document_ids}
-
-    def term_weights(self, terms: Sequence[str]) -> dict[str, float]:
-        """Term -> ``log(1 + chunks / (1 + chunks matching it))``; a term FTS5 cannot
-        parse is absent."""
-        total = cached(self._facts, self._conn, "total", [0], lambda _: {0: int(
-            self._conn.execute("SELECT count(*) FROM chunks").fetchone()[0])})[0]
-        counts = self._term_counts(terms)
-        return {term: math.log(1.0 + total / (1.0 + counts[term]))
-                for term in dict.fromkeys(terms) if term in counts}
 
     def _term_counts(self, terms: Sequence[str]) -> dict[str, int]:
         """Term -> how many chunks hold it, for the terms FTS5 can parse."""

@@ -72,18 +72,6 @@ class PgShapeReadsMixin:
             [[int(i) for i in document_ids], self._root_id, *extra])
         return {int(doc): int(chunk) for doc, chunk in rows}
 
-    def term_weights(self, terms: Sequence[str]) -> dict[str, float]:
-        """Term -> ``log(1 + chunks / (1 + chunks matching it))``, as on the local store;
-        a term without a word is absent. One statement."""
-        statement = coverage(terms, root_id=self._root_id, config=self._config, documents=[])
-        if statement is None:
-            return {}
-        found, distinct = statement
-        counts = {int(t): int(n) for t, n, _ in self._conn.execute(found.sql, found.params)}
-        total = counts.pop(-1)
-        return {term: math.log(1.0 + total / (1.0 + counts.get(t, 0)))
-                for t, term in enumerate(distinct)}
-
     def term_coverage(self, terms: Sequence[str],
                       document_ids: Collection[int]) -> dict[int, float]:
         """Document id -> IDF-weighted share of the keyword ``terms`` it contains.
