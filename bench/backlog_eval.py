@@ -15,15 +15,16 @@ ranking gains from a unit only the first time it shows it, and a lore hit
 that lists copies in ``also_at`` stands for all of them (scored by its best
 unseen copy). The ideal ranking holds each unit once.
 
-Two question sets share the corpus: set ``a`` (``questions.jsonl``, the
-development set every backlog setting is chosen on) and set ``b``
+Three question sets share the corpus: set ``a`` (``questions.jsonl``, the
+development set every backlog setting is chosen on), set ``b``
 (``questions-b.jsonl``, written later by reading the files only, to check that
-what was tuned on ``a`` generalizes). ``--set both`` indexes once and prints a
-table for each.
+what was tuned on ``a`` generalizes) and set ``c`` (``questions-c.jsonl``,
+written after the fixes set ``b`` led to, to check those in turn). ``--set
+all`` indexes once and prints a table for each.
 
     LORE_HOME=/work/lore-home PYTHONPATH=src python bench/backlog_eval.py
     ... --root /tmp/kano/kano-backlog --json out.json --show-misses semantic
-    ... --set b --systems hybrid --show-misses graph,exact
+    ... --set all --systems hybrid --show-misses graph,exact
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_CORPUS = HERE.parents[1] / "shared" / "corpora" / "kano-backlog.tar.gz"
 CLASSES = ("exact", "keyword", "semantic", "decision", "filtered", "graph")
 K = 10
-SETS = {"a": ("questions.jsonl", "qrels.tsv"), "b": ("questions-b.jsonl", "qrels-b.tsv")}
+SETS = {"a": ("questions.jsonl", "qrels.tsv"), "b": ("questions-b.jsonl", "qrels-b.tsv"),
+        "c": ("questions-c.jsonl", "qrels-c.tsv")}
 
 Ranking = list[list[str]]  # each hit: the paths it stands for, best first
 
@@ -59,8 +61,9 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
                         help="the kano-backlog tarball (default: ../shared/corpora)")
     parser.add_argument("--root", type=Path, help="an extracted corpus to index in place")
-    parser.add_argument("--set", dest="which", choices=[*SETS, "both"], default="a",
-                        help="question set: a (development), b (generalization check), both")
+    parser.add_argument("--set", dest="which", choices=[*SETS, "all"], default="a",
+                        help="question set: a (development), b (generalization check), "
+                             "c (a check of the fixes made on b), all")
     parser.add_argument("--questions", type=Path,
                         help="a questions file of your own (overrides --set; needs --qrels)")
     parser.add_argument("--qrels", type=Path, help="the judgements for --questions")
@@ -113,7 +116,7 @@ def chosen_sets(parser: argparse.ArgumentParser, args: argparse.Namespace
             parser.error("--questions and --qrels go together")
         files = [(args.questions.name, args.questions, args.qrels)]
     else:
-        names = list(SETS) if args.which == "both" else [args.which]
+        names = list(SETS) if args.which == "all" else [args.which]
         files = [(n, HERE / "backlog" / SETS[n][0], HERE / "backlog" / SETS[n][1])
                  for n in names]
     chosen = [(name, [json.loads(line) for line in path.read_text().splitlines() if line], qrels)

@@ -231,3 +231,55 @@ def test_an_adrs_related_adrs_come_after_the_work_that_came_out_of_it(
     first_adr = min(i for i, d in enumerate(order) if d.startswith("ADR-"))
     assert all(d.startswith("ADR-") for d in order[first_adr:])
     assert related - adrs <= set(order[:first_adr])
+
+
+def test_a_type_word_picks_among_documents_sharing_a_number(kano_index: Index,
+                                                           kano_corpus: Path) -> None:
+    """``0010`` names an epic, a feature, a story and tasks; "feature 0010" anchors on the
+    feature even though the epic, earlier by path, has children too."""
+    items = _items(kano_corpus)
+    numbered = {i for i in items if i.endswith("-0010")}
+    assert {"KABSD-EPIC-0010", "KABSD-FTR-0010"} <= numbered
+    parsed = parse_relation("children of feature 0010")
+    assert parsed is not None
+    graph = kano_index._link_graph()
+    found = answer(graph, parsed, id_anchor=id_documents(kano_index._store, parsed.anchor))
+    assert found is not None and found.anchor.doc_id == "KABSD-FTR-0010"
+    want = {i for i, fm in items.items() if fm.get("parent") == "KABSD-FTR-0010"}
+    assert {graph.resolver.docs[a.rowid].doc_id for a in found.answers} == want
+
+
+def test_answers_of_the_type_asked_for_come_first(kano_index: Index, kano_corpus: Path) -> None:
+    """KABSD-FTR-0042 has tasks and user stories as children; asked for its user
+    stories, those lead and the tasks follow."""
+    items = _items(kano_corpus)
+    kids = {i: fm.get("type") for i, fm in items.items() if fm.get("parent") == "KABSD-FTR-0042"}
+    stories = {i for i, t in kids.items() if t == "UserStory"}
+    assert stories and set(kids) - stories
+    found, got = _ask(kano_index, "list the user stories in the Embedding providers, "
+                                  "tokenizers, and benchmark harness feature")
+    docs = kano_index._link_graph().resolver.docs
+    assert got == set(kids)
+    assert {docs[a.rowid].doc_id for a in found.answers[:len(stories)]} == stories
+
+
+@pytest.mark.parametrize("question", ["items related to embeddings",
+                                      "what depends on sqlite", "children of archive"])
+def test_a_one_word_topic_anchors_nothing(kano_index: Index, kano_corpus: Path,
+                                          question: str) -> None:
+    """Titles hold these words ("Generate embeddings for backlog items ..."), but one
+    word is a topic to search for, not a reference to one item."""
+    word = question.rsplit(" ", 1)[1]
+    assert any(word in str(fm.get("title", "")).lower().split()
+               for fm in _items(kano_corpus).values())
+    parsed = parse_relation(question)
+    assert parsed is not None
+    assert answer(kano_index._link_graph(), parsed) is None
+
+
+def test_a_plural_still_finds_the_title(kano_index: Index, kano_corpus: Path) -> None:
+    items = _items(kano_corpus)
+    assert "database" in items["KABSD-TSK-0092"]["title"].lower().split()
+    found, got = _ask(kano_index, "tasks related to the global embedding databases")
+    assert found.anchor.doc_id == "KABSD-TSK-0092"
+    assert got >= _links(items["KABSD-TSK-0092"], "relates")

@@ -68,6 +68,22 @@ from lore.search.relations import RELATIONS, parse_relation
     ("what was built because of the workset schema decision", "implements", "workset schema",
      "ADR"),
     ("items associated with KABSD-TSK-0092", "related", "KABSD-TSK-0092", None),
+    ("what else is in the same feature as KABSD-TSK-0308", "siblings", "KABSD-TSK-0308", None),
+    ("sister tasks of KABSD-TSK-0308", "siblings", "KABSD-TSK-0308", None),
+    ("full hierarchy of KABSD-TSK-0083", "ancestors", "KABSD-TSK-0083", None),
+    ("what is above KABSD-TSK-0083", "ancestors", "KABSD-TSK-0083", None),
+    ("which tasks apply ADR-0013", "implements", "ADR-0013", None),
+    ("what is based on ADR-0012", "implements", "ADR-0012", None),
+    ("children of feature 0010", "children", "0010", "Feature"),
+    ("tasks blocked until KABSD-TSK-0080 is finished", "blocks", "KABSD-TSK-0080", None),
+    ("which items are on hold until KABSD-TSK-0079 lands", "blocks", "KABSD-TSK-0079", None),
+    ("is anything blocking the dispatcher scoring feature", "blocked_by", "dispatcher scoring",
+     "Feature"),
+    ("is KABSD-TSK-0083 blocked", "blocked_by", "KABSD-TSK-0083", None),
+    ("what tasks does the ID generation race condition prevention feature contain", "children",
+     "ID generation race condition prevention", "Feature"),
+    ("what got implemented because of the skill-scoped CLI namespace decision", "implements",
+     "skill-scoped CLI namespace", "ADR"),
 ])
 def test_relation_wordings(text: str, relation: str, anchor: str, hint: str | None) -> None:
     found = parse_relation(text)
@@ -92,10 +108,23 @@ def test_a_parent_question_names_the_type_it_wants(text: str, target: str | None
     assert found.target_type == target
 
 
+@pytest.mark.parametrize(("text", "target"), [
+    ("list the user stories in the Embedding providers feature", "UserStory"),
+    ("what tasks does KABSD-FTR-0060 contain", "Task"),
+    ("which features sit under the CLI Namespace Refactoring epic", "Feature"),
+    ("what does the worklog telemetry schema feature block", None),  # the anchor's type
+    ("children of KABSD-EPIC-0003", None),
+])
+def test_the_type_of_answers_asked_for(text: str, target: str | None) -> None:
+    found = parse_relation(text)
+    assert found is not None
+    assert found.target_type == target
+
+
 @pytest.mark.parametrize("text", [
     "why did we choose SQLite", "what's new in release 0.0.3", "what came out of the meeting", "UnicodeEncodeError non-UTF8 terminal", "KABSD-TSK-0083",
     "embedding cache invalidation", "how to block a user", "", "   ", "?", "🚀",
-    "children", "blocked by",
+    "children", "blocked by", "is it blocked", "what is this part of",
 ])
 def test_other_queries_are_not_relations(text: str) -> None:
     assert parse_relation(text) is None

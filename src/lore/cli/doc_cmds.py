@@ -157,11 +157,14 @@ def _as_relpath(key: str, root: Path) -> str:
     An absolute path counts even when its file is gone, so a deleted file can
     still be shown from the index by the path the user remembers.
     """
-    candidate = Path(key).expanduser()
+    try:
+        candidate = Path(key).expanduser()
+    except RuntimeError:   # "~name" of no user on this system: not a home folder
+        candidate = Path(key)
     if not candidate.is_absolute():
-        if candidate.is_file():
+        if _is_file(candidate):
             candidate = candidate.absolute()   # relative to the current folder
-        elif (root / key).is_file():
+        elif _is_file(root / key):
             candidate = root / key
         else:
             return key   # an id, or a root-relative path of a deleted file
@@ -187,3 +190,12 @@ def _print_document(console: Console, record: DocumentRecord) -> None:
             console.print(Text(clean(f"  {link.kind} → {link.target}")))
     console.print(Rule())
     console.print(Text(clean(record.body)))
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file; a name the system cannot look up (too long, a NUL
+    byte) is not."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False

@@ -13,7 +13,9 @@ caller passes what that lookup found), then as a link target. A title anchor
 is matched on words: every title whose words contain at least
 ``MIN_TITLE_COVER`` of the anchor's words is a candidate, a type word in the
 question ("the Inspector Pattern *epic*") keeps candidates of that type, and
-the closer title (most shared words over the union) comes first. Hubs never
+the closer title (most shared words over the union) comes first; plurals fold
+to singulars, and a one-word anchor without a type word is a topic ("items
+related to embeddings"), not a title, so it anchors nothing. Hubs never
 anchor. Of several candidates (a short id two files share, titles alike) the
 first that has links of the asked kind is the anchor: "what blocks the ULID
 comparison" means the task with blockers, not the appendix of the same name.
@@ -100,13 +102,20 @@ def answer(graph: LinkGraph, question: RelationQuery, *,
     for anchor in candidates:
         found = _walk(graph, anchor.rowid, question.relation, question.target_type)
         if found:
-            # stable: walk order kept; hubs last, and an ADR's related ADRs after
-            # the work that implements it
-            ordered = sorted(found, key=lambda a: (
-                is_hub(a.rowid), question.relation == "implements"
-                and graph.resolver.docs[a.rowid].doctype in DECISION_TYPES))
+            ordered = sorted(found, key=lambda a: _order(graph.resolver.docs[a.rowid],
+                                                         question, is_hub))
             return GraphAnswer(question.relation, anchor, tuple(ordered))
     return GraphAnswer(question.relation, candidates[0], ())
+
+
+def _order(doc: DocRef, question: RelationQuery,
+           is_hub: Callable[[int], bool]) -> tuple[bool, bool, bool]:
+    """Sort key over answers (the sort is stable, so walk order holds within a key):
+    hubs last; an ADR's related ADRs after the work that implements it; answers of
+    the type the question asks for ("list the *user stories* in X") first."""
+    return (is_hub(doc.rowid),
+            question.relation == "implements" and doc.doctype in DECISION_TYPES,
+            question.relation != "parent" and question.target_type not in (None, doc.doctype))
 
 
 def _anchors(graph: LinkGraph, question: RelationQuery, is_hub: Callable[[int], bool],
@@ -120,7 +129,8 @@ def _anchors(graph: LinkGraph, question: RelationQuery, is_hub: Callable[[int], 
     docs = graph.resolver.docs
     named = [docs[rowid] for rowid in id_anchor if rowid in docs]
     if named:
-        return named
+        # "children of feature 0010": of the documents numbered 0010, the feature first
+        return sorted(named, key=lambda d: question.type_hint not in (None, d.doctype))
     ids = parse_query(question.anchor, set()).ids
     # the whole anchor ("ADR-0013", a path), else an id inside it ("KABSD-TSK-0083 now")
     for text in (question.anchor, *ids):
@@ -134,14 +144,25 @@ def _anchors(graph: LinkGraph, question: RelationQuery, is_hub: Callable[[int], 
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+    """Content words, a plural folded to its singular ("databases" matches "database")."""
+    return {_singular(w) for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
 
 
 def _by_title(docs: Collection[DocRef], text: str, type_hint: str | None,
               is_hub: Callable[[int], bool]) -> list[DocRef]:
     """The documents whose titles match ``text``, closest first (see the module docstring)."""
     wanted = _words(text)
-    if not wanted:
+    if not wanted or (len(wanted) == 1 and type_hint is None):
+        # one word ("items related to embeddings") is a topic, not a title: a
+        # search, unless a type word makes it a reference ("the Roadmap epic")
         return []
     scored: list[tuple[bool, float, str, DocRef]] = []
     for doc in docs:

@@ -91,12 +91,24 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:depend(?:s|ing)?|waiting) (?:on|for) (?P<a>.+)$",)),
     ("blocks", (r"^(?:dependents|dependants) of (?P<a>.+)$",)),
     ("blocked_by", (rf"^(?:{_Q} (?:{_ITEMS} )?|{_ITEMS} )(?:{_BE} )?block(?:s|ing)? (?P<a>.+)$",)),
+    ("blocked_by", (rf"^(?:{_BE} |{_Q} )?(?:there )?(?:anything|something|any {_ITEMS}|",
+                    r"any blockers?) (?:still )?(?:blocking|holding up|holding back|stalling|",
+                    r"in the way of|standing in the way of|(?:that )?blocks?) (?P<a>.+)$")),
+    ("blocked_by", (rf"^(?:{_BE} )(?P<a>.+?) (?:still |currently )?(?:blocked|held up|stuck)$",)),
+    ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:blocked|waiting|on hold|held up|held back|",
+                r"parked|stuck) (?:until|till|for) (?P<a>.+?)(?: is| are| gets?)?",
+                r"(?: done| finished| complete| completed| closed| merged| lands| ships)?$")),
     ("blocked_by", (r"^(?:the )?(?:blockers?|prerequisites?|dependencies) (?:of|for) (?P<a>.+)$",)),
     ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:depend|depends|waiting|wait) (?:on|for)$",)),
     ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) blocked by$",)),
-    ("ancestors", (rf"^(?:{_Q} )?(?:the )?(?:parent chain|ancestors?|ancestry|hierarchy|lineage)",
+    ("ancestors", (rf"^(?:{_Q} )?(?:the )?(?:parent chain|ancestors?|ancestry|hierarchy|lineage|",
+                  r"full hierarchy|chain|path to the top|parents)",
                   r" (?:of|for|above) (?P<a>.+)$")),
-    ("siblings", (rf"^(?:{_Q} )?(?:the )?(?:siblings?|sibling {_ITEMS}) (?:of|for) (?P<a>.+)$",)),
+    ("ancestors", (rf"^(?:{_Q} )?(?:{_BE} )?(?:everything |all )?(?:above|over) (?P<a>.+)$",)),
+    ("siblings", (rf"^(?:{_Q} )?(?:the )?(?:siblings?|sibling {_ITEMS}|sister {_ITEMS}|peers?|",
+                  rf"peer {_ITEMS}) (?:of|for) (?P<a>.+)$",)),
+    ("siblings", (rf"^(?:{_Q} )?(?:else |other {_ITEMS} )?(?:{_BE} )?(?:{_UNDER} )?(?:in|under) ",
+                  r"the same (?:parent|epic|feature|story|user story) as (?P<a>.+)$")),
     ("siblings", (rf"^(?:{_Q} )?(?:other )?{_ITEMS} (?:with|under|sharing) the same parent as (?P<a>.+)$",)),
     ("siblings", (rf"^(?:{_Q} )?(?:the )?(?:other )?{_ITEMS} (?:in|under|of) the same ",
                   r"(?:parent|epic|feature|story|user story) as (?P<a>.+)$")),
@@ -104,12 +116,15 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
                     r"(?:decide|govern|cover|apply to)$")),
     ("implements", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:that |which )?(?:{_BE} )?",
                    r"(?:implement(?:s|ing|ed)?|realis(?:e|es|ing)|realiz(?:e|es|ing)|",
-                   r"decided by|governed by|follow(?:s|ing)?) (?P<a>.*\b(?:adr|decision)\b.*",
+                   r"decided by|governed by|follow(?:s|ing)?|appl(?:y|ies|ying)|based on|",
+                   r"carr(?:y|ies|ying) out|put into practice|enact(?:s|ing)?) ",
+                   r"(?P<a>.*\b(?:adr|decision)\b.*",
                    r"|.*\badr-?\d+.*)$")),
     ("implements", (r"^(?:the )?implementations? of (?P<a>.+)$",)),
     ("implements", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:came|come|comes|resulted|results|",
-                    r"followed|follows|grew|grows|sprang|was built|were built|was done|",
-                    r"were done) (?:out of|from|because of|for) ",
+                    r"followed|follows|grew|grows|sprang|(?:was|were|got|has been|have been) ",
+                    r"(?:built|done|implemented|delivered|shipped|changed|started)) ",
+                    r"(?:out of|from|because of|for|after|under) ",
                     r"(?P<a>.*\b(?:adr|decision)\b.*|.*\badr-?\d+.*)$")),
     ("decisions", (rf"^(?:{_Q} )?(?:decisions?|adrs?)(?: {_BE})? (?P<a>.+?)",
                   r" (?:follow|follows|use|uses|rely on|relies on|implement|implements|",
@@ -125,7 +140,8 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("children", (rf"^{_Q} (?:{_BE} )?(?:in|under|inside|beneath) (?P<a>.+)$",)),
     ("children", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?{_UNDER} (?:under|beneath|below|inside|",
                   r"within|in|to) (?P<a>.+)$")),
-    ("children", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:made of|broken into|broken down into|",
+    ("children", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?P<a>.+?) (?:made of|broken into|",
+                  r"broken down into|",
                  r"contain|contains|include|includes|consist of|consists of)$")),
     ("children", (r"^(?:the )?(?:breakdown|break-down|decomposition) of (?P<a>.+)$",)),
     ("parent", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:a )?part of$",)),
@@ -159,6 +175,8 @@ _TRAILING_TYPE = re.compile(
     re.IGNORECASE)
 _LEADING_TYPE = re.compile(
     r"^(?P<t>epic|feature|user story|userstory|story|task|bug)\s+(?P<a>.+)$", re.IGNORECASE)
+# "is it blocked" names nothing to anchor on
+_PRONOUNS = frozenset(("it", "this", "that", "they", "them", "these", "those", "he", "she"))
 _ARTICLE = re.compile(r"^(?:the|a|an|this|that|our)\s+", re.IGNORECASE)
 _PUNCT = re.compile(r"[\s?!.,;:'\"`]+$")
 
@@ -171,8 +189,10 @@ class RelationQuery:
         relation: one of ``RELATIONS``.
         anchor: the anchor as written, articles and a trailing type word removed.
         type_hint: the normalised doctype the question gave the anchor ("Epic"), if any.
-        target_type: for a parent question, the doctype of the ancestor it asks for
-            ("which epic does X roll up to": "Epic"); None for the direct parent.
+        target_type: the doctype of the answers asked for: for a parent question the
+            ancestor to climb to ("which epic does X roll up to": "Epic"; None for
+            the direct parent), for the others the type to list first ("list the
+            user stories in X": "UserStory").
     """
 
     relation: str
@@ -188,15 +208,25 @@ def parse_relation(text: str) -> RelationQuery | None:
         match = pattern.match(cleaned)
         if match:
             anchor, hint = _anchor(match.group("a"))
-            if anchor:
-                return RelationQuery(relation, anchor, hint, _target_type(match.groupdict()))
+            if anchor and anchor.lower() not in _PRONOUNS:
+                asked = _target_type(match.group("t") if "t" in pattern.groupindex
+                                     else cleaned[:match.start("a")])
+                return RelationQuery(relation, anchor, hint, asked)
     return None
 
 
-def _target_type(groups: dict[str, str | None]) -> str | None:
-    """The doctype a parent question names for its answer ("epic", "parent feature")."""
-    named = (groups.get("t") or "").lower().removeprefix("parent").strip()
-    return TYPE_WORDS.get(named) if named and named != "item" else None
+_ASKED_TYPE = re.compile(r"\b(epic|feature|user ?stor(?:y|ies)|stor(?:y|ies)|task|bug|adr|"
+                         r"decision)s?\b", re.IGNORECASE)
+
+
+def _target_type(words: str | None) -> str | None:
+    """The doctype the question asks its answers to have: the first type word in
+    ``words`` ("parent feature", "list the user stories in"), or None."""
+    match = _ASKED_TYPE.search(words or "")
+    if match is None:
+        return None
+    word = match.group(1).lower().replace(" ", "").replace("stories", "story")
+    return TYPE_WORDS.get(word)
 
 
 def _anchor(raw: str) -> tuple[str, str | None]:

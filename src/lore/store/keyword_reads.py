@@ -13,16 +13,18 @@ the query.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Sequence
 
-from lore.store import bm25, lookups
+from lore.store import bm25, keyword_memory, lookups
 from lore.store.base import Restriction
 from lore.store.bm25 import DocFilter
 from lore.store.bm25_memory import read_fingerprint
 from lore.store.filter_sql import fts_match, restriction_sql
-from lore.store.keyword_memory import SEARCHES_BEFORE_BUILD, KeywordMemory
+from lore.store.keyword_memory import KeywordMemory
 
 
 class KeywordReadsMixin:
@@ -30,7 +32,7 @@ class KeywordReadsMixin:
 
     _conn: sqlite3.Connection
     _keyword_memory: KeywordMemory | None
-    _keyword_searches: int
+    _first_keyword_search: float | None
     _snapshot_pinned: bool
     _clean_changes: int
     keyword_paths: Counter[str]
@@ -71,7 +73,7 @@ class KeywordReadsMixin:
         next keyword searches are answered from it; whether a copy is ready."""
         if self._keyword_memory is None:
             return False
-        self._keyword_searches = max(self._keyword_searches, SEARCHES_BEFORE_BUILD)
+        self._first_keyword_search = -math.inf
         return self._keyword_memory.prepare()
 
     def note_committed(self) -> None:
@@ -95,13 +97,15 @@ class KeywordReadsMixin:
         memory = self._keyword_memory
         if memory is None:
             return None
-        self._keyword_searches += 1
+        now = time.monotonic()
+        if self._first_keyword_search is None:
+            self._first_keyword_search = now
         self.note_committed()
         if not self._nothing_pending():
             return None
-        # A catalog's first search never starts a build (a one-shot ``lore search``),
-        # but it uses a copy another catalog on the same file already holds.
-        may_build = self._keyword_searches >= SEARCHES_BEFORE_BUILD
+        # A one-shot ``lore search`` never starts a build (``keyword_memory``), but
+        # any search uses a copy another catalog on the same file already holds.
+        may_build = now - self._first_keyword_search >= keyword_memory.BUILD_AFTER_S
         if not may_build and not memory.holds_copy():
             return None
         fingerprint = read_fingerprint(self._conn)
