@@ -102,3 +102,14 @@ def test_a_uid_prefix_inside_a_sentence_is_an_id(kano_index: Index, kano_corpus:
     # a date is eight digits but no uid prefix
     dated = kano_index.search("released on 20260105", mode="keyword", explain=True)
     assert not any(h.explain and h.explain["pinned"] for h in dated)
+
+
+def test_the_type_inside_a_display_id_is_no_typed_number(kano_index: Index,
+                                                        kano_corpus: Path) -> None:
+    """KO-FTR-0001 is one feature; other features numbered 0001 stay unpinned."""
+    features = [p for p, fm in front_matter(kano_corpus).items()
+                if str(fm["id"]).endswith("FTR-0001")]
+    assert len(features) > 1
+    hits = kano_index.search("KO-FTR-0001 gitignore", mode="keyword", explain=True)
+    assert [h.path for h in hits if h.explain and h.explain["pinned"]] == [
+        only_path(kano_corpus, "KO-FTR-0001")]
