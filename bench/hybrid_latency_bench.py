@@ -179,7 +179,7 @@ def main() -> None:
             store._keyword_memory = memory if path == "memory" else None  # type: ignore[attr-defined]
             if path == "memory":
                 started = time.perf_counter()
-                ready = store.prepare_keyword_memory()   # type: ignore[attr-defined]
+                ready = index.prepare_keyword_search()
                 print(f"keyword copy {'built' if ready else 'NOT built'} in "
                       f"{time.perf_counter() - started:.1f} s")
             store.keyword_paths.clear()   # type: ignore[attr-defined]

@@ -164,3 +164,20 @@ def test_an_in_memory_catalog_never_copies() -> None:
     assert not catalog.prepare_keyword_memory()
     assert ranking(catalog) == ranking(catalog) == fts5(catalog)
     assert catalog.keyword_paths == {"fts5": 2}
+
+
+def test_an_index_prepares_its_keyword_copy_and_searches_from_it(tmp_path: Path) -> None:
+    from lore.index import open_index
+    from lore.settings import EmbedSettings, Settings
+
+    root = tmp_path / "notes"
+    root.mkdir()
+    (root / "cache.md").write_text("# Cache eviction\n\nThe cache evicts old entries.\n")
+    (root / "plan.md").write_text("# Plan\n\nNothing about that.\n")
+    settings = Settings(embed=EmbedSettings(enabled=False))
+    with open_index(root, settings=settings, index_dir=tmp_path / "index") as index:
+        index.sync()
+        first = [h.path for h in index.search("cache", mode="keyword")]
+        assert index.prepare_keyword_search()
+        assert [h.path for h in index.search("cache", mode="keyword")] == first == ["cache.md"]
+        assert index._store.keyword_paths == {"fts5": 1, "memory": 1}  # type: ignore[attr-defined]

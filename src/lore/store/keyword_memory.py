@@ -2,8 +2,8 @@
 
 A copy of the FTS5 tables (``lore.store.bm25_memory``) answers a query in
 about a millisecond instead of ten, but building it costs seconds (SciFact's
-5,183 documents: about 2 s of one core, 55 MB), so it is built only where it
-pays:
+5,183 documents: 1.5 s of one core on a quiet machine, 55 MB), so it is
+built only where it pays:
 
 - never for a one-shot ``lore search``: a catalog starts the build in a
   background thread at its second keyword search (a server, MCP, a watcher or
