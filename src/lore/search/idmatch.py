@@ -38,9 +38,10 @@ _MAX_ID_CHARS = 200
 _SHORT_ID = re.compile(r"(?:[A-Za-z][A-Za-z0-9]*-)*[A-Za-z][A-Za-z0-9]*-\d+|\d+")
 _UID_PREFIX = re.compile(r"[0-9A-Fa-f][0-9A-Fa-f-]{7,}")
 _ID_AT_UID = re.compile(r"[^@\s]+@[0-9A-Fa-f][0-9A-Fa-f-]*")
-# "task 0309", "bug #11", "ADR 4": a type word, then the number of an id.
+# "task 0309", "bug #11", "ADR 4": a type word, then the number of an id (not the
+# tail of a display id: "KO-FTR-0001" is that id, not feature 0001).
 _TYPED_NUMBER = re.compile(
-    r"\b(task|tsk|bug|epic|feature|ftr|user ?story|story|usr|adr|decision|item|ticket)"
+    r"(?<![\w-])(task|tsk|bug|epic|feature|ftr|user ?story|story|usr|adr|decision|item|ticket)"
     r"\s*[-#]?\s*(\d{1,6})\b", re.IGNORECASE)
 # The short type names ids carry ("KABSD-TSK-0083"), and words that name no type.
 _TYPE_ABBREVIATIONS = {"tsk": "task", "ftr": "feature", "usr": "userstory"}

@@ -13,26 +13,26 @@ the query.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Sequence
 
-from lore.store import bm25, lookups
+from lore.store import bm25, keyword_memory, lookups
 from lore.store.base import Restriction
 from lore.store.bm25 import DocFilter
-from lore.store.bm25_memory import KeywordCopy, read_fingerprint
-from lore.store.fact_cache import FactCache, cached
+from lore.store.bm25_memory import read_fingerprint
 from lore.store.filter_sql import fts_match, restriction_sql
-from lore.store.keyword_memory import SEARCHES_BEFORE_BUILD, KeywordMemory
+from lore.store.keyword_memory import KeywordMemory
 
 
 class KeywordReadsMixin:
     """The keyword questions of ``lore.store.base.SearchReads`` (needs ``_conn``)."""
 
     _conn: sqlite3.Connection
-    _facts: FactCache
     _keyword_memory: KeywordMemory | None
-    _keyword_searches: int
+    _first_keyword_search: float | None
     _snapshot_pinned: bool
     _clean_changes: int
     keyword_paths: Counter[str]
@@ -73,7 +73,7 @@ class KeywordReadsMixin:
         next keyword searches are answered from it; whether a copy is ready."""
         if self._keyword_memory is None:
             return False
-        self._keyword_searches = max(self._keyword_searches, SEARCHES_BEFORE_BUILD)
+        self._first_keyword_search = -math.inf
         return self._keyword_memory.prepare()
 
     def note_committed(self) -> None:
@@ -90,19 +90,6 @@ class KeywordReadsMixin:
         return (not self._conn.in_transaction or self._snapshot_pinned
                 or self._conn.total_changes == self._clean_changes)
 
-    def held_keyword_copy(self) -> KeywordCopy | None:
-        """The in-memory copy when it answers for exactly what this connection sees
-        now (current, nothing of this connection uncommitted); never starts a build."""
-        memory = self._keyword_memory
-        if memory is None or not memory.holds_copy():
-            return None
-        self.note_committed()
-        if not self._nothing_pending():
-            return None
-        fingerprint = cached(self._facts, self._conn, "fingerprint", [0],
-                             lambda _: {0: read_fingerprint(self._conn)})[0]
-        return memory.current(fingerprint)
-
     def _memory_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
                         limit: int, doc_filter: DocFilter | None, per_document: bool,
                         share: float) -> list[tuple[int, float]] | None:
@@ -110,13 +97,15 @@ class KeywordReadsMixin:
         memory = self._keyword_memory
         if memory is None:
             return None
-        self._keyword_searches += 1
+        now = time.monotonic()
+        if self._first_keyword_search is None:
+            self._first_keyword_search = now
         self.note_committed()
         if not self._nothing_pending():
             return None
-        # A catalog's first search never starts a build (a one-shot ``lore search``),
-        # but it uses a copy another catalog on the same file already holds.
-        may_build = self._keyword_searches >= SEARCHES_BEFORE_BUILD
+        # A one-shot ``lore search`` never starts a build (``keyword_memory``), but
+        # any search uses a copy another catalog on the same file already holds.
+        may_build = now - self._first_keyword_search >= keyword_memory.BUILD_AFTER_S
         if not may_build and not memory.holds_copy():
             return None
         fingerprint = read_fingerprint(self._conn)
