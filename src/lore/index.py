@@ -230,9 +230,9 @@ class Index:
     def prepare_keyword_search(self) -> bool:
         """Copy the keyword index into memory now, so the next searches' keyword leg is
         answered from it (``lore.store.keyword_memory``; same rankings, about ten times
-        faster) instead of from the copy a long-lived index starts building in the
-        background at its second search. Returns whether a copy is ready (never for a
-        store without one, or past its size cap)."""
+        faster) rather than after the background build a long-lived index starts a
+        second after its first search. Returns whether a copy is ready (never for
+        a store without one, or past its size cap)."""
         prepare = getattr(self._store, "prepare_keyword_memory", None)
         return bool(prepare()) if prepare is not None else False
 

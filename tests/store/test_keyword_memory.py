@@ -1,7 +1,7 @@
 """When the in-memory copy answers keyword rankings, and that it is never stale.
 
-A catalog's first search never builds a copy (a one-shot ``lore search``
-must not pay for it); the second starts one in the background; after any
+A one-shot ``lore search`` never builds a copy (it must not pay for it); a
+catalog that keeps searching starts one in the background; after any
 write, FTS5 answers (with the written rows) until a new copy is ready; past
 ``MAX_TOKENS`` FTS5 always answers; and whichever path answers, the ranking
 is FTS5's.
@@ -9,6 +9,7 @@ is FTS5's.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,11 +58,21 @@ def wait_for_copy(catalog: Catalog) -> None:
         thread.join(timeout=30)
 
 
-def test_the_first_search_builds_nothing_the_second_starts_a_build(folder: Path) -> None:
+def test_a_one_shot_search_builds_nothing(folder: Path) -> None:
     with Catalog.open(folder) as catalog:
         first = ranking(catalog)
-        assert catalog._keyword_memory is not None
-        assert catalog._keyword_memory._thread is None and catalog._keyword_memory._copy is None
+        assert ranking(catalog) == first          # one search ranking twice (widening)
+        memory = catalog._keyword_memory
+        assert memory is not None and memory._thread is None and memory._copy is None
+        assert catalog.keyword_paths == {"fts5": 2}
+
+
+def test_a_search_a_while_after_the_first_starts_a_build(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keyword_memory, "BUILD_AFTER_S", 0.05)
+    with Catalog.open(folder) as catalog:
+        first = ranking(catalog)
+        time.sleep(0.06)
         assert ranking(catalog) == first          # FTS5 answers while the build runs
         wait_for_copy(catalog)
         assert ranking(catalog) == first == fts5(catalog)

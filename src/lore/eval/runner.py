@@ -334,12 +334,12 @@ def _search_all(
     The first query is run once untimed beforehand: it loads the model and
     warms caches, which would otherwise show up as one outlier in p95; then
     the keyword index is copied into memory, as a long-lived index does in the
-    background from its second search (timing that build would mix both paths).
+    background once it keeps searching (timing that build would mix both paths).
     """
     search_mode = cast("SearchMode", mode)   # run_eval checked it against the engine's modes
     if queries:
         index.search(queries[0][1], limit=limit, mode=search_mode)
-        index.prepare_keyword_search()   # as a long-lived index has it after two searches
+        index.prepare_keyword_search()   # as a long-lived index has it soon
     run: dict[str, list[tuple[str, float]]] = {}
     seconds: list[float] = []
     for done, (qid, text) in enumerate(queries, start=1):

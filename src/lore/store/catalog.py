@@ -110,7 +110,7 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin, ShapeReadsMixin
         self.read_only = read_only   # opened from a place lore cannot write: search only
         self._keyword_memory = shared_memory(index_dir / CATALOG_FILE) \
             if index_dir is not None else None
-        self._keyword_searches = 0
+        self._first_keyword_search: float | None = None   # time.monotonic()
         self._snapshot_pinned = False
         self._clean_changes = conn.total_changes   # rows this connection wrote, all committed
         self.keyword_paths: Counter[str] = Counter()   # "memory" / "fts5": who answered

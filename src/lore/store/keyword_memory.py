@@ -6,9 +6,11 @@ about a millisecond instead of ten, but building it costs seconds (SciFact's
 built only where it pays:
 
 - never for a one-shot ``lore search``: a catalog starts the build in a
-  background thread at its second keyword search (a server, MCP, a watcher or
-  a notebook holding an ``Index``), or when asked (``prepare``); its first
-  search uses a copy only if one is already held;
+  background thread at a keyword search ``BUILD_AFTER_S`` or more after its
+  first one (a server, MCP, a watcher or a notebook holding an ``Index``; one
+  search may rank twice, when it widens its candidates, but within
+  milliseconds), or when asked (``prepare``); before that it uses a copy
+  only if one is already held;
 - never past ``MAX_TOKENS`` tokens in both tables together (about 23 bytes
   of memory a token, so at most about 230 MB): above it FTS5 always answers;
 - one copy per catalog file in a process, shared by every connection open on
@@ -39,7 +41,7 @@ from lore.store.fts_postings import table_tokens
 log = logging.getLogger(__name__)
 
 MAX_TOKENS = 10_000_000      # both FTS5 tables together; above it FTS5 always answers
-SEARCHES_BEFORE_BUILD = 2    # a catalog's first keyword search never starts a build
+BUILD_AFTER_S = 1.0          # a build starts this long after a catalog's first keyword search
 REBUILD_PAUSE = 10.0         # a rebuild waits this many build times after the last start
 
 
