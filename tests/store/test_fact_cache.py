@@ -156,3 +156,28 @@ def test_term_coverage_matches_the_formula_for_one_and_many_documents(
                 assert mini_catalog.term_coverage(terms, docs) == \
                     pytest.approx(expected, abs=1e-12)
     assert any(brute_coverage(mini_catalog, terms, every).values())
+
+
+def test_term_coverage_from_the_in_memory_copy_matches_fts5_and_never_goes_stale(
+        on_disk: tuple[Catalog, Catalog], monkeypatch: pytest.MonkeyPatch) -> None:
+    searcher, writer = on_disk
+    assert searcher.prepare_keyword_memory()
+    every = {doc for (doc,) in searcher.conn.execute("SELECT id FROM documents")}
+    terms = ['"cache"', '"vectors"', '"invalidation happens"', '"stor"*', '"cache"']
+    expected = brute_coverage(searcher, terms, every)
+
+    def no_fts5(*args: object) -> object:
+        raise AssertionError("FTS5 asked while the copy is current")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(searcher, "_term_counts", no_fts5)
+        patched.setattr(searcher, "_term_holders", no_fts5)
+        assert searcher.held_keyword_copy() is not None
+        for docs in [{min(every)}, every]:
+            assert searcher.term_coverage(terms, docs) == pytest.approx(
+                {d: expected[d] for d in docs}, abs=1e-12)
+    writer.delete_documents([TASK2])
+    assert searcher.held_keyword_copy() is None          # stale: FTS5 answers
+    left = every - {doc for doc in every if searcher.get_document(doc) is None}
+    assert searcher.term_coverage(terms, left) == pytest.approx(
+        brute_coverage(searcher, terms, left), abs=1e-12)

@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from lore.store import bm25, keyword_memory, lookups
 from lore.store.base import Restriction
 from lore.store.bm25 import DocFilter
-from lore.store.bm25_memory import read_fingerprint
+from lore.store.bm25_memory import KeywordCopy, read_fingerprint
+from lore.store.fact_cache import FactCache, cached
 from lore.store.filter_sql import fts_match, restriction_sql
 from lore.store.keyword_memory import KeywordMemory
 
@@ -31,6 +32,7 @@ class KeywordReadsMixin:
     """The keyword questions of ``lore.store.base.SearchReads`` (needs ``_conn``)."""
 
     _conn: sqlite3.Connection
+    _facts: FactCache
     _keyword_memory: KeywordMemory | None
     _first_keyword_search: float | None
     _snapshot_pinned: bool
@@ -89,6 +91,19 @@ class KeywordReadsMixin:
         a read transaction with no row written since ``note_committed``."""
         return (not self._conn.in_transaction or self._snapshot_pinned
                 or self._conn.total_changes == self._clean_changes)
+
+    def held_keyword_copy(self) -> KeywordCopy | None:
+        """The in-memory copy when it answers for exactly what this connection sees
+        now (current, nothing of this connection uncommitted); never starts a build."""
+        memory = self._keyword_memory
+        if memory is None or not memory.holds_copy():
+            return None
+        self.note_committed()
+        if not self._nothing_pending():
+            return None
+        fingerprint = cached(self._facts, self._conn, "fingerprint", [0],
+                             lambda _: {0: read_fingerprint(self._conn)})[0]
+        return memory.current(fingerprint)
 
     def _memory_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
                         limit: int, doc_filter: DocFilter | None, per_document: bool,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from lore.documents.hubs import is_hub
 from lore.documents.neardup import Fingerprint, duplicate_groups, fingerprint, title_key
 from lore.store.base import Restriction
+from lore.store.bm25_memory import KeywordCopy
 from lore.store.fact_cache import FactCache, cached
 from lore.store.filter_sql import restriction_sql
 
@@ -108,6 +109,8 @@ class ShapeReadsMixin:
 
         def document_chunks(self, document_ids: Sequence[int]) -> list[tuple[int, int]]: ...
 
+        def held_keyword_copy(self) -> KeywordCopy | None: ...
+
     def hub_documents(self, document_ids: Collection[int]) -> set[int]:
         """Which of ``document_ids`` are hubs."""
         return {doc for doc, (_, hub, _) in self.document_facts(document_ids).items() if hub}
@@ -166,22 +169,34 @@ class ShapeReadsMixin:
         """
         total = cached(self._facts, self._conn, "total", [0], lambda _: {0: int(
             self._conn.execute("SELECT count(*) FROM chunks").fetchone()[0])})[0]
-        counts = self._term_counts(terms)     # a term FTS5 cannot parse has none
+        unique = list(dict.fromkeys(terms))
+        copy = self.held_keyword_copy()
+        from_copy = held_terms(copy, unique, document_ids) if copy is not None else None
+        if from_copy is not None:
+            counts, holders = from_copy
+        else:
+            counts = self._term_counts(terms)     # a term FTS5 cannot parse has none
+            holders = self._term_holders([t for t in unique if t in counts], document_ids)
         weights = {term: math.log(1.0 + total / (1.0 + counts[term]))
-                   for term in dict.fromkeys(terms) if term in counts}
-        holders: dict[str, set[int]] = {term: set() for term in weights}
-        chunks = [cid for cid, _ in self.document_chunks(sorted(document_ids))]
-        if weights and chunks:
-            low, high = min(chunks), max(chunks)
-            near = high - low < NEAR_CHUNKS
-            params = (json.dumps(list(weights)), _ids(document_ids), *((low, high) if near else ()))
-            for term, doc in self._conn.execute(holders_sql(near), params):
-                holders[str(term)].add(int(doc))
+                   for term in unique if term in counts}
         norm = sum(weights.values())
         if not norm:
             return {doc: 0.0 for doc in document_ids}
         return {doc: sum(w for t, w in weights.items() if doc in holders[t]) / norm
                 for doc in document_ids}
+
+    def _term_holders(self, terms: list[str],
+                      document_ids: Collection[int]) -> dict[str, set[int]]:
+        """Term -> which of ``document_ids`` have a chunk holding it (FTS5 parses every term)."""
+        holders: dict[str, set[int]] = {term: set() for term in terms}
+        chunks = [cid for cid, _ in self.document_chunks(sorted(document_ids))]
+        if terms and chunks:
+            low, high = min(chunks), max(chunks)
+            near = high - low < NEAR_CHUNKS
+            params = (json.dumps(terms), _ids(document_ids), *((low, high) if near else ()))
+            for term, doc in self._conn.execute(holders_sql(near), params):
+                holders[str(term)].add(int(doc))
+        return holders
 
     def _term_counts(self, terms: Sequence[str]) -> dict[str, int]:
         """Term -> how many chunks hold it, for the terms FTS5 can parse."""
@@ -202,3 +217,23 @@ class ShapeReadsMixin:
                     continue
             return found
         return cached(self._facts, self._conn, "terms", list(dict.fromkeys(terms)), fetch)
+
+
+def held_terms(copy: KeywordCopy, terms: list[str], document_ids: Collection[int]
+               ) -> tuple[dict[str, int], dict[str, set[int]]] | None:
+    """Term -> chunks holding it, and -> which of ``document_ids`` hold it, from the
+    in-memory copy of FTS5 (the rows FTS5 would match); None when a term is not
+    answered there."""
+    phrases = copy.phrases(terms)
+    if phrases is None:
+        return None
+    wanted = copy.allowed_documents(sorted(document_ids))
+    table, owners = copy.chunks, copy.chunk_document
+    counts: dict[str, int] = {}
+    holders: dict[str, set[int]] = {}
+    for term, (tokens, prefix) in zip(terms, phrases, strict=True):
+        rows = table.phrase(tokens, prefix, (1.0,) * len(table.columns)).rows
+        documents = owners[rows]
+        counts[term] = len(rows)
+        holders[term] = {int(d) for d in copy.documents.rowids[documents[wanted[documents]]]}
+    return counts, holders
