@@ -70,6 +70,9 @@ def test_a_number_inside_a_sentence_is_not_an_id(kano_index: Index) -> None:
     ("what happened to bug 11", "KABSD-BUG-0011"),
     ("ADR 34", "ADR-0034"),
     ("the epic #10 scope", "KABSD-EPIC-0010"),
+    ("tsk 10", "KABSD-TSK-0010"),
+    ("TSK10", "KABSD-TSK-0010"),
+    ("usr-29 chunking", "KABSD-USR-0029"),
 ])
 def test_a_number_after_a_type_word_is_an_id_of_that_type(kano_index: Index, kano_corpus: Path,
                                                           query: str, doc_id: str) -> None:
@@ -81,3 +84,32 @@ def test_a_number_after_a_type_word_is_an_id_of_that_type(kano_index: Index, kan
     hits = kano_index.search(query, mode="keyword", explain=True)
     assert hits[0].path == only_path(kano_corpus, doc_id)
     assert [h.path for h in hits if h.explain and h.explain["pinned"]] == [hits[0].path]
+
+
+def test_item_and_ticket_numbers_are_ids_of_any_type(kano_index: Index, kano_corpus: Path) -> None:
+    assert sum(str(fm["id"]).endswith("-0083") for fm in front_matter(kano_corpus).values()) == 1
+    for query in ("item 0083", "ticket 83 status"):
+        hits = kano_index.search(query, mode="keyword", explain=True)
+        assert hits[0].path == only_path(kano_corpus, "KABSD-TSK-0083"), query
+        assert hits[0].explain and hits[0].explain["pinned"]
+
+
+def test_a_uid_prefix_inside_a_sentence_is_an_id(kano_index: Index, kano_corpus: Path) -> None:
+    path = only_path(kano_corpus, "KABSD-BUG-0006")
+    uid = str(front_matter(kano_corpus)[path]["uid"])
+    hits = kano_index.search(f"what is {uid[:13]} about", mode="keyword", explain=True)
+    assert hits[0].path == path and hits[0].explain and hits[0].explain["pinned"]
+    # a date is eight digits but no uid prefix
+    dated = kano_index.search("released on 20260105", mode="keyword", explain=True)
+    assert not any(h.explain and h.explain["pinned"] for h in dated)
+
+
+def test_the_type_inside_a_display_id_is_no_typed_number(kano_index: Index,
+                                                        kano_corpus: Path) -> None:
+    """KO-FTR-0001 is one feature; other features numbered 0001 stay unpinned."""
+    features = [p for p, fm in front_matter(kano_corpus).items()
+                if str(fm["id"]).endswith("FTR-0001")]
+    assert len(features) > 1
+    hits = kano_index.search("KO-FTR-0001 gitignore", mode="keyword", explain=True)
+    assert [h.path for h in hits if h.explain and h.explain["pinned"]] == [
+        only_path(kano_corpus, "KO-FTR-0001")]

@@ -12,9 +12,11 @@ name stem (``README`` finds ``README.md``). The engine pins this leg (see
 several documents, all of them are pinned and the leg's notes say so.
 
 A number right after a type word is an id too: ``task 0309``, ``bug #11``,
-``ADR 4`` look the number up (as typed, and zero-padded to four digits)
-among documents of that type only, where a bare number inside a sentence
-("migrate 0001 items") is no id.
+``ADR 4``, ``tsk 83``, ``adr-4`` look the number up (as typed, and
+zero-padded to four digits) among documents of that type only (``item 83``,
+``ticket 83``: of any type), where a bare number inside a sentence ("migrate
+0001 items") is no id. A uid's first 8+ hex characters count inside a
+sentence too ("what is 019c377b-af1a").
 
 Each matched document is represented by its best chunk in the keyword
 ranking, else its first chunk.
@@ -36,10 +38,18 @@ _MAX_ID_CHARS = 200
 _SHORT_ID = re.compile(r"(?:[A-Za-z][A-Za-z0-9]*-)*[A-Za-z][A-Za-z0-9]*-\d+|\d+")
 _UID_PREFIX = re.compile(r"[0-9A-Fa-f][0-9A-Fa-f-]{7,}")
 _ID_AT_UID = re.compile(r"[^@\s]+@[0-9A-Fa-f][0-9A-Fa-f-]*")
-# "task 0309", "bug #11", "ADR 4": a type word, then the number of an id.
+# "task 0309", "bug #11", "ADR 4": a type word, then the number of an id (not the
+# tail of a display id: "KO-FTR-0001" is that id, not feature 0001).
 _TYPED_NUMBER = re.compile(
-    r"\b(task|bug|epic|feature|user ?story|story|adr|decision)\s*#?\s*(\d{1,6})\b",
-    re.IGNORECASE)
+    r"(?<![\w-])(task|tsk|bug|epic|feature|ftr|user ?story|story|usr|adr|decision|item|ticket)"
+    r"\s*[-#]?\s*(\d{1,6})\b", re.IGNORECASE)
+# The short type names ids carry ("KABSD-TSK-0083"), and words that name no type.
+_TYPE_ABBREVIATIONS = {"tsk": "task", "ftr": "feature", "usr": "userstory"}
+_UNTYPED = frozenset(("item", "ticket"))
+# A uid's first 8+ hex characters inside a sentence: a letter a-f and a digit both,
+# so plain numbers (dates) and words are not taken for one.
+_UID_PREFIX_WORD = re.compile(r"\b(?=[0-9a-f-]*[a-f])(?=[0-9a-f-]*\d)[0-9a-f]{8}(?:-[0-9a-f]{1,4})*\b",
+                              re.IGNORECASE)
 # How many ambiguous matches a note names before "and N more".
 _NAMED = 8
 # Display ids are zero-padded to this many digits in the backlogs seen ("TSK-0011").
@@ -64,10 +74,16 @@ def id_candidates(parsed: ParsedQuery) -> list[IdCandidate]:
     """
     candidates = [IdCandidate(i) for i in parsed.ids]
     for match in _TYPED_NUMBER.finditer(parsed.text):
-        doctype = normalise_doctype(match.group(1).replace(" ", ""))
+        word = match.group(1).lower().replace(" ", "")
+        doctype = None if word in _UNTYPED else normalise_doctype(
+            _TYPE_ABBREVIATIONS.get(word, word))
         number = match.group(2)
         for text in dict.fromkeys((number, number.zfill(_PADDED))):
             candidates.append(IdCandidate(text, doctype))
+    known = {c.text.lower() for c in candidates}
+    for match in _UID_PREFIX_WORD.finditer(parsed.text):
+        if not any(match.group(0).lower() in k for k in known):
+            candidates.append(IdCandidate(match.group(0)))
     whole = parsed.text.strip()
     one_token = whole and len(whole) <= _MAX_ID_CHARS and not any(c.isspace() for c in whole)
     if one_token and whole.lower() not in (c.text.lower() for c in candidates):
