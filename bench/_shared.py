@@ -8,6 +8,7 @@ one level further up (a checkout in ``work/main`` or a worktree in
 from __future__ import annotations
 
 import os
+import tarfile
 from pathlib import Path
 
 _REPO = Path(__file__).resolve().parents[1]
@@ -25,3 +26,13 @@ def shared_dir() -> Path:
 
 SCIFACT = shared_dir() / "datasets" / "scifact"
 KANO = shared_dir() / "corpora" / "kano-backlog.tar.gz"
+
+
+def extract(tarball: Path, dest: Path) -> None:
+    """Unpack ``tarball`` into ``dest``: with the "data" filter (no links or paths
+    out of ``dest``) where this Python has filters, as is on older ones (< 3.11.4)."""
+    with tarfile.open(tarball) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, filter="data")
+        else:
+            tar.extractall(dest)

@@ -33,7 +33,6 @@ import argparse
 import hashlib
 import json
 import sys
-import tarfile
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from _shared import extract
 
 from lore.config import load_settings
 from lore.eval.metrics import ndcg_at_k
@@ -79,7 +79,7 @@ def main() -> int:
     qrels = {qid: judged for _, _, path in question_sets
              for qid, judged in load_qrels(path).items()}
     with tempfile.TemporaryDirectory(prefix="lore-backlog-") as scratch:
-        root = args.root or extract(args.corpus, Path(scratch))
+        root = args.root or extract_corpus(args.corpus, Path(scratch))
         units = content_units(root)
         systems = args.systems.split(",")
         rankings: dict[str, dict[str, Ranking]] = {}
@@ -127,12 +127,11 @@ def chosen_sets(parser: argparse.ArgumentParser, args: argparse.Namespace
     return chosen
 
 
-def extract(tarball: Path, into: Path) -> Path:
+def extract_corpus(tarball: Path, into: Path) -> Path:
     """Unpack the corpus tarball and return its root folder."""
     if not tarball.exists():
         raise SystemExit(f"{tarball} is absent: pass --corpus or --root")
-    with tarfile.open(tarball) as tar:
-        tar.extractall(into, filter="data")
+    extract(tarball, into)
     return into / "kano-backlog"
 
 

@@ -26,13 +26,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from _shared import KANO
+from _shared import KANO, extract
 
 SEARCH_EVERY_S = 5.0
 CPU_SECONDS: list[float] = []  # per `lore index` run, in order
@@ -93,8 +92,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LORE_") or k == "LORE_HOME"}
     env |= {"PYTHONPATH": src, "LORE_EMBED__CACHE": "false", "COLUMNS": "100"}
     with tempfile.TemporaryDirectory(prefix="lore-first-index-") as tmp:
-        with tarfile.open(args.corpus) as tar:
-            tar.extractall(tmp, filter="data")
+        extract(args.corpus, tmp)
         root = Path(tmp) / "kano-backlog"
         catalog_s, catalog_report, _ = timed_index(root, "--no-embed", env=env)
         shutil.rmtree(root / ".lore")

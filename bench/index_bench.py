@@ -23,14 +23,13 @@ import argparse
 import itertools
 import shutil
 import statistics
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from _shared import shared_dir
+from _shared import extract, shared_dir
 
 from lore.documents import chunk_document, load_document
 from lore.documents.sources import SourceFile, walk
@@ -142,8 +141,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="lore-index-bench-") as tmp:
         work = Path(tmp)
-        with tarfile.open(args.shared / "corpora" / "kano-backlog.tar.gz") as tar:
-            tar.extractall(work / "kano", filter="data")
+        extract(args.shared / "corpora" / "kano-backlog.tar.gz", work / "kano")
         rows.append(measure("kano", work / "kano" / "kano-backlog", work, args.repeat))
         if not args.skip_scifact:
             docs = iter_corpus(args.shared / "datasets" / "scifact")

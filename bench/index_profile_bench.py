@@ -30,7 +30,6 @@ import os
 import resource
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -41,7 +40,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from _shared import KANO
+from _shared import KANO, extract
 
 from lore.index import open_index
 from lore.settings import Settings
@@ -144,8 +143,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lore-first-index-") as tmp:
         root = args.corpus
         if root is None:
-            with tarfile.open(KANO) as tar:
-                tar.extractall(tmp, filter="data")
+            extract(KANO, tmp)
             root = Path(tmp) / "kano-backlog"
         if args.max_files:
             keep = sorted(root.rglob("*.md"))[:args.max_files]

@@ -30,13 +30,12 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _shared import KANO
+from _shared import KANO, extract
 
 from lore.eval.metrics import percentile
 from lore.index import Index, open_index
@@ -132,8 +131,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lore-query-bench-") as tmp:
         root = args.corpus
         if root is None:
-            with tarfile.open(KANO) as tar:
-                tar.extractall(tmp, filter="data")
+            extract(KANO, tmp)
             root = Path(tmp) / "kano-backlog"
         settings = Settings(embed=EmbedSettings(enabled=False))
         index_dir = Path(tmp) / "index"

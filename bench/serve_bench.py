@@ -40,7 +40,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -48,7 +47,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _shared import KANO
+from _shared import KANO, extract
 
 REPO = Path(__file__).resolve().parents[1]
 LORE = [sys.executable, "-c", "from lore.cli import main; main()"]
@@ -259,8 +258,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lore-serve-bench-") as tmp:
         root = Path(tmp) / "kano"
         if args.corpus is None:
-            with tarfile.open(KANO) as tar:
-                tar.extractall(root, filter="data")
+            extract(KANO, root)
         else:
             subprocess.run(["cp", "-r", str(args.corpus), str(root)], check=True)
         print("indexing (setup, shared embedding cache on)...", flush=True)

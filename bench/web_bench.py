@@ -24,7 +24,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _shared import KANO
+from _shared import KANO, extract
 
 from lore.eval.metrics import percentile
 
@@ -59,8 +58,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     work = Path(tempfile.mkdtemp(prefix="lore-web-bench-"))
-    with tarfile.open(KANO) as tar:
-        tar.extractall(work, filter="data")
+    extract(KANO, work)
     root = work / "kano-backlog"
     lore = [sys.executable, "-c", "from lore.cli import main; main()"]
     started = time.perf_counter()
