@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lore.index import Index
 
@@ -19,6 +20,19 @@ def test_what_blocks_x_answers_before_the_anchor(kano_index: Index) -> None:
     assert record is not None and record["relation"]["relation"] == "blocked_by"
     assert record["relation"]["path"] == "KABSD-TSK-0083 -blocked_by-> KABSD-TSK-0082"
     assert hits[0].via == (("blocked_by", "KABSD-TSK-0083"),)
+
+
+def test_a_relation_with_nothing_linked_says_so(kano_index: Index, kano_corpus: Path) -> None:
+    # KABSD-TSK-0244's front matter links nothing, and no other file lists it as blocking
+    task = next(kano_corpus.rglob("KABSD-TSK-0244_*.md"))
+    front = yaml.safe_load(task.read_text(encoding="utf-8").split("---")[1])
+    assert front["links"]["blocked_by"] == []
+    hits = kano_index.search("what blocks KABSD-TSK-0244", explain=True)
+    assert hits[0].doc_id == "KABSD-TSK-0244"
+    assert any("no blocked_by links found for KABSD-TSK-0244" in n for n in hits.notices)
+    assert all(h.explain is not None and "relation" not in h.explain for h in hits)
+    answered = kano_index.search("what blocks KABSD-TSK-0083")
+    assert not any("links found" in n for n in answered.notices)
 
 
 def test_relation_answers_respect_filters(kano_index: Index) -> None:

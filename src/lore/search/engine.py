@@ -105,7 +105,7 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
         while True:
             legs = run_legs(store, plan, settings=settings, candidates=candidates, mode=mode,
                             vector_leg=vector_leg, per_document=not chunks)
-            if graph is not None:
+            if graph is not None and graph.leg.ranked:
                 legs.append(graph.leg)
             owners = store.chunk_owners(sorted({cid for leg in legs for cid, _ in leg.ranked}))
             # A sidecar loaded before another process's sync may name chunks this
@@ -153,8 +153,10 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
                     score=score, also_at=tuple(also.get(doc, ())), vector_only=e.vector_only,
                     hub=doc in hubs)
             for (f, e), score, doc in zip(kept, scores, documents, strict=True)]
-    return SearchResult(hits, plan.notices,
-                        weak_match=graph is None and weak_match([e for _, e in kept]))
+    answered = graph is not None and bool(graph.leg.ranked)
+    notice = graph.notice() if graph is not None else None
+    return SearchResult(hits, (*plan.notices, *([notice] if notice else [])),
+                        weak_match=not answered and weak_match([e for _, e in kept]))
 
 
 @dataclass(frozen=True)

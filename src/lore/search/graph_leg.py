@@ -7,9 +7,10 @@ the query's filters. The engine pins the leg above every other (the anchor
 would otherwise take rank 1 through the exact-id pin, which is what made
 "what blocks X" return X), so the rest of the ranking is the normal search
 for the question's words. With no relation, or an anchor that names nothing,
-or one whose anchor has no such links, the leg is absent and the query is
-an ordinary search (a claim that merely reads like a relation question never
-pins a document).
+the leg is absent and the query is an ordinary search (a claim that merely
+reads like a relation question never pins a document). An anchor found with
+no such links gives an empty leg, so the search stays an ordinary one but can
+say why ("what blocks X" where nothing blocks X: ``GraphLeg.notice``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ class GraphLeg:
     leg: LegResult
     answer: GraphAnswer
     paths: Mapping[int, tuple[str, ...]]
+
+    def notice(self) -> str | None:
+        """What the reader must know when the anchor was found but nothing is linked
+        that way (the hits are then an ordinary search), else None."""
+        if self.answer.answers:
+            return None
+        return (f"no {self.answer.relation} links found for {self.answer.anchor.doc_id}"
+                f" (front matter or body): these hits are an ordinary search")
 
     def explain(self, chunk_id: int) -> dict[str, object] | None:
         """The relation and path that put ``chunk_id`` in the leg, or None."""
@@ -81,7 +90,8 @@ def graph_leg(text: str, load_graph: Callable[[], LinkGraph], *,
               first_chunks: Callable[[Sequence[int]], Mapping[int, int]],
               load_hubs: Callable[[], Collection[int]],
               find_ids: Callable[[str], Sequence[int]] = lambda _: ()) -> GraphLeg | None:
-    """The graph leg for ``text``, or None when it is no answerable relation question.
+    """The graph leg for ``text``, or None when it is no relation question about a
+    document (an empty leg when the anchor is found but has no such links).
 
     Args:
         text: the query text (inline filters removed).
@@ -98,8 +108,10 @@ def graph_leg(text: str, load_graph: Callable[[], LinkGraph], *,
     graph = load_graph()
     found = answer(graph, question, is_hub=set(load_hubs()).__contains__,
                    id_anchor=find_ids(question.anchor))
-    if found is None or not found.answers:
-        return None  # nothing linked that way: an ordinary search, no pinned anchor
+    if found is None:
+        return None
+    if not found.answers:   # nothing linked that way: an ordinary search, no pinned anchor
+        return GraphLeg(LegResult(GRAPH_LEG, []), found, {})
     anchor_path = (found.anchor.doc_id,)
     walks = [(a.rowid, a.path) for a in found.answers]
     walks.append((found.anchor.rowid, anchor_path))
