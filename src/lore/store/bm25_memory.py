@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from lore.store.bm25 import K1
 from lore.store.fts_postings import (
     AVERAGES_ROWID,
-    K1,
     MAX_PHRASE,
     STRUCTURE_ROWID,
     Floats,
@@ -99,9 +99,6 @@ class QueryTokenizer:
         if not tokens or len(tokens) > MAX_PHRASE or (prefix and len(tokens) > 1):
             return None
         return tokens, prefix
-
-    def close(self) -> None:
-        self._conn.close()
 
 
 @dataclass(frozen=True)

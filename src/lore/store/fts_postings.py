@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-K1 = 1.2        # FTS5's bm25() constants (fts5_aux.c)
-B = 0.75
+from lore.store.bm25 import K1, B, fts5_idf
+
 STRUCTURE_ROWID = 10   # FTS5's %_data rows: the segment structure (changes on every write)
 AVERAGES_ROWID = 1     # ... and the row count and token totals per column
 _ROW_SHIFT = 32        # a token position as one int64: row << 32 | column << 26 | offset
@@ -189,8 +189,7 @@ class Postings:
         return Phrase(found, freq, self._idf(len(found)))
 
     def _idf(self, hits: int) -> float:
-        idf = math.log((self.total_rows - hits + 0.5) / (hits + 0.5))
-        return idf if idf > 0 else 1e-6
+        return fts5_idf(self.total_rows, hits)
 
 
 def _bisect(terms: list[str], start: str) -> int:
