@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -150,6 +150,23 @@ class KeywordCopy:
         at, wanted = at[inside], wanted[inside]
         mask[at[self.documents.rowids[at] == wanted]] = True
         return mask
+
+    def term_holders(self, terms: list[str], document_ids: Collection[int]
+                     ) -> tuple[dict[str, int], dict[str, set[int]]] | None:
+        """Term -> how many chunks hold it, and -> which of ``document_ids`` hold it
+        (the rows FTS5 would match); None when a term is not answered here."""
+        phrases = self.phrases(terms)
+        if phrases is None:
+            return None
+        wanted = self.allowed_documents(sorted(document_ids))
+        counts: dict[str, int] = {}
+        holders: dict[str, set[int]] = {}
+        for term, (tokens, prefix) in zip(terms, phrases, strict=True):
+            rows = self.chunks.phrase(tokens, prefix, (1.0,) * len(self.chunks.columns)).rows
+            documents = self.chunk_document[rows]
+            counts[term] = len(rows)
+            holders[term] = {int(d) for d in self.documents.rowids[documents[wanted[documents]]]}
+        return counts, holders
 
     def rank_chunks(self, phrases: list[tuple[list[str], bool]], *,
                     weights: tuple[float, float, float, float], limit: int,

@@ -44,7 +44,7 @@ class SearchReadsMixin:
         through a search cannot hand one leg a chunk that the next query no
         longer finds. Inside a caller's transaction, that one already is.
         The snapshot's first statement checks which catalog state the cached
-        facts must belong to (``FactCache.enter``).
+        facts must belong to (``FactCache.checked``).
         """
         if self._conn.in_transaction:
             with self._facts.checked(self._conn):

@@ -171,7 +171,7 @@ class ShapeReadsMixin:
             self._conn.execute("SELECT count(*) FROM chunks").fetchone()[0])})[0]
         unique = list(dict.fromkeys(terms))
         copy = self.held_keyword_copy()
-        from_copy = held_terms(copy, unique, document_ids) if copy is not None else None
+        from_copy = copy.term_holders(unique, document_ids) if copy is not None else None
         if from_copy is not None:
             counts, holders = from_copy
         else:
@@ -217,23 +217,3 @@ class ShapeReadsMixin:
                     continue
             return found
         return cached(self._facts, self._conn, "terms", list(dict.fromkeys(terms)), fetch)
-
-
-def held_terms(copy: KeywordCopy, terms: list[str], document_ids: Collection[int]
-               ) -> tuple[dict[str, int], dict[str, set[int]]] | None:
-    """Term -> chunks holding it, and -> which of ``document_ids`` hold it, from the
-    in-memory copy of FTS5 (the rows FTS5 would match); None when a term is not
-    answered there."""
-    phrases = copy.phrases(terms)
-    if phrases is None:
-        return None
-    wanted = copy.allowed_documents(sorted(document_ids))
-    table, owners = copy.chunks, copy.chunk_document
-    counts: dict[str, int] = {}
-    holders: dict[str, set[int]] = {}
-    for term, (tokens, prefix) in zip(terms, phrases, strict=True):
-        rows = table.phrase(tokens, prefix, (1.0,) * len(table.columns)).rows
-        documents = owners[rows]
-        counts[term] = len(rows)
-        holders[term] = {int(d) for d in copy.documents.rowids[documents[wanted[documents]]]}
-    return counts, holders
