@@ -277,7 +277,7 @@ class Index:
         except (ModelNotFoundError, MissingDependencyError, ProviderError) as exc:
             notices.append(f"the embedder is unavailable ({exc}); keyword results only.")
             return None
-        from lore.search.vector import VectorLeg
+        from lore.search.vector import DocumentScoring, VectorLeg
 
         ensure_same_space(space, runner.space, force=force)
         if self._vectors is None:
@@ -288,7 +288,8 @@ class Index:
                            "is embedding them, or was interrupted); the vector leg "
                            "misses them, keyword search finds them.")
         return VectorLeg(runner, self._vectors,
-                         document_vectors=self.settings.search.document_vectors)
+                         document_vectors=self.settings.search.document_vectors,
+                         scoring=DocumentScoring.from_settings(self.settings.search))
 
     def search(self, query: str, *, limit: int | None = None,
                filters: dict[str, list[str]] | None = None, chunks: bool = False,
