@@ -11,11 +11,9 @@ best coverage, ``search/fusion.py`` ``adapt_weights``). ``--spread`` adds a grid
 ``search.spread_exponent`` (keyword and vector weights scaled by each leg's
 spread, ``spread_weights``) x vector weight at the configured coverage setting.
 
-``--min-chunks`` / ``--blend`` / ``--second`` instead grid how the vector leg
-scores a document from its chunks (``search/vector.py`` ``DocumentScoring``:
-pooled vectors only for documents of at least N chunks, the share of the
-pooled vector's lead over the best chunk, the second-best chunk's weight),
-every combination fused at the configured weights, coverage and spread.
+``--blend`` instead grids ``search.document_blend`` (the share of its
+document's pooled cosine in each chunk's vector score, ``search/vector.py``),
+fused at the configured weights, coverage and spread.
 
 Each leg returns ``--candidates`` chunks (default 100, what a search at limit
 10 asks for). A search asks for ``max(search.candidates, 2 * limit)``, so
@@ -26,7 +24,7 @@ Each leg returns ``--candidates`` chunks (default 100, what a search at limit
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work \
         --adaptive --spread
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work \
-        --min-chunks 2 3 100 --blend 0 0.5 1 --second 0 0.1
+        --blend 0 0.25 0.5
 """
 
 from __future__ import annotations
@@ -50,7 +48,7 @@ from lore.search.fusion import (
     fuse,
     spread_weights,
 )
-from lore.search.vector import DocumentScoring, VectorLeg
+from lore.search.vector import VectorLeg
 from lore.settings import Settings
 from lore.store.catalog import Catalog
 
@@ -70,15 +68,8 @@ def main() -> int:
                         help="chunks per leg (default 100, as at limit 10; 200 as at limit 100)")
     parser.add_argument("--spread", action="store_true",
                         help="with --adaptive: also grid search.spread_exponent x vector weight")
-    parser.add_argument("--min-chunks", type=int, nargs="+", default=None,
-                        help="grid search.document_min_chunks (with --blend/--second: "
-                             "the vector leg's document scoring at the configured fusion)")
     parser.add_argument("--blend", type=float, nargs="+", default=None,
-                        help="grid search.document_blend")
-    parser.add_argument("--second", type=float, nargs="+", default=None,
-                        help="grid search.second_chunk_weight")
-    parser.add_argument("--interpolate", action="store_true",
-                        help="with --blend: the pooled cosine counts below the best chunk too")
+                        help="grid search.document_blend at the configured fusion instead")
     args = parser.parse_args()
 
     qrels = load_qrels(args.dataset, args.split)
@@ -94,14 +85,10 @@ def main() -> int:
                          "embeddings enabled first")
         leg = VectorLeg(EmbeddingRunner.from_settings(settings.embed), store.vector_index(space),
                         document_vectors=settings.search.document_vectors,
-                        scoring=DocumentScoring.from_settings(settings.search))
-        if args.min_chunks or args.blend or args.second:
-            s = settings.search
-            scoring_grid(store, leg, settings, {q: queries[q] for q in qrels}, qrels, beir_of,
-                         itertools.product(args.min_chunks or [s.document_min_chunks],
-                                           args.blend or [s.document_blend],
-                                           args.second or [s.second_chunk_weight]),
-                         candidates=args.candidates, interpolate=args.interpolate)
+                        blend=settings.search.document_blend)
+        if args.blend:
+            blend_grid(store, leg, settings, {q: queries[q] for q in qrels}, qrels, beir_of,
+                       args.blend, candidates=args.candidates)
             return 0
         if args.adaptive:
             for share in args.document_share or [settings.search.document_share]:
@@ -207,11 +194,10 @@ def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: d
         print(f"rrf k={k:<3} vector_weight={vector:<5} nDCG@10 {rrf(vector, k):.4f}")
 
 
-def scoring_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
-                 qrels: dict[str, dict[str, int]], beir_of: dict[int, str],
-                 grid: Iterable[tuple[int, float, float]], *, candidates: int = 100,
-                 interpolate: bool = False) -> None:
-    """Print nDCG@10 of the configured fusion for each document scoring of the vector leg."""
+def blend_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
+               qrels: dict[str, dict[str, int]], beir_of: dict[int, str],
+               blends: Iterable[float], *, candidates: int = 100) -> None:
+    """Print nDCG@10 of the configured fusion for each ``search.document_blend``."""
     s = settings.search
     other: dict[str, tuple[Plan, list[LegResult]]] = {}
     for qid, text in queries.items():   # the keyword and id legs do not change: run them once
@@ -220,8 +206,8 @@ def scoring_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: di
                                      mode="keyword"))
     print(f"{len(other)} queries; vector {s.vector_weight}, full coverage "
           f"{s.keyword_full_coverage}, spread {s.spread_exponent}")
-    for min_chunks, blend, second in grid:
-        variant = replace(leg, scoring=DocumentScoring(min_chunks, blend, second, interpolate))
+    for blend in blends:
+        variant = replace(leg, blend=blend)
         run = {}
         for qid, (plan, legs) in other.items():
             vector = variant.run(store, plan.parsed.text, restriction=plan.restriction,
@@ -236,8 +222,7 @@ def scoring_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: di
                 s.keyword_full_coverage), collapsed, s.spread_exponent)
             fused = fuse(collapsed, weights, k=s.rrf_k, method="score")
             run[qid] = [beir_of[owners[f.chunk_id]] for f in fused[:100]]
-        print(f"min_chunks={min_chunks:<4} blend={blend:<5} second={second:<5} "
-              f"nDCG@10 {evaluate(run, qrels).mean['ndcg@10']:.4f}", flush=True)
+        print(f"document_blend={blend:<5} nDCG@10 {evaluate(run, qrels).mean['ndcg@10']:.4f}", flush=True)
 
 
 if __name__ == "__main__":

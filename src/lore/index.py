@@ -277,7 +277,7 @@ class Index:
         except (ModelNotFoundError, MissingDependencyError, ProviderError) as exc:
             notices.append(f"the embedder is unavailable ({exc}); keyword results only.")
             return None
-        from lore.search.vector import DocumentScoring, VectorLeg
+        from lore.search.vector import VectorLeg
 
         ensure_same_space(space, runner.space, force=force)
         if self._vectors is None:
@@ -289,7 +289,7 @@ class Index:
                            "misses them, keyword search finds them.")
         return VectorLeg(runner, self._vectors,
                          document_vectors=self.settings.search.document_vectors,
-                         scoring=DocumentScoring.from_settings(self.settings.search))
+                         blend=self.settings.search.document_blend)
 
     def search(self, query: str, *, limit: int | None = None,
                filters: dict[str, list[str]] | None = None, chunks: bool = False,

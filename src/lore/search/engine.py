@@ -228,8 +228,7 @@ def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: 
                    prefer=[cid for cid, _ in legs[0].ranked] if legs else []) if ids else None
     if vector_leg is not None and mode != "keyword":
         legs.append(vector_leg.run(store, plan.parsed.text, restriction=plan.restriction,
-                                   candidates=candidates,
-                                   documents=per_document and s.vector_documents))
+                                   candidates=candidates))
     if by_id is not None:
         legs.append(by_id)
     found_any = any(leg.ranked for leg in legs)
