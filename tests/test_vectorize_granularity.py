@@ -133,6 +133,28 @@ def test_a_one_chunk_document_is_scored_by_its_chunk_alone(index: Index) -> None
     np.testing.assert_allclose(scores, [own] * 3, atol=1e-6)
 
 
+def test_blended_chunks_keep_the_cosine_evidence_the_calibration_reads(index: Index) -> None:
+    """A blended score is no cosine: the leg also reports each chunk's cosine, and its
+    document's best chunk the closer of its own and the pooled cosine, as before blending."""
+    leg = leg_of(index, blend=0.4)
+    chunk, pooled = cosines(index, leg.embed_query(QUERY))
+    result = leg.run(index._store, QUERY, restriction=None, candidates=100)
+    owner = dict(index._store.conn.execute("SELECT id, document_id FROM chunks"))
+    assert set(result.cosines) == {cid for cid, _ in result.ranked}
+    for cid, evidence in result.cosines.items():
+        mine = [other for other in chunk if owner[other] == owner[cid]]
+        if cid in pooled and chunk[cid] == max(chunk[m] for m in mine):
+            assert evidence == pytest.approx(max(chunk[cid], pooled[cid]), abs=1e-5)
+        else:
+            assert evidence == pytest.approx(chunk[cid], abs=1e-5)
+    spread = document_row(index, "spread.md")
+    best = max((cid for cid in chunk if owner[cid] == spread), key=chunk.__getitem__)
+    assert pooled[best] > chunk[best]
+    assert result.cosines[best] == pytest.approx(pooled[best], abs=1e-5)
+    assert leg_of(index, blend=0.0).run(index._store, QUERY, restriction=None,
+                                        candidates=100).cosines == {}
+
+
 def test_blend_moves_each_chunk_monotonically_to_its_document(index: Index) -> None:
     """0 is the chunk's cosine, 1 the document's; between, no chunk overshoots or turns back,
     and a document's chunks keep their order (its best chunk stays its representative)."""

@@ -144,9 +144,11 @@ class VectorLeg:
         picks: dict[int, int | None] = {}   # a deeper search reuses them
         while True:
             keys, _ = self.vectors.search(query, k, allowed=allowed)
-            ranked = self._to_chunks(store, query, keys, picks)
+            ranked, evidence = self._to_chunks(store, query, keys, picks)
             if len(ranked) >= candidates or len(keys) < k:
-                return LegResult("vector", ranked[:candidates])
+                kept = ranked[:candidates]
+                return LegResult("vector", kept, cosines={cid: evidence[cid] for cid, _ in kept
+                                                          if cid in evidence})
             # Keys folded into chunks already listed: look further down for the rest.
             k += 2 * (candidates - len(ranked))
 
@@ -161,9 +163,10 @@ class VectorLeg:
             return allowed_keys(store, restriction, documents=self.document_vectors)
         return None
 
-    def _to_chunks(self, store: SearchReads, query: Floats, keys: Keys,
-                   picks: dict[int, int | None]) -> list[tuple[int, float]]:
-        """The hits as (chunk id, score), document keys mapped to chunks, best first.
+    def _to_chunks(self, store: SearchReads, query: Floats, keys: Keys, picks: dict[int, int | None]
+                   ) -> tuple[list[tuple[int, float]], dict[int, float]]:
+        """The hits as (chunk id, score), document keys mapped to chunks, best first, and
+        the cosine evidence of the chunks whose score is blended (``LegResult.cosines``).
 
         Every chunk is scored here, from its own vector and its document's,
         whichever key found it. ``picks`` holds each document's best chunk for
@@ -183,30 +186,40 @@ class VectorLeg:
             chunk_ids[position] = picks.get(doc)   # None: its chunks lost their vectors
         listed = list(dict.fromkeys(cid for cid in chunk_ids if cid is not None))
         if not listed:
-            return []
+            return [], {}
         chunk_keys = np.array(listed, dtype=np.int64)
         cosines = self.vectors.get(chunk_keys) @ query
-        scores = cosines
+        scores, evidence = cosines, dict[int, float]()
         if self.document_vectors and self.blend > 0:
-            scores = self._blended(store, query, chunk_keys, cosines)
+            scores, evidence = self._blended(store, query, listed, cosines)
         # A document's chunks tie at blend 1: its best chunk leads them.
         order = sorted(range(len(listed)), key=lambda i: (-scores[i], -cosines[i]))
-        return [(listed[i], float(scores[i])) for i in order]
+        return [(listed[i], float(scores[i])) for i in order], evidence
 
-    def _blended(self, store: SearchReads, query: Floats, chunk_ids: Keys,
-                 cosines: Floats) -> Floats:
-        """``cosines`` moved ``blend`` of the way to their documents' pooled cosines."""
-        owners = store.chunk_owners(chunk_ids.tolist())
-        owner = np.array([owners.get(cid, -1) for cid in chunk_ids.tolist()], dtype=np.int64)
-        pooled_keys = document_keys(np.unique(owner[owner >= 0]))
+    def _blended(self, store: SearchReads, query: Floats, chunk_ids: list[int],
+                 cosines: Floats) -> tuple[Floats, dict[int, float]]:
+        """``cosines`` moved ``blend`` of the way to their documents' pooled cosines, and
+        each chunk's evidence: its cosine, the document's best listed chunk the closer
+        of its own and the pooled cosine (what the calibration was fitted on)."""
+        owners = store.chunk_owners(chunk_ids)
+        owner = [owners.get(cid, -1) for cid in chunk_ids]
+        pooled_keys = document_keys(np.unique(np.array(owner, dtype=np.int64)))
         pooled_keys = pooled_keys[self.vectors.present(pooled_keys)]
         if not len(pooled_keys):
-            return cosines
+            return cosines, {}
         pooled = dict(zip(document_ids(pooled_keys).tolist(),
                           (self.vectors.get(pooled_keys) @ query).tolist()))
-        held = np.array([doc in pooled for doc in owner.tolist()])
-        target = np.array([pooled.get(doc, 0.0) for doc in owner.tolist()])
-        return np.where(held, (1.0 - self.blend) * cosines + self.blend * target, cosines)
+        held = np.array([doc in pooled for doc in owner])
+        target = np.array([pooled.get(doc, 0.0) for doc in owner])
+        evidence = dict(zip(chunk_ids, cosines.tolist()))
+        best: dict[int, int] = {}
+        for cid, doc in zip(chunk_ids, owner):
+            if doc in pooled and (doc not in best or evidence[cid] > evidence[best[doc]]):
+                best[doc] = cid
+        for doc, cid in best.items():
+            evidence[cid] = max(evidence[cid], pooled[doc])
+        return np.where(held, (1.0 - self.blend) * cosines + self.blend * target,
+                        cosines), evidence
 
     def _best_chunks(self, store: SearchReads, query: Floats,
                      documents: Keys) -> dict[int, int]:
