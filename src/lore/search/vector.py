@@ -141,16 +141,14 @@ class VectorLeg:
         query = self.embed_query(text)
         query = query / max(float(np.linalg.norm(query)), 1e-12)
         k = candidates
-        picks: dict[int, int | None] = {}   # a deeper search reuses them
+        picks: dict[int, tuple[int, float] | None] = {}   # a deeper search reuses them
         while True:
-            keys, _ = self.vectors.search(query, k, allowed=allowed)
-            ranked, evidence = self._to_chunks(store, query, keys, picks)
-            if len(ranked) >= candidates or len(keys) < k:
-                kept = ranked[:candidates]
-                return LegResult("vector", kept, cosines={cid: evidence[cid] for cid, _ in kept
-                                                          if cid in evidence})
+            keys, scores = self.vectors.search(query, k, allowed=allowed)
+            listed = self._to_chunks(store, query, keys, scores, picks)
+            if len(listed) >= candidates or len(keys) < k:
+                return self._ranked(store, query, listed, candidates)
             # Keys folded into chunks already listed: look further down for the rest.
-            k += 2 * (candidates - len(ranked))
+            k += 2 * (candidates - len(listed))
 
     def _allowed(self, store: SearchReads, restriction: Restriction | None) -> Keys | None:
         """The keys the search may return; None for all of them.
@@ -163,38 +161,49 @@ class VectorLeg:
             return allowed_keys(store, restriction, documents=self.document_vectors)
         return None
 
-    def _to_chunks(self, store: SearchReads, query: Floats, keys: Keys, picks: dict[int, int | None]
-                   ) -> tuple[list[tuple[int, float]], dict[int, float]]:
-        """The hits as (chunk id, score), document keys mapped to chunks, best first, and
-        the cosine evidence of the chunks whose score is blended (``LegResult.cosines``).
+    def _to_chunks(self, store: SearchReads, query: Floats, keys: Keys, scores: Floats,
+                   picks: dict[int, tuple[int, float] | None]) -> dict[int, float]:
+        """Chunk id -> its cosine, for the chunks the hits name (a document key names its
+        best chunk).
 
-        Every chunk is scored here, from its own vector and its document's,
-        whichever key found it. ``picks`` holds each document's best chunk for
-        this query once found (None: none of its chunks has a vector); the
+        ``picks`` holds each document's best chunk and its cosine for this
+        query once found (None: none of its chunks has a vector); the
         documents not in it are added.
         """
         on_documents = is_document_key(keys)
         if not self.document_vectors and on_documents.any():
-            keys, on_documents = keys[~on_documents], on_documents[~on_documents]
-        chunk_ids: list[int | None] = keys.tolist()
-        documents = document_ids(keys[on_documents]).tolist()
-        unseen = [doc for doc in documents if doc not in picks]
+            keys, scores, on_documents = keys[~on_documents], scores[~on_documents], \
+                on_documents[~on_documents]
+        owners = document_ids(keys)     # a chunk key maps to itself
+        unseen = [doc for doc in owners[on_documents].tolist() if doc not in picks]
         if unseen:
             found = self._best_chunks(store, query, np.array(unseen, dtype=np.int64))
             picks.update({doc: found.get(doc) for doc in unseen})
-        for position, doc in zip(np.flatnonzero(on_documents).tolist(), documents):
-            chunk_ids[position] = picks.get(doc)   # None: its chunks lost their vectors
-        listed = list(dict.fromkeys(cid for cid in chunk_ids if cid is not None))
-        if not listed:
-            return [], {}
-        chunk_keys = np.array(listed, dtype=np.int64)
-        cosines = self.vectors.get(chunk_keys) @ query
+        listed: dict[int, float] = {}
+        for key, owner, score, is_document in zip(keys.tolist(), owners.tolist(),
+                                                  scores.tolist(), on_documents.tolist()):
+            if is_document:
+                pick = picks.get(owner)
+                if pick is None:      # its chunks lost their vectors since the last sync
+                    continue
+                key, score = pick
+            if key not in listed or score > listed[key]:
+                listed[key] = score
+        return listed
+
+    def _ranked(self, store: SearchReads, query: Floats, listed: dict[int, float],
+                candidates: int) -> LegResult:
+        """The ``candidates`` best of ``listed`` by their score, blended or not, best first."""
+        chunk_ids = list(listed)
+        cosines = np.fromiter(listed.values(), dtype=np.float32, count=len(listed))
         scores, evidence = cosines, dict[int, float]()
-        if self.document_vectors and self.blend > 0:
-            scores, evidence = self._blended(store, query, listed, cosines)
+        if self.document_vectors and self.blend > 0 and chunk_ids:
+            scores, evidence = self._blended(store, query, chunk_ids, cosines)
         # A document's chunks tie at blend 1: its best chunk leads them.
-        order = sorted(range(len(listed)), key=lambda i: (-scores[i], -cosines[i]))
-        return [(listed[i], float(scores[i])) for i in order], evidence
+        order = sorted(range(len(chunk_ids)), key=lambda i: (-scores[i], -cosines[i]))
+        kept = [(chunk_ids[i], float(scores[i])) for i in order[:candidates]]
+        return LegResult("vector", kept, cosines={cid: evidence[cid] for cid, _ in kept
+                                                  if cid in evidence})
 
     def _blended(self, store: SearchReads, query: Floats, chunk_ids: list[int],
                  cosines: Floats) -> tuple[Floats, dict[int, float]]:
@@ -222,8 +231,8 @@ class VectorLeg:
                         cosines), evidence
 
     def _best_chunks(self, store: SearchReads, query: Floats,
-                     documents: Keys) -> dict[int, int]:
-        """Document id -> its chunk closest to ``query``, from the vector index."""
+                     documents: Keys) -> dict[int, tuple[int, float]]:
+        """Document id -> (its chunk closest to ``query``, that cosine), from the vector index."""
         rows = store.document_chunks(documents.tolist())
         held = self.vectors.present(np.array([cid for cid, _ in rows], dtype=np.int64))
         pairs = [pair for pair, ok in zip(rows, held.tolist()) if ok]
@@ -235,4 +244,4 @@ class VectorLeg:
         for (cid, doc), similarity in zip(pairs, similarities):
             if doc not in picks or similarity > picks[doc][1]:
                 picks[doc] = (cid, similarity)
-        return {doc: cid for doc, (cid, _) in picks.items()}
+        return picks
