@@ -138,6 +138,7 @@ class SearchSettings:
     # nDCG@10 is 0.697-0.699 for any share from 0.5 to 1 (bm25s: 0.696); 0.5 keeps a
     # long page findable by its title (kano's 5,000-word SKILL.md: rank 4, not 108).
     document_share: float = field(default=0.5, metadata=_range(0, 1))
+    proximity_weight: float = field(default=0.0, metadata=_range(0))
     doctype_boosts: dict[str, float] = field(default_factory=dict)
     # Recency (search/boosts.py): weight * 0.5 ** (age / half-life) from front matter
     # updated/created/date. Off: there is no dated relevance data to choose a default on.

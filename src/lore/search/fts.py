@@ -71,6 +71,25 @@ def match_terms(parsed: ParsedQuery) -> list[str]:
     return positive[:MAX_TERMS]
 
 
+def proximity_pairs(parsed: ParsedQuery, *, gap: bool = False) -> list[str]:
+    """Each two neighbouring content words of the query as one FTS5 phrase.
+
+    With ``gap`` the stopwords written between them stay in the phrase.
+    """
+    words = [t for t in parsed.terms if has_word_chars(t)]
+    out: list[str] = []
+    last: int | None = None
+    for i, word in enumerate(words):
+        if word.lower() in STOPWORDS:
+            continue
+        plain = "*" not in word and not any(cjk for _, cjk in split_cjk(word))
+        if last is not None and plain:
+            between = words[last + 1:i] if gap else []
+            out.append(quote_fts(" ".join([words[last], *between, word])))
+        last = i if plain else None
+    return out[:MAX_TERMS]
+
+
 def build_match(parsed: ParsedQuery) -> str | None:
     """The FTS5 MATCH expression for ``parsed``, or ``None`` if nothing is searchable.
 

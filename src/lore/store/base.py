@@ -130,8 +130,9 @@ class SearchReads(Protocol):
 
     def keyword_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
                         limit: int, restriction: Restriction | None,
-                        per_document: bool = False,
-                        share: float = 0.5) -> list[tuple[int, float]]:
+                        per_document: bool = False, share: float = 0.5,
+                        pairs: Sequence[str] = (),
+                        pair_weight: float = 0.0) -> list[tuple[int, float]]:
         """The best ``limit`` chunks matching any term, as (chunk id, score), best first.
 
         ``weights`` weigh the title, heading and body fields; higher scores

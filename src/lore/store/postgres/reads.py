@@ -54,8 +54,9 @@ class PgSearchReadsMixin:
 
     def keyword_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
                         limit: int, restriction: Restriction | None,
-                        per_document: bool = False,
-                        share: float = 0.5) -> list[tuple[int, float]]:
+                        per_document: bool = False, share: float = 0.5,
+                        pairs: Sequence[str] = (),
+                        pair_weight: float = 0.0) -> list[tuple[int, float]]:
         """The best ``limit`` chunks, or documents, by BM25 as the local index scores them
         (``store.postgres.bm25``, one statement): (chunk id, score), best first. The
         arguments mean what they mean for ``lore.store.base.SearchReads.keyword_ranking``.
