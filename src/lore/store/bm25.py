@@ -68,22 +68,26 @@ def fts5_idf(rows: int, hits: int) -> float:
 
 
 def ranking_sql(table: Table, weights: int, *, limit: int, doc_filter: DocFilter | None,
-                rare: bool) -> str:
-    """The ranking statement. Parameters: the weights, the MATCH expression, the rare
-    expression (when ``rare``), the filter's parameters, the limit."""
+                rare: bool, proximity: bool = False) -> str:
+    """The ranking statement. Parameters: (with ``proximity``: the pair weight;) the
+    weights, the MATCH expression, the rare expression (when ``rare``), the filter's
+    parameters, (with ``proximity``: the weights and the pairs' MATCH expression;)
+    the limit."""
     marks = ", ".join("?" for _ in range(weights))
-    sql = (f"SELECT rowid, bm25({table.name}, {marks}) AS score FROM {table.name}"
+    sql = (f"SELECT rowid AS id, bm25({table.name}, {marks}) AS score FROM {table.name}"
            f" WHERE {table.name} MATCH ?")
     if rare:
         sql += f" AND +rowid IN (SELECT rowid FROM {table.name} WHERE {table.name} MATCH ?)"
     if doc_filter is not None:
         sql += " AND " + table.allowed_sql.format(doc_filter[0])
-    return sql + " ORDER BY score, rowid LIMIT ?"
+    if proximity:
+        sql = _with_pairs(sql, "id", table.name, weights)
+    return sql + " ORDER BY score, id LIMIT ?"
 
 
 def rank(conn: sqlite3.Connection, table: Table, terms: Sequence[str], *,
-         weights: Sequence[float], limit: int,
-         doc_filter: DocFilter | None = None) -> list[tuple[int, float]]:
+         weights: Sequence[float], limit: int, doc_filter: DocFilter | None = None,
+         pairs: Sequence[str] = (), pair_weight: float = 0.0) -> list[tuple[int, float]]:
     """The top ``min(limit, matching rows)`` rows by BM25 as (rowid, score), best first.
 
     Args:
@@ -94,20 +98,29 @@ def rank(conn: sqlite3.Connection, table: Table, terms: Sequence[str], *,
         weights: one weight per column of the table.
         limit: how many rows.
         doc_filter: only rows of these documents.
+        pairs: phrases of neighbouring query words (``rank_documents``).
+        pair_weight: the weight of ``pairs`` (0: none).
     """
     if not terms or limit < 1:
         return []
     match = " OR ".join(terms)
     extra = doc_filter[1] if doc_filter is not None else []
+    proximity = _Proximity(" OR ".join(pairs), pair_weight) if pairs and pair_weight else None
+    near: tuple[list[object], list[object]] = (
+        ([proximity.weight], [*weights, proximity.match]) if proximity else ([], []))
     common, bound = _common_terms(conn, table, terms)
     if common:
         rare = " OR ".join(dict.fromkeys(t for t in terms if t not in common))
-        sql = ranking_sql(table, len(weights), limit=limit, doc_filter=doc_filter, rare=True)
-        found = _run(conn, sql, [*weights, match, rare, *extra, limit])
+        if proximity is not None:    # see rank_documents
+            rare += f" OR {proximity.match}"
+        sql = ranking_sql(table, len(weights), limit=limit, doc_filter=doc_filter, rare=True,
+                          proximity=proximity is not None)
+        found = _run(conn, sql, [*near[0], *weights, match, rare, *extra, *near[1], limit])
         if len(found) == limit and found[-1][1] >= bound:
             return found
-    sql = ranking_sql(table, len(weights), limit=limit, doc_filter=doc_filter, rare=False)
-    return _run(conn, sql, [*weights, match, *extra, limit])
+    sql = ranking_sql(table, len(weights), limit=limit, doc_filter=doc_filter, rare=False,
+                      proximity=proximity is not None)
+    return _run(conn, sql, [*near[0], *weights, match, *extra, *near[1], limit])
 
 
 def _run(conn: sqlite3.Connection, sql: str, params: list[object]) -> list[tuple[int, float]]:

@@ -170,11 +170,14 @@ class KeywordCopy:
 
     def rank_chunks(self, phrases: list[tuple[list[str], bool]], *,
                     weights: tuple[float, float, float, float], limit: int,
-                    allowed: Bools | None) -> list[tuple[int, float]] | None:
+                    allowed: Bools | None, pairs: list[tuple[list[str], bool]] | None = None,
+                    pair_weight: float = 0.0) -> list[tuple[int, float]] | None:
         """``bm25.rank`` over ``chunks_fts``: (chunk id, score), best first."""
         if not exact_weights(weights):
             return None
         score, hit = _scores(self.chunks, phrases, weights)
+        if pairs and pair_weight:
+            score = score + pair_weight * _scores(self.chunks, pairs, weights)[0]
         if allowed is not None:
             hit &= allowed[self.chunk_document]
         rows = _top(np.flatnonzero(hit), score, limit)

@@ -69,7 +69,8 @@ class KeywordReadsMixin:
                 self._conn, terms, weights=weights, share=share, limit=limit,
                 doc_filter=doc_filter, pairs=pairs, pair_weight=pair_weight)]
         return bm25.rank(self._conn, bm25.CHUNKS, terms, weights=(*weights, weights[2]),
-                         limit=limit, doc_filter=doc_filter)
+                         limit=limit, doc_filter=doc_filter, pairs=pairs,
+                         pair_weight=pair_weight)
 
     def prepare_keyword_memory(self) -> bool:
         """Copy the FTS5 tables into memory now (``lore.store.keyword_memory``), so the
@@ -145,7 +146,7 @@ class KeywordReadsMixin:
                                        pair_weight=pair_weight)
             return None if hits is None else [(h.chunk_id, h.score) for h in hits]
         return copy.rank_chunks(phrases, weights=(*weights, weights[2]), limit=limit,
-                                allowed=allowed)
+                                allowed=allowed, pairs=pair_phrases, pair_weight=pair_weight)
 
     def marked_snippets(self, terms: Sequence[str], chunk_ids: Sequence[int], *,
                         marks: tuple[str, str], tokens: int) -> dict[int, str]:
