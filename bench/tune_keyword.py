@@ -10,7 +10,7 @@ built first, so every ranking comes from the same path a long-lived index uses.
 
 Proximity: neighbouring content words of the query, as phrases
 (``lore.search.fts.proximity_pairs``), add ``weight * their BM25`` to a row's
-score; ``--gap`` keeps the stopwords written between them in the phrase.
+score.
 
     python bench/tune_keyword.py ../shared/datasets/scifact --work-dir /tmp/sf \\
         --title 1 2 3 4 6 --heading 2 --proximity 0 0.1 0.2 0.3
@@ -48,8 +48,6 @@ def main() -> int:
     parser.add_argument("--body", type=float, nargs="+", default=None)
     parser.add_argument("--proximity", type=float, nargs="+", default=None,
                         help="weights of the neighbouring-word phrases (0: off)")
-    parser.add_argument("--gap", action="store_true",
-                        help="keep the stopwords between two content words in their phrase")
     parser.add_argument("--candidates", type=int, default=100,
                         help="documents per leg (default 100, as at limit 10)")
     args = parser.parse_args()
@@ -83,7 +81,7 @@ def main() -> int:
                 s, title_weight=title, heading_weight=heading, body_weight=body,
                 proximity_weight=proximity))
             keyword, hybrid = _score(store, tuned, plans, others, qrels, beir_of,
-                                     candidates=args.candidates, gap=args.gap)
+                                     candidates=args.candidates)
             print(f"title={title:<4} heading={heading:<4} body={body:<4} "
                   f"proximity={proximity:<5} keyword nDCG@10 {keyword:.4f}  "
                   f"hybrid nDCG@10 {hybrid:.4f}", flush=True)
@@ -93,13 +91,13 @@ def main() -> int:
 
 def _score(store: Catalog, settings: Settings, plans: dict[str, Plan],
            others: dict[str, list[LegResult]], qrels: dict[str, dict[str, int]],
-           beir_of: dict[int, str], *, candidates: int, gap: bool) -> tuple[float, float]:
+           beir_of: dict[int, str], *, candidates: int) -> tuple[float, float]:
     """Keyword-only and hybrid nDCG@10 of one setting."""
     s = settings.search
     keyword_run: dict[str, list[str]] = {}
     hybrid_run: dict[str, list[str]] = {}
     for qid, plan in plans.items():
-        pairs = proximity_pairs(plan.parsed, gap=gap) if s.proximity_weight else []
+        pairs = proximity_pairs(plan.parsed) if s.proximity_weight else []
         kw = keyword_leg(store, plan.terms, limit=candidates, restriction=None,
                          weights=(s.title_weight, s.heading_weight, s.body_weight),
                          share=s.document_share, pairs=pairs, pair_weight=s.proximity_weight)

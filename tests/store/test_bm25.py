@@ -12,7 +12,9 @@ float ties).
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -39,7 +41,7 @@ def occurrences(tokens: list[str], phrase: tuple[str, ...]) -> int:
 
 
 def bm25_scores(rows: dict[int, list[tuple[list[str], float]]],
-                query: list[str], pairs: list[tuple[str, str]] = (),  # type: ignore[assignment]
+                query: list[str], pairs: Sequence[tuple[str, str]] = (),
                 pair_weight: float = 0.0) -> dict[int, float]:
     """FTS5's bm25() for every row matching a query word: row -> [(column tokens, weight)];
     plus ``pair_weight`` times the bm25() of the word pairs as phrases."""
@@ -143,7 +145,7 @@ def check(corpus: list[tuple[list[str], list[list[str]], str]], query: list[str]
             owner[len(owner) + 1] = i + 1
             chunk_rows[len(chunk_rows) + 1] = [(title, 3.0), ([], 2.0), (words, 1.0)]
     # Neighbouring query words, as ``proximity_pairs`` pairs them (no stopword here).
-    pairs = list(zip(query, query[1:]))
+    pairs = list(itertools.pairwise(query))
     doc_scores = bm25_scores(documents, query, pairs, pair_weight)
     chunk_scores = bm25_scores(chunk_rows, query, pairs, pair_weight)
     best_chunk: dict[int, float] = {}

@@ -71,22 +71,25 @@ def match_terms(parsed: ParsedQuery) -> list[str]:
     return positive[:MAX_TERMS]
 
 
-def proximity_pairs(parsed: ParsedQuery, *, gap: bool = False) -> list[str]:
-    """Each two neighbouring content words of the query as one FTS5 phrase.
+def proximity_pairs(parsed: ParsedQuery) -> list[str]:
+    """Each two neighbouring content words of the query's bare terms, as one FTS5 phrase.
 
-    With ``gap`` the stopwords written between them stay in the phrase.
+    Term proximity (sequential dependence): a document that writes two of the
+    query's words side by side, in its order, is more likely about what the
+    query says than one using both words apart, and long natural-language
+    queries (SciFact's claims) hold many such pairs. Stopwords between the two
+    words are skipped, as in the keyword terms; a prefix word or a CJK run
+    (matched inside longer tokens) ends the chain.
     """
-    words = [t for t in parsed.terms if has_word_chars(t)]
     out: list[str] = []
-    last: int | None = None
-    for i, word in enumerate(words):
-        if word.lower() in STOPWORDS:
+    last: str | None = None
+    for word in parsed.terms:
+        if not has_word_chars(word) or word.lower() in STOPWORDS:
             continue
         plain = "*" not in word and not any(cjk for _, cjk in split_cjk(word))
         if last is not None and plain:
-            between = words[last + 1:i] if gap else []
-            out.append(quote_fts(" ".join([words[last], *between, word])))
-        last = i if plain else None
+            out.append(quote_fts(f"{last} {word}"))
+        last = word if plain else None
     return out[:MAX_TERMS]
 
 
