@@ -24,6 +24,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from _shared import SCIFACT
+
 from lore.config import load_settings
 from lore.embed.runner import EmbeddingRunner
 from lore.eval.beir import load_qrels, load_queries
@@ -39,10 +41,11 @@ from lore.store.catalog import Catalog
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dataset", type=Path)
+    parser.add_argument("dataset", type=Path, nargs="?", default=SCIFACT,
+                        help=f"a BEIR folder (default {SCIFACT})")
     parser.add_argument("--work-dir", type=Path, required=True,
-                        help="an earlier `lore eval --work-dir` folder (corpus/ and index/)")
-    parser.add_argument("--split", default="train")
+                        help="its index: a `lore eval --work-dir` folder (corpus/, index/)")
+    parser.add_argument("--split", default="train", help="never a split you report")
     parser.add_argument("--title", type=float, nargs="+", default=None)
     parser.add_argument("--heading", type=float, nargs="+", default=None)
     parser.add_argument("--body", type=float, nargs="+", default=None)

@@ -139,8 +139,10 @@ class SearchReads(Protocol):
         are better; a repeated term counts once per repetition. With
         ``per_document``, documents are ranked instead, each by ``share`` times
         its document-level BM25 plus ``1 - share`` times its best chunk's, and
-        represented by that chunk. The result holds exactly the top
-        ``min(limit, matching)``: a backend may skip scoring rows that match
+        represented by that chunk. ``pairs`` (phrases of neighbouring query words)
+        add ``pair_weight`` times their BM25 to each matching row's score (term
+        proximity; a backend may ignore them, and says so). The result holds
+        exactly the top ``min(limit, matching)``: a backend may skip scoring rows that match
         only very common terms only where that provably changes nothing
         (``lore.store.bm25``).
         """
