@@ -11,6 +11,9 @@ goes through an :class:`IndexService`. It keeps:
   connection, and a sync in progress (which commits in batches) is never seen
   half done. When a sync ends, a new generation is built and swapped in; the
   old readers close as their requests return. Reads never wait for a sync.
+  Opening a generation also starts, in the background, the in-memory copy of
+  the keyword index its readers search (``lore.store.keyword_memory``), so a
+  server's first searches already take that path.
 
 A sync made by another process (``lore index`` in a shell) is noticed on the
 next request, at most once per ``probe_interval_s``, and a new generation is
@@ -201,6 +204,9 @@ class IndexService:
                 self._warm(idx)
             else:
                 idx.share_loaded(first)
+            # The in-memory keyword copy (one per catalog file, shared by the readers)
+            # is built in the background now, so the first searches find it ready.
+            idx.prepare_keyword_search(wait=False)
             gen.idle.put(idx)
         return gen
 
