@@ -277,7 +277,8 @@ def load_copy(conn: sqlite3.Connection, previous: QueryTokenizer | None = None
         owners = dict(conn.execute("SELECT id, document_id FROM chunks").fetchall())
     finally:
         conn.execute("COMMIT")
-    if tokenizer is None or documents is None or chunks is None or any(int(r) not in owners for r in chunks.rowids):
+    if tokenizer is None or documents is None or chunks is None or any(
+            int(r) not in owners for r in chunks.rowids):
         return None
     owner_ids = np.array([owners[int(r)] for r in chunks.rowids], dtype=np.int64)
     chunk_document = np.searchsorted(documents.rowids, owner_ids)

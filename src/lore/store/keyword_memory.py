@@ -9,9 +9,9 @@ built only where it pays:
   background thread at a keyword search ``BUILD_AFTER_S`` or more after its
   first one (a notebook or script holding an ``Index``; one search may rank
   twice, when it widens its candidates, but within milliseconds), or when
-  asked: at once in the background (``request``; a server, MCP, and their
-  watchers do this whenever they open readers, so their first searches find
-  the copy ready) or in the caller's thread (``prepare``); before that it
+  asked: at once in the background (``request``; a server and MCP do this
+  whenever a sync opens readers, their start-up sync included, so their first
+  searches find the copy ready) or in the caller's thread (``prepare``); before that it
   uses a copy only if one is already held;
 - never past ``MAX_TOKENS`` tokens in both tables together (about 23 bytes
   of memory a token, so at most about 230 MB): above it FTS5 always answers;
@@ -132,7 +132,8 @@ class KeywordMemory:
                     self._copy = copy
                 self._took = time.monotonic() - self._started
                 self._thread = None
-                if self._wanted in (self._refused, copy.fingerprint if copy else None):
+                made = copy.fingerprint if copy is not None else None
+                if self._wanted in (self._refused, made):
                     self._wanted = None   # asked for during this build, and what it made
                 self._start_wanted()
 
