@@ -306,7 +306,7 @@ def test_inside_a_snapshot_the_fingerprint_is_read_once_per_catalog_state(folder
 
 def test_a_never_written_catalog_is_copied_empty_and_the_copy_follows_the_first_write(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A server over a new index starts its copy before the first sync wrote anything."""
+    """A server over an empty folder copies FTS5 tables its sync never wrote to."""
     monkeypatch.setattr(keyword_memory, "REBUILD_PAUSE", 0.0)
     with Catalog.open(tmp_path) as catalog:
         assert catalog.prepare_keyword_memory()
