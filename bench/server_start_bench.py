@@ -5,7 +5,8 @@ and ``lore mcp`` do (open, then a sync: a no-op on a built index), and from
 the moment it is open sends SciFact's judged test queries one after another
 (hybrid, limit 10, embedding cache off, through ``service.reader()``) for
 ``--seconds``. Each pass is a fresh process (cold: nothing of an earlier pass
-is held), run one after the other in one invocation:
+is held); ``--rounds`` rounds run the two passes in turn in one invocation,
+and the medians over the rounds are the figures:
 
 - ``start``: as the servers are now: the in-memory keyword copy starts
   building in the background when the readers are opened;
@@ -16,12 +17,13 @@ is held), run one after the other in one invocation:
 For each pass: seconds from opening the service to the first search it
 answered, and to the first one answered from the copy; searches by keyword
 path; p50 of the searches in the first ``--early`` seconds after the first
-answer, and of all. The ratios are start / first-search of this run.
+answer, and of all. The ratios are start / first-search of this run (the
+medians'); each round's figures are printed too.
 Absolute times depend on the machine's load: the load average is printed.
 
 Usage (the index is built by hybrid_latency_bench.py in the same --work-dir):
   python bench/server_start_bench.py --work-dir /tmp/sf
-  python bench/server_start_bench.py --work-dir /tmp/sf --seconds 15 --early 5
+  python bench/server_start_bench.py --work-dir /tmp/sf --rounds 5 --seconds 20 --early 5
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import argparse
 import dataclasses
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -89,13 +92,18 @@ def summary(name: str, searches: list[tuple[float, float, str]], early: float
     copy_at = next((t for t, _, path in searches if path == "memory"), float("nan"))
     early_ms = [ms for t, ms, _ in searches if t - first <= early]
     found = {"first answer s": first, "first from copy s": copy_at,
-             "fts5": sum(path == "fts5" for *_, path in searches),
-             "copy": sum(path == "memory" for *_, path in searches),
+             "fts5": float(sum(path == "fts5" for *_, path in searches)),
+             "copy": float(sum(path == "memory" for *_, path in searches)),
              "p50 early ms": percentile(early_ms, 50),
              "p50 all ms": percentile([ms for _, ms, _ in searches], 50)}
-    print(f"{name:<13} " + "  ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
-                                     for k, v in found.items()))
+    show(name, found)
     return found
+
+
+def show(name: str, found: dict[str, float]) -> None:
+    """One line of figures: times to two decimals, counts whole."""
+    print(f"{name:<13} " + "  ".join(f"{k} {v:.2f}" if k.endswith("s") else f"{k} {v:.0f}"
+                                     for k, v in found.items()))
 
 
 def main() -> None:
@@ -107,6 +115,8 @@ def main() -> None:
                         help="how long each pass searches, counted from opening the service")
     parser.add_argument("--early", type=float, default=5.0,
                         help="the window after the first answer whose p50 is compared")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of both passes (in turn); the figures are medians")
     parser.add_argument("--one-pass", choices=PASSES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     qrels = load_qrels(args.dataset, "test")
@@ -118,13 +128,20 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f} at start (absolute times depend on it); "
           f"each pass a fresh process, {args.seconds:.0f} s of hybrid searches, limit 10, "
           "embedding cache off")
-    found = {}
+    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in PASSES}
+    for _ in range(args.rounds):
+        for name in PASSES:
+            out = subprocess.run([sys.executable, __file__, "--work-dir", str(args.work_dir),
+                                  "--dataset", str(args.dataset),
+                                  "--seconds", str(args.seconds), "--one-pass", name],
+                                 check=True, capture_output=True, text=True)
+            rounds[name].append(summary(
+                name, json.loads(out.stdout.splitlines()[-1])["searches"], args.early))
+    print(f"medians over {args.rounds} rounds:")
+    found = {name: {key: statistics.median(r[key] for r in rounds[name])
+                    for key in rounds[name][0]} for name in PASSES}
     for name in PASSES:
-        out = subprocess.run([sys.executable, __file__, "--work-dir", str(args.work_dir),
-                              "--dataset", str(args.dataset), "--seconds", str(args.seconds),
-                              "--one-pass", name], check=True, capture_output=True, text=True)
-        found[name] = summary(name, json.loads(out.stdout.splitlines()[-1])["searches"],
-                              args.early)
+        show(name, found[name])
     now, before = found["start"], found["first-search"]
     print(f"p50 of the first {args.early:.0f} s, start / first-search: "
           f"{now['p50 early ms']:.2f} / {before['p50 early ms']:.2f} ms "
