@@ -11,10 +11,6 @@ best coverage, ``search/fusion.py`` ``adapt_weights``). ``--spread`` adds a grid
 ``search.spread_exponent`` (keyword and vector weights scaled by each leg's
 spread, ``spread_weights``) x vector weight at the configured coverage setting.
 
-``--blend`` instead grids ``search.document_blend`` (the share of its
-document's pooled cosine in each chunk's vector score, ``search/vector.py``),
-fused at the configured weights, coverage and spread.
-
 Each leg returns ``--candidates`` chunks (default 100, what a search at limit
 10 asks for). A search asks for ``max(search.candidates, 2 * limit)``, so
 ``lore eval``'s limit 100 fuses 200 and scores move with it: pass
@@ -23,8 +19,6 @@ Each leg returns ``--candidates`` chunks (default 100, what a search at limit
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work \
         --adaptive --spread
-    python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work \
-        --blend 0 0.25 0.5
 """
 
 from __future__ import annotations
@@ -32,7 +26,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
-from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,7 +33,7 @@ from lore.config import load_settings
 from lore.embed.runner import EmbeddingRunner
 from lore.eval.beir import load_qrels, load_queries
 from lore.eval.metrics import evaluate
-from lore.search.engine import Plan, keyword_top_coverage, leg_weights, plan_query, run_legs
+from lore.search.engine import keyword_top_coverage, leg_weights, plan_query, run_legs
 from lore.search.fusion import (
     LegResult,
     adapt_weights,
@@ -68,8 +61,6 @@ def main() -> int:
                         help="chunks per leg (default 100, as at limit 10; 200 as at limit 100)")
     parser.add_argument("--spread", action="store_true",
                         help="with --adaptive: also grid search.spread_exponent x vector weight")
-    parser.add_argument("--blend", type=float, nargs="+", default=None,
-                        help="grid search.document_blend at the configured fusion instead")
     args = parser.parse_args()
 
     qrels = load_qrels(args.dataset, args.split)
@@ -83,13 +74,7 @@ def main() -> int:
         if space is None:
             parser.error(f"{args.work_dir / 'index'} has no vectors: run `lore eval` with "
                          "embeddings enabled first")
-        leg = VectorLeg(EmbeddingRunner.from_settings(settings.embed), store.vector_index(space),
-                        document_vectors=settings.search.document_vectors,
-                        blend=settings.search.document_blend)
-        if args.blend:
-            blend_grid(store, leg, settings, {q: queries[q] for q in qrels}, qrels, beir_of,
-                       args.blend, candidates=args.candidates)
-            return 0
+        leg = VectorLeg(EmbeddingRunner.from_settings(settings.embed), store.vector_index(space))
         if args.adaptive:
             for share in args.document_share or [settings.search.document_share]:
                 print(f"search.document_share={share}")
@@ -192,37 +177,6 @@ def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: d
 
     for vector, k in itertools.product(vectors, (5, 10, 60)):
         print(f"rrf k={k:<3} vector_weight={vector:<5} nDCG@10 {rrf(vector, k):.4f}")
-
-
-def blend_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
-               qrels: dict[str, dict[str, int]], beir_of: dict[int, str],
-               blends: Iterable[float], *, candidates: int = 100) -> None:
-    """Print nDCG@10 of the configured fusion for each ``search.document_blend``."""
-    s = settings.search
-    other: dict[str, tuple[Plan, list[LegResult]]] = {}
-    for qid, text in queries.items():   # the keyword and id legs do not change: run them once
-        plan = plan_query(store, text, None)
-        other[qid] = (plan, run_legs(store, plan, settings=settings, candidates=candidates,
-                                     mode="keyword"))
-    print(f"{len(other)} queries; vector {s.vector_weight}, full coverage "
-          f"{s.keyword_full_coverage}, spread {s.spread_exponent}")
-    for blend in blends:
-        variant = replace(leg, blend=blend)
-        run = {}
-        for qid, (plan, legs) in other.items():
-            vector = variant.run(store, plan.parsed.text, restriction=plan.restriction,
-                                 candidates=candidates)
-            # the order run_legs gives them: keyword, vector, id
-            legs = [lg for lg in legs if lg.name == "keyword"] + [vector] + \
-                [lg for lg in legs if lg.name != "keyword"]
-            owners = store.chunk_owners(sorted({c for lg in legs for c, _ in lg.ranked}))
-            collapsed = collapse_to_documents(legs, owners)
-            weights = spread_weights(adapt_weights(
-                leg_weights(settings), keyword_top_coverage(store, plan, legs, owners),
-                s.keyword_full_coverage), collapsed, s.spread_exponent)
-            fused = fuse(collapsed, weights, k=s.rrf_k, method="score")
-            run[qid] = [beir_of[owners[f.chunk_id]] for f in fused[:100]]
-        print(f"document_blend={blend:<5} nDCG@10 {evaluate(run, qrels).mean['ndcg@10']:.4f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -47,10 +47,10 @@ def index(tmp_path: Path) -> Iterator[Index]:
         yield opened
 
 
-def leg_of(index: Index, *, document_vectors: bool = True, blend: float = 0.0) -> VectorLeg:
+def leg_of(index: Index, *, document_vectors: bool = True) -> VectorLeg:
     leg = index._vector_leg([])
     assert leg is not None
-    return VectorLeg(leg.runner, leg.vectors, document_vectors=document_vectors, blend=blend)
+    return VectorLeg(leg.runner, leg.vectors, document_vectors=document_vectors)
 
 
 def document_row(index: Index, path: str) -> int:
@@ -59,36 +59,25 @@ def document_row(index: Index, path: str) -> int:
     return int(row)
 
 
-def cosines(index: Index, query: np.ndarray) -> tuple[dict[int, float], dict[int, float]]:
-    """Each chunk's and each multi-chunk document's cosine to ``query``, from the catalog.
-
-    The document's vector is the mean of its chunks' unit vectors, computed
-    here independently of the sidecar and of the pooling at index time.
-    """
+def brute_force(index: Index, query: np.ndarray, *, documents: bool) -> list[tuple[int, float]]:
+    """The leg's ranking computed from the catalog's vectors, independently of the sidecar."""
     owner = dict(index._store.conn.execute("SELECT id, document_id FROM chunks"))
     keys, vectors = next(index._store.iter_vectors(index._store.active_space().id))
     units = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    chunk = dict(zip(keys.tolist(), (units @ query).tolist()))
-    pooled = {}
-    for document in set(owner.values()):
-        mine = [cid for cid in chunk if owner[cid] == document]
-        if len(mine) >= 2:
+    scores = dict(zip(keys.tolist(), (units @ query).tolist()))
+    if documents:
+        for document in set(owner.values()):
+            mine = [cid for cid in scores if owner[cid] == document]
+            if len(mine) < 2:
+                continue
             mean = units[np.isin(keys, mine)].mean(axis=0)
-            for cid in mine:
-                pooled[cid] = float(mean @ query / np.linalg.norm(mean))
-    return chunk, pooled
-
-
-def brute_force(index: Index, query: np.ndarray, *, blend: float) -> list[tuple[int, float]]:
-    """The leg's ranking: every chunk moved ``blend`` of the way to its document's cosine."""
-    chunk, pooled = cosines(index, query)
-    scores = {cid: (1 - blend) * score + blend * pooled[cid] if cid in pooled else score
-              for cid, score in chunk.items()}
-    return sorted(scores.items(), key=lambda item: (-item[1], -chunk[item[0]]))
+            best = max(mine, key=lambda cid: scores[cid])
+            scores[best] = max(scores[best], float(mean @ query / np.linalg.norm(mean)))
+    return sorted(scores.items(), key=lambda item: -item[1])
 
 
 def test_whole_document_match_is_found_through_its_document_key(index: Index) -> None:
-    leg = leg_of(index, blend=1.0)
+    leg = leg_of(index)
     query = leg.embed_query(QUERY)
     spread = document_row(index, "spread.md")
     keys, scores = leg.vectors.search(query, 1)
@@ -102,79 +91,20 @@ def test_whole_document_match_is_found_through_its_document_key(index: Index) ->
     assert top_score == pytest.approx(float(scores[0]), abs=1e-5)
     assert top_score > float(np.max(leg.vectors.get(np.array(own)) @ query))
 
-    for chunks_alone in (leg_of(index, blend=0.0), leg_of(index, document_vectors=False,
-                                                          blend=1.0)):
-        best_chunk, _ = chunks_alone.run(index._store, QUERY, restriction=None,
-                                         candidates=10).ranked[0]
-        assert best_chunk not in own          # no single section wins without its document
+    chunks_only = leg_of(index, document_vectors=False)
+    best_chunk, _ = chunks_only.run(index._store, QUERY, restriction=None,
+                                    candidates=10).ranked[0]
+    assert best_chunk not in own          # no single section wins without its document
     assert index.search(QUERY, mode="vector")[0].path == "spread.md"
 
 
-@pytest.mark.parametrize(("documents", "blend"),
-                         [(True, 0.0), (True, 0.4), (True, 1.0), (False, 0.4)])
-def test_leg_matches_brute_force(index: Index, documents: bool, blend: float) -> None:
-    leg = leg_of(index, document_vectors=documents, blend=blend)
-    expected = brute_force(index, leg.embed_query(QUERY), blend=blend if documents else 0.0)
+@pytest.mark.parametrize("documents", [True, False])
+def test_leg_matches_brute_force(index: Index, documents: bool) -> None:
+    leg = leg_of(index, document_vectors=documents)
+    expected = brute_force(index, leg.embed_query(QUERY), documents=documents)
     ranked = leg.run(index._store, QUERY, restriction=None, candidates=100).ranked
     assert [cid for cid, _ in ranked] == [cid for cid, _ in expected]
     np.testing.assert_allclose([s for _, s in ranked], [s for _, s in expected], atol=1e-5)
-
-
-def test_a_one_chunk_document_is_scored_by_its_chunk_alone(index: Index) -> None:
-    glacier = document_row(index, "glacier.md")
-    (chunk,) = [cid for (cid,) in index._store.conn.execute(
-        "SELECT id FROM chunks WHERE document_id = ?", (glacier,))]
-    scores = []
-    for blend in (0.0, 0.4, 1.0):
-        leg = leg_of(index, blend=blend)
-        ranked = dict(leg.run(index._store, QUERY, restriction=None, candidates=100).ranked)
-        scores.append(ranked[chunk])
-    own = float((leg.vectors.get(np.array([chunk])) @ leg.embed_query(QUERY))[0])
-    np.testing.assert_allclose(scores, [own] * 3, atol=1e-6)
-
-
-def test_blended_chunks_keep_the_cosine_evidence_the_calibration_reads(index: Index) -> None:
-    """A blended score is no cosine: the leg also reports each chunk's cosine, and its
-    document's best chunk the closer of its own and the pooled cosine, as before blending."""
-    leg = leg_of(index, blend=0.4)
-    chunk, pooled = cosines(index, leg.embed_query(QUERY))
-    result = leg.run(index._store, QUERY, restriction=None, candidates=100)
-    owner = dict(index._store.conn.execute("SELECT id, document_id FROM chunks"))
-    assert set(result.cosines) == {cid for cid, _ in result.ranked}
-    for cid, evidence in result.cosines.items():
-        mine = [other for other in chunk if owner[other] == owner[cid]]
-        if cid in pooled and chunk[cid] == max(chunk[m] for m in mine):
-            assert evidence == pytest.approx(max(chunk[cid], pooled[cid]), abs=1e-5)
-        else:
-            assert evidence == pytest.approx(chunk[cid], abs=1e-5)
-    spread = document_row(index, "spread.md")
-    best = max((cid for cid in chunk if owner[cid] == spread), key=chunk.__getitem__)
-    assert pooled[best] > chunk[best]
-    assert result.cosines[best] == pytest.approx(pooled[best], abs=1e-5)
-    assert leg_of(index, blend=0.0).run(index._store, QUERY, restriction=None,
-                                        candidates=100).cosines == {}
-
-
-def test_blend_moves_each_chunk_monotonically_to_its_document(index: Index) -> None:
-    """0 is the chunk's cosine, 1 the document's; between, no chunk overshoots or turns back,
-    and a document's chunks keep their order (its best chunk stays its representative)."""
-    blends = (0.0, 0.25, 0.5, 0.75, 1.0)
-    runs = [dict(leg_of(index, blend=b).run(index._store, QUERY, restriction=None,
-                                              candidates=100).ranked) for b in blends]
-    chunk, pooled = cosines(index, leg_of(index).embed_query(QUERY))
-    assert set(pooled) < set(chunk)          # some chunks have a document vector, some not
-    for cid in pooled:
-        path = [run[cid] for run in runs]
-        assert path[0] == pytest.approx(chunk[cid], abs=1e-5)
-        assert path[-1] == pytest.approx(pooled[cid], abs=1e-5)
-        steps = np.diff(path) * np.sign(pooled[cid] - chunk[cid])
-        assert (steps >= -1e-9).all()
-    owner = dict(index._store.conn.execute("SELECT id, document_id FROM chunks"))
-    for run in runs[:-1]:
-        for a in pooled:
-            for b in pooled:
-                if owner[a] == owner[b] and chunk[a] > chunk[b] + 1e-6:
-                    assert run[a] > run[b]
 
 
 def test_leg_returns_each_chunk_once_and_fills_the_candidates(index: Index) -> None:

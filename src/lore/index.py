@@ -296,8 +296,7 @@ class Index:
                            "is embedding them, or was interrupted); the vector leg "
                            "misses them, keyword search finds them.")
         return VectorLeg(runner, self._vectors,
-                         document_vectors=self.settings.search.document_vectors,
-                         blend=self.settings.search.document_blend)
+                         document_vectors=self.settings.search.document_vectors)
 
     def search(self, query: str, *, limit: int | None = None,
                filters: dict[str, list[str]] | None = None, chunks: bool = False,

@@ -130,13 +130,6 @@ class SearchSettings:
     # abstracts (1.6 chunks each); on by default for long multi-section items (kano:
     # 7.5 chunks per document), where a whole-document vector is what a query matches.
     document_vectors: bool = True
-    # Each chunk's vector score moves this share of the way to its document's pooled
-    # cosine (search/vector.py; 0: chunks score alone). SciFact train nDCG@10
-    # (bench/tune_fusion.py --blend): 0 .7371, 0.2 .7374, 0.3 .7371, 0.35 and 0.4 .7381,
-    # 0.5 .7384, 1 .7385 (the better of pooled and best chunk, before: .7371); backlog dev
-    # overall .902 at 0, .909 at 0.35 and 0.4 (semantic .572 -> .593), filtered .974 at
-    # 0.5 (docs/decisions/backlog-ranking.md).
-    document_blend: float = field(default=0.4, metadata=_range(0, 1))
     title_weight: float = field(default=3.0, metadata=_range(0))  # BM25 column weights
     heading_weight: float = field(default=2.0, metadata=_range(0))
     body_weight: float = field(default=1.0, metadata=_range(0))

@@ -125,18 +125,6 @@ def test_collapse_gives_a_document_both_legs_contributions() -> None:
     assert split[10] < split[20]
 
 
-def test_collapse_keeps_each_documents_best_cosine_under_its_representative() -> None:
-    from lore.search.fusion import collapse_to_documents
-
-    owners = {10: 1, 11: 1, 20: 2}
-    keyword = LegResult("keyword", [(11, 9.0), (20, 8.0)])
-    vector = LegResult("vector", [(10, 0.5), (20, 0.4), (11, 0.3)],
-                       cosines={10: 0.7, 11: 0.2, 20: 0.45})
-    _, collapsed = collapse_to_documents([keyword, vector], owners)
-    assert collapsed.ranked == [(11, 0.5), (20, 0.4)]    # doc 1 stands as chunk 11
-    assert collapsed.cosines == {11: 0.7, 20: 0.45}
-
-
 def test_collapse_drops_unknown_chunks() -> None:
     from lore.search.fusion import collapse_to_documents
 

@@ -138,8 +138,7 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
         # A filter or vector mode asks for the nearest documents however far; only an
         # open hybrid search drops vector-only hits that match nothing.
         kept = _kept(store, plan.terms, chosen, owners, limit=limit,
-                     drop=mode == "hybrid" and plan.restriction is None,
-                     cosines=next((leg.cosines for leg in ranked if leg.name == "vector"), {}))
+                     drop=mode == "hybrid" and plan.restriction is None)
         documents = [owners[f.chunk_id] for f, _ in kept]
         also = store.copies([d for (f, _), d in zip(kept, documents, strict=True)
                              if f.chunk_id in stands_for], plan.restriction)
@@ -323,8 +322,7 @@ def _document_boosts(store: SearchReads, owners: Mapping[int, int],
 
 
 def _kept(store: SearchReads, terms: Sequence[str], chosen: Sequence[Fused],
-          owners: Mapping[int, int], *, limit: int, drop: bool,
-          cosines: Mapping[int, float]) -> list[tuple[Fused, Evidence]]:
+          owners: Mapping[int, int], *, limit: int, drop: bool) -> list[tuple[Fused, Evidence]]:
     """The first ``limit`` of ``chosen`` with their evidence, less (with ``drop``) the hits
     that match nothing.
 
@@ -338,8 +336,7 @@ def _kept(store: SearchReads, terms: Sequence[str], chosen: Sequence[Fused],
         head = chosen[:size]
         documents = {owners[f.chunk_id] for f in head if "keyword" in f.legs}
         coverage = store.term_coverage(terms, documents) if documents else {}
-        kept = [(f, e) for f, e in zip(head, evidence(head, owners, coverage, cosines),
-                                       strict=True)
+        kept = [(f, e) for f, e in zip(head, evidence(head, owners, coverage), strict=True)
                 if not (drop and e.no_real_match)]
         if len(kept) >= limit or size >= len(chosen):
             return kept[:limit]

@@ -45,16 +45,11 @@ from typing import Any
 @dataclass(frozen=True)
 class LegResult:
     """One leg's ranking: ``(chunk id, leg score)`` pairs, best first, and what the leg
-    has to say about the query (``--explain`` shows it; e.g. an ambiguous id).
-
-    ``cosines`` holds, for chunks whose score is not the cosine the calibration
-    reads as evidence (the vector leg's blended scores), that cosine.
-    """
+    has to say about the query (``--explain`` shows it; e.g. an ambiguous id)."""
 
     name: str
     ranked: list[tuple[int, float]]
     notes: tuple[str, ...] = ()
-    cosines: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -238,13 +233,7 @@ def collapse_to_documents(legs: Sequence[LegResult],
                 continue
             seen.add(doc)
             ranked.append((best[doc][1], score))
-        cosines: dict[int, float] = {}    # a document's best, under its representative
-        for chunk_id, cosine in leg.cosines.items():
-            doc = document_of.get(chunk_id)
-            if doc is not None:
-                held = cosines.get(best[doc][1])
-                cosines[best[doc][1]] = cosine if held is None else max(held, cosine)
-        collapsed.append(LegResult(leg.name, ranked, cosines=cosines))
+        collapsed.append(LegResult(leg.name, ranked))
     return collapsed
 
 

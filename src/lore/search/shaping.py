@@ -71,8 +71,7 @@ def fold_copies(ranked: Sequence[Fused], owners: Mapping[int, int],
 
 
 def evidence(ranked: Sequence[Fused], owners: Mapping[int, int],
-             coverage: Mapping[int, float],
-             cosines: Mapping[int, float] | None = None) -> list[Evidence]:
+             coverage: Mapping[int, float]) -> list[Evidence]:
     """The calibration evidence of each hit, in rank order.
 
     Args:
@@ -80,16 +79,13 @@ def evidence(ranked: Sequence[Fused], owners: Mapping[int, int],
         owners: chunk id -> document id.
         coverage: document id -> keyword coverage (see ``Evidence``); only
             documents the keyword leg found count.
-        cosines: chunk id -> the vector leg's cosine where its score is not one
-            (``LegResult.cosines``); other hits read their vector score.
     """
     found: list[Evidence] = []
     for rank, entry in enumerate(ranked, start=1):
         vector = entry.legs.get("vector")
         keyword = "keyword" in entry.legs
         found.append(Evidence(
-            cosine=(cosines or {}).get(entry.chunk_id, vector.score)
-            if vector is not None else None,
+            cosine=vector.score if vector is not None else None,
             coverage=coverage.get(owners[entry.chunk_id], 0.0) if keyword else 0.0,
             pinned=entry.pinned, rank=rank))
     return found

@@ -13,14 +13,10 @@ match part of the query can win as a whole even when no single section is
 close. The leg still returns a ranking of chunk ids, because fusion and the
 per-document grouping in ``engine`` work on chunks: a document key becomes
 the document's best-matching chunk (the highest cosine to the query among its
-chunk vectors). A chunk of a document with a pooled vector scores
-``(1 - b) * its cosine + b * the pooled cosine`` (``b`` is
-``search.document_blend``; a one-chunk document's chunk keeps its cosine),
-so the document's best chunk carries its score and a section that matches
-alone is tempered by how well the whole document does, both ways. A chunk
-reached twice (directly and through its document) is listed once. A filter
-allows the document keys of the documents it allows, so filtered results
-stay inside the filter.
+chunk vectors), scored with the better of the document's and that chunk's
+similarity. A chunk reached twice (directly and through its document) keeps
+its better score, once. A filter allows the document keys of the documents it
+allows, so filtered results stay inside the filter.
 
 **Overlap.** A hybrid search starts the query embedding on a worker thread
 (``prepare``) before the keyword leg runs: onnxruntime and SQLite both
@@ -86,14 +82,11 @@ class VectorLeg:
         vectors: the active space's vector index.
         document_vectors: also rank pooled document vectors (when the index
             has them); False searches chunk vectors only.
-        blend: the pooled cosine's share in each of its document's chunks'
-            scores (0: chunks score alone; ignored without document vectors).
     """
 
     runner: EmbeddingRunner
     vectors: VectorSearch
     document_vectors: bool = True
-    blend: float = 0.0
     _pending: dict[str, Future[Floats]] = field(default_factory=dict, repr=False)
 
     def prepare(self, text: str) -> None:
@@ -144,11 +137,11 @@ class VectorLeg:
         picks: dict[int, tuple[int, float] | None] = {}   # a deeper search reuses them
         while True:
             keys, scores = self.vectors.search(query, k, allowed=allowed)
-            listed = self._to_chunks(store, query, keys, scores, picks)
-            if len(listed) >= candidates or len(keys) < k:
-                return self._ranked(store, query, listed, candidates)
+            ranked = self._to_chunks(store, query, keys, scores, picks)
+            if len(ranked) >= candidates or len(keys) < k:
+                return LegResult("vector", ranked[:candidates])
             # Keys folded into chunks already listed: look further down for the rest.
-            k += 2 * (candidates - len(listed))
+            k += 2 * (candidates - len(ranked))
 
     def _allowed(self, store: SearchReads, restriction: Restriction | None) -> Keys | None:
         """The keys the search may return; None for all of them.
@@ -162,13 +155,11 @@ class VectorLeg:
         return None
 
     def _to_chunks(self, store: SearchReads, query: Floats, keys: Keys, scores: Floats,
-                   picks: dict[int, tuple[int, float] | None]) -> dict[int, float]:
-        """Chunk id -> its cosine, for the chunks the hits name (a document key names its
-        best chunk).
+                   picks: dict[int, tuple[int, float] | None]) -> list[tuple[int, float]]:
+        """The hits as (chunk id, score), document keys mapped to chunks, best first.
 
-        ``picks`` holds each document's best chunk and its cosine for this
-        query once found (None: none of its chunks has a vector); the
-        documents not in it are added.
+        ``picks`` holds each document's best chunk for this query once found
+        (None: none of its chunks has a vector); the documents not in it are added.
         """
         on_documents = is_document_key(keys)
         if not self.document_vectors and on_documents.any():
@@ -179,56 +170,17 @@ class VectorLeg:
         if unseen:
             found = self._best_chunks(store, query, np.array(unseen, dtype=np.int64))
             picks.update({doc: found.get(doc) for doc in unseen})
-        listed: dict[int, float] = {}
+        best: dict[int, float] = {}
         for key, owner, score, is_document in zip(keys.tolist(), owners.tolist(),
                                                   scores.tolist(), on_documents.tolist()):
             if is_document:
                 pick = picks.get(owner)
                 if pick is None:      # its chunks lost their vectors since the last sync
                     continue
-                key, score = pick
-            if key not in listed or score > listed[key]:
-                listed[key] = score
-        return listed
-
-    def _ranked(self, store: SearchReads, query: Floats, listed: dict[int, float],
-                candidates: int) -> LegResult:
-        """The ``candidates`` best of ``listed`` by their score, blended or not, best first."""
-        chunk_ids = list(listed)
-        cosines = np.fromiter(listed.values(), dtype=np.float32, count=len(listed))
-        scores, evidence = cosines, dict[int, float]()
-        if self.document_vectors and self.blend > 0 and chunk_ids:
-            scores, evidence = self._blended(store, query, chunk_ids, cosines)
-        # A document's chunks tie at blend 1: its best chunk leads them.
-        order = sorted(range(len(chunk_ids)), key=lambda i: (-scores[i], -cosines[i]))
-        kept = [(chunk_ids[i], float(scores[i])) for i in order[:candidates]]
-        return LegResult("vector", kept, cosines={cid: evidence[cid] for cid, _ in kept
-                                                  if cid in evidence})
-
-    def _blended(self, store: SearchReads, query: Floats, chunk_ids: list[int],
-                 cosines: Floats) -> tuple[Floats, dict[int, float]]:
-        """``cosines`` moved ``blend`` of the way to their documents' pooled cosines, and
-        each chunk's evidence: its cosine, the document's best listed chunk the closer
-        of its own and the pooled cosine (what the calibration was fitted on)."""
-        owners = store.chunk_owners(chunk_ids)
-        owner = [owners.get(cid, -1) for cid in chunk_ids]
-        pooled_keys = document_keys(np.unique(np.array(owner, dtype=np.int64)))
-        pooled_keys = pooled_keys[self.vectors.present(pooled_keys)]
-        if not len(pooled_keys):
-            return cosines, {}
-        pooled = dict(zip(document_ids(pooled_keys).tolist(),
-                          (self.vectors.get(pooled_keys) @ query).tolist()))
-        held = np.array([doc in pooled for doc in owner])
-        target = np.array([pooled.get(doc, 0.0) for doc in owner])
-        evidence = dict(zip(chunk_ids, cosines.tolist()))
-        best: dict[int, int] = {}
-        for cid, doc in zip(chunk_ids, owner):
-            if doc in pooled and (doc not in best or evidence[cid] > evidence[best[doc]]):
-                best[doc] = cid
-        for doc, cid in best.items():
-            evidence[cid] = max(evidence[cid], pooled[doc])
-        return np.where(held, (1.0 - self.blend) * cosines + self.blend * target,
-                        cosines), evidence
+                key, score = pick[0], max(score, pick[1])
+            if key not in best or score > best[key]:
+                best[key] = score
+        return sorted(best.items(), key=lambda item: -item[1])
 
     def _best_chunks(self, store: SearchReads, query: Floats,
                      documents: Keys) -> dict[int, tuple[int, float]]:
