@@ -64,10 +64,17 @@ class QueryTokenizer:
 
     Asking FTS5 is the only way to be certain that a query word becomes the
     token FTS5 would look up (stemming, diacritics, separators); the answers
-    are cached, since query words repeat.
+    are cached, since query words repeat. The answers depend only on the
+    tokenizer's configuration, so a rebuilt copy keeps the tokenizer (and its
+    cache) of the copy it replaces while the tables declare the same one
+    (``load_copy``).
+
+    Attributes:
+        config: the ``tokenize=`` argument of the tables it stands for.
     """
 
     def __init__(self, tokenizer: str) -> None:
+        self.config = tokenizer
         self._conn = sqlite3.connect(":memory:", check_same_thread=False)
         quoted = tokenizer.replace("'", "''")
         self._conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{quoted}')")
@@ -250,24 +257,28 @@ def table_tokenizer(conn: sqlite3.Connection) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def load_copy(conn: sqlite3.Connection) -> KeywordCopy | None:
+def load_copy(conn: sqlite3.Connection, previous: QueryTokenizer | None = None
+              ) -> KeywordCopy | None:
     """Copy both FTS5 tables of the catalog on ``conn`` (one read transaction).
+
+    ``previous`` (the query tokenizer of the copy this one replaces) is kept,
+    with its cache of tokenized words, when the tables still declare its
+    configuration; otherwise a new one is made.
 
     Returns ``None`` when the catalog cannot be copied exactly (see
     ``fts_postings.load_postings``; a chunk row without its document row).
     """
-    tokenizer = table_tokenizer(conn)
-    if tokenizer is None:
-        return None
     conn.execute("BEGIN")
-    try:
+    try:   # the tokenizer read in the same snapshot as the rows it made
+        tokenizer = table_tokenizer(conn)
         fingerprint = read_fingerprint(conn)
         documents = load_postings(conn, "documents_fts")
         chunks = load_postings(conn, "chunks_fts")
         owners = dict(conn.execute("SELECT id, document_id FROM chunks").fetchall())
     finally:
         conn.execute("COMMIT")
-    if documents is None or chunks is None or any(int(r) not in owners for r in chunks.rowids):
+    if tokenizer is None or documents is None or chunks is None or any(
+            int(r) not in owners for r in chunks.rowids):
         return None
     owner_ids = np.array([owners[int(r)] for r in chunks.rowids], dtype=np.int64)
     chunk_document = np.searchsorted(documents.rowids, owner_ids)
@@ -284,5 +295,7 @@ def load_copy(conn: sqlite3.Connection) -> KeywordCopy | None:
     known = at < len(first_chunk)
     known[known] = documents.rowids[at[known]] == docs[first][known]
     first_chunk[at[known]] = ids[first][known]
+    if previous is None or previous.config != tokenizer:
+        previous = QueryTokenizer(tokenizer)
     return KeywordCopy(documents, chunks, chunk_document.astype(np.int64), first_chunk,
-                       fingerprint, QueryTokenizer(tokenizer))
+                       fingerprint, previous)

@@ -220,7 +220,8 @@ def load_postings(conn: sqlite3.Connection, name: str) -> Postings | None:
     columns = tuple(str(r[1]) for r in conn.execute(f"PRAGMA table_info({name})"))
     averages = conn.execute(f"SELECT block FROM {name}_data WHERE id = ?",
                             (AVERAGES_ROWID,)).fetchone()
-    totals = read_varints(bytes(averages[0])) if averages else [0]
+    # A table never written has an empty averages record: no rows, no tokens.
+    totals = (read_varints(bytes(averages[0])) if averages else []) or [0]
     sizes = conn.execute(f"SELECT id, sz FROM {name}_docsize ORDER BY id").fetchall()
     rowids = np.array([r[0] for r in sizes], dtype=np.int64)
     if len(rowids) and (int(rowids.min()) < 0 or int(rowids.max()) >= 1 << 31):

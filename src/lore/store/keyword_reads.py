@@ -70,13 +70,25 @@ class KeywordReadsMixin:
         return bm25.rank(self._conn, bm25.CHUNKS, terms, weights=(*weights, weights[2]),
                          limit=limit, doc_filter=doc_filter)
 
-    def prepare_keyword_memory(self) -> bool:
-        """Copy the FTS5 tables into memory now (``lore.store.keyword_memory``), so the
-        next keyword searches are answered from it; whether a copy is ready."""
+    def prepare_keyword_memory(self, *, wait: bool = True) -> bool:
+        """Copy the FTS5 tables into memory (``lore.store.keyword_memory``), so the
+        next keyword searches are answered from it; whether a copy is ready.
+
+        With ``wait`` the copy is made now, in this thread. Without, the build
+        starts in the background (unless the copy is current already) and this
+        returns at once. Either way the catalog counts as long-lived from now
+        on: any later search may ask for a rebuild after a write.
+        """
         if self._keyword_memory is None:
             return False
         self._first_keyword_search = -math.inf
-        return self._keyword_memory.prepare()
+        if wait:
+            return self._keyword_memory.prepare()
+        fingerprint = self._fingerprint()
+        if self._keyword_memory.current(fingerprint) is not None:
+            return True
+        self._keyword_memory.request(fingerprint)
+        return False
 
     def note_committed(self) -> None:
         """Note that every row this connection wrote so far is committed (when no
@@ -101,9 +113,19 @@ class KeywordReadsMixin:
         self.note_committed()
         if not self._nothing_pending():
             return None
-        fingerprint = cached(self._facts, self._conn, "fingerprint", [0],
-                             lambda _: {0: read_fingerprint(self._conn)})[0]
-        return memory.current(fingerprint)
+        return memory.current(self._fingerprint())
+
+    def _fingerprint(self) -> tuple[object, ...]:
+        """``read_fingerprint`` of this connection now, kept with the catalog facts.
+
+        The FTS5 tables change only by a commit of another connection or a
+        write of this one (an FTS5 command such as ``optimize`` counts as a
+        write too); either moves the state the fact cache is keyed on, so
+        inside a checked snapshot the fingerprint kept for that state is the
+        one SQLite would return. Outside one, it is read.
+        """
+        return cached(self._facts, self._conn, "fingerprint", [0],
+                      lambda _: {0: read_fingerprint(self._conn)})[0]
 
     def _memory_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
                         limit: int, doc_filter: DocFilter | None, per_document: bool,
@@ -123,7 +145,7 @@ class KeywordReadsMixin:
         may_build = now - self._first_keyword_search >= keyword_memory.BUILD_AFTER_S
         if not may_build and not memory.holds_copy():
             return None
-        fingerprint = read_fingerprint(self._conn)
+        fingerprint = self._fingerprint()
         copy = memory.current(fingerprint)
         if copy is None:
             if may_build:
