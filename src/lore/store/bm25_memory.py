@@ -177,11 +177,14 @@ class KeywordCopy:
 
     def rank_chunks(self, phrases: list[tuple[list[str], bool]], *,
                     weights: tuple[float, float, float, float], limit: int,
-                    allowed: Bools | None) -> list[tuple[int, float]] | None:
+                    allowed: Bools | None, pairs: list[tuple[list[str], bool]] | None = None,
+                    pair_weight: float = 0.0) -> list[tuple[int, float]] | None:
         """``bm25.rank`` over ``chunks_fts``: (chunk id, score), best first."""
         if not exact_weights(weights):
             return None
         score, hit = _scores(self.chunks, phrases, weights)
+        if pairs and pair_weight:
+            score = score + pair_weight * _scores(self.chunks, pairs, weights)[0]
         if allowed is not None:
             hit &= allowed[self.chunk_document]
         rows = _top(np.flatnonzero(hit), score, limit)
@@ -189,14 +192,22 @@ class KeywordCopy:
 
     def rank_documents(self, phrases: list[tuple[list[str], bool]], *,
                        weights: tuple[float, float, float], share: float, limit: int,
-                       allowed: Bools | None) -> list[DocumentRank] | None:
+                       allowed: Bools | None,
+                       pairs: list[tuple[list[str], bool]] | None = None,
+                       pair_weight: float = 0.0) -> list[DocumentRank] | None:
         """``bm25.rank_documents``: ``share`` * document BM25 + (1 - ``share``) * the
-        best chunk's, best first, each with its best chunk (or its first)."""
+        best chunk's, best first, each with its best chunk (or its first); with
+        ``pairs``, a row's BM25 of them times ``pair_weight`` is added to its own."""
         title, headings, body = weights
         if not exact_weights(weights):
             return None
         doc_score, doc_hit = _scores(self.documents, phrases, (title, body, body))
         chunk_score, chunk_hit = _scores(self.chunks, phrases, (title, headings, body, body))
+        if pairs and pair_weight:
+            doc_score = doc_score + pair_weight * _scores(
+                self.documents, pairs, (title, body, body))[0]
+            chunk_score = chunk_score + pair_weight * _scores(
+                self.chunks, pairs, (title, headings, body, body))[0]
         if allowed is not None:
             doc_hit &= allowed
             chunk_hit &= allowed[self.chunk_document]

@@ -41,8 +41,9 @@ class KeywordReadsMixin:
 
     def keyword_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
                         limit: int, restriction: Restriction | None,
-                        per_document: bool = False,
-                        share: float = 0.5) -> list[tuple[int, float]]:
+                        per_document: bool = False, share: float = 0.5,
+                        pairs: Sequence[str] = (),
+                        pair_weight: float = 0.0) -> list[tuple[int, float]]:
         """The best ``limit`` chunks, or documents, by weighted BM25: (chunk id, score).
 
         Args:
@@ -58,7 +59,7 @@ class KeywordReadsMixin:
         if terms and limit >= 1:
             found = self._memory_ranking(terms, weights=weights, limit=limit,
                                          doc_filter=doc_filter, per_document=per_document,
-                                         share=share)
+                                         share=share, pairs=pairs, pair_weight=pair_weight)
             if found is not None:
                 self.keyword_paths["memory"] += 1
                 return found
@@ -66,9 +67,10 @@ class KeywordReadsMixin:
         if per_document:
             return [(hit.chunk_id, hit.score) for hit in bm25.rank_documents(
                 self._conn, terms, weights=weights, share=share, limit=limit,
-                doc_filter=doc_filter)]
+                doc_filter=doc_filter, pairs=pairs, pair_weight=pair_weight)]
         return bm25.rank(self._conn, bm25.CHUNKS, terms, weights=(*weights, weights[2]),
-                         limit=limit, doc_filter=doc_filter)
+                         limit=limit, doc_filter=doc_filter, pairs=pairs,
+                         pair_weight=pair_weight)
 
     def prepare_keyword_memory(self, *, wait: bool = True) -> bool:
         """Copy the FTS5 tables into memory (``lore.store.keyword_memory``), so the
@@ -129,7 +131,8 @@ class KeywordReadsMixin:
 
     def _memory_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
                         limit: int, doc_filter: DocFilter | None, per_document: bool,
-                        share: float) -> list[tuple[int, float]] | None:
+                        share: float, pairs: Sequence[str] = (),
+                        pair_weight: float = 0.0) -> list[tuple[int, float]] | None:
         """The ranking from the in-memory copy, or ``None`` when FTS5 must answer."""
         memory = self._keyword_memory
         if memory is None:
@@ -156,12 +159,16 @@ class KeywordReadsMixin:
             return None
         allowed = None if doc_filter is None else copy.allowed_documents(
             [int(r[0]) for r in self._conn.execute(*doc_filter)])
+        pair_phrases = copy.phrases(pairs) if pairs and pair_weight else []
+        if pair_phrases is None:
+            return None
         if per_document:
             hits = copy.rank_documents(phrases, weights=weights, share=share, limit=limit,
-                                       allowed=allowed)
+                                       allowed=allowed, pairs=pair_phrases,
+                                       pair_weight=pair_weight)
             return None if hits is None else [(h.chunk_id, h.score) for h in hits]
         return copy.rank_chunks(phrases, weights=(*weights, weights[2]), limit=limit,
-                                allowed=allowed)
+                                allowed=allowed, pairs=pair_phrases, pair_weight=pair_weight)
 
     def marked_snippets(self, terms: Sequence[str], chunk_ids: Sequence[int], *,
                         marks: tuple[str, str], tokens: int) -> dict[int, str]:
