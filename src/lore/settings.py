@@ -155,6 +155,10 @@ class SearchSettings:
     # hybrid/keyword: 0 .839/.634, 0.1 .854/.795, 0.3 .899/.845, 0.5 .920/.848,
     # 0.7 .916/.846, 1.0 .898/.846 (other classes unchanged).
     decision_prior: float = field(default=0.5, metadata=_range(0))
+    # A candidate gains this share of its best typed-linked candidate's fused score
+    # (search/link_evidence.py; not for relation questions; 0 turns it off). Backlog
+    # dev set a, hybrid: GRID (docs/decisions/backlog-ranking.md).
+    link_evidence: float = field(default=0.35, metadata=_range(0, 2))
 
 
 @dataclass(frozen=True)
