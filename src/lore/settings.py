@@ -156,8 +156,11 @@ class SearchSettings:
     # 0.7 .916/.846, 1.0 .898/.846 (other classes unchanged).
     decision_prior: float = field(default=0.5, metadata=_range(0))
     # A candidate gains this share of its best typed-linked candidate's fused score
-    # (search/link_evidence.py; not for relation questions; 0 turns it off). Backlog
-    # dev set a, hybrid: GRID (docs/decisions/backlog-ranking.md).
+    # (search/link_evidence.py; not for relation questions; 0 turns it off). Backlog dev
+    # set a, hybrid semantic (overall): 0 .577 (.904), 0.1 .576 (.909), 0.2 .595 (.913),
+    # 0.25 .601 (.914), 0.3 .610 (.916), 0.35 .610 (.919), 0.4 .597 (.918), 0.5 .598
+    # (.918); no class below 0 anywhere (docs/decisions/backlog-ranking.md). SciFact has
+    # no links: unchanged.
     link_evidence: float = field(default=0.35, metadata=_range(0, 2))
 
 

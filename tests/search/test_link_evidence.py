@@ -124,8 +124,8 @@ def test_lend_takes_the_best_unpinned_neighbour() -> None:
                              (4, "d.md", "D", None, "D", "Task")])
     graph = LinkGraph(resolver, [(1, "parent", "C"), (2, "parent", "C"), (1, "relates", "B")])
     neighbours = Neighbours.from_graph(graph, hubs=set())
-    fused = [Fused(30, 0.9, pin=(0, 1)), Fused(20, 0.8), Fused(10, 0.5), Fused(11, 0.6),
-             Fused(40, 0.7)]
+    fused = sorted([Fused(30, 0.9, pin=(0, 1)), Fused(20, 0.8), Fused(10, 0.5), Fused(11, 0.6),
+                    Fused(40, 0.7)], key=Fused.sort_key)      # as the engine hands them over
     owners = {30: 3, 20: 2, 10: 1, 11: 1, 40: 4}
     lent = lend(fused, owners, neighbours, 0.5)
     # A's neighbours: C (pinned, lends nothing) and B (0.8); both of A's chunks gain

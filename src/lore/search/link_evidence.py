@@ -89,22 +89,24 @@ def lend(fused: Sequence[Fused], owners: Mapping[int, int], neighbours: Neighbou
         neighbours: the catalog's neighbour table.
         weight: the share of the neighbour's fused score lent (0: nothing).
     """
-    if not weight or not neighbours.linked:
+    linked = neighbours.linked
+    if not weight or not linked:
         return {}
-    best: dict[int, float] = {}
+    best: dict[int, float] = {}     # fused is best first, so a document's first unpinned chunk
     for entry in fused:
-        doc = owners[entry.chunk_id]
-        if not entry.pinned and doc in neighbours.linked:
-            best[doc] = max(best.get(doc, entry.score), entry.score)
-    lent: dict[int, Lent] = {}
+        if not entry.pinned:
+            doc = owners[entry.chunk_id]
+            if doc in linked and doc not in best:
+                best[doc] = entry.score
     per_document: dict[int, Lent | None] = {}
+    lent: dict[int, Lent] = {}
     for entry in fused:
         doc = owners[entry.chunk_id]
         if doc not in per_document:
-            scored = [(best[n], n) for n in neighbours.linked.get(doc, ()) if n in best]
-            score, lender = max(scored, default=(0.0, -1))
-            per_document[doc] = (Lent(weight * score, neighbours.names[lender])
-                                 if score > 0 else None)
+            near = linked.get(doc, frozenset()) & best.keys()
+            lender = max(near, key=lambda n: (best[n], n), default=None)
+            per_document[doc] = (Lent(weight * best[lender], neighbours.names[lender])
+                                 if lender is not None and best[lender] > 0 else None)
         found = per_document[doc]
         if found is not None:
             lent[entry.chunk_id] = found
