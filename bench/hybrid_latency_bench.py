@@ -33,6 +33,11 @@ index with the embedding cache **off**, so every query is embedded; warm: the
 process, the model session, the open index and SQLite's pages (one untimed
 query). Absolute times depend on the machine's load: say the load average.
 
+Settings are loaded as ``lore eval`` loads them: defaults, then the user
+config file, then ``LORE_<SECTION>__<FIELD>`` environment variables (e.g.
+``LORE_EMBED__PRIMARY__PRECISION``); the embedding cache is turned off for
+the searches whatever they say.
+
 Usage:
   python bench/hybrid_latency_bench.py --work-dir /tmp/sf
   python bench/hybrid_latency_bench.py --work-dir /tmp/sf --repeat 3 --save before.json
@@ -55,6 +60,7 @@ from typing import Any
 
 from _shared import SCIFACT
 
+from lore.config import load_settings
 from lore.embed.runner import EmbeddingRunner
 from lore.eval.beir import iter_corpus, load_qrels, load_queries
 from lore.eval.metrics import evaluate, percentile
@@ -160,7 +166,7 @@ def main() -> None:
                              "(FTS5's pass first; rankings checked equal)")
     args = parser.parse_args()
 
-    settings = Settings()
+    settings = load_settings(None).settings   # as `lore eval`: defaults < user file < env
     corpus = build(args.dataset, args.work_dir, settings)
     qrels = load_qrels(args.dataset, args.split)
     queries = load_queries(args.dataset)

@@ -15,6 +15,11 @@ query, warm (index open, caches filled), and includes lore's snippets and
 hit assembly; bm25s' latency includes tokenizing the query. The ratio
 column is lore / bm25s of the same run. Absolute times depend on machine load.
 
+lore's settings are loaded as ``lore eval`` loads them: defaults, then the
+user config file, then ``LORE_<SECTION>__<FIELD>`` environment variables
+(e.g. ``LORE_SEARCH__SPREAD_EXPONENT=0``); without ``--hybrid`` embedding is
+off whatever they say.
+
 Usage (indexes are kept in --work-dir, so re-runs only search):
   nice -n 5 python bench/keyword_vs_bm25.py
   nice -n 5 python bench/keyword_vs_bm25.py --datasets cisi --split test --hybrid
@@ -30,10 +35,10 @@ from pathlib import Path
 from _shared import shared_dir
 
 from lore._optional import require
+from lore.config import load_settings
 from lore.eval.beir import iter_corpus, load_qrels, load_queries
 from lore.eval.metrics import Latency, evaluate
 from lore.eval.runner import run_eval
-from lore.settings import Settings
 
 DATASETS = shared_dir() / "datasets"
 LIMIT = 100
@@ -97,7 +102,7 @@ def main() -> int:
         dataset = Path(name) if Path(name).is_dir() else DATASETS / name
         base_metrics, base_latency = bm25s_run(dataset, args.split)
         modes = ["keyword", "hybrid"] if args.hybrid else ["keyword"]
-        settings = Settings()
+        settings = load_settings(None).settings   # as `lore eval`: defaults < user file < env
         if not args.hybrid:
             settings = replace(settings, embed=replace(settings.embed, enabled=False))
         report = run_eval(dataset, modes=modes, settings=settings, split=args.split,

@@ -227,14 +227,22 @@ class Index:
             self._runner().embedder.embed(["warm up"], "query")
         return notices
 
-    def prepare_keyword_search(self) -> bool:
-        """Copy the keyword index into memory now, so the next searches' keyword leg is
+    def prepare_keyword_search(self, *, wait: bool = True) -> bool:
+        """Copy the keyword index into memory, so the next searches' keyword leg is
         answered from it (``lore.store.keyword_memory``; same rankings, about ten times
         faster) rather than after the background build a long-lived index starts a
-        second after its first search. Returns whether a copy is ready (never for
-        a store without one, or past its size cap)."""
+        second after its first search.
+
+        Args:
+            wait: build the copy now, in this thread; without it the build runs in
+                the background and this returns at once (a server does this when it
+                opens its readers).
+
+        Returns whether a copy is ready (never for a store without one, or past its
+        size cap; without ``wait``, only when one was current already).
+        """
         prepare = getattr(self._store, "prepare_keyword_memory", None)
-        return bool(prepare()) if prepare is not None else False
+        return bool(prepare(wait=wait)) if prepare is not None else False
 
     def share_loaded(self, other: Index, *, vectors: bool = True) -> None:
         """Reuse ``other``'s embedding runner and (with ``vectors``) its opened vector index.

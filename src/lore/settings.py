@@ -138,6 +138,12 @@ class SearchSettings:
     # nDCG@10 is 0.697-0.699 for any share from 0.5 to 1 (bm25s: 0.696); 0.5 keeps a
     # long page findable by its title (kano's 5,000-word SKILL.md: rank 4, not 108).
     document_share: float = field(default=0.5, metadata=_range(0, 1))
+    # Term proximity: each two neighbouring content words of the query, as a phrase,
+    # add this times their BM25 to a document's (and chunk's) keyword score (store/bm25.py;
+    # 0 turns it off; the PostgreSQL store ranks without it). SciFact train hybrid nDCG@10
+    # (bench/tune_keyword.py): 0 .7371, 0.05 .7394, 0.1 .7399, 0.2 .7394, 0.3 .7380, 0.5
+    # .7341; backlog dev set a: no class down, semantic .577 -> .580, decision .925 -> .935.
+    proximity_weight: float = field(default=0.1, metadata=_range(0))
     doctype_boosts: dict[str, float] = field(default_factory=dict)
     # Recency (search/boosts.py): weight * 0.5 ** (age / half-life) from front matter
     # updated/created/date. Off: there is no dated relevance data to choose a default on.

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from lore.documents.model import Chunk, Document
 from lore.errors import QueryError
 from lore.index import Index
 from lore.search.engine import search_store
@@ -23,6 +24,7 @@ from lore.search.query import parse_query
 from lore.settings import SearchSettings, Settings
 from lore.store import bm25
 from lore.store.base import Store
+from lore.store.catalog import Catalog
 
 TSK_0350 = "KABSD-TSK-0350"
 
@@ -254,3 +256,20 @@ def test_kano_exclusion(kano_index: Index) -> None:
     hits = all_of(kano_index, "embedding -sqlite")
     assert hits
     assert not {h.path for h in hits} & fts_documents(conn, '"sqlite"')
+
+
+def test_query_words_written_side_by_side_rank_first() -> None:
+    catalog = Catalog.memory()
+    try:
+        for i, body in enumerate(["plum mango kiwi", "kiwi plum mango"]):   # same words
+            doc = Document(path=f"d{i}.md", doc_id=f"d{i}", uid=None, title="fruit",
+                           doctype="note", metadata={}, links=(), body=body,
+                           content_hash=str(i), size=len(body), mtime_ns=0)
+            catalog.replace_document(doc, [Chunk(0, (), body, "section", 3)], "test")
+        near = run(catalog, "kiwi plum", mode="keyword")
+        apart = run(catalog, "kiwi plum", mode="keyword",
+                    search=SearchSettings(proximity_weight=0.0))
+        assert [h.path for h in near] == ["d1.md", "d0.md"]     # "kiwi plum" in order
+        assert [h.path for h in apart] == ["d0.md", "d1.md"]    # a tie, by row order
+    finally:
+        catalog.close()

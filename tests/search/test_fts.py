@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lore.search.fts import STOPWORDS, build_exclusion, build_match, quote_fts
+from lore.search.fts import STOPWORDS, build_exclusion, build_match, proximity_pairs, quote_fts
 from lore.search.query import parse_query
 from lore.store.migrations import migrate
 
@@ -116,3 +116,17 @@ def test_prefix(conn: sqlite3.Connection) -> None:
 
 def test_hyphenated_word_is_a_phrase(conn: sqlite3.Connection) -> None:
     assert search(conn, "local-first") == [4]
+
+
+def test_proximity_pairs_are_neighbouring_content_words() -> None:
+    parsed = parse_query('the effect of aspirin on "heart attack" risk in older adults', ())
+    # Stopwords are skipped, a quoted phrase is no bare term: "aspirin risk" neighbour.
+    assert proximity_pairs(parsed) == ['"effect aspirin"', '"aspirin risk"', '"risk older"',
+                                       '"older adults"']
+
+
+def test_prefixes_and_cjk_runs_break_the_chain() -> None:
+    assert proximity_pairs(parse_query("cache evic* policy lru", ())) == ['"policy lru"']
+    assert proximity_pairs(parse_query("検索 engine speed", ())) == ['"engine speed"']
+    assert proximity_pairs(parse_query("single", ())) == []
+    assert proximity_pairs(parse_query('say "hi""', ())) == []

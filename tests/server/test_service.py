@@ -142,3 +142,23 @@ def test_a_request_waiting_for_a_reader_moves_on_to_the_next_generation(
         waiter.join(10)
     finally:
         service.close()
+
+
+def test_a_started_server_answers_its_first_searches_from_the_keyword_copy(
+        backlog: Path) -> None:
+    """``lore serve`` and ``lore mcp`` start the in-memory keyword copy with their
+    readers, so their first searches need no earlier search to have asked for it."""
+    from lore.cli.serve_cmds import _open_service
+
+    service = _open_service(backlog, None, readers=2)
+    try:
+        with service.reader() as idx:
+            store = idx._store
+            deadline = time.monotonic() + 20
+            while store.held_keyword_copy() is None and time.monotonic() < deadline:  # type: ignore[attr-defined]
+                time.sleep(0.02)
+            served = [hit.doc_id for hit in idx.search("vector cache", mode="keyword")]
+            assert store.keyword_paths == {"memory": 1}   # type: ignore[attr-defined]
+            assert served
+    finally:
+        service.close()

@@ -12,14 +12,16 @@ float ties).
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lore.documents.model import Chunk, Document
-from lore.search.fts import match_terms
+from lore.search.fts import match_terms, proximity_pairs
 from lore.search.keyword import keyword_leg
 from lore.search.query import parse_query
 from lore.store import bm25
@@ -32,24 +34,38 @@ WEIGHTS = (3.0, 2.0, 1.0)
 TYPES = ["task", "bug"]
 
 
+def occurrences(tokens: list[str], phrase: tuple[str, ...]) -> int:
+    """How often ``phrase`` occurs in ``tokens`` as consecutive tokens."""
+    n = len(phrase)
+    return sum(tuple(tokens[i:i + n]) == phrase for i in range(len(tokens) - n + 1))
+
+
 def bm25_scores(rows: dict[int, list[tuple[list[str], float]]],
-                query: list[str]) -> dict[int, float]:
-    """FTS5's bm25() for every row matching a query word: row -> [(column tokens, weight)]."""
+                query: list[str], pairs: Sequence[tuple[str, str]] = (),
+                pair_weight: float = 0.0) -> dict[int, float]:
+    """FTS5's bm25() for every row matching a query word: row -> [(column tokens, weight)];
+    plus ``pair_weight`` times the bm25() of the word pairs as phrases."""
     total = len(rows)
     lengths = {r: sum(len(tokens) for tokens, _ in cols) for r, cols in rows.items()}
     avgdl = sum(lengths.values()) / total
-    hits = {w: sum(any(w in tokens for tokens, _ in cols) for cols in rows.values())
-            for w in set(query)}
+
+    def part(phrases: list[tuple[str, ...]], cols: list[tuple[list[str], float]],
+             length: int) -> float:
+        score = 0.0
+        for phrase in phrases:     # a repeated query word counts again, as in FTS5
+            hits = sum(any(occurrences(tokens, phrase) for tokens, _ in c)
+                       for c in rows.values())
+            freq = sum(weight * occurrences(tokens, phrase) for tokens, weight in cols)
+            idf = max(math.log((total - hits + 0.5) / (hits + 0.5)), 0) or 1e-6
+            score += idf * freq * 2.2 / (freq + 1.2 * (0.25 + 0.75 * length / avgdl))
+        return score
+
     scores: dict[int, float] = {}
     for r, cols in rows.items():
         if not any(w in tokens for w in query for tokens, _ in cols):
             continue
-        score = 0.0
-        for word in query:     # a repeated query word counts again, as in FTS5
-            freq = sum(weight * tokens.count(word) for tokens, weight in cols)
-            idf = max(math.log((total - hits[word] + 0.5) / (hits[word] + 0.5)), 0) or 1e-6
-            score += idf * freq * 2.2 / (freq + 1.2 * (0.25 + 0.75 * lengths[r] / avgdl))
-        scores[r] = score
+        scores[r] = (part([(w,) for w in query], cols, lengths[r])
+                     + pair_weight * part(list(pairs), cols, lengths[r]))
     return scores
 
 
@@ -88,18 +104,37 @@ def top_set_ok(got: list[int], expected: dict[int, float], k: int) -> None:
        query=st.lists(st.sampled_from([*WORDS, "zzqqxxtypo"]), min_size=1, max_size=6),
        k=st.integers(min_value=1, max_value=8),
        types=st.one_of(st.none(), st.lists(st.sampled_from(TYPES), min_size=1, unique=True)),
-       fraction=st.sampled_from([0.0, 0.3, 0.6, 2.0]))
+       fraction=st.sampled_from([0.0, 0.3, 0.6, 2.0]),
+       pair_weight=st.sampled_from([0.0, 0.1, 0.7]))
 def test_rankings_hold_the_brute_force_top_k(corpus: list[tuple[list[str], list[list[str]], str]],
                                              query: list[str], k: int, types: list[str] | None,
-                                             fraction: float) -> None:
+                                             fraction: float, pair_weight: float) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(bm25, "COMMON_MIN_ROWS", 0)     # prune whenever a term is common enough
         mp.setattr(bm25, "COMMON_FRACTION", fraction)
-        check(corpus, query, k, types)
+        check(corpus, query, k, types, pair_weight)
+
+
+def test_word_pairs_lift_the_document_holding_them_in_order() -> None:
+    corpus = [(["fig"], [["kiwi", "plum", "mango"]], "task"),    # "kiwi plum" in order
+              (["fig"], [["plum", "mango", "kiwi"]], "task")]    # both words, apart
+    catalog = build(corpus)
+    try:
+        terms = match_terms(parse_query("kiwi plum", ()))
+        pairs = proximity_pairs(parse_query("kiwi plum", ()))
+        assert pairs == ['"kiwi plum"']
+        plain = keyword_leg(catalog, terms, weights=WEIGHTS, limit=2, share=0.5)
+        near = keyword_leg(catalog, terms, weights=WEIGHTS, limit=2, share=0.5,
+                           pairs=pairs, pair_weight=0.5)
+        assert plain.ranked[0][1] == pytest.approx(plain.ranked[1][1])
+        assert near.ranked[0][1] > near.ranked[1][1] == pytest.approx(plain.ranked[1][1])
+        check(corpus, ["kiwi", "plum"], 2, None, 0.5)
+    finally:
+        catalog.close()
 
 
 def check(corpus: list[tuple[list[str], list[list[str]], str]], query: list[str], k: int,
-          types: list[str] | None) -> None:
+          types: list[str] | None, pair_weight: float = 0.0) -> None:
     allowed = {i for i, (_, _, t) in enumerate(corpus) if types is None or t in types}
     documents = {i + 1: [(title, 3.0), ([w for c in chunks for w in c], 1.0)]
                  for i, (title, chunks, _) in enumerate(corpus)}
@@ -109,8 +144,10 @@ def check(corpus: list[tuple[list[str], list[list[str]], str]], query: list[str]
         for words in chunks:
             owner[len(owner) + 1] = i + 1
             chunk_rows[len(chunk_rows) + 1] = [(title, 3.0), ([], 2.0), (words, 1.0)]
-    doc_scores = bm25_scores(documents, query)
-    chunk_scores = bm25_scores(chunk_rows, query)
+    # Neighbouring query words, as ``proximity_pairs`` pairs them (no stopword here).
+    pairs = list(itertools.pairwise(query))
+    doc_scores = bm25_scores(documents, query, pairs, pair_weight)
+    chunk_scores = bm25_scores(chunk_rows, query, pairs, pair_weight)
     best_chunk: dict[int, float] = {}
     for chunk, score in chunk_scores.items():
         best_chunk[owner[chunk]] = max(best_chunk.get(owner[chunk], 0.0), score)
@@ -123,7 +160,9 @@ def check(corpus: list[tuple[list[str], list[list[str]], str]], query: list[str]
         terms = match_terms(parse_query(" ".join(query), ()))
         restriction = Restriction({"type": tuple(types)}) if types else None
         per_doc = keyword_leg(catalog, terms, weights=WEIGHTS, limit=k,
-                              restriction=restriction, share=0.5)
+                              restriction=restriction, share=0.5,
+                              pairs=proximity_pairs(parse_query(" ".join(query), ())),
+                              pair_weight=pair_weight)
         got_docs = [owner[c] for c, _ in per_doc.ranked]
         top_set_ok(got_docs, mixed, k)
         for (chunk, score), doc in zip(per_doc.ranked, got_docs):
@@ -131,7 +170,9 @@ def check(corpus: list[tuple[list[str], list[list[str]], str]], query: list[str]
             if doc in best_chunk:      # the representative is the document's best chunk
                 assert chunk_scores[chunk] == pytest.approx(best_chunk[doc], rel=1e-9)
         per_chunk = keyword_leg(catalog, terms, weights=WEIGHTS, limit=k,
-                                restriction=restriction, per_document=False)
+                                restriction=restriction, per_document=False,
+                                pairs=proximity_pairs(parse_query(" ".join(query), ())),
+                                pair_weight=pair_weight)
         top_set_ok([c for c, _ in per_chunk.ranked], chunks_allowed, k)
     finally:
         catalog.close()

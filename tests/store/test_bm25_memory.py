@@ -10,6 +10,7 @@ kano backlog.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 
 from lore.documents.model import Chunk, Document
 from lore.index import Index
-from lore.search.fts import match_terms
+from lore.search.fts import match_terms, proximity_pairs
 from lore.search.query import parse_query
 from lore.store import bm25
 from lore.store.base import Restriction
@@ -79,8 +80,9 @@ def small(tmp_path: Path) -> Iterator[Path]:
 
 def assert_same(path: Path, copy: KeywordCopy, query: str,
                 restriction: Restriction | None = None, limits: tuple[int, ...] = (1, 3, 1000),
-                share: float = 0.5) -> int:
-    """Both paths agree on ``query`` for every limit; how many documents matched."""
+                share: float = 0.5, pair_weights: tuple[float, ...] = (0.0, 0.1)) -> int:
+    """Both paths agree on ``query`` for every limit and proximity weight (the query's
+    neighbouring words as weighted phrases); how many documents matched."""
     conn = connect_read_only(path)
     try:
         parsed = parse_query(query, ())
@@ -93,21 +95,27 @@ def assert_same(path: Path, copy: KeywordCopy, query: str,
         assert phrases is not None, terms
         allowed = None if doc_filter is None else copy.allowed_documents(
             [r[0] for r in conn.execute(*doc_filter)])
+        pairs = proximity_pairs(parsed)
+        pair_phrases = copy.phrases(pairs)
+        assert pair_phrases is not None, pairs
         found = 0
-        for limit in limits:
+        for limit, weight in itertools.product(limits, pair_weights):
             expected = bm25.rank_documents(conn, terms, weights=WEIGHTS, share=share,
-                                           limit=limit, doc_filter=doc_filter)
+                                           limit=limit, doc_filter=doc_filter, pairs=pairs,
+                                           pair_weight=weight)
             got = copy.rank_documents(phrases, weights=WEIGHTS, share=share, limit=limit,
-                                      allowed=allowed)
+                                      allowed=allowed, pairs=pair_phrases, pair_weight=weight)
             assert got is not None
             assert [(h.document_id, h.chunk_id) for h in got] == \
                 [(h.document_id, h.chunk_id) for h in expected], (query, limit)
             assert [h.score for h in got] == pytest.approx([h.score for h in expected],
                                                            rel=1e-9, abs=1e-12)
             chunk_expected = bm25.rank(conn, bm25.CHUNKS, terms, weights=(*WEIGHTS, 1.0),
-                                       limit=limit, doc_filter=doc_filter)
+                                       limit=limit, doc_filter=doc_filter, pairs=pairs,
+                                       pair_weight=weight)
             chunk_got = copy.rank_chunks(phrases, weights=(*WEIGHTS, 1.0), limit=limit,
-                                         allowed=allowed)
+                                         allowed=allowed, pairs=pair_phrases,
+                                         pair_weight=weight)
             assert chunk_got is not None
             assert [c for c, _ in chunk_got] == [c for c, _ in chunk_expected], (query, limit)
             assert [s for _, s in chunk_got] == pytest.approx(
@@ -140,6 +148,26 @@ def test_the_queries_do_match_and_some_match_nothing(small: Path) -> None:
     assert matched['"step step"'] == 0
     assert matched["café"] == matched["cafe"] >= 1      # diacritics removed both ways
     assert matched["検"] >= 1 and matched['"il 10"'] >= 1 and matched["ca*"] >= 2
+
+
+def test_proximity_adds_the_pairs_bm25_on_both_paths(small: Path) -> None:
+    copy = copy_of(small)
+    parsed = parse_query("cache evicts", ())
+    terms, pairs = match_terms(parsed), proximity_pairs(parsed)
+    phrases, pair_phrases = copy.phrases(terms), copy.phrases(pairs)
+    assert phrases is not None and pair_phrases is not None
+    conn = connect_read_only(small)
+    try:
+        plain = bm25.rank_documents(conn, terms, weights=WEIGHTS, share=0.5, limit=3)
+        near = bm25.rank_documents(conn, terms, weights=WEIGHTS, share=0.5, limit=3,
+                                   pairs=pairs, pair_weight=0.5)
+    finally:
+        conn.close()
+    got = copy.rank_documents(phrases, weights=WEIGHTS, share=0.5, limit=3, allowed=None,
+                              pairs=pair_phrases, pair_weight=0.5)
+    assert got is not None
+    assert near[0].score > plain[0].score      # "cache evicts" is written in d000
+    assert [h.score for h in got] == [h.score for h in near]    # the same doubles
 
 
 @pytest.mark.parametrize("types", [("adr",), ("task", "bug"), ("nothing",)])

@@ -9,6 +9,7 @@ is FTS5's.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 from lore.documents.model import Chunk, Document
 from lore.store import bm25, keyword_memory
+from lore.store.bm25_memory import QueryTokenizer, fingerprint_sql, load_copy, table_tokenizer
 from lore.store.catalog import Catalog
 from lore.store.connection import atomic
 
@@ -192,3 +194,124 @@ def test_an_index_prepares_its_keyword_copy_and_searches_from_it(tmp_path: Path)
         assert index.prepare_keyword_search()
         assert [h.path for h in index.search("cache", mode="keyword")] == first == ["cache.md"]
         assert index._store.keyword_paths == {"fts5": 1, "memory": 1}  # type: ignore[attr-defined]
+
+
+def test_a_rebuild_keeps_the_query_tokenizer_and_its_cache(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keyword_memory, "REBUILD_PAUSE", 0.0)
+    with Catalog.open(folder) as catalog:
+        assert catalog.prepare_keyword_memory()
+        memory = catalog._keyword_memory
+        assert memory is not None and memory._copy is not None
+        old = memory._copy
+        ranking(catalog)                          # the query words are tokenized and cached
+        assert set(TERMS) <= set(old.tokenizer._cache)
+        add(catalog, 4, "Cache cache", "cache eviction backlog")
+        assert catalog.prepare_keyword_memory()
+        new = memory._copy
+        assert new is not old and new.fingerprint != old.fingerprint
+        assert new.tokenizer is old.tokenizer
+        assert ranking(catalog) == fts5(catalog)
+        assert catalog.keyword_paths == {"memory": 2}
+
+
+def test_a_copy_of_tables_with_another_tokenizer_gets_its_own(folder: Path) -> None:
+    with Catalog.open(folder) as catalog:
+        declared = table_tokenizer(catalog._conn)
+        assert declared is not None and declared.startswith("porter")
+        same = QueryTokenizer(declared)
+        assert (copy := load_copy(catalog._conn, same)) is not None
+        assert copy.tokenizer is same
+        plain = QueryTokenizer("unicode61")       # no stemming: "evicts" stays "evicts"
+        assert plain.phrase('"evicts"') == (["evicts"], False)
+        assert (copy := load_copy(catalog._conn, plain)) is not None
+        assert copy.tokenizer is not plain and copy.tokenizer.config == declared
+        assert copy.tokenizer.phrase('"evicts"') == (["evict"], False)
+
+
+def test_a_request_during_a_build_is_built_when_that_build_ends(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server's readers ask while an earlier build runs (its start-up sync wrote):
+    the copy still ends up current, without another search asking."""
+    monkeypatch.setattr(keyword_memory, "REBUILD_PAUSE", 0.0)
+    with Catalog.open(folder) as catalog:
+        memory = catalog._keyword_memory
+        assert memory is not None
+        started, release = threading.Event(), threading.Event()
+        real_load = keyword_memory.load_copy
+
+        def slow_load(*args: object) -> object:
+            copy = real_load(*args)   # type: ignore[arg-type]
+            started.set()             # copied: the write below comes after its snapshot
+            assert release.wait(10)
+            return copy
+
+        monkeypatch.setattr(keyword_memory, "load_copy", slow_load)
+        catalog.prepare_keyword_memory(wait=False)
+        assert started.wait(10)
+        add(catalog, 4, "Cache cache", "cache eviction backlog")
+        assert not catalog.prepare_keyword_memory(wait=False)   # a build runs: kept for later
+        release.set()
+        deadline = time.monotonic() + 10
+        while catalog.held_keyword_copy() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ranking(catalog) == fts5(catalog)
+        assert catalog.keyword_paths == {"memory": 1}
+
+
+def test_a_request_within_the_pause_waits_for_it(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keyword_memory, "REBUILD_PAUSE", 1e6)
+    with Catalog.open(folder) as catalog:
+        assert catalog.prepare_keyword_memory()
+        memory = catalog._keyword_memory
+        assert memory is not None
+        add(catalog, 4, "Cache", "cache")
+        assert not catalog.prepare_keyword_memory(wait=False)
+        timer = memory._timer
+        assert memory._thread is None and timer is not None   # nothing built yet
+        timer.cancel()
+        memory._took = 0.0                        # as if the pause were over
+        memory._pause_over()
+        wait_for_copy(catalog)
+        assert catalog.held_keyword_copy() is not None
+        assert ranking(catalog) == fts5(catalog)
+
+
+def test_inside_a_snapshot_the_fingerprint_is_read_once_per_catalog_state(folder: Path) -> None:
+    """The ranking path takes the copy's fingerprint from the fact cache, and still
+    sees another connection's commit at the next snapshot."""
+    with Catalog.open(folder) as searcher, Catalog.open(folder) as writer:
+        assert searcher.prepare_keyword_memory()
+        statements: list[str] = []
+        searcher._conn.set_trace_callback(statements.append)
+
+        def search() -> tuple[list[tuple[int, float]], int]:
+            statements.clear()
+            with searcher.read_snapshot():
+                found = ranking(searcher)
+            return found, statements.count(fingerprint_sql())
+
+        first, reads = search()
+        assert reads == 1
+        assert search() == (first, 0)             # same state: no statement for it
+        assert searcher.keyword_paths == {"memory": 2}
+        add(writer, 4, "Cache cache", "cache eviction backlog")   # another connection commits
+        after, reads = search()
+        assert reads == 1
+        assert after == fts5(searcher) != first
+        assert len(after) == len(first) + 1
+        assert searcher.keyword_paths == {"memory": 2, "fts5": 1}
+
+
+def test_a_never_written_catalog_is_copied_empty_and_the_copy_follows_the_first_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server over an empty folder copies FTS5 tables its sync never wrote to."""
+    monkeypatch.setattr(keyword_memory, "REBUILD_PAUSE", 0.0)
+    with Catalog.open(tmp_path) as catalog:
+        assert catalog.prepare_keyword_memory()
+        assert ranking(catalog) == []
+        add(catalog, 1, "Cache eviction", "The cache evicts old entries.")
+        assert catalog.prepare_keyword_memory()
+        assert ranking(catalog) == fts5(catalog) != []
+        assert catalog.keyword_paths == {"memory": 2}

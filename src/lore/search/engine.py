@@ -31,7 +31,7 @@ from lore.errors import QueryError
 from lore.search.boosts import DATE_KEYS, DocumentFacts, boosts_enabled, document_boosts
 from lore.search.calibration import Evidence, calibrated_scores, weak_match
 from lore.search.filters import check_filters
-from lore.search.fts import exclusion_terms, match_terms
+from lore.search.fts import exclusion_terms, match_terms, proximity_pairs
 from lore.search.fusion import (
     Fused,
     LegResult,
@@ -225,7 +225,9 @@ def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: 
         legs.append(keyword_leg(store, plan.terms, limit=candidates,
                                 restriction=plan.restriction,
                                 weights=(s.title_weight, s.heading_weight, s.body_weight),
-                                per_document=per_document, share=s.document_share))
+                                per_document=per_document, share=s.document_share,
+                                pairs=proximity_pairs(plan.parsed) if s.proximity_weight else [],
+                                pair_weight=s.proximity_weight))
     # The id leg runs before the vector leg (it may overlap the embedding) but ranks after it.
     ids = id_candidates(plan.parsed) if mode != "vector" else []
     by_id = id_leg(store, ids, restriction=plan.restriction,

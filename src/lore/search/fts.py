@@ -71,6 +71,28 @@ def match_terms(parsed: ParsedQuery) -> list[str]:
     return positive[:MAX_TERMS]
 
 
+def proximity_pairs(parsed: ParsedQuery) -> list[str]:
+    """Each two neighbouring content words of the query's bare terms, as one FTS5 phrase.
+
+    Term proximity (sequential dependence): a document that writes two of the
+    query's words side by side, in its order, is more likely about what the
+    query says than one using both words apart, and long natural-language
+    queries (SciFact's claims) hold many such pairs. Stopwords between the two
+    words are skipped, as in the keyword terms; a prefix word or a CJK run
+    (matched inside longer tokens) ends the chain.
+    """
+    out: list[str] = []
+    last: str | None = None
+    for word in parsed.terms:
+        if not has_word_chars(word) or word.lower() in STOPWORDS:
+            continue
+        plain = "*" not in word and not any(cjk for _, cjk in split_cjk(word))
+        if last is not None and plain:
+            out.append(quote_fts(f"{last} {word}"))
+        last = word if plain else None
+    return out[:MAX_TERMS]
+
+
 def build_match(parsed: ParsedQuery) -> str | None:
     """The FTS5 MATCH expression for ``parsed``, or ``None`` if nothing is searchable.
 

@@ -38,7 +38,8 @@ class Snippet:
 def keyword_leg(store: SearchReads, terms: Sequence[str], *,
                 weights: tuple[float, float, float], limit: int,
                 restriction: Restriction | None = None, per_document: bool = True,
-                share: float = 0.5) -> LegResult:
+                share: float = 0.5, pairs: Sequence[str] = (),
+                pair_weight: float = 0.0) -> LegResult:
     """Run the BM25 leg: the best ``limit`` documents (or chunks) with positive scores.
 
     Args:
@@ -56,7 +57,7 @@ def keyword_leg(store: SearchReads, terms: Sequence[str], *,
         return LegResult("keyword", [])
     return LegResult("keyword", store.keyword_ranking(
         terms, weights=weights, limit=limit, restriction=restriction,
-        per_document=per_document, share=share))
+        per_document=per_document, share=share, pairs=pairs, pair_weight=pair_weight))
 
 
 def snippets(store: SearchReads, terms: Sequence[str], chunk_ids: Iterable[int], *,

@@ -11,6 +11,9 @@ goes through an :class:`IndexService`. It keeps:
   connection, and a sync in progress (which commits in batches) is never seen
   half done. When a sync ends, a new generation is built and swapped in; the
   old readers close as their requests return. Reads never wait for a sync.
+  Each generation a sync opens also starts, in the background, the in-memory
+  copy of the keyword index its readers search (``lore.store.keyword_memory``),
+  so a server's first searches after its start-up sync take that path.
 
 A sync made by another process (``lore index`` in a shell) is noticed on the
 next request, at most once per ``probe_interval_s``, and a new generation is
@@ -84,7 +87,8 @@ class IndexService:
         self._probed_at = 0.0
         self._closed = False
         self.syncs = 0               # syncs run by this service (tests and status read it)
-        self._generation = self._build_generation(1)
+        # Opened before any sync: no keyword copy yet (see ``_build_generation``).
+        self._generation = self._build_generation(1, keyword_copy=False)
 
     @property
     def generation(self) -> int:
@@ -188,8 +192,16 @@ class IndexService:
 
     # -- generations --------------------------------------------------------
 
-    def _build_generation(self, number: int) -> _Generation:
-        """Open, pin and warm ``self._readers`` readers (called with no sync running)."""
+    def _build_generation(self, number: int, *, keyword_copy: bool = True) -> _Generation:
+        """Open, pin and warm ``self._readers`` readers (called with no sync running).
+
+        With ``keyword_copy`` the in-memory keyword copy of this state (one per
+        catalog file, shared by the readers) starts building in the background,
+        so the readers' first searches find it ready. The first generation is
+        opened before any sync and does without: a server syncs right after
+        opening (``lore serve``, ``lore mcp``), and a copy built meanwhile would
+        slow that sync and might copy a state it is about to change.
+        """
         first: Index | None = None
         gen = _Generation(number, _last_sync(self._writer))
         for _ in range(self._readers):
@@ -201,6 +213,8 @@ class IndexService:
                 self._warm(idx)
             else:
                 idx.share_loaded(first)
+            if keyword_copy:
+                idx.prepare_keyword_search(wait=False)
             gen.idle.put(idx)
         return gen
 

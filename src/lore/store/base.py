@@ -131,16 +131,19 @@ class SearchReads(Protocol):
 
     def keyword_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
                         limit: int, restriction: Restriction | None,
-                        per_document: bool = False,
-                        share: float = 0.5) -> list[tuple[int, float]]:
+                        per_document: bool = False, share: float = 0.5,
+                        pairs: Sequence[str] = (),
+                        pair_weight: float = 0.0) -> list[tuple[int, float]]:
         """The best ``limit`` chunks matching any term, as (chunk id, score), best first.
 
         ``weights`` weigh the title, heading and body fields; higher scores
         are better; a repeated term counts once per repetition. With
         ``per_document``, documents are ranked instead, each by ``share`` times
         its document-level BM25 plus ``1 - share`` times its best chunk's, and
-        represented by that chunk. The result holds exactly the top
-        ``min(limit, matching)``: a backend may skip scoring rows that match
+        represented by that chunk. ``pairs`` (phrases of neighbouring query words)
+        add ``pair_weight`` times their BM25 to each matching row's score (term
+        proximity; a backend may ignore them, and says so). The result holds
+        exactly the top ``min(limit, matching)``: a backend may skip scoring rows that match
         only very common terms only where that provably changes nothing
         (``lore.store.bm25``).
         """

@@ -68,22 +68,26 @@ def fts5_idf(rows: int, hits: int) -> float:
 
 
 def ranking_sql(table: Table, weights: int, *, limit: int, doc_filter: DocFilter | None,
-                rare: bool) -> str:
-    """The ranking statement. Parameters: the weights, the MATCH expression, the rare
-    expression (when ``rare``), the filter's parameters, the limit."""
+                rare: bool, proximity: bool = False) -> str:
+    """The ranking statement. Parameters: (with ``proximity``: the pair weight;) the
+    weights, the MATCH expression, the rare expression (when ``rare``), the filter's
+    parameters, (with ``proximity``: the weights and the pairs' MATCH expression;)
+    the limit."""
     marks = ", ".join("?" for _ in range(weights))
-    sql = (f"SELECT rowid, bm25({table.name}, {marks}) AS score FROM {table.name}"
+    sql = (f"SELECT rowid AS id, bm25({table.name}, {marks}) AS score FROM {table.name}"
            f" WHERE {table.name} MATCH ?")
     if rare:
         sql += f" AND +rowid IN (SELECT rowid FROM {table.name} WHERE {table.name} MATCH ?)"
     if doc_filter is not None:
         sql += " AND " + table.allowed_sql.format(doc_filter[0])
-    return sql + " ORDER BY score, rowid LIMIT ?"
+    if proximity:
+        sql = _with_pairs(sql, "id", table.name, weights)
+    return sql + " ORDER BY score, id LIMIT ?"
 
 
 def rank(conn: sqlite3.Connection, table: Table, terms: Sequence[str], *,
-         weights: Sequence[float], limit: int,
-         doc_filter: DocFilter | None = None) -> list[tuple[int, float]]:
+         weights: Sequence[float], limit: int, doc_filter: DocFilter | None = None,
+         pairs: Sequence[str] = (), pair_weight: float = 0.0) -> list[tuple[int, float]]:
     """The top ``min(limit, matching rows)`` rows by BM25 as (rowid, score), best first.
 
     Args:
@@ -94,20 +98,29 @@ def rank(conn: sqlite3.Connection, table: Table, terms: Sequence[str], *,
         weights: one weight per column of the table.
         limit: how many rows.
         doc_filter: only rows of these documents.
+        pairs: phrases of neighbouring query words (``rank_documents``).
+        pair_weight: the weight of ``pairs`` (0: none).
     """
     if not terms or limit < 1:
         return []
     match = " OR ".join(terms)
     extra = doc_filter[1] if doc_filter is not None else []
+    proximity = _Proximity(" OR ".join(pairs), pair_weight) if pairs and pair_weight else None
+    near: tuple[list[object], list[object]] = (
+        ([proximity.weight], [*weights, proximity.match]) if proximity else ([], []))
     common, bound = _common_terms(conn, table, terms)
     if common:
         rare = " OR ".join(dict.fromkeys(t for t in terms if t not in common))
-        sql = ranking_sql(table, len(weights), limit=limit, doc_filter=doc_filter, rare=True)
-        found = _run(conn, sql, [*weights, match, rare, *extra, limit])
+        if proximity is not None:    # see rank_documents
+            rare += f" OR {proximity.match}"
+        sql = ranking_sql(table, len(weights), limit=limit, doc_filter=doc_filter, rare=True,
+                          proximity=proximity is not None)
+        found = _run(conn, sql, [*near[0], *weights, match, rare, *extra, *near[1], limit])
         if len(found) == limit and found[-1][1] >= bound:
             return found
-    sql = ranking_sql(table, len(weights), limit=limit, doc_filter=doc_filter, rare=False)
-    return _run(conn, sql, [*weights, match, *extra, limit])
+    sql = ranking_sql(table, len(weights), limit=limit, doc_filter=doc_filter, rare=False,
+                      proximity=proximity is not None)
+    return _run(conn, sql, [*near[0], *weights, match, *extra, *near[1], limit])
 
 
 def _run(conn: sqlite3.Connection, sql: str, params: list[object]) -> list[tuple[int, float]]:
@@ -149,7 +162,8 @@ class DocumentHit:
 
 def rank_documents(conn: sqlite3.Connection, terms: Sequence[str], *,
                    weights: tuple[float, float, float], share: float, limit: int,
-                   doc_filter: DocFilter | None = None) -> list[DocumentHit]:
+                   doc_filter: DocFilter | None = None, pairs: Sequence[str] = (),
+                   pair_weight: float = 0.0) -> list[DocumentHit]:
     """The top ``min(limit, matching documents)`` documents, best first.
 
     A document scores ``share * document BM25 + (1 - share) * its best chunk's
@@ -168,16 +182,33 @@ def rank_documents(conn: sqlite3.Connection, terms: Sequence[str], *,
         share: the document-level part of the score, 0..1.
         limit: how many documents.
         doc_filter: only these documents.
+        pairs: FTS5 phrases of neighbouring query words (term proximity): in
+            every row that matches a term, ``pair_weight`` times their BM25
+            is added to the row's BM25, before the two levels are mixed.
+        pair_weight: the weight of ``pairs`` (0: none).
     """
     if not terms or limit < 1:
         return []
+    proximity = _Proximity(" OR ".join(pairs), pair_weight) if pairs and pair_weight else None
     plan = _Pruning.plan(conn, terms, share)
     if plan is not None:
-        top = _score_documents(conn, terms, weights, share, doc_filter, rare=plan.rare,
-                               limit=limit)
+        # A row matching a pair is scored in the first pass, so any other row's
+        # proximity part is 0 and the bound still holds.
+        rare = plan.rare if proximity is None else f"{plan.rare} OR {proximity.match}"
+        top = _score_documents(conn, terms, weights, share, doc_filter, rare=rare,
+                               limit=limit, proximity=proximity)
         if len(top) == limit and top[-1].score >= plan.bound:
             return top
-    return _score_documents(conn, terms, weights, share, doc_filter, rare=None, limit=limit)
+    return _score_documents(conn, terms, weights, share, doc_filter, rare=None, limit=limit,
+                            proximity=proximity)
+
+
+@dataclass(frozen=True)
+class _Proximity:
+    """The pair phrases as one MATCH expression, and their weight."""
+
+    match: str
+    weight: float
 
 
 @dataclass(frozen=True)
@@ -215,15 +246,19 @@ def _bound(conn: sqlite3.Connection, table: Table, terms: Sequence[str],
     return sum(fts5_idf(rows, found[t]) * (K1 + 1) for t in terms if t in common)
 
 
-def document_ranking_sql(*, rare: bool, doc_filter: DocFilter | None) -> str:
+def document_ranking_sql(*, rare: bool, doc_filter: DocFilter | None,
+                         proximity: bool = False) -> str:
     """One statement that scores documents and their chunks and mixes the two.
 
-    Parameters: title, body weights; the MATCH expression; the rare
-    expression (when ``rare``); the filter's parameters (document pass); title,
-    headings, body weights; the MATCH expression; the filter's parameters
-    again (chunk pass, unless ``rare``: then the chunks of the documents
-    found); the share twice; the limit. A document with no matching chunk
-    gets a NULL chunk id (the caller picks its first chunk).
+    Parameters: (with ``proximity``: the pair weight;) title, body weights; the
+    MATCH expression; the rare expression (when ``rare``); the filter's
+    parameters (document pass; with ``proximity``: title, body weights and the
+    pairs' MATCH expression); (the pair weight;) title, headings, body weights;
+    the MATCH expression; the filter's parameters again (chunk pass, unless
+    ``rare``: then the chunks of the documents found; with ``proximity``:
+    title, headings, body weights and the pairs' expression); the share twice;
+    the limit. A document with no matching chunk gets a NULL chunk id (the
+    caller picks its first chunk).
     """
     docs = ("SELECT rowid AS doc, bm25(documents_fts, ?, ?, ?) AS score FROM documents_fts"
             " WHERE documents_fts MATCH ?")
@@ -237,6 +272,9 @@ def document_ranking_sql(*, rare: bool, doc_filter: DocFilter | None) -> str:
         chunks += " AND " + CHUNKS.allowed_sql.format("SELECT doc FROM d")
     elif doc_filter is not None:
         chunks += " AND " + CHUNKS.allowed_sql.format(doc_filter[0])
+    if proximity:
+        docs = _with_pairs(docs, "doc", "documents_fts", 3)
+        chunks = _with_pairs(chunks, "id", "chunks_fts", 4)
     # min() picks the best (most negative) chunk score and SQLite takes the bare
     # column m.id from that same row; max(id) skips the document part's NULL.
     return (f"WITH d AS MATERIALIZED ({docs}), m AS MATERIALIZED ({chunks})"
@@ -247,19 +285,35 @@ def document_ranking_sql(*, rare: bool, doc_filter: DocFilter | None) -> str:
             " GROUP BY doc ORDER BY mixed DESC, doc LIMIT ?")
 
 
+def _with_pairs(scored: str, key: str, table: str, columns: int) -> str:
+    """``scored`` (rows ``key``, ``score``) with the pair phrases' weighted BM25 added:
+    ``score + weight * pairs' bm25``, which is FTS5's negated form of the copy's
+    ``score + weight * pairs' score`` (the same double)."""
+    marks = ", ".join("?" for _ in range(columns))
+    return (f"SELECT b.{key} AS {key}, b.score + ? * coalesce(p.score, 0) AS score"
+            f" FROM ({scored}) b LEFT JOIN (SELECT rowid AS {key}, bm25({table}, {marks})"
+            f" AS score FROM {table} WHERE {table} MATCH ?) p USING ({key})")
+
+
 def _score_documents(conn: sqlite3.Connection, terms: Sequence[str],
                      weights: tuple[float, float, float], share: float,
                      doc_filter: DocFilter | None, *, rare: str | None,
-                     limit: int) -> list[DocumentHit]:
+                     limit: int, proximity: _Proximity | None = None) -> list[DocumentHit]:
     """The best ``limit`` documents by mixed score; with ``rare``, among those matching
     it (their chunk part still counts every chunk and every term, so it is exact)."""
     title, headings, body = weights
     match = " OR ".join(terms)
     extra = doc_filter[1] if doc_filter is not None else []
-    params: list[object] = [title, body, body, match, *([rare] if rare else []), *extra,
-                            title, headings, body, body, match,
-                            *([] if rare else extra), share, share, limit]
-    sql = document_ranking_sql(rare=rare is not None, doc_filter=doc_filter)
+    doc_params: list[object] = [title, body, body, match, *([rare] if rare else []), *extra]
+    chunk_params: list[object] = [title, headings, body, body, match,
+                                  *([] if rare else extra)]
+    if proximity is not None:
+        doc_params = [proximity.weight, *doc_params, title, body, body, proximity.match]
+        chunk_params = [proximity.weight, *chunk_params, title, headings, body, body,
+                        proximity.match]
+    params: list[object] = [*doc_params, *chunk_params, share, share, limit]
+    sql = document_ranking_sql(rare=rare is not None, doc_filter=doc_filter,
+                               proximity=proximity is not None)
     rows = [(int(doc), chunk, float(score)) for doc, chunk, score in conn.execute(sql, params)]
     missing = [doc for doc, chunk, _ in rows if chunk is None]
     first = dict(conn.execute(

@@ -64,10 +64,17 @@ class QueryTokenizer:
 
     Asking FTS5 is the only way to be certain that a query word becomes the
     token FTS5 would look up (stemming, diacritics, separators); the answers
-    are cached, since query words repeat.
+    are cached, since query words repeat. The answers depend only on the
+    tokenizer's configuration, so a rebuilt copy keeps the tokenizer (and its
+    cache) of the copy it replaces while the tables declare the same one
+    (``load_copy``).
+
+    Attributes:
+        config: the ``tokenize=`` argument of the tables it stands for.
     """
 
     def __init__(self, tokenizer: str) -> None:
+        self.config = tokenizer
         self._conn = sqlite3.connect(":memory:", check_same_thread=False)
         quoted = tokenizer.replace("'", "''")
         self._conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{quoted}')")
@@ -170,11 +177,14 @@ class KeywordCopy:
 
     def rank_chunks(self, phrases: list[tuple[list[str], bool]], *,
                     weights: tuple[float, float, float, float], limit: int,
-                    allowed: Bools | None) -> list[tuple[int, float]] | None:
+                    allowed: Bools | None, pairs: list[tuple[list[str], bool]] | None = None,
+                    pair_weight: float = 0.0) -> list[tuple[int, float]] | None:
         """``bm25.rank`` over ``chunks_fts``: (chunk id, score), best first."""
         if not exact_weights(weights):
             return None
         score, hit = _scores(self.chunks, phrases, weights)
+        if pairs and pair_weight:
+            score = score + pair_weight * _scores(self.chunks, pairs, weights)[0]
         if allowed is not None:
             hit &= allowed[self.chunk_document]
         rows = _top(np.flatnonzero(hit), score, limit)
@@ -182,14 +192,22 @@ class KeywordCopy:
 
     def rank_documents(self, phrases: list[tuple[list[str], bool]], *,
                        weights: tuple[float, float, float], share: float, limit: int,
-                       allowed: Bools | None) -> list[DocumentRank] | None:
+                       allowed: Bools | None,
+                       pairs: list[tuple[list[str], bool]] | None = None,
+                       pair_weight: float = 0.0) -> list[DocumentRank] | None:
         """``bm25.rank_documents``: ``share`` * document BM25 + (1 - ``share``) * the
-        best chunk's, best first, each with its best chunk (or its first)."""
+        best chunk's, best first, each with its best chunk (or its first); with
+        ``pairs``, a row's BM25 of them times ``pair_weight`` is added to its own."""
         title, headings, body = weights
         if not exact_weights(weights):
             return None
         doc_score, doc_hit = _scores(self.documents, phrases, (title, body, body))
         chunk_score, chunk_hit = _scores(self.chunks, phrases, (title, headings, body, body))
+        if pairs and pair_weight:
+            doc_score = doc_score + pair_weight * _scores(
+                self.documents, pairs, (title, body, body))[0]
+            chunk_score = chunk_score + pair_weight * _scores(
+                self.chunks, pairs, (title, headings, body, body))[0]
         if allowed is not None:
             doc_hit &= allowed
             chunk_hit &= allowed[self.chunk_document]
@@ -250,24 +268,28 @@ def table_tokenizer(conn: sqlite3.Connection) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def load_copy(conn: sqlite3.Connection) -> KeywordCopy | None:
+def load_copy(conn: sqlite3.Connection, previous: QueryTokenizer | None = None
+              ) -> KeywordCopy | None:
     """Copy both FTS5 tables of the catalog on ``conn`` (one read transaction).
+
+    ``previous`` (the query tokenizer of the copy this one replaces) is kept,
+    with its cache of tokenized words, when the tables still declare its
+    configuration; otherwise a new one is made.
 
     Returns ``None`` when the catalog cannot be copied exactly (see
     ``fts_postings.load_postings``; a chunk row without its document row).
     """
-    tokenizer = table_tokenizer(conn)
-    if tokenizer is None:
-        return None
     conn.execute("BEGIN")
-    try:
+    try:   # the tokenizer read in the same snapshot as the rows it made
+        tokenizer = table_tokenizer(conn)
         fingerprint = read_fingerprint(conn)
         documents = load_postings(conn, "documents_fts")
         chunks = load_postings(conn, "chunks_fts")
         owners = dict(conn.execute("SELECT id, document_id FROM chunks").fetchall())
     finally:
         conn.execute("COMMIT")
-    if documents is None or chunks is None or any(int(r) not in owners for r in chunks.rowids):
+    if tokenizer is None or documents is None or chunks is None or any(
+            int(r) not in owners for r in chunks.rowids):
         return None
     owner_ids = np.array([owners[int(r)] for r in chunks.rowids], dtype=np.int64)
     chunk_document = np.searchsorted(documents.rowids, owner_ids)
@@ -284,5 +306,7 @@ def load_copy(conn: sqlite3.Connection) -> KeywordCopy | None:
     known = at < len(first_chunk)
     known[known] = documents.rowids[at[known]] == docs[first][known]
     first_chunk[at[known]] = ids[first][known]
+    if previous is None or previous.config != tokenizer:
+        previous = QueryTokenizer(tokenizer)
     return KeywordCopy(documents, chunks, chunk_document.astype(np.int64), first_chunk,
-                       fingerprint, QueryTokenizer(tokenizer))
+                       fingerprint, previous)

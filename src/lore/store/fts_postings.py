@@ -156,8 +156,8 @@ class Postings:
         for shift, token in enumerate(tokens[1:], start=1):
             if not len(starts):
                 break
-            starts = np.intersect1d(starts, self._positions(token) - shift, assume_unique=True)
-        return self._phrase_of(starts, weights)
+            starts = _followed(starts, self._positions(token), shift)
+        return self._phrase_of(starts, weights, ascending=True)
 
     def _prefix(self, start: str, weights: tuple[float, ...]) -> Phrase:
         """Every term that begins with ``start``: their positions, one phrase."""
@@ -176,13 +176,19 @@ class Postings:
             return np.empty(0, dtype=np.int64)
         return self.positions[int(self.inst_ptr[t]):int(self.inst_ptr[t + 1])]
 
-    def _phrase_of(self, keys: Ints, weights: tuple[float, ...]) -> Phrase:
-        """A phrase from its instances' positions (any order)."""
+    def _phrase_of(self, keys: Ints, weights: tuple[float, ...], *,
+                   ascending: bool = False) -> Phrase:
+        """A phrase from its instances' positions (any order; ``ascending``: sorted,
+        which saves sorting them again)."""
         if not len(keys):
             return Phrase(np.empty(0, dtype=np.int64), np.empty(0), self._idf(0))
         rows = keys >> _ROW_SHIFT
         columns = (keys >> _COLUMN_SHIFT) & ((1 << (_ROW_SHIFT - _COLUMN_SHIFT)) - 1)
         per_column = np.asarray(weights, dtype=np.float64)[columns]
+        if ascending:   # each row's instances are one run: sum the runs in order
+            first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            return Phrase(rows[first], np.add.reduceat(per_column, first),
+                          self._idf(len(first)))
         found, inverse = np.unique(rows, return_inverse=True)
         freq = np.asarray(np.bincount(inverse, weights=per_column, minlength=len(found)),
                           dtype=np.float64)
@@ -190,6 +196,23 @@ class Postings:
 
     def _idf(self, hits: int) -> float:
         return fts5_idf(self.total_rows, hits)
+
+
+def _followed(starts: Ints, later: Ints, shift: int) -> Ints:
+    """Those of ``starts`` (ascending) with ``start + shift`` in ``later`` (ascending).
+
+    Binary search of the shorter array in the longer: a query's word pairs
+    often hold a common word, whose positions are a large part of the table.
+    """
+    if len(starts) <= len(later):
+        wanted, among = starts + shift, later
+    else:
+        wanted, among = later - shift, starts
+    if not len(among):
+        return among
+    at = np.minimum(np.searchsorted(among, wanted), len(among) - 1)
+    found = wanted[among[at] == wanted]
+    return found - shift if among is later else found
 
 
 def _bisect(terms: list[str], start: str) -> int:
@@ -220,7 +243,8 @@ def load_postings(conn: sqlite3.Connection, name: str) -> Postings | None:
     columns = tuple(str(r[1]) for r in conn.execute(f"PRAGMA table_info({name})"))
     averages = conn.execute(f"SELECT block FROM {name}_data WHERE id = ?",
                             (AVERAGES_ROWID,)).fetchone()
-    totals = read_varints(bytes(averages[0])) if averages else [0]
+    # A table never written has an empty averages record: no rows, no tokens.
+    totals = (read_varints(bytes(averages[0])) if averages else []) or [0]
     sizes = conn.execute(f"SELECT id, sz FROM {name}_docsize ORDER BY id").fetchall()
     rowids = np.array([r[0] for r in sizes], dtype=np.int64)
     if len(rowids) and (int(rowids.min()) < 0 or int(rowids.max()) >= 1 << 31):

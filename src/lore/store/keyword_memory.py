@@ -7,10 +7,12 @@ built only where it pays:
 
 - never for a one-shot ``lore search``: a catalog starts the build in a
   background thread at a keyword search ``BUILD_AFTER_S`` or more after its
-  first one (a server, MCP, a watcher or a notebook holding an ``Index``; one
-  search may rank twice, when it widens its candidates, but within
-  milliseconds), or when asked (``prepare``); before that it uses a copy
-  only if one is already held;
+  first one (a notebook or script holding an ``Index``; one search may rank
+  twice, when it widens its candidates, but within milliseconds), or when
+  asked: at once in the background (``request``; a server and MCP do this
+  whenever a sync opens readers, their start-up sync included, so their first
+  searches find the copy ready) or in the caller's thread (``prepare``); before that it
+  uses a copy only if one is already held;
 - never past ``MAX_TOKENS`` tokens in both tables together (about 23 bytes
   of memory a token, so at most about 230 MB): above it FTS5 always answers;
 - one copy per catalog file in a process, shared by every connection open on
@@ -22,7 +24,10 @@ one small read) with the copy's, so after a write or a sync FTS5 answers
 until a new copy is ready, never a stale copy. A connection with a write
 transaction of its own open could see rows FTS5 has not flushed yet, so its
 searches always go to FTS5. A rebuild starts at most once per ten build times,
-so a watcher syncing every few seconds spends at most a tenth of a core on it.
+so a watcher syncing every few seconds spends at most a tenth of a core on it;
+a request in between is kept and built when the pause is over. A rebuild keeps
+the query tokenizer, and its cache of tokenized words, while the tables'
+tokenizer configuration is unchanged (``bm25_memory.load_copy``).
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ class KeywordMemory:
         self._lock = threading.Lock()
         self._copy: KeywordCopy | None = None
         self._thread: threading.Thread | None = None
+        self._timer: threading.Timer | None = None   # a wanted build waiting out the pause
+        self._wanted: tuple[object, ...] | None = None   # a snapshot asked for, not copied yet
         self._refused: tuple[object, ...] | None = None   # a snapshot past MAX_TOKENS
         self._started = 0.0
         self._took = 0.0
@@ -67,17 +74,40 @@ class KeywordMemory:
         return copy if copy is not None and copy.fingerprint == fingerprint else None
 
     def request(self, fingerprint: tuple[object, ...]) -> None:
-        """Start a build in the background unless one runs, this snapshot was refused,
-        or the last one started too recently."""
+        """Ask for a copy of the snapshot ``fingerprint`` names, built in the background.
+
+        The build starts at once, unless one runs (then it starts when that one
+        ends with a copy of another snapshot) or the last one started less than
+        ``REBUILD_PAUSE`` build times ago (then it starts when the pause is
+        over): any number of requests meanwhile make one build. A snapshot
+        refused as too large is never built.
+        """
         with self._lock:
-            if self._thread is not None or fingerprint == self._refused:
+            if fingerprint == self._refused:
                 return
-            if time.monotonic() - self._started < REBUILD_PAUSE * self._took:
-                return
-            self._started = time.monotonic()
-            self._thread = threading.Thread(target=self._build, name="lore-keyword-copy",
-                                            daemon=True)
-            self._thread.start()
+            self._wanted = fingerprint
+            self._start_wanted()
+
+    def _start_wanted(self) -> None:
+        """Start the wanted build now, or arrange for it after the pause (lock held)."""
+        if self._wanted is None or self._thread is not None or self._timer is not None:
+            return
+        wait = self._started + REBUILD_PAUSE * self._took - time.monotonic()
+        if wait > 0:
+            self._timer = threading.Timer(wait, self._pause_over)
+            self._timer.daemon = True
+            self._timer.start()
+            return
+        self._wanted = None
+        self._started = time.monotonic()
+        self._thread = threading.Thread(target=self._build, name="lore-keyword-copy",
+                                        daemon=True)
+        self._thread.start()
+
+    def _pause_over(self) -> None:
+        with self._lock:
+            self._timer = None
+            self._start_wanted()
 
     def prepare(self) -> bool:
         """Build a copy of the current snapshot now, in this thread (waiting for a
@@ -95,6 +125,22 @@ class KeywordMemory:
     def _build(self) -> None:
         copy: KeywordCopy | None = None
         try:
+            copy = self._load()
+        finally:   # whatever happened, the next request may build again
+            with self._lock:
+                if copy is not None:   # a search still holding the old copy keeps using it
+                    self._copy = copy
+                self._took = time.monotonic() - self._started
+                self._thread = None
+                made = copy.fingerprint if copy is not None else None
+                if self._wanted in (self._refused, made):
+                    self._wanted = None   # asked for during this build, and what it made
+                self._start_wanted()
+
+    def _load(self) -> KeywordCopy | None:
+        """A copy of the catalog's current snapshot, or None (refused, failed)."""
+        copy: KeywordCopy | None = None
+        try:
             conn = connect_read_only(self.path)
             try:
                 total = sum(table_tokens(conn, t) for t in ("documents_fts", "chunks_fts"))
@@ -102,18 +148,15 @@ class KeywordMemory:
                     self._refused = read_fingerprint(conn)
                     log.info("keyword search stays in FTS5: %d tokens > %d", total,
                              MAX_TOKENS)
-                else:
-                    copy = load_copy(conn)
+                else:   # the old copy's query tokenizer, and its cache, carry over
+                    held = self._copy
+                    copy = load_copy(conn, held.tokenizer if held is not None else None)
             finally:
                 conn.close()
         except (sqlite3.Error, OSError, ValueError, MemoryError) as exc:
             # A failed build (the file gone, out of memory) leaves FTS5 answering.
             log.warning("keyword copy of %s not built: %s", self.path, exc)
-        with self._lock:
-            if copy is not None:   # a search still holding the old copy keeps using it
-                self._copy = copy
-            self._took = time.monotonic() - self._started
-            self._thread = None
+        return copy
 
 
 _SHARED: weakref.WeakValueDictionary[str, KeywordMemory] = weakref.WeakValueDictionary()

@@ -41,8 +41,9 @@ class KeywordReadsMixin:
 
     def keyword_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
                         limit: int, restriction: Restriction | None,
-                        per_document: bool = False,
-                        share: float = 0.5) -> list[tuple[int, float]]:
+                        per_document: bool = False, share: float = 0.5,
+                        pairs: Sequence[str] = (),
+                        pair_weight: float = 0.0) -> list[tuple[int, float]]:
         """The best ``limit`` chunks, or documents, by weighted BM25: (chunk id, score).
 
         Args:
@@ -58,7 +59,7 @@ class KeywordReadsMixin:
         if terms and limit >= 1:
             found = self._memory_ranking(terms, weights=weights, limit=limit,
                                          doc_filter=doc_filter, per_document=per_document,
-                                         share=share)
+                                         share=share, pairs=pairs, pair_weight=pair_weight)
             if found is not None:
                 self.keyword_paths["memory"] += 1
                 return found
@@ -66,17 +67,30 @@ class KeywordReadsMixin:
         if per_document:
             return [(hit.chunk_id, hit.score) for hit in bm25.rank_documents(
                 self._conn, terms, weights=weights, share=share, limit=limit,
-                doc_filter=doc_filter)]
+                doc_filter=doc_filter, pairs=pairs, pair_weight=pair_weight)]
         return bm25.rank(self._conn, bm25.CHUNKS, terms, weights=(*weights, weights[2]),
-                         limit=limit, doc_filter=doc_filter)
+                         limit=limit, doc_filter=doc_filter, pairs=pairs,
+                         pair_weight=pair_weight)
 
-    def prepare_keyword_memory(self) -> bool:
-        """Copy the FTS5 tables into memory now (``lore.store.keyword_memory``), so the
-        next keyword searches are answered from it; whether a copy is ready."""
+    def prepare_keyword_memory(self, *, wait: bool = True) -> bool:
+        """Copy the FTS5 tables into memory (``lore.store.keyword_memory``), so the
+        next keyword searches are answered from it; whether a copy is ready.
+
+        With ``wait`` the copy is made now, in this thread. Without, the build
+        starts in the background (unless the copy is current already) and this
+        returns at once. Either way the catalog counts as long-lived from now
+        on: any later search may ask for a rebuild after a write.
+        """
         if self._keyword_memory is None:
             return False
         self._first_keyword_search = -math.inf
-        return self._keyword_memory.prepare()
+        if wait:
+            return self._keyword_memory.prepare()
+        fingerprint = self._fingerprint()
+        if self._keyword_memory.current(fingerprint) is not None:
+            return True
+        self._keyword_memory.request(fingerprint)
+        return False
 
     def note_committed(self) -> None:
         """Note that every row this connection wrote so far is committed (when no
@@ -101,13 +115,24 @@ class KeywordReadsMixin:
         self.note_committed()
         if not self._nothing_pending():
             return None
-        fingerprint = cached(self._facts, self._conn, "fingerprint", [0],
-                             lambda _: {0: read_fingerprint(self._conn)})[0]
-        return memory.current(fingerprint)
+        return memory.current(self._fingerprint())
+
+    def _fingerprint(self) -> tuple[object, ...]:
+        """``read_fingerprint`` of this connection now, kept with the catalog facts.
+
+        The FTS5 tables change only by a commit of another connection or a
+        write of this one (an FTS5 command such as ``optimize`` counts as a
+        write too); either moves the state the fact cache is keyed on, so
+        inside a checked snapshot the fingerprint kept for that state is the
+        one SQLite would return. Outside one, it is read.
+        """
+        return cached(self._facts, self._conn, "fingerprint", [0],
+                      lambda _: {0: read_fingerprint(self._conn)})[0]
 
     def _memory_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
                         limit: int, doc_filter: DocFilter | None, per_document: bool,
-                        share: float) -> list[tuple[int, float]] | None:
+                        share: float, pairs: Sequence[str] = (),
+                        pair_weight: float = 0.0) -> list[tuple[int, float]] | None:
         """The ranking from the in-memory copy, or ``None`` when FTS5 must answer."""
         memory = self._keyword_memory
         if memory is None:
@@ -123,7 +148,7 @@ class KeywordReadsMixin:
         may_build = now - self._first_keyword_search >= keyword_memory.BUILD_AFTER_S
         if not may_build and not memory.holds_copy():
             return None
-        fingerprint = read_fingerprint(self._conn)
+        fingerprint = self._fingerprint()
         copy = memory.current(fingerprint)
         if copy is None:
             if may_build:
@@ -134,12 +159,16 @@ class KeywordReadsMixin:
             return None
         allowed = None if doc_filter is None else copy.allowed_documents(
             [int(r[0]) for r in self._conn.execute(*doc_filter)])
+        pair_phrases = copy.phrases(pairs) if pairs and pair_weight else []
+        if pair_phrases is None:
+            return None
         if per_document:
             hits = copy.rank_documents(phrases, weights=weights, share=share, limit=limit,
-                                       allowed=allowed)
+                                       allowed=allowed, pairs=pair_phrases,
+                                       pair_weight=pair_weight)
             return None if hits is None else [(h.chunk_id, h.score) for h in hits]
         return copy.rank_chunks(phrases, weights=(*weights, weights[2]), limit=limit,
-                                allowed=allowed)
+                                allowed=allowed, pairs=pair_phrases, pair_weight=pair_weight)
 
     def marked_snippets(self, terms: Sequence[str], chunk_ids: Sequence[int], *,
                         marks: tuple[str, str], tokens: int) -> dict[int, str]:

@@ -102,6 +102,20 @@ def test_phrases_match_the_rows_fts5_matches(stores: tuple[Store, PostgresStore]
     assert found[0] and found[1] == found[0]
 
 
+@pytest.mark.parametrize("per_document", [True, False])
+def test_term_proximity_is_sqlites_alone(stores: tuple[Store, PostgresStore],
+                                         per_document: bool) -> None:
+    local, remote = stores
+    terms, pairs = [quote_fts("vector"), quote_fts("store")], [quote_fts("vector store")]
+    plain, near = ([_by_path(s, s.keyword_ranking(terms, weights=WEIGHTS, limit=15,
+                                                  restriction=None, per_document=per_document,
+                                                  pairs=pairs, pair_weight=weight))
+                    for s in (local, remote)] for weight in (0.0, 0.5))
+    assert near[0] != plain[0]     # SQLite lifts the rows holding "vector store" in order
+    assert near[1] == plain[1]     # PostgreSQL ranks without the pairs
+    assert [(p, o) for p, o, _ in plain[1]] == [(p, o) for p, o, _ in plain[0]]
+
+
 def test_postings_are_rewritten_when_a_document_changes(stores: tuple[Store, PostgresStore]
                                                         ) -> None:
     _, remote = stores

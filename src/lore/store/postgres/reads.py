@@ -56,11 +56,16 @@ class PgSearchReadsMixin:
 
     def keyword_ranking(self, terms: Sequence[str], *, weights: tuple[float, float, float],
                         limit: int, restriction: Restriction | None,
-                        per_document: bool = False,
-                        share: float = 0.5) -> list[tuple[int, float]]:
+                        per_document: bool = False, share: float = 0.5,
+                        pairs: Sequence[str] = (),
+                        pair_weight: float = 0.0) -> list[tuple[int, float]]:
         """The best ``limit`` chunks, or documents, by BM25 as the local index scores them
         (``store.postgres.bm25``, one statement): (chunk id, score), best first. The
-        arguments mean what they mean for ``lore.store.base.SearchReads.keyword_ranking``.
+        arguments mean what they mean for ``lore.store.base.SearchReads.keyword_ranking``,
+        except ``pairs`` and ``pair_weight`` (term proximity), which are ignored: this
+        store counts a phrase by its rarest word's hits (an upper bound of FTS5's
+        count), so a word pair would lift every document holding both words anywhere,
+        not the ones holding them side by side. ``search.proximity_weight`` is SQLite's.
         """
         allowed = (restriction_sql(restriction, self._root_id, self._config)
                    if restriction is not None else None)
