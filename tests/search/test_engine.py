@@ -273,3 +273,13 @@ def test_query_words_written_side_by_side_rank_first() -> None:
         assert [h.path for h in apart] == ["d0.md", "d1.md"]    # a tie, by row order
     finally:
         catalog.close()
+
+
+def test_kano_signed_number_is_searched_not_excluded(kano_index: Index) -> None:
+    # "-2" read as an exclusion removed every document holding the number 2.
+    conn = kano_index._store.conn
+    with_two = fts_documents(conn, '"2"')
+    hits = {h.path for h in all_of(kano_index, "embedding model -2")}
+    assert hits & with_two
+    assert not {h.path for h in all_of(kano_index, "embedding model -sqlite")} \
+        & fts_documents(conn, '"sqlite"')

@@ -61,6 +61,24 @@ def test_phrases_exclusions_and_prefixes() -> None:
     assert parsed.terms == ["embed*"]
 
 
+@pytest.mark.parametrize(("text", "terms"), [
+    ("Differentiated E2f-1, -2, -3 TKO cells", ["Differentiated", "E2f-1", "-2", "-3", "TKO",
+                                              "cells"]),
+    ("freezer at -18 degrees", ["freezer", "at", "-18", "degrees"]),
+])
+def test_minus_before_a_digit_is_a_sign_not_an_exclusion(text: str, terms: list[str]) -> None:
+    # "-2" read as an exclusion removed every document holding the number 2.
+    parsed = parse_query(text, KNOWN)
+    assert parsed.excluded == []
+    assert parsed.terms == terms
+
+
+def test_minus_before_a_word_still_excludes_next_to_a_signed_number() -> None:
+    parsed = parse_query("-docker -5 celsius", KNOWN)
+    assert parsed.excluded == ["docker"]
+    assert parsed.terms == ["-5", "celsius"]
+
+
 def test_unbalanced_quote_runs_to_the_end() -> None:
     parsed = parse_query('find "unbalanced phrase', KNOWN)
     assert parsed.terms == ["find"]

@@ -11,7 +11,9 @@ Syntax understood:
 - ``key:value`` and ``key:"two words"``: an exact filter, only when ``key``
   (case-insensitive) is a known field key; repeated keys OR their values.
 - ``"a phrase"``: matched as a phrase (an unbalanced quote runs to the end).
-- ``-word`` / ``-"a phrase"``: excluded from keyword matches.
+- ``-word`` / ``-"a phrase"``: excluded from keyword matches. A ``-`` before a
+  digit is a sign or a list item ("-5 degrees", "E2f-1, -2, -3 cells"), not an
+  exclusion: the number stays a search word.
 - ``word*``: prefix match.
 - id-shaped tokens (``KABSD-TSK-0350``, ``TSK-0350``, ``ADR-0009``,
   ``KABSD-TSK-0060@019b8f52``, UUIDs, ULIDs) are collected in ``ids`` *and*
@@ -31,10 +33,11 @@ _ULID = re.compile(r"[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}")
 # ``KABSD-TSK-0060@019b8f52``: a display id pinned to one file by a uid prefix.
 _ID_AT_UID = re.compile(r"[A-Za-z][A-Za-z0-9-]*-\d+@[0-9A-Fa-f][0-9A-Fa-f-]{3,}")
 
-# One raw token: optional '-', then either a quoted run (closing quote
-# optional), or key:"quoted value", or a run of non-space characters.
+# One raw token: optional '-' (not before a digit: that is a sign), then either a
+# quoted run (closing quote optional), or key:"quoted value", or a run of non-space
+# characters.
 _TOKEN = re.compile(
-    r'(?P<neg>-)?(?:"(?P<phrase>[^"]*)"?'
+    r'(?P<neg>-(?!\d))?(?:"(?P<phrase>[^"]*)"?'
     r'|(?P<key>[\w.]+):"(?P<qvalue>[^"]*)"?'
     r"|(?P<word>\S+))"
 )
