@@ -161,6 +161,14 @@ class SearchSettings:
     # hybrid/keyword: 0 .839/.634, 0.1 .854/.795, 0.3 .899/.845, 0.5 .920/.848,
     # 0.7 .916/.846, 1.0 .898/.846 (other classes unchanged).
     decision_prior: float = field(default=0.5, metadata=_range(0))
+    # A candidate gains this share of its best typed-linked candidate's fused score
+    # (search/link_evidence.py; not for relation questions; 0 turns it off). Backlog dev
+    # set a, hybrid semantic (overall): 0 .577 (.904), 0.1 .576 (.909), 0.2 .595 (.913),
+    # 0.25 .601 (.914), 0.3 .610 (.916), 0.35 .610 (.919), 0.4 .597 (.918), 0.5 .598
+    # (.918); with term proximity: 0 .580 (.906), 0.3 and 0.35 .629 (.922), 0.4 .642
+    # (.925); no class below 0 anywhere (docs/decisions/backlog-ranking.md). SciFact has
+    # no links: unchanged.
+    link_evidence: float = field(default=0.35, metadata=_range(0, 2))
 
 
 @dataclass(frozen=True)

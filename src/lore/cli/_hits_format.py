@@ -143,13 +143,16 @@ def _tail(path: str, room: int) -> str:
 
 
 def explain_line(record: dict[str, Any]) -> str:
-    """One line: each leg's rank and contribution, the boosts, and a pin or relation path."""
+    """One line: each leg's rank and contribution, the boosts (the link evidence with the
+    linked candidate that lent it), and a pin or relation path."""
     legs = ", ".join(f"{name} #{leg['rank']} (+{leg['contribution']:.4f})"
                      for name, leg in record["legs"].items())
     parts = [f"legs: {legs}"]
     if record["boosts"]:
-        parts.append("boosts: " + ", ".join(f"{name} {value:+.4f}"
-                                            for name, value in record["boosts"].items()))
+        lender = (record.get("linked") or {}).get("lender")
+        parts.append("boosts: " + ", ".join(
+            f"{name} {value:+.4f}" + (f" from {lender}" if name == "links" and lender else "")
+            for name, value in record["boosts"].items()))
     relation = record.get("relation")
     if relation:
         parts.append(f"relation {relation['relation']}: {relation['path']}")

@@ -47,6 +47,7 @@ from lore.search.hits import ChunkInfo, Hit, SearchResult
 from lore.search.idmatch import id_candidates, id_leg
 from lore.search.intent import decision_question
 from lore.search.keyword import Snippet, highlight_words, keyword_leg, snippets
+from lore.search.link_evidence import Lent, lend, link_neighbours
 from lore.search.query import ParsedQuery, candidate_field_keys, normalize_filters, parse_query
 from lore.search.shaping import (
     decision_holders,
@@ -99,6 +100,7 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
         _start_embedding(plan, mode, vector_leg)   # the relation and keyword legs overlap it
         graph = relation_leg(store, plan.parsed.text, plan.restriction)
         decision = settings.search.decision_prior if decision_question(plan.parsed.text) else 0.0
+        answered = graph is not None and bool(graph.leg.ranked)
         # Grouping can fold many candidate chunks into few documents; when a
         # leg was cut off and fewer than ``limit`` documents came out, ask for more.
         candidates = max(settings.search.candidates, 2 * limit)
@@ -122,6 +124,9 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
             fused = add_boost(fused, "doctype", _doctype_boosts(store, owners, settings))
             for name, values in _document_boosts(store, owners, settings).items():
                 fused = add_boost(fused, name, values)
+            lent = (lend(fused, owners, link_neighbours(store), settings.search.link_evidence)
+                    if settings.search.link_evidence and not answered else {})
+            fused = add_boost(fused, "links", {c: e.amount for c, e in lent.items()})
             fused = add_boost(fused, "hub", hub_penalty(
                 owners, store.hub_documents(set(owners.values()))))
             if decision:    # the prior is zero for most queries: then nothing to look up
@@ -149,11 +154,10 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
     notes = [*plan.notes, *(note for leg in legs for note in leg.notes)]
     scores = calibrated_scores([e for _, e in kept])
     hits = [replace(_hit(f, rows[f.chunk_id], found[f.chunk_id], explain=explain, graph=graph,
-                         evidence=e, notes=notes),
+                         evidence=e, notes=notes, lent=lent.get(f.chunk_id)),
                     score=score, also_at=tuple(also.get(doc, ())), vector_only=e.vector_only,
                     hub=doc in hubs)
             for (f, e), score, doc in zip(kept, scores, documents, strict=True)]
-    answered = graph is not None and bool(graph.leg.ranked)
     notice = graph.notice() if graph is not None else None
     return SearchResult(hits, (*plan.notices, *([notice] if notice else [])),
                         weak_match=not answered and weak_match([e for _, e in kept]))
@@ -360,13 +364,16 @@ def _best_per_document(fused: list[Fused], owners: Mapping[int, int], *,
 
 def _hit(entry: Fused, row: HitRow, snippet: Snippet, *, explain: bool,
          graph: GraphLeg | None = None, evidence: Evidence | None = None,
-         notes: Sequence[str] = ()) -> Hit:
-    """Build the public hit for one chosen chunk (``notes``: about the query, for explain)."""
+         notes: Sequence[str] = (), lent: Lent | None = None) -> Hit:
+    """Build the public hit for one chosen chunk (``notes``: about the query, ``lent``:
+    the evidence a linked candidate lent it, both for explain)."""
     record: dict[str, Any] | None = None
     if explain:
         record = {"chunk_id": entry.chunk_id, **entry.explain(), "query": list(notes)}
         if evidence is not None:
             record["evidence"] = asdict(evidence)
+        if lent is not None:
+            record["linked"] = asdict(lent)
         relation = graph.explain(entry.chunk_id) if graph is not None else None
         if relation is not None:
             record["relation"] = relation

@@ -25,10 +25,10 @@ Vocabulary shared by every backend:
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 from lore.errors import IndexCorruptError
 
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from lore.types import Floats, Keys
 
 Filters = Mapping[str, Sequence[str]]
+T = TypeVar("T")
 
 SPACE_META = "space_id"   # the meta key naming the active embedding space, in every backend
 
@@ -216,6 +217,11 @@ class SearchReads(Protocol):
 
     def stored_links(self) -> list[tuple[int, str, str]]:
         """Every link as (source document id, kind, target as written)."""
+        ...
+
+    def catalog_fact(self, name: str, build: Callable[[], T]) -> T:
+        """``build()``, a fact of the whole catalog (the resolved link graph), kept
+        while the catalog state stands where the store caches facts (``name`` keys it)."""
         ...
 
     def allowed_chunks(self, restriction: Restriction) -> list[tuple[int, int]]:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
 
 from lore.store.base import DocumentIdentity, FirstChunk, HitRow, Restriction
 from lore.store.fact_cache import FactCache, cached
 from lore.store.filter_sql import restriction_sql
+
+T = TypeVar("T")
 
 
 def _ids(values: Collection[int]) -> str:
@@ -147,6 +150,12 @@ class SearchReadsMixin:
         """Every link as written: (source document id, kind, target)."""
         return [(int(doc), str(kind), str(target)) for doc, kind, target in
                 self._conn.execute("SELECT document_id, kind, target FROM links")]
+
+    def catalog_fact(self, name: str, build: Callable[[], T]) -> T:
+        """``build()``, kept in the fact cache while the catalog state stands."""
+        fact: T = cached(self._facts, self._conn, "catalog:" + name, [0],
+                         lambda _: {0: build()})[0]
+        return fact
 
     def allowed_chunks(self, restriction: Restriction) -> list[tuple[int, int]]:
         """(chunk id, document id) of every chunk of the allowed documents, by chunk id."""

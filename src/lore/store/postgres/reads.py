@@ -9,13 +9,15 @@ it, documents and chunks, in the database (``store.postgres.bm25``).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from lore.store.base import DocumentIdentity, FirstChunk, HitRow, Restriction
 from lore.store.postgres.bm25 import ranking
 from lore.store.postgres.sql import restriction_sql, tsquery_sql
+
+T = TypeVar("T")
 
 _NO_RANK = 2_147_483_647      # sorts a chunk missing from the preference list last
 
@@ -217,6 +219,11 @@ class PgSearchReadsMixin:
         rows = self._conn.execute("SELECT document_id, kind, target FROM lore_links "
                                   "WHERE root_id = %s ORDER BY id", (self._root_id,))
         return [(int(doc), str(kind), str(target)) for doc, kind, target in rows]
+
+    def catalog_fact(self, name: str, build: Callable[[], T]) -> T:
+        """``build()`` every time: this store keeps no facts between reads (a search
+        asks the database each time, as for every other fact)."""
+        return build()
 
     def allowed_chunks(self, restriction: Restriction) -> list[tuple[int, int]]:
         """(chunk id, document id) of every chunk of the allowed documents, by chunk id."""
