@@ -9,7 +9,7 @@ work dir of an earlier ``lore eval --work-dir`` run so nothing is re-embedded.
 ``search.keyword_full_coverage`` (fusion that adapts to the keyword leg's
 best coverage, ``search/fusion.py`` ``adapt_weights``). ``--spread`` adds a grid of
 ``search.spread_exponent`` (keyword and vector weights scaled by each leg's
-spread, ``spread_weights``) x vector weight at the configured coverage setting.
+spread, ``spread_weights``) x vector weight x coverage (0.3, 0.4 and the configured one).
 
 Each leg returns ``--candidates`` chunks (default 100, what a search at limit
 10 asks for). A search asks for ``max(search.candidates, 2 * limit)``, so
@@ -162,9 +162,10 @@ def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: d
     for vector, full_at in itertools.product(vectors, (0.0, 0.2, 0.3, 0.4)):
         print(f"vector_weight={vector:<5} keyword_full_coverage={full_at:<4} "
               f"nDCG@10 {score(vector, full_at):.4f}")
-    full = settings.search.keyword_full_coverage
-    for exponent, vector in itertools.product((0.25, 0.4, 0.5, 0.6, 0.75, 1.0) if spread else (),
-                                              (0.4, 0.45, 0.5)):
+    # Spread, weight and coverage interact (each moves weight between the legs): grid them jointly.
+    coverages = sorted({settings.search.keyword_full_coverage, 0.3, 0.4})
+    for exponent, vector, full in itertools.product(
+            (0.25, 0.4, 0.5, 0.6, 0.75, 1.0) if spread else (), (0.4, 0.45, 0.5), coverages):
         print(f"spread_exponent={exponent:<5} vector_weight={vector:<5} "
               f"keyword_full_coverage={full:<4} nDCG@10 {score(vector, full, exponent):.4f}")
 
