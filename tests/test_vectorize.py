@@ -450,3 +450,30 @@ def test_a_search_that_widens_its_candidates_embeds_the_query_once(tmp_path: Pat
                               limit=10, mode="hybrid", vector_leg=leg)
         assert len(result) == 3
         assert len(rounds) >= 2 and [text for _, text in embedded] == ["caches embeddings"]
+
+
+def test_the_query_vector_embeds_only_what_the_query_asks_for(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "notes"
+    root.mkdir()
+    (root / "okapi.md").write_text("# Okapi\n\nokapis live in the forest\n", encoding="utf-8")
+    # "containerd" is not the excluded word (so the keyword exclusion keeps it), but
+    # it shares most of its character n-grams with "containers".
+    (root / "runtime.md").write_text("# Runtime\n\nforest containerd containerd containerd\n",
+                                     encoding="utf-8")
+    embedded: list[str] = []
+    embed = VectorLeg._embed
+
+    def recording(leg: VectorLeg, text: str) -> np.ndarray:
+        embedded.append(text)
+        return embed(leg, text)
+
+    monkeypatch.setattr(VectorLeg, "_embed", recording)
+    with open_index(root, settings=hashing(256)) as index:
+        index.sync()
+        hits = index.search('okapis -containers "forest" fores*', mode="hybrid")
+        assert embedded[-1] == "okapis forest fores"
+        # An excluded word would steer the vector to the runtime note.
+        hits = index.search("forest -containers", mode="vector", limit=2)
+        assert embedded[-1] == "forest"
+        assert [hit.path for hit in hits] == ["okapi.md", "runtime.md"]

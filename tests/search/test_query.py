@@ -61,6 +61,18 @@ def test_phrases_exclusions_and_prefixes() -> None:
     assert parsed.terms == ["embed*"]
 
 
+@pytest.mark.parametrize(("text", "positive"), [
+    ('sqlite -docker "write ahead"', "sqlite write ahead"),
+    ('"local first" -sqlite -"vector store" embed*', "local first embed"),
+    ("type:ADR cach* -note:old state:done", "cach"),       # filters leave, star goes
+    ('note:"two words" why?', "note:two words why?"),        # unknown key: text, unquoted
+    ("-docker -\"only excluded\"", ""),
+    ("How does the cache expire?", "How does the cache expire?"),
+])
+def test_positive_text_is_what_the_query_asks_for(text: str, positive: str) -> None:
+    assert parse_query(text, KNOWN).positive == positive
+
+
 @pytest.mark.parametrize(("text", "terms"), [
     ("Differentiated E2f-1, -2, -3 TKO cells", ["Differentiated", "E2f-1", "-2", "-3", "TKO",
                                               "cells"]),

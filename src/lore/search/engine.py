@@ -233,7 +233,7 @@ def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: 
     by_id = id_leg(store, ids, restriction=plan.restriction,
                    prefer=[cid for cid, _ in legs[0].ranked] if legs else []) if ids else None
     if vector_leg is not None and mode != "keyword":
-        legs.append(vector_leg.run(store, plan.parsed.text, restriction=plan.restriction,
+        legs.append(vector_leg.run(store, plan.parsed.positive, restriction=plan.restriction,
                                    candidates=candidates))
     if by_id is not None:
         legs.append(by_id)
@@ -246,7 +246,7 @@ def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: 
 def _start_embedding(plan: Plan, mode: SearchMode, vector_leg: VectorLeg | None) -> None:
     """Start the query embedding of a hybrid search, so the other legs run meanwhile."""
     if vector_leg is not None and mode == "hybrid" and plan.terms:
-        vector_leg.prepare(plan.parsed.text)
+        vector_leg.prepare(plan.parsed.positive)
 
 
 def restriction(filters: Mapping[str, Sequence[str]],

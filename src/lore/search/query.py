@@ -51,6 +51,9 @@ class ParsedQuery:
 
     Attributes:
         text: the query without its inline filters (ids stay in it).
+        positive: what the query asks for, as the vector leg embeds it: ``text``
+            without its exclusions, phrase quotes and prefix stars, so an
+            excluded word never pulls the query vector towards what it excludes.
         terms: bare words, in order (prefix words keep their trailing ``*``).
         phrases: quoted phrases, without the quotes.
         excluded: words or phrases preceded by ``-``.
@@ -59,6 +62,7 @@ class ParsedQuery:
     """
 
     text: str
+    positive: str
     terms: list[str] = field(default_factory=list)
     phrases: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
@@ -132,6 +136,7 @@ def parse_query(text: str, known_fields: Collection[str]) -> ParsedQuery:
     text = clean_text(text)
     known = {k.lower() for k in known_fields}
     kept: list[str] = []
+    positive: list[str] = []
     terms: list[str] = []
     phrases: list[str] = []
     excluded: list[str] = []
@@ -148,7 +153,9 @@ def parse_query(text: str, known_fields: Collection[str]) -> ParsedQuery:
         else:
             terms.extend(words)
             phrases.extend(quoted)
-    return ParsedQuery(text=" ".join(kept), terms=terms, phrases=phrases, excluded=excluded,
+            positive.append(_unmarked(match))
+    return ParsedQuery(text=" ".join(kept), positive=" ".join(p for p in positive if p),
+                       terms=terms, phrases=phrases, excluded=excluded,
                        filters=normalize_filters(filters), ids=ids)
 
 
@@ -162,6 +169,15 @@ def _split_token(match: re.Match[str]) -> tuple[list[str], list[str]]:
         return [match.group("key")], [value.strip()] if has_word_chars(value) else []
     word = _strip_edges(match.group("word"))
     return ([word] if has_word_chars(word) else []), []
+
+
+def _unmarked(match: re.Match[str]) -> str:
+    """One kept, non-excluded token as plain words: no phrase quotes, no prefix star."""
+    if match.group("phrase") is not None:
+        return match.group("phrase").strip()
+    if match.group("key") is not None:
+        return f"{match.group('key')}:{match.group('qvalue').strip()}"
+    return str(match.group("word")).rstrip("*")
 
 
 def _take_filter(match: re.Match[str], known: set[str], filters: dict[str, list[str]]) -> bool:

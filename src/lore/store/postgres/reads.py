@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from lore.store.base import DocumentIdentity, FirstChunk, HitRow, Restriction
 from lore.store.postgres.bm25 import ranking
 from lore.store.postgres.sql import restriction_sql, tsquery_sql
+from lore.store.postgres.writes import CHANGES_KEY
 
 T = TypeVar("T")
 
@@ -28,6 +29,8 @@ class PgSearchReadsMixin:
     _conn: Any
     _root_id: int
     _config: str
+    _facts: dict[str, object]       # catalog facts of the state named by ``_facts_state``
+    _facts_state: str | None
 
     @contextmanager
     def read_snapshot(self) -> Iterator[None]:
@@ -221,9 +224,22 @@ class PgSearchReadsMixin:
         return [(int(doc), str(kind), str(target)) for doc, kind, target in rows]
 
     def catalog_fact(self, name: str, build: Callable[[], T]) -> T:
-        """``build()`` every time: this store keeps no facts between reads (a search
-        asks the database each time, as for every other fact)."""
-        return build()
+        """``build()`` once per catalog state of this root (the link graph's neighbour table).
+
+        The state is ``writes.CHANGES_KEY``, which every document or link write
+        moves, from any connection. It is read before ``build``: a write
+        committed in between leaves a fact newer than its state, rebuilt at
+        the next call, never an older one. Inside a snapshot both see the same.
+        """
+        row = self._conn.execute("SELECT value FROM lore_meta WHERE root_id = %s AND key = %s",
+                                 (self._root_id, CHANGES_KEY)).fetchone()
+        state = "" if row is None else str(row[0])
+        if state != self._facts_state:
+            self._facts, self._facts_state = {}, state
+        if name not in self._facts:
+            self._facts[name] = build()
+        fact: T = self._facts[name]  # type: ignore[assignment]
+        return fact
 
     def allowed_chunks(self, restriction: Restriction) -> list[tuple[int, int]]:
         """(chunk id, document id) of every chunk of the allowed documents, by chunk id."""

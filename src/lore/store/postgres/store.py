@@ -45,6 +45,8 @@ class PostgresStore(PgSearchReadsMixin, PgShapeReadsMixin, PgVectorRowsMixin):
         self._root_id = root_id
         self._config = config
         self.name = name
+        self._facts: dict[str, object] = {}
+        self._facts_state: str | None = None
 
     @classmethod
     def open(cls, url: str, name: str, *, text_config: str = "lore_english",

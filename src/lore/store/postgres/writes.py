@@ -26,6 +26,16 @@ from lore.store.shapes import document_is_hub
 _DOCUMENT_COLUMNS = ("path", "doc_id", "uid", "title", "doctype", "metadata", "body",
                      "content_hash", "size", "mtime_ns", "chunker_version", "indexed_at", "hub")
 
+CHANGES_KEY = "catalog_changes"
+"""The ``lore_meta`` key naming this root's catalog state: ``"<xid>:<count>"``.
+
+Every write of documents or links sets it to the writing transaction's id
+and one more than the count before, so no two states share a value: another
+transaction has another id (a rolled-back one never commits its value), and
+each write inside one transaction moves the count. The PostgreSQL store keeps
+catalog facts (``PgSearchReadsMixin.catalog_fact``) only while it stands.
+"""
+
 
 class PgSyncWritesMixin:
     """The write side of a ``PostgresStore`` (which provides the attributes below)."""
@@ -50,6 +60,13 @@ class PgSyncWritesMixin:
                            "ON CONFLICT (root_id, key) DO UPDATE SET value = EXCLUDED.value",
                            (self._root_id, key, value))
 
+    def _catalog_changed(self) -> None:
+        """Move this root's catalog state (``CHANGES_KEY``); inside the write's transaction."""
+        self._conn.execute(
+            "INSERT INTO lore_meta(root_id, key, value) VALUES (%s, %s, txid_current() || ':1')"
+            " ON CONFLICT (root_id, key) DO UPDATE SET value = txid_current() || ':' ||"
+            " (split_part(lore_meta.value, ':', 2)::bigint + 1)", (self._root_id, CHANGES_KEY))
+
     def document_states(self) -> dict[str, FileState]:
         """Path -> what was indexed, for change detection."""
         rows = self._conn.execute("SELECT path, size, mtime_ns, content_hash, chunker_version "
@@ -62,6 +79,7 @@ class PgSyncWritesMixin:
         """Write ``doc`` with its chunks, links and fields; return the new chunk ids in order."""
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _DOCUMENT_COLUMNS[1:])
         with self._conn.transaction():
+            self._catalog_changed()
             (doc_rowid,) = self._conn.execute(
                 f"INSERT INTO lore_documents(root_id, {', '.join(_DOCUMENT_COLUMNS)}) VALUES "
                 f"(%s, {', '.join(['%s'] * len(_DOCUMENT_COLUMNS))}) "
@@ -107,12 +125,15 @@ class PgSyncWritesMixin:
 
     def rename(self, old_path: str, new_path: str) -> None:
         """Move a document to a new path, keeping its row id."""
-        self._conn.execute("UPDATE lore_documents SET path = %s WHERE root_id = %s AND path = %s",
-                           (new_path, self._root_id, old_path))
+        with self._conn.transaction():
+            self._catalog_changed()
+            self._conn.execute("UPDATE lore_documents SET path = %s WHERE root_id = %s "
+                               "AND path = %s", (new_path, self._root_id, old_path))
 
     def delete_documents(self, paths: Iterable[str]) -> int:
         """Delete documents by path, with their chunks, links, fields and vectors."""
         with self._conn.transaction():
+            self._catalog_changed()
             cur = self._conn.execute("DELETE FROM lore_documents WHERE root_id = %s "
                                      "AND path = ANY(%s)", (self._root_id, list(paths)))
             return int(cur.rowcount)
