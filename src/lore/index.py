@@ -136,8 +136,9 @@ class Index:
                      embed_progress: Callable[[int, int], None] | None,
                      on_catalog: Callable[[SyncReport], None] | None) -> SyncReport:
         """``sync`` once this process holds the index's writer lock."""
+        measure = self._chunk_measure() if self.settings.chunking.fit_window else None
         report = sync(self.root, self._store, self.settings, progress=progress,
-                      index_dir=self.index_dir)
+                      index_dir=self.index_dir, measure=measure)
         if on_catalog is not None:
             on_catalog(report)
         if self.settings.embed.enabled:
@@ -155,7 +156,8 @@ class Index:
         return report
 
     def _chunk_measure(self) -> TokenMeasure | None:
-        """The embedding model's token counter for the chunker, or None to estimate.
+        """The embedding model's token counter for the chunker (``chunking.fit_window``),
+        or None to estimate.
 
         None when embeddings are off or the model cannot be loaded (the
         embedding pass then reports why); chunks are then cut by the estimate.

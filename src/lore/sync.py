@@ -127,9 +127,12 @@ def chunker_version(settings: ChunkSettings, measure: TokenMeasure | None = None
 
     Chunk output depends on all three, so changing any (a new lore, a new
     ``chunking.max_tokens``, another embedding model) re-chunks every
-    document on the next sync.
+    document on the next sync. ``chunking.fit_window`` is digested through the
+    measure (its name, or None when off), so turning it on re-chunks while an
+    index made before the setting existed keeps its chunks.
     """
-    blob = json.dumps([asdict(settings), measure.name if measure else None],
+    budgets = {key: value for key, value in asdict(settings).items() if key != "fit_window"}
+    blob = json.dumps([budgets, measure.name if measure else None],
                       sort_keys=True).encode()
     return f"{CHUNKER_VERSION}.{PARSER_VERSION}+{hashlib.sha256(blob).hexdigest()[:8]}"
 

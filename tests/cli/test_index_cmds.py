@@ -291,3 +291,26 @@ def test_index_reports_chunks_the_embedder_truncated(tmp_path: Path) -> None:
     code, out = run("index", str(root), env=env)
     assert code == 0, out
     assert "1 chunks were longer than the model's window and truncated" in out
+
+
+@pytest.mark.slow
+def test_fit_window_cuts_chunks_to_the_models_window(tmp_path: Path, minilm_home: Path) -> None:
+    """Off (the default), the embedder truncates a long chunk; on, the chunker cuts it to fit."""
+    root = tmp_path / "long"
+    root.mkdir()
+    # One heading-less paragraph of 300 words: cut by the estimate into chunks that
+    # MiniLM's tokenizer counts past its 256-token window (each word is several pieces).
+    words = " ".join(f"okapi{i % 7} forest canopy{i % 5} river" for i in range(75))
+    (root / "long.md").write_text(f"# Long\n\n{words}\n")
+    env = {"LORE_HOME": str(minilm_home), "LORE_EMBED__PRIMARY__PROVIDER": "onnx",
+           "LORE_EMBED__CACHE": "false"}    # every chunk embedded, so truncation is counted
+    code, out = run("index", str(root), "--json", env=env)
+    assert code == 0, out
+    default = json.loads(out)["vectors"]
+    assert default["truncated"] >= 1
+    code, out = run("index", str(root), "--json", env=env | {"LORE_CHUNKING__FIT_WINDOW": "true"})
+    assert code == 0, out
+    fitted = json.loads(out)
+    assert fitted["updated"] == ["long.md"]          # turning it on re-chunks the file
+    assert fitted["vectors"]["truncated"] == 0
+    assert fitted["vectors"]["embedded"] > default["embedded"]

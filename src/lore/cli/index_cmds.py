@@ -215,7 +215,8 @@ def _print_summary(root: Path, report: SyncReport, held: dict[str, int] | None) 
         if v.get("truncated"):
             echo(f"  {v['truncated']} chunks were longer than the model's window and "
                  "truncated: their tails are not embedded (keyword search still finds "
-                 "them). Lower [chunking] max_tokens to avoid it.")
+                 "them). Set [chunking] fit_window = true to cut them to fit, or lower "
+                 "[chunking] max_tokens.")
     _print_problems("Skipped", report.skipped)
     _print_problems("Warnings", report.warnings)
     if report.duplicate_ids:
