@@ -171,6 +171,12 @@ class LinkGraph:
         """Resolve every stored link of the store."""
         return cls(LinkResolver.from_store(store), store.stored_links())
 
+    @classmethod
+    def of_catalog(cls, store: SearchReads) -> LinkGraph:
+        """``from_store``, built once per catalog state where the store keeps facts
+        (``SearchReads.catalog_fact``): the graph leg and link evidence share it."""
+        return store.catalog_fact("link_graph", lambda: cls.from_store(store))
+
     def edges(self, rowid: int) -> list[Edge]:
         """Edges leaving ``rowid`` (including mirrored incoming links)."""
         return self._edges.get(rowid, [])

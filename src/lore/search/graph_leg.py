@@ -70,7 +70,7 @@ class GraphLeg:
 def relation_leg(store: SearchReads, text: str,
                  restriction: Restriction | None) -> GraphLeg | None:
     """The graph leg for ``text`` over ``store``, answers limited to ``restriction``."""
-    return graph_leg(text, lambda: LinkGraph.from_store(store),
+    return graph_leg(text, lambda: LinkGraph.of_catalog(store),
                      first_chunks=lambda docs: store.first_chunks(docs, restriction),
                      load_hubs=store.all_hubs,
                      find_ids=lambda anchor: id_documents(store, anchor))

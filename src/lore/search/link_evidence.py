@@ -76,7 +76,7 @@ class Lent:
 def link_neighbours(store: SearchReads) -> Neighbours:
     """The catalog's neighbour table, kept by the store while the catalog stands."""
     return store.catalog_fact("link_neighbours", lambda: Neighbours.from_graph(
-        LinkGraph.from_store(store), store.all_hubs()))
+        LinkGraph.of_catalog(store), store.all_hubs()))
 
 
 def lend(fused: Sequence[Fused], owners: Mapping[int, int], neighbours: Neighbours,
