@@ -1,0 +1,393 @@
+"""Relation questions in many wordings, checked against the kano backlog's front matter.
+
+A person asks "what blocks X" as "X blockers", "X's dependencies", "list the
+blockers of the task X", "kabsd-tsk-0083 blocked by what?". This sweep picks
+anchors from the files' own front matter for every relation lore answers
+(``search/relations.py``), puts each into many wordings a person would type
+(``TEMPLATES``: a question with and without "?", "... of X", a possessive, a
+bare postfix "X blockers", an imperative "list X's subtasks", a type word
+"the epic X"; every wording also with the anchor id in lower case), runs each
+through ``Index.search`` and reports, per relation and per family of
+wordings:
+
+- recognised: the graph leg answered with the relation asked about;
+- correct: the top hits are the items the front matter links that way
+  (for ``references`` and ``backlinks``, whose answers include body links,
+  the front-matter links are all among the leg's answers).
+
+The expected items come from the YAML alone (both directions: a blocker may
+be declared on either side, a child names its parent), never from lore's
+link table. Only ids held by one file are used, anchors and answers alike.
+
+    LORE_HOME=/work/lore-home PYTHONPATH=src python bench/relation_wording.py
+    ... --root /tmp/kano/kano-backlog --anchors 4 --show-misses postfix
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from _shared import KANO, extract
+
+from lore.config import load_settings
+from lore.index import open_index
+
+# relation -> (family, template); {a} is the anchor id, {t} its type word ("task").
+# Written as people ask, not read back from the recogniser's patterns.
+TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
+    "blocked_by": (
+        ("question", "what blocks {a}"), ("question", "what is blocking {a}?"),
+        ("question", "what does {a} depend on?"), ("question", "which items block {a}"),
+        ("question", "what is {a} waiting on"), ("question", "what is {a} blocked by?"),
+        ("question", "what are the blockers for {a}?"),
+        ("of", "blockers of {a}"), ("of", "dependencies of {a}"),
+        ("of", "prerequisites for {a}"),
+        ("possessive", "{a}'s blockers"), ("possessive", "{a}'s dependencies"),
+        ("postfix", "{a} blockers"), ("postfix", "{a} blocked by"),
+        ("postfix", "{a} dependencies"), ("postfix", "{a} depends on"),
+        ("postfix", "{a} blocked by what"), ("postfix", "{a} prerequisites"),
+        ("postfix", "{a} depends on what?"),
+        ("imperative", "list {a}'s blockers"), ("imperative", "show blockers of {a}"),
+        ("imperative", "show me what blocks {a}"), ("imperative", "list the dependencies of {a}"),
+        ("imperative", "find what is blocking {a}"),
+        ("typed", "what blocks the {t} {a}"), ("typed", "blockers of {t} {a}"),
+        ("typed", "{t} {a} blockers"),
+    ),
+    "blocks": (
+        ("question", "what does {a} block?"), ("question", "what is blocked by {a}"),
+        ("question", "which items does {a} block"), ("question", "what depends on {a}?"),
+        ("question", "what is waiting on {a}"), ("question", "what is {a} blocking?"),
+        ("of", "items blocked by {a}"), ("of", "dependents of {a}"),
+        ("possessive", "{a}'s dependents"), ("possessive", "{a}'s blocked items"),
+        ("postfix", "{a} blocks what"), ("postfix", "{a} blocks what?"),
+        ("postfix", "{a} dependents"), ("postfix", "{a} is blocking what"),
+        ("postfix", "{a} blocks"), ("postfix", "{a} blocked items"),
+        ("imperative", "list items blocked by {a}"), ("imperative", "show what {a} blocks"),
+        ("imperative", "list what depends on {a}"), ("imperative", "show me everything {a} blocks"),
+        ("typed", "what does the {t} {a} block"), ("typed", "{t} {a} blocks what"),
+    ),
+    "children": (
+        ("question", "what are the children of {a}?"), ("question", "what is under {a}"),
+        ("question", "which items belong to {a}?"), ("question", "what does {a} contain"),
+        ("question", "what are {a}'s subtasks?"),
+        ("of", "children of {a}"), ("of", "subtasks of {a}"), ("of", "child items of {a}"),
+        ("of", "items under {a}"),
+        ("possessive", "{a}'s children"), ("possessive", "{a}'s subtasks"),
+        ("possessive", "{a}'s child items"),
+        ("postfix", "{a} children"), ("postfix", "{a} subtasks"), ("postfix", "{a} child items"),
+        ("postfix", "{a} sub-items"), ("postfix", "{a} breakdown"), ("postfix", "{a} kids"),
+        ("imperative", "list {a}'s subtasks"), ("imperative", "show children of {a}"),
+        ("imperative", "list the children of {a}"), ("imperative", "show me the subtasks of {a}"),
+        ("imperative", "list everything under {a}"),
+        ("typed", "children of the {t} {a}"), ("typed", "the {t} {a}'s children"),
+        ("typed", "{t} {a} children"), ("typed", "what is in the {t} {a}?"),
+    ),
+    "parent": (
+        ("question", "what is the parent of {a}?"), ("question", "what is {a}'s parent"),
+        ("question", "what does {a} belong to?"), ("question", "what is {a} part of?"),
+        ("question", "which item is {a} under"),
+        ("of", "parent of {a}"), ("of", "parent item of {a}"),
+        ("possessive", "{a}'s parent"), ("possessive", "{a}'s parent item"),
+        ("postfix", "{a} parent"), ("postfix", "{a} parent item"),
+        ("postfix", "{a} belongs to what"), ("postfix", "{a} is part of what?"),
+        ("imperative", "show the parent of {a}"), ("imperative", "show {a}'s parent"),
+        ("imperative", "find the parent of {a}"),
+        ("typed", "parent of the {t} {a}"), ("typed", "{t} {a} parent"),
+    ),
+    "ancestors": (
+        ("question", "what is above {a}?"), ("question", "what is the parent chain of {a}"),
+        ("question", "what are the ancestors of {a}?"),
+        ("of", "ancestors of {a}"), ("of", "parent chain of {a}"), ("of", "hierarchy of {a}"),
+        ("possessive", "{a}'s ancestors"), ("possessive", "{a}'s parent chain"),
+        ("possessive", "{a}'s hierarchy"),
+        ("postfix", "{a} ancestors"), ("postfix", "{a} parent chain"),
+        ("postfix", "{a} hierarchy"), ("postfix", "{a} lineage"),
+        ("imperative", "show the hierarchy of {a}"), ("imperative", "list {a}'s ancestors"),
+        ("imperative", "show me the parent chain for {a}"),
+        ("typed", "ancestors of the {t} {a}"), ("typed", "{t} {a} ancestors"),
+    ),
+    "siblings": (
+        ("question", "what are the siblings of {a}?"),
+        ("question", "what else is under the same parent as {a}"),
+        ("question", "which items share a parent with {a}?"),
+        ("of", "siblings of {a}"), ("of", "sibling items of {a}"),
+        ("possessive", "{a}'s siblings"), ("possessive", "{a}'s sibling tasks"),
+        ("postfix", "{a} siblings"), ("postfix", "{a} sibling items"), ("postfix", "{a} peers"),
+        ("imperative", "list {a}'s siblings"), ("imperative", "show siblings of {a}"),
+        ("imperative", "show me items with the same parent as {a}"),
+        ("typed", "siblings of the {t} {a}"), ("typed", "{t} {a} siblings"),
+    ),
+    "implements": (
+        ("question", "what implements {a}?"), ("question", "which items implement {a}"),
+        ("question", "what came out of {a}"), ("question", "which tasks follow {a}?"),
+        ("of", "implementations of {a}"), ("of", "items implementing {a}"),
+        ("possessive", "{a}'s implementations"),
+        ("postfix", "{a} implementations"), ("postfix", "{a} implemented by"),
+        ("postfix", "{a} implemented by what"), ("postfix", "{a} implementing items"),
+        ("imperative", "list items implementing {a}"), ("imperative", "show what implements {a}"),
+        ("imperative", "list {a}'s implementations"),
+        ("typed", "what implements the decision {a}"), ("typed", "items implementing adr {a}"),
+    ),
+    "decisions": (
+        ("question", "which decisions does {a} follow?"), ("question", "what ADRs apply to {a}"),
+        ("question", "which decisions came from {a}"),
+        ("question", "what decisions were made for {a}?"),
+        ("of", "decisions of {a}"), ("of", "decisions for {a}"), ("of", "ADRs for {a}"),
+        ("of", "ADRs of {a}"),
+        ("possessive", "{a}'s decisions"), ("possessive", "{a}'s ADRs"),
+        ("postfix", "{a} decisions"), ("postfix", "{a} ADRs"), ("postfix", "{a} adr"),
+        ("postfix", "{a} decision records"),
+        ("imperative", "list {a}'s decisions"), ("imperative", "show ADRs for {a}"),
+        ("imperative", "list the decisions behind {a}"),
+        ("typed", "decisions for the {t} {a}"), ("typed", "{t} {a} decisions"),
+    ),
+    "references": (
+        ("question", "what does {a} reference?"), ("question", "what does {a} link to"),
+        ("question", "what does {a} mention?"),
+        ("of", "references of {a}"), ("of", "links from {a}"), ("of", "outgoing links of {a}"),
+        ("possessive", "{a}'s references"), ("possessive", "{a}'s outgoing links"),
+        ("postfix", "{a} references"), ("postfix", "{a} links to"),
+        ("postfix", "{a} outgoing links"),
+        ("imperative", "list {a}'s references"), ("imperative", "show links from {a}"),
+        ("imperative", "show what {a} links to"),
+        ("typed", "what does the {t} {a} reference"),
+    ),
+    "backlinks": (
+        ("question", "what links to {a}?"), ("question", "what references {a}"),
+        ("question", "which documents mention {a}?"), ("question", "what points to {a}"),
+        ("of", "backlinks of {a}"), ("of", "backlinks to {a}"),
+        ("possessive", "{a}'s backlinks"),
+        ("postfix", "{a} backlinks"), ("postfix", "{a} referenced by"),
+        ("postfix", "{a} linked from"), ("postfix", "{a} mentioned in"),
+        ("imperative", "list backlinks to {a}"), ("imperative", "show what links to {a}"),
+        ("imperative", "find documents referencing {a}"),
+        ("typed", "what links to the {t} {a}"),
+    ),
+    "related": (
+        ("question", "what is related to {a}?"), ("question", "what relates to {a}"),
+        ("question", "what is {a} related to?"),
+        ("of", "items related to {a}"), ("of", "related items of {a}"),
+        ("of", "related work for {a}"),
+        ("possessive", "{a}'s related items"), ("possessive", "{a}'s relations"),
+        ("postfix", "{a} related"), ("postfix", "{a} related items"),
+        ("postfix", "{a} relates to"), ("postfix", "{a} related work"),
+        ("imperative", "list items related to {a}"), ("imperative", "show everything related to {a}"),
+        ("imperative", "show related items for {a}"),
+        ("typed", "items related to the {t} {a}"), ("typed", "{t} {a} related items"),
+    ),
+}
+FAMILIES = ("question", "of", "possessive", "postfix", "imperative", "typed", "lowercase")
+# answers that may include body links: the front-matter links need only be among them
+CONTAINS = frozenset(("references", "backlinks"))
+TYPE_WORD = {"Epic": "epic", "Feature": "feature", "UserStory": "story", "Task": "task",
+             "Bug": "bug", "ADR": "decision"}
+MAX_ANSWERS = 8   # anchors with more linked items are skipped: the top hits must hold them
+
+
+@dataclass(frozen=True)
+class Case:
+    """One wording of one relation question and the items the front matter links."""
+
+    relation: str
+    family: str
+    query: str
+    expected: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What lore did with a case."""
+
+    recognised: bool
+    correct: bool
+    top: tuple[str, ...]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=KANO,
+                        help="the kano-backlog tarball (default: ../shared/corpora)")
+    parser.add_argument("--root", type=Path, help="an extracted corpus to index in place")
+    parser.add_argument("--anchors", type=int, default=4,
+                        help="anchors per relation (default 4)")
+    parser.add_argument("--mode", default=None, help="search mode (default: the settings')")
+    parser.add_argument("--json", type=Path, help="also write every case and outcome here")
+    parser.add_argument("--show-misses", default="",
+                        help="print the wordings not answered in these families (or 'all')")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lore-wording-") as scratch:
+        root = args.root or _extract(args.corpus, Path(scratch))
+        cases = list(build_cases(front_matter(root), args.anchors))
+        run = lore_runner(root, args.mode)
+        outcomes = [judge(case, run(case.query)) for case in cases]
+    print_table(cases, outcomes)
+    show = set(filter(None, args.show_misses.split(",")))
+    for case, outcome in zip(cases, outcomes, strict=True):
+        if not outcome.correct and ("all" in show or case.family in show):
+            print(f"  [{case.relation}/{case.family}] {case.query!r}: "
+                  f"{'recognised' if outcome.recognised else 'not recognised'}, "
+                  f"top {list(outcome.top[:4])} want {sorted(case.expected)}")
+    if args.json:
+        args.json.write_text(json.dumps([{**case.__dict__, "expected": sorted(case.expected),
+                                          **outcome.__dict__}
+                                         for case, outcome in zip(cases, outcomes, strict=True)],
+                                        indent=1))
+    return 0
+
+
+def _extract(tarball: Path, into: Path) -> Path:
+    if not tarball.exists():
+        raise SystemExit(f"{tarball} is absent: pass --corpus or --root")
+    extract(tarball, into)
+    return into / "kano-backlog"
+
+
+def front_matter(root: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(doc id, front matter) of every file with an ``id``, ids repeated where files share one."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for path in sorted(root.rglob("*.md")):
+        if ".lore" in path.relative_to(root).parts:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        end = text.find("\n---", 3)
+        if not text.startswith("---") or end < 0:
+            continue
+        try:
+            data = yaml.safe_load(text[3:end])
+        except yaml.YAMLError:
+            continue
+        if isinstance(data, dict) and data.get("id"):
+            found.append((str(data["id"]), data))
+    return found
+
+
+def _ids(values: Any) -> set[str]:
+    return {str(v).split("@")[0] for v in values or [] if v}
+
+
+def _links(fm: Mapping[str, Any], kind: str) -> set[str]:
+    links = fm.get("links")
+    return _ids(links.get(kind)) if isinstance(links, dict) else set()
+
+
+def expected_links(files: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, set[str]]]:
+    """relation -> anchor -> the ids its front matter (or theirs) links that way."""
+    out: dict[str, dict[str, set[str]]] = {r: defaultdict(set) for r in TEMPLATES}
+    for doc_id, fm in files:
+        parent = str(fm["parent"]).split("@")[0] if fm.get("parent") else None
+        if parent:
+            out["parent"][doc_id].add(parent)
+            out["children"][parent].add(doc_id)
+        for other in _links(fm, "blocked_by"):
+            out["blocked_by"][doc_id].add(other)
+            out["blocks"][other].add(doc_id)
+        for other in _links(fm, "blocks"):
+            out["blocks"][doc_id].add(other)
+            out["blocked_by"][other].add(doc_id)
+        for other in _links(fm, "relates"):
+            out["related"][doc_id].add(other)
+            out["related"][other].add(doc_id)
+            out["references"][doc_id].add(other)
+        for adr in _ids(fm.get("decisions")):
+            out["decisions"][doc_id].add(adr)
+            out["implements"][adr].add(doc_id)
+            out["references"][doc_id].add(adr)
+            out["backlinks"][adr].add(doc_id)
+    for doc_id in dict(files):
+        chain, seen = [], {doc_id}
+        step = next(iter(out["parent"].get(doc_id, ())), None)
+        while step and step not in seen:
+            chain.append(step)
+            seen.add(step)
+            step = next(iter(out["parent"].get(step, ())), None)
+        if chain:
+            out["ancestors"][doc_id] = set(chain)
+        parent = next(iter(out["parent"].get(doc_id, ())), None)
+        if parent:
+            out["siblings"][doc_id] = out["children"][parent] - {doc_id}
+        for kind in ("parent", "children", "blocks", "blocked_by", "decisions", "implements"):
+            out["related"][doc_id] |= out[kind].get(doc_id, set())
+    return out
+
+
+def build_cases(files: list[tuple[str, dict[str, Any]]], per_relation: int) -> Iterator[Case]:
+    """Every template of every relation around ``per_relation`` anchors, every third
+    also with the anchor in lower case (family ``lowercase``). Anchors and the items
+    they link must each be the only file with their id."""
+    counts = Counter(doc_id for doc_id, _ in files)
+    items = {doc_id: fm for doc_id, fm in files if counts[doc_id] == 1}
+    links = expected_links(files)
+    for relation, templates in TEMPLATES.items():
+        usable = sorted(a for a, want in links[relation].items()
+                        if a in items and want and len(want) <= MAX_ANSWERS
+                        and want <= items.keys() and a not in want)
+        step = max(1, len(usable) // per_relation)
+        for anchor in usable[::step][:per_relation]:
+            word = TYPE_WORD.get(str(items[anchor].get("type", "")), "item")
+            want = frozenset(links[relation][anchor])
+            for family, template in templates:
+                yield Case(relation, family, template.format(a=anchor, t=word), want)
+            for family, template in templates[::3]:
+                if family != "typed":
+                    yield Case(relation, "lowercase",
+                               template.format(a=anchor.lower(), t=word), want)
+
+
+def lore_runner(root: Path, mode: str | None) -> Callable[[str], list[Any]]:
+    """A function searching the corpus with ``explain`` (the index is synced once)."""
+    settings = load_settings(root).settings
+    index = open_index(root, settings=settings)
+    index.sync()
+
+    def run(query: str) -> list[Any]:
+        return index.search(query, limit=10, explain=True, mode=mode)  # type: ignore[arg-type]
+    return run
+
+
+def judge(case: Case, hits: list[Any]) -> Outcome:
+    """Recognised when the graph leg answered this relation (some hit carries it in
+    ``explain``); correct when the top hits are the expected items (for references and
+    backlinks: the expected items are among the ten hits)."""
+    recognised = any((hit.explain or {}).get("relation", {}).get("relation") == case.relation
+                     for hit in hits)
+    top = tuple(hit.doc_id for hit in hits)
+    if case.relation in CONTAINS:
+        correct = case.expected <= set(top)
+    else:
+        correct = set(top[:len(case.expected)]) == case.expected
+    return Outcome(recognised, recognised and correct, top)
+
+
+def print_table(cases: list[Case], outcomes: list[Outcome]) -> None:
+    """recognised/correct per relation (rows) and family (columns), then totals."""
+    total: Counter[tuple[str, str]] = Counter()
+    recognised: Counter[tuple[str, str]] = Counter()
+    correct: Counter[tuple[str, str]] = Counter()
+    for case, outcome in zip(cases, outcomes, strict=True):
+        for key in ((case.relation, case.family), (case.relation, "all"),
+                    ("all", case.family), ("all", "all")):
+            total[key] += 1
+            recognised[key] += outcome.recognised
+            correct[key] += outcome.correct
+    columns = (*FAMILIES, "all")
+    print("recognised / correct, % of the wordings (n in the last row)")
+    print(f"{'relation':<11}" + "".join(f"{c:>13}" for c in columns))
+    for relation in (*TEMPLATES, "all"):
+        cells = [f"{100 * recognised[relation, c] / total[relation, c]:5.0f}/"
+                 f"{100 * correct[relation, c] / total[relation, c]:<4.0f}"
+                 if total[relation, c] else "-" for c in columns]
+        print(f"{relation:<11}" + "".join(f"{cell:>13}" for cell in cells))
+    print(f"{'n':<11}" + "".join(f"{total['all', c]:>13}" for c in columns))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
