@@ -39,7 +39,8 @@ class GraphLeg:
     Attributes:
         leg: answers then the anchor, as (chunk id, score) with scores falling by rank.
         answer: the relation, anchor and walks behind the leg.
-        paths: chunk id -> the walk from the anchor (doc ids and edge kinds).
+        paths: document row id -> the walk from the anchor (doc ids and edge kinds),
+            by document because a hit may show another chunk of the document.
     """
 
     leg: LegResult
@@ -54,16 +55,16 @@ class GraphLeg:
         return (f"no {self.answer.relation} links found for {self.answer.anchor.doc_id}"
                 f" (front matter or body): these hits are an ordinary search")
 
-    def explain(self, chunk_id: int) -> dict[str, object] | None:
-        """The relation and path that put ``chunk_id`` in the leg, or None."""
-        path = self.paths.get(chunk_id)
+    def explain(self, document: int) -> dict[str, object] | None:
+        """The relation and path that put ``document`` in the leg, or None."""
+        path = self.paths.get(document)
         if path is None:
             return None
         return {**self.answer.explain(), "path": " ".join(_arrows(path))}
 
-    def via(self, chunk_id: int) -> tuple[tuple[str, str], ...]:
-        """(edge kind, doc id it came from) for the last step of the chunk's walk."""
-        path = self.paths.get(chunk_id, ())
+    def via(self, document: int) -> tuple[tuple[str, str], ...]:
+        """(edge kind, doc id it came from) for the last step of the document's walk."""
+        path = self.paths.get(document, ())
         return ((path[-2], path[-3]),) if len(path) >= 3 else ()
 
 
@@ -120,8 +121,8 @@ def graph_leg(text: str, load_graph: Callable[[], LinkGraph], *,
     paths: dict[int, tuple[str, ...]] = {}
     for rowid, path in walks:
         chunk = chunks.get(rowid)
-        if chunk is not None and chunk not in paths:
-            paths[chunk] = path
+        if chunk is not None and rowid not in paths:
+            paths[rowid] = path
             ranked.append((chunk, 1.0 / (1 + len(ranked))))
     return GraphLeg(LegResult(GRAPH_LEG, ranked), found, paths)
 
