@@ -15,17 +15,24 @@ wordings:
   (for ``references`` and ``backlinks``, whose answers include body links,
   the front-matter links are all among the leg's answers).
 
+``--ordinary`` instead lists the ordinary queries that read as relation
+questions: every non-graph question of the backlog sets (``bench/backlog``)
+and every SciFact claim with a train judgement; a change to the recogniser
+must leave this list as it was (run it before and after and compare).
+
 The expected items come from the YAML alone (both directions: a blocker may
 be declared on either side, a child names its parent), never from lore's
 link table. Only ids held by one file are used, anchors and answers alike.
 
     LORE_HOME=/work/lore-home PYTHONPATH=src python bench/relation_wording.py
     ... --root /tmp/kano/kano-backlog --anchors 4 --show-misses postfix
+    ... --ordinary
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 import tempfile
@@ -36,10 +43,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _shared import KANO, extract
+from _shared import KANO, SCIFACT, extract
 
 from lore.config import load_settings
 from lore.index import open_index
+from lore.search.relations import parse_relation
+
+HERE = Path(__file__).resolve().parent
 
 # relation -> (family, template); {a} is the anchor id, {t} its type word ("task").
 # Written as people ask, not read back from the recogniser's patterns.
@@ -223,7 +233,12 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write every case and outcome here")
     parser.add_argument("--show-misses", default="",
                         help="print the wordings not answered in these families (or 'all')")
+    parser.add_argument("--ordinary", action="store_true",
+                        help="list the ordinary queries (backlog non-graph questions, SciFact "
+                             "train claims) read as relation questions, and stop")
     args = parser.parse_args()
+    if args.ordinary:
+        return print_ordinary()
     with tempfile.TemporaryDirectory(prefix="lore-wording-") as scratch:
         root = args.root or _extract(args.corpus, Path(scratch))
         cases = list(build_cases(front_matter(root), args.anchors))
@@ -241,6 +256,29 @@ def main() -> int:
                                           **outcome.__dict__}
                                          for case, outcome in zip(cases, outcomes, strict=True)],
                                         indent=1))
+    return 0
+
+
+def ordinary_queries() -> dict[str, list[str]]:
+    """source -> queries that are no relation questions: the backlog sets' other classes
+    and SciFact's claims with a train judgement."""
+    backlog = [q["query"] for path in sorted((HERE / "backlog").glob("questions*.jsonl"))
+               for q in map(json.loads, path.read_text().splitlines()) if q["class"] != "graph"]
+    train = {line.split("\t")[0]
+             for line in (SCIFACT / "qrels" / "train.tsv").read_text().splitlines()[1:]}
+    with gzip.open(SCIFACT / "queries.jsonl.gz", "rt", encoding="utf-8") as lines:
+        claims = [q["text"] for q in map(json.loads, lines) if q["_id"] in train]
+    return {"backlog non-graph": backlog, "scifact train": claims}
+
+
+def print_ordinary() -> int:
+    """Print how many ordinary queries read as relation questions, and each of them."""
+    for source, queries in ordinary_queries().items():
+        read = [(q, parse_relation(q)) for q in queries]
+        hits = [(q, r) for q, r in read if r is not None]
+        print(f"{source}: {len(hits)} of {len(queries)} read as relation questions")
+        for query, found in hits:
+            print(f"  {query!r} -> {found.relation} {found.anchor!r}")
     return 0
 
 

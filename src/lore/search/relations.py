@@ -60,19 +60,57 @@ _DONE = (r"(?:must|should|has to|have to|needs? to|got to|gotta) (?:be )?(?:done
          r"completed|closed|merged|happen|land|ship)")
 # Contractions read as their words, so "what's holding up X" is "what is holding up X".
 _CONTRACTION = re.compile(r"\b(what|who|which|where|that|it|there)'s\b", re.IGNORECASE)
+# An imperative lead-in ("list", "show me the"): a wording no pattern reads is tried
+# again without it, so "list X's subtasks" is read as "X's subtasks".
+_LEAD = re.compile(r"^(?:(?:please|can you|could you) )*(?:list|show|find|give|get|display|tell|"
+                   r"fetch|view|see|print|return)(?: me| us)?(?: all(?: of)?| every)?(?: the)? ",
+                   re.IGNORECASE)
+# An anchor that looks like an id ("KABSD-TSK-0083", "tsk-83", "#350", "epic 1"), maybe
+# after a type word. Bare wordings with the anchor first ("X blockers", "X blocks
+# what") take only these: a sentence that merely ends in "children" or "links" is
+# an ordinary query, while an id followed by a relation word is a relation question.
+_ID = (r"(?:(?:the )?(?:epic|feature|user story|story|task|bug|adr|decision|item) )?"
+       r"#?[\w.@/-]*\d[\w.@/-]*")
+_WHAT = r"(?: what| which(?: \w+)?| where| who)?"
+# relation -> the nouns that name its answers after the anchor: "X's blockers" (any
+# anchor), "X blockers" (an id anchor). A parent noun is _PARENT_TYPE, for its type.
+_NOUNS: tuple[tuple[str, str], ...] = (
+    ("blocked_by", r"blockers|blocking items|dependencies|deps|prerequisites|pre-requisites"),
+    ("blocks", r"dependents|dependants|blocked items|blocked work|blocked tasks"),
+    ("children", r"children|child items?|child tasks|subtasks|sub-tasks|sub-items|subitems|stories|"
+                 r"user stories|tasks|features|items|work items|breakdown|kids"),
+    ("ancestors", r"ancestors|ancestry|parent chain|hierarchy|lineage|parents"),
+    ("siblings", r"siblings|sibling items|sibling tasks|sister tasks|peers|peer items"),
+    ("implements", r"implementations|implementers|implementing items|implementing tasks"),
+    ("decisions", r"decisions|adrs?|decision records?|governing decisions"),
+    ("references", r"references|refs|outgoing links|links"),
+    ("backlinks", r"backlinks|back-links|incoming links|inbound links"),
+    ("related", r"related items|related work|related tasks|related documents|related docs|"
+                r"relations|related"),
+)
+# relation -> verbs after an id anchor, a question word optional: "X blocks what",
+# "X is part of", "X referenced by".
+_VERBS: tuple[tuple[str, str], ...] = (
+    ("blocked_by", r"(?:is )?(?:blocked by|depends on|depend on|waiting on|waiting for|waits on|"
+                   r"waits for)"),
+    ("blocks", r"(?:is )?(?:blocks|blocking|holds up|holding up|unblocks|gates)"),
+    ("parent", r"(?:is )?(?:belongs? to|(?:a )?part of|under|a child of|child of|"
+               r"rolls? up to|nested under)"),
+    ("implements", r"(?:is )?(?:implemented|realised|realized|applied|followed|carried out|"
+                   r"put into practice) (?:by|in)"),
+    ("backlinks", r"(?:is )?(?:referenced|linked|mentioned|cited) (?:by|from|in)"),
+)
 
 # (relation, pattern) in the order they are tried: more specific wordings first,
 # so "items blocked by X" is not read as "what blocks X".
 _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # possessives: "X's blockers", "X's children", "X's parent"
-    ("blocked_by", (r"^(?P<a>.+?)'s (?:blockers|dependencies|prerequisites)$",)),
-    ("children", (r"^(?P<a>.+?)'s (?:children|subtasks|sub-tasks|stories|tasks|features|",
-                  r"items|child items)$")),
-    ("ancestors", (r"^(?P<a>.+?)'s (?:ancestors|parent chain|hierarchy)$",)),
+    # possessives and bare postfix nouns: "X's blockers", "X blockers" (see _NOUNS)
+    *((name, (rf"^(?P<a>.+?)'s (?:{nouns})$",)) for name, nouns in _NOUNS),
     ("parent", (rf"^(?P<a>.+?)'s {_PARENT_TYPE}$",)),
-    ("siblings", (r"^(?P<a>.+?)'s siblings$",)),
-    ("decisions", (r"^(?P<a>.+?)'s (?:decisions|adrs)$",)),
-    ("related", (r"^(?P<a>.+?)'s related (?:items|work|tasks|documents)$",)),
+    *((name, (rf"^(?P<a>{_ID}) (?:{nouns}){_WHAT}$",)) for name, nouns in _NOUNS),
+    ("parent", (rf"^(?P<a>{_ID}) (?P<t>parent(?: epic| feature| story| user story| item)?)$",)),
+    *((name, (rf"^(?:(?:everything|all|anything|what|which \w+) )?(?P<a>{_ID}) {verbs}{_WHAT}$",))
+      for name, verbs in _VERBS),
     ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:being |currently )?blocked by (?P<a>.+)$",)),
     ("blocks", (rf"^{_Q} (?:{_ITEMS} )?(?:{_BE} )?(?P<a>.+?) (?:holding|holds|hold) (?:up|back)$",)),
     ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?P<a>.+?) unblock(?:s|ing)?$",)),
@@ -98,18 +136,21 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:blocked|waiting|on hold|held up|held back|",
                 r"parked|stuck) (?:until|till|for) (?P<a>.+?)(?: is| are| gets?)?",
                 r"(?: done| finished| complete| completed| closed| merged| lands| ships)?$")),
-    ("blocked_by", (r"^(?:the )?(?:blockers?|prerequisites?|dependencies) (?:of|for) (?P<a>.+)$",)),
+    ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:blockers?|prerequisites?|dependencies) ",
+                    r"(?:of|for|on) (?P<a>.+)$")),
     ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:depend|depends|waiting|wait) (?:on|for)$",)),
     ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) blocked by$",)),
-    ("ancestors", (rf"^(?:{_Q} )?(?:the )?(?:parent chain|ancestors?|ancestry|hierarchy|lineage|",
+    ("ancestors", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:parent chain|ancestors?|ancestry|hierarchy|lineage|",
                   r"full hierarchy|chain|path to the top|parents)",
                   r" (?:of|for|above) (?P<a>.+)$")),
     ("ancestors", (rf"^(?:{_Q} )?(?:{_BE} )?(?:everything |all )?(?:above|over) (?P<a>.+)$",)),
-    ("siblings", (rf"^(?:{_Q} )?(?:the )?(?:siblings?|sibling {_ITEMS}|sister {_ITEMS}|peers?|",
+    ("siblings", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:siblings?|sibling {_ITEMS}|sister {_ITEMS}|peers?|",
                   rf"peer {_ITEMS}) (?:of|for) (?P<a>.+)$",)),
     ("siblings", (rf"^(?:{_Q} )?(?:else |other {_ITEMS} )?(?:{_BE} )?(?:{_UNDER} )?(?:in|under) ",
                   r"the same (?:parent|epic|feature|story|user story) as (?P<a>.+)$")),
     ("siblings", (rf"^(?:{_Q} )?(?:other )?{_ITEMS} (?:with|under|sharing) the same parent as (?P<a>.+)$",)),
+    ("siblings", (rf"^(?:{_Q} )?(?:other )?(?:{_ITEMS} )?(?:{_BE} )?(?:share|shares|sharing|have|has) ",
+                  r"(?:a|the same|its) (?:parent|epic|feature|story|user story) (?:with|as) (?P<a>.+)$")),
     ("siblings", (rf"^(?:{_Q} )?(?:the )?(?:other )?{_ITEMS} (?:in|under|of) the same ",
                   r"(?:parent|epic|feature|story|user story) as (?P<a>.+)$")),
     ("implements", (rf"^(?:{_Q} )?{_ITEMS} (?:does|do|did) (?P<a>.+?) ",
@@ -132,6 +173,10 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("decisions", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:decisions?|adrs?) (?:behind|for|of|governing)",
                   r" (?P<a>.+)$")),
     ("decisions", (r"^(?:why|how) (?:was|were) (?P<a>.+?) decided$",)),
+    ("decisions", (rf"^(?:{_Q} )?(?:the )?(?:decisions?|adrs?|decision records?)(?: {_BE})?",
+                   r" (?:came|come|comes|resulted|result|arose|grew|made|taken|recorded|written|",
+                   r"apply|applies|applied|relate|relates|related|linked|pertain|pertains|exist) ",
+                   r"(?:from|out of|for|in|on|to|about|with|during) (?P<a>.+)$")),
     # singular "epic of X" asks for X's parent; plural "features of X" for its children
     ("parent", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?{_PARENT_TYPE}",
                r" (?:of|for|above) (?P<a>.+)$")),
@@ -144,6 +189,8 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
                   r"broken down into|",
                  r"contain|contains|include|includes|consist of|consists of)$")),
     ("children", (r"^(?:the )?(?:breakdown|break-down|decomposition) of (?P<a>.+)$",)),
+    ("children", (r"^(?:everything|anything|all) (?:that is |that are )?(?:under|inside|beneath|below|",
+                  r"within) (?P<a>.+)$")),
     ("parent", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:a )?part of$",)),
     ("parent", (rf"^(?:{_Q} )?{_PARENT_TYPE}(?: {_BE})? (?P<a>.+?)",
                r" (?:belong to|belongs to|part of|under|in|come from|comes from|",
@@ -151,6 +198,9 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
                rf"{_UNDER} (?:under|in|below))$")),
     ("parent", (rf"^(?:{_Q} |where )?(?:{_BE} )?(?P<a>.+?) (?:(?:roll|rolls) up (?:to|into|under)|",
                 rf"{_UNDER}(?: under| in)?)$")),
+    ("parent", (rf"^(?:{_Q} |where )(?:{_BE} )?(?P<a>.+?) (?:belong|belongs|fall|falls) (?:to|into|within)$",)),
+    ("parent", (rf"^{_Q} (?:item|one|thing|work item) (?:{_BE} )?(?P<a>{_ID}) (?:under|in|part of|",
+                r"beneath|below|inside)$")),
     ("references", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:reference|references|link to|links to|",
                    r"point to|points to|mention|mentions|cite|cites)$")),
     ("references", (r"^(?:the )?(?:links|references|outgoing links) (?:of|from|in) (?P<a>.+)$",)),
@@ -204,14 +254,15 @@ class RelationQuery:
 def parse_relation(text: str) -> RelationQuery | None:
     """The relation and anchor ``text`` asks about, or None when it is no relation question."""
     cleaned = _CONTRACTION.sub(r"\1 is", " ".join(_PUNCT.sub("", text.strip()).split()))
-    for relation, pattern in _COMPILED:
-        match = pattern.match(cleaned)
-        if match:
-            anchor, hint = _anchor(match.group("a"))
-            if anchor and anchor.lower() not in _PRONOUNS:
-                asked = _target_type(match.group("t") if "t" in pattern.groupindex
-                                     else cleaned[:match.start("a")])
-                return RelationQuery(relation, anchor, hint, asked)
+    for wording in dict.fromkeys((cleaned, _LEAD.sub("", cleaned, count=1))):
+        for relation, pattern in _COMPILED:
+            match = pattern.match(wording)
+            if match:
+                anchor, hint = _anchor(match.group("a"))
+                if anchor and anchor.lower() not in _PRONOUNS:
+                    asked = _target_type(match.group("t") if "t" in pattern.groupindex
+                                         else wording[:match.start("a")])
+                    return RelationQuery(relation, anchor, hint, asked)
     return None
 
 
