@@ -331,10 +331,14 @@ def expected_links(files: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[st
         for other in _links(fm, "blocks"):
             out["blocks"][doc_id].add(other)
             out["blocked_by"][other].add(doc_id)
-        for other in _links(fm, "relates"):
+        for other in _links(fm, "relates") | _ids(fm.get("related_items")):
             out["related"][doc_id].add(other)
             out["related"][other].add(doc_id)
             out["references"][doc_id].add(other)
+            # an ADR that relates to an item is one of its decisions
+            for adr, item in ((other, doc_id), (doc_id, other)):
+                if adr.startswith("ADR-") and not item.startswith("ADR-"):
+                    out["decisions"][item].add(adr)
         for adr in _ids(fm.get("decisions")):
             out["decisions"][doc_id].add(adr)
             out["implements"][adr].add(doc_id)
@@ -370,7 +374,8 @@ def build_cases(files: list[tuple[str, dict[str, Any]]], per_relation: int) -> I
                         and want <= items.keys() and a not in want)
         step = max(1, len(usable) // per_relation)
         for anchor in usable[::step][:per_relation]:
-            word = TYPE_WORD.get(str(items[anchor].get("type", "")), "item")
+            kind = items[anchor].get("type") or ("ADR" if anchor.startswith("ADR-") else "")
+            word = TYPE_WORD.get(str(kind), "item")
             want = frozenset(links[relation][anchor])
             for family, template in templates:
                 yield Case(relation, family, template.format(a=anchor, t=word), want)
@@ -392,11 +397,12 @@ def lore_runner(root: Path, mode: str | None) -> Callable[[str], list[Any]]:
 
 
 def judge(case: Case, hits: list[Any]) -> Outcome:
-    """Recognised when the graph leg answered this relation (some hit carries it in
-    ``explain``); correct when the top hits are the expected items (for references and
-    backlinks: the expected items are among the ten hits)."""
-    recognised = any((hit.explain or {}).get("relation", {}).get("relation") == case.relation
-                     for hit in hits)
+    """Recognised when the query reads as this relation and the graph leg answered it
+    (some hit has the leg in ``explain``); correct when the top hits are the expected
+    items (for references and backlinks: the expected items are among the ten hits)."""
+    parsed = parse_relation(case.query)
+    recognised = (parsed is not None and parsed.relation == case.relation
+                  and any("graph" in (hit.explain or {}).get("legs", {}) for hit in hits))
     top = tuple(hit.doc_id for hit in hits)
     if case.relation in CONTAINS:
         correct = case.expected <= set(top)
