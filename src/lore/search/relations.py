@@ -47,7 +47,7 @@ TYPE_WORDS = {
     "user story": "UserStory", "task": "Task", "bug": "Bug", "adr": "ADR", "decision": "ADR",
 }
 
-_ITEMS = (r"(?:items?|work items?|tasks?|subtasks?|sub-tasks?|stories|user stories|features?|"
+_ITEMS = (r"(?:items?|work items?|tasks?|subtasks?|sub-tasks?|sub ?items?|sub-items?|stories|user stories|features?|"
           r"bugs?|tickets?|issues?|things|work|children|child items?|docs?|documents?|notes?|"
           r"adrs?|decisions?|epics?)")
 _Q = r"(?:what|which|who|show(?: me)?|list|find|give me|get)"
@@ -92,18 +92,25 @@ _NOUNS: tuple[tuple[str, str], ...] = (
 # "X is part of", "X referenced by".
 _VERBS: tuple[tuple[str, str], ...] = (
     ("blocked_by", r"(?:is )?(?:blocked by|depends on|depend on|waiting on|waiting for|waits on|"
-                   r"waits for)"),
+                   r"waits for|dependent on|blocked|stuck|held up)"),
     ("blocks", r"(?:is )?(?:blocks|blocking|holds up|holding up|unblocks|gates)"),
     ("parent", r"(?:is )?(?:belongs? to|(?:a )?part of|under|a child of|child of|"
                r"rolls? up to|nested under)"),
+    ("ancestors", r"(?:all the way )?up the (?:tree|hierarchy|chain)"),
     ("implements", r"(?:is )?(?:implemented|realised|realized|applied|followed|carried out|"
                    r"put into practice) (?:by|in)"),
-    ("backlinks", r"(?:is )?(?:referenced|linked|mentioned|cited) (?:by|from|in)"),
+    ("backlinks", r"(?:is )?(?:referenced|linked|mentioned|cited)(?: by| from| in)?"),
+    ("references", r"(?:references|cites|links to|points to|mentions|refers to)"),
 )
+# "X: blockers", "X - children": the separator read as a space
+_SEPARATOR = re.compile(r"^(?P<a>\S*\d\S*?)\s*(?::|\s[-\u2013\u2014])\s+")
 
 # (relation, pattern) in the order they are tried: more specific wordings first,
 # so "items blocked by X" is not read as "what blocks X".
 _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # "other children of X's parent": X's siblings, not its parent
+    ("siblings", (rf"^(?:{_Q} )?(?:else |other )?(?:{_ITEMS} )?(?:{_BE} )?(?:else )?(?:shares?|sharing|in|",
+                  r"under|of|with|below|beneath) (?P<a>.+?)'s (?:parent|epic|feature|story)$")),
     # possessives and bare postfix nouns: "X's blockers", "X blockers" (see _NOUNS)
     *((name, (rf"^(?P<a>.+?)'s (?:{nouns})$",)) for name, nouns in _NOUNS),
     ("parent", (rf"^(?P<a>.+?)'s {_PARENT_TYPE}$",)),
@@ -111,7 +118,17 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parent", (rf"^(?P<a>{_ID}) (?P<t>parent(?: epic| feature| story| user story| item)?)$",)),
     *((name, (rf"^(?:(?:everything|all|anything|what|which \w+) )?(?P<a>{_ID}) {verbs}{_WHAT}$",))
       for name, verbs in _VERBS),
-    ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:being |currently )?blocked by (?P<a>.+)$",)),
+    ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:that |which )?(?:{_BE} |gets? |got )?(?:being |currently )?",
+                r"(?:blocked|held up|held back|gated|stalled|delayed|unblocked) by (?P<a>.+)$")),
+    ("blocks", (rf"^{_Q} (?:{_ITEMS} )?(?:can't|cannot|can not|could not|couldn't) (?:start|begin|",
+                r"proceed|go ahead|move|happen) (?:until|till|before) (?P<a>.+?)(?: is| are| gets?)?",
+                r"(?: done| finished| complete| completed| closed| merged| lands| ships)?$")),
+    ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?:{_ITEMS} )?upstream (?:of|from) (?P<a>.+)$",)),
+    ("blocks", (rf"^(?:{_Q} )?(?:{_BE} )?(?:{_ITEMS} )?downstream (?:of|from) (?P<a>.+)$",)),
+    ("blocked_by", (rf"^{_Q} (?:{_BE} )?(?:prevents?|keeps?|stops?) (?P<a>.+?) from (?:starting|",
+                    r"proceeding|moving|progressing|being done|finishing|completing|closing)$")),
+    ("blocked_by", (rf"^{_Q} (?:does|do) (?P<a>.+?) (?:need|require) (?:first|done first|",
+                    r"to be done first|beforehand)$")),
     ("blocks", (rf"^{_Q} (?:{_ITEMS} )?(?:{_BE} )?(?P<a>.+?) (?:holding|holds|hold) (?:up|back)$",)),
     ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?P<a>.+?) unblock(?:s|ing)?$",)),
     ("blocks", (rf"^{_Q} (?:{_ITEMS} )?(?:can|could|may) (?:start|begin|proceed|go ahead|move) ",
@@ -126,7 +143,8 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
                     r"prior to|for) (?P<a>.+?)(?: can (?:start|begin|proceed|move|go ahead))?$")),
     ("blocked_by", (r"^(?P<a>.+?) (?:is |are )?blocked by (?:what|which \w+)$",)),
     ("blocks", (rf"^{_Q} (?:{_BE} )?(?P<a>.+?) block(?:ing)?$",)),
-    ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:depend(?:s|ing)?|waiting) (?:on|for) (?P<a>.+)$",)),
+    ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:that |which )?(?:{_BE} )?(?:depend(?:s|ing)?|waiting) ",
+                r"(?:on|for) (?P<a>.+)$")),
     ("blocks", (r"^(?:dependents|dependants) of (?P<a>.+)$",)),
     ("blocked_by", (rf"^(?:{_Q} (?:{_ITEMS} )?|{_ITEMS} )(?:{_BE} )?block(?:s|ing)? (?P<a>.+)$",)),
     ("blocked_by", (rf"^(?:{_BE} |{_Q} )?(?:there )?(?:anything|something|any {_ITEMS}|",
@@ -136,11 +154,13 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:blocked|waiting|on hold|held up|held back|",
                 r"parked|stuck) (?:until|till|for) (?P<a>.+?)(?: is| are| gets?)?",
                 r"(?: done| finished| complete| completed| closed| merged| lands| ships)?$")),
-    ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:blockers?|prerequisites?|dependencies) ",
+    ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:blockers?|prerequisites?|dependencies|deps|",
+                    r"blocking (?:items|tasks|work|issues)) ",
                     r"(?:of|for|on) (?P<a>.+)$")),
-    ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:depend|depends|waiting|wait) (?:on|for)$",)),
+    ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:depend|depends|waiting|wait|dependent|",
+                    r"reliant|relies|relying) (?:on|for|upon)$")),
     ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) blocked by$",)),
-    ("ancestors", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:parent chain|ancestors?|ancestry|hierarchy|lineage|",
+    ("ancestors", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:full |whole |entire |all (?:the )?)?(?:parent chain|ancestors?|ancestry|hierarchy|lineage|",
                   r"full hierarchy|chain|path to the top|parents)",
                   r" (?:of|for|above) (?P<a>.+)$")),
     ("ancestors", (rf"^(?:{_Q} )?(?:{_BE} )?(?:everything |all )?(?:above|over) (?P<a>.+)$",)),
@@ -163,14 +183,23 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
                    r"|.*\badr-?\d+.*)$")),
     ("implements", (r"^(?:the )?implementations? of (?P<a>.+)$",)),
     ("implements", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:came|come|comes|resulted|results|",
-                    r"followed|follows|grew|grows|sprang|(?:was|were|got|has been|have been) ",
+                    r"followed|follows|grew|grows|sprang|(?:(?:was|were|got|has been|have been) )?",
                     r"(?:built|done|implemented|delivered|shipped|changed|started)) ",
                     r"(?:out of|from|because of|for|after|under) ",
                     r"(?P<a>.*\b(?:adr|decision)\b.*|.*\badr-?\d+.*)$")),
     ("decisions", (rf"^(?:{_Q} )?(?:decisions?|adrs?)(?: {_BE})? (?P<a>.+?)",
                   r" (?:follow|follows|use|uses|rely on|relies on|implement|implements|",
                   r"depend on|depends on|based on|apply to|governs?|cites?)$")),
-    ("decisions", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:decisions?|adrs?) (?:behind|for|of|governing)",
+    ("decisions", (rf"^(?:{_Q} )?(?:decisions?|adrs?|decision records?)(?: {_BE})? (?:that |which )?",
+                   r"(?:govern|governs|cover|covers|shape|shapes|drive|drives|constrain|constrains) ",
+                   r"(?P<a>.+)$")),
+    ("decisions", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:architecture |architectural |design |",
+                   rf"technical )?(?:decisions?|adrs?|decision records?) (?:{_BE} )?(?:related|",
+                   rf"relating|linked|connected|tied|associated) (?:to|with) (?P<a>{_ID})$")),
+    ("decisions", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:architecture|architectural|design|technical) ",
+                   rf"(?:decisions?|adrs?|decision records?) (?:behind|for|of|governing) (?P<a>{_ID})$",)),
+    ("decisions", (rf"^(?:{_Q} )?(?:{_BE} )?(?:decided|agreed|chosen) (?:for|about|on|in) (?P<a>{_ID})$",)),
+    ("decisions", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:decisions?|adrs?|decision records?) (?:behind|for|of|governing)",
                   r" (?P<a>.+)$")),
     ("decisions", (r"^(?:why|how) (?:was|were) (?P<a>.+?) decided$",)),
     ("decisions", (rf"^(?:{_Q} )?(?:the )?(?:decisions?|adrs?|decision records?)(?: {_BE})?",
@@ -183,15 +212,20 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("children", (rf"^(?:{_Q} )?(?:{_BE} )?(?:are )?(?:the )?(?:direct )?{_ITEMS} (?:of|in|under|for|",
                  r"belonging to|beneath|inside) (?P<a>.+)$")),
     ("children", (rf"^{_Q} (?:{_BE} )?(?:in|under|inside|beneath) (?P<a>.+)$",)),
+    ("children", (rf"^{_Q} {_ITEMS} (?:{_BE} )?(?:in|under|inside|beneath) (?P<a>{_ID})$",)),
     ("children", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?{_UNDER} (?:under|beneath|below|inside|",
                   r"within|in|to) (?P<a>.+)$")),
     ("children", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?P<a>.+?) (?:made of|broken into|",
                   r"broken down into|",
                  r"contain|contains|include|includes|consist of|consists of)$")),
     ("children", (r"^(?:the )?(?:breakdown|break-down|decomposition) of (?P<a>.+)$",)),
-    ("children", (r"^(?:everything|anything|all) (?:that is |that are )?(?:under|inside|beneath|below|",
+    ("children", (r"^(?:break down|decompose) (?P<a>.+)$",)),
+    ("children", (r"^(?:everything|anything|all) (?:that is |that are )?(?:in|under|inside|beneath|below|",
                   r"within) (?P<a>.+)$")),
-    ("parent", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:a )?part of$",)),
+    ("parent", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:a )?(?:part|child|subtask|sub-task) of$",)),
+    ("ancestors", (r"^(?:the )?(?:path|chain|route|way) (?:from|of) (?P<a>.+?) (?:up )?to the ",
+                   r"(?:top|root)$")),
+    ("ancestors", (r"^(?:trace|walk|follow|climb) (?P<a>.+?) up(?: to (?:the )?(?:top|root|its epic))?$",)),
     ("parent", (rf"^(?:{_Q} )?{_PARENT_TYPE}(?: {_BE})? (?P<a>.+?)",
                r" (?:belong to|belongs to|part of|under|in|come from|comes from|",
                r"(?:roll|rolls) up (?:to|into|under)|",
@@ -203,11 +237,17 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 r"beneath|below|inside)$")),
     ("references", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:reference|references|link to|links to|",
                    r"point to|points to|mention|mentions|cite|cites)$")),
-    ("references", (r"^(?:the )?(?:links|references|outgoing links) (?:of|from|in) (?P<a>.+)$",)),
+    ("references", (r"^(?:the )?(?:links|references|outgoing links|outbound links|out-links|outlinks) ",
+                    r"(?:of|from|in) (?P<a>.+)$")),
+    ("references", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:linked|referenced|cited) (?:from|by|in) ",
+                    r"(?P<a>.+)$")),
     ("backlinks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:that |which )?(?:reference|references|",
                   r"link to|links to|point to|points to|mention|mentions|cite|cites|linking to|",
                   r"referencing|mentioning) (?P<a>.+)$")),
-    ("backlinks", (r"^(?:the )?backlinks? (?:of|to|for) (?P<a>.+)$",)),
+    ("backlinks", (r"^(?:the )?(?:backlinks?|back-links?|incoming links|inbound links|inlinks) ",
+                   r"(?:of|to|for|into) (?P<a>.+)$")),
+    ("backlinks", (rf"^where (?:{_BE} )?(?P<a>.+?) (?:referenced|mentioned|cited|linked)",
+                   r"(?: from)?$")),
     ("related", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:relate|relates|related|linked|connected|associated|tied) ",
                  r"(?:to|with)$")),
     ("related", (rf"^(?:{_Q} )?(?:{_ITEMS} |everything |anything |all )?(?:{_BE} )?",
@@ -215,6 +255,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 r"(?:to|with) (?P<a>.+)$")),
     ("related", (rf"^(?:{_Q} )?(?:{_BE} )?(?:relates?|links?) (?:to|with) (?P<a>.+)$",)),
     ("related", (r"^(?:the )?related (?:items|work|tasks|documents|docs) (?:of|for|to) (?P<a>.+)$",)),
+    ("related", (r"^(?:the )?see also (?:for|of|from) (?P<a>.+)$",)),
 )
 _COMPILED = tuple((name, re.compile("".join(parts), re.IGNORECASE)) for name, parts in _PATTERNS)
 
@@ -225,8 +266,10 @@ _TRAILING_TYPE = re.compile(
     re.IGNORECASE)
 _LEADING_TYPE = re.compile(
     r"^(?P<t>epic|feature|user story|userstory|story|task|bug)\s+(?P<a>.+)$", re.IGNORECASE)
-# "is it blocked" names nothing to anchor on
+# "is it blocked" names nothing to anchor on, nor does "what blocks *of text* are indexed"
 _PRONOUNS = frozenset(("it", "this", "that", "they", "them", "these", "those", "he", "she"))
+_NOT_ANCHOR = re.compile(r"^(?:of|in|on|at|to|from|with|for|by|about|into|and|or|but|if|when|"
+                         r"is|are|was|were|be|been)\b", re.IGNORECASE)
 _ARTICLE = re.compile(r"^(?:the|a|an|this|that|our)\s+", re.IGNORECASE)
 _PUNCT = re.compile(r"[\s?!.,;:'\"`]+$")
 
@@ -254,15 +297,19 @@ class RelationQuery:
 def parse_relation(text: str) -> RelationQuery | None:
     """The relation and anchor ``text`` asks about, or None when it is no relation question."""
     cleaned = _CONTRACTION.sub(r"\1 is", " ".join(_PUNCT.sub("", text.strip()).split()))
-    for wording in dict.fromkeys((cleaned, _LEAD.sub("", cleaned, count=1))):
+    unled = _LEAD.sub("", cleaned, count=1)
+    for wording in dict.fromkeys((cleaned, unled, _SEPARATOR.sub(r"\g<a> ", unled, count=1))):
         for relation, pattern in _COMPILED:
             match = pattern.match(wording)
-            if match:
-                anchor, hint = _anchor(match.group("a"))
-                if anchor and anchor.lower() not in _PRONOUNS:
-                    asked = _target_type(match.group("t") if "t" in pattern.groupindex
-                                         else wording[:match.start("a")])
-                    return RelationQuery(relation, anchor, hint, asked)
+            if match is None:
+                continue
+            anchor, hint = _anchor(match.group("a"))
+            if _NOT_ANCHOR.match(anchor):   # the relation word in another sense: "blocks of text"
+                return None
+            if anchor and anchor.lower() not in _PRONOUNS:
+                asked = _target_type(match.group("t") if "t" in pattern.groupindex
+                                     else wording[:match.start("a")])
+                return RelationQuery(relation, anchor, hint, asked)
     return None
 
 
