@@ -154,7 +154,7 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
     notes = [*plan.notes, *(note for leg in legs for note in leg.notes)]
     scores = calibrated_scores([e for _, e in kept])
     hits = [replace(_hit(f, rows[f.chunk_id], found[f.chunk_id], explain=explain,
-                         graph=graph and (graph, doc), evidence=e, notes=notes,
+                         graph=None if graph is None else (graph, doc), evidence=e, notes=notes,
                          lent=lent.get(f.chunk_id)),
                     score=score, also_at=tuple(also.get(doc, ())), vector_only=e.vector_only,
                     hub=doc in hubs)

@@ -12,22 +12,48 @@ is stored both ways, see ``search/graph.py``):
 relation        asked as                                               edges
 ==============  =====================================================  ===========
 blocked_by      what blocks X, blockers of X, what does X depend on,   blocked_by
-                what is holding up X, what must be done before X
+                what is holding up X, what must be done before X,
+                upstream of X, X's blockers, X blockers, X blocked by
+                what, X depends on
 blocks          what does X block, items blocked by X, what depends    blocks
-                on X, what is X holding up, what does X unblock
+                on X, what is X holding up, what does X unblock,
+                downstream of X, X's dependents, X blocks what
 children        children / subtasks / stories / items of X, what is    child
-                under X, which tasks sit under X
+                under X, which tasks sit under X, X's subtasks,
+                X children, X subtasks, break down X
 parent          parent of X, epic / feature / story of X, which epic   parent (to
-                does X roll up to, X's parent feature                  the type named)
-ancestors       parent chain / ancestors / hierarchy of X              parent, repeated
-siblings        siblings of X, items with the same parent as X         parent then child
+                does X roll up to, X's parent feature, X parent, X is  the type
+                part of what, what is X a child of                     named)
+ancestors       parent chain / ancestors / hierarchy of X, X           parent,
+                ancestors, trace X up to the top                       repeated
+siblings        siblings of X, items with the same parent as X, X      parent then
+                siblings, other children of X's parent                 child
 implements      items implementing ADR X, what is decided by X, what   decides
-                came out of ADR X
-decisions       which decisions / ADRs does X follow, decisions of X   decision
-references      what does X reference / link to                        outgoing links
-backlinks       what links to / references / mentions X                backlink
-related         items related to X, what relates to X                  relates
+                came out of ADR X, X implemented by, X's
+                implementations
+decisions       which decisions / ADRs does X follow, ADRs for X,      decision,
+                which decisions came from X, what ADRs govern X,       relates (to
+                X decisions, X ADRs                                    ADRs only)
+references      what does X reference / link to, links from X,         outgoing
+                X outgoing links, X cites what                         links
+backlinks       what links to / references / mentions X, where is X    backlink
+                referenced, X backlinks, X referenced by
+related         items related to X, what relates to X, X related       relates
+                items, see also for X
 ==============  =====================================================  ===========
+
+Every wording may start with an imperative ("list X's subtasks", "show me
+what blocks X": tried again without the lead-in when the whole text reads as
+nothing), end in "?", put a type word before the anchor ("the epic X") and
+write the id in any case. Wordings with the anchor first and no other
+relation word ("X blockers", "X blocks what", "X: children") take only an
+anchor that looks like an id (it holds a digit, maybe after a type word:
+"epic 1 children"), because a sentence that merely ends in "children" or
+"links" is an ordinary query; whether the anchor names a document is still
+decided against the catalog, so "python3 children" stays a search. An anchor
+that starts with a preposition ("what blocks *of text* are indexed") means
+the relation word was used in another sense, and the query is no relation
+question.
 
 A parent question that names the type it wants ("which *epic* does X roll up
 to", "X's parent *feature*") sets ``target_type``: the answer is the nearest
@@ -62,9 +88,11 @@ _DONE = (r"(?:must|should|has to|have to|needs? to|got to|gotta) (?:be )?(?:done
 _CONTRACTION = re.compile(r"\b(what|who|which|where|that|it|there)'s\b", re.IGNORECASE)
 # An imperative lead-in ("list", "show me the"): a wording no pattern reads is tried
 # again without it, so "list X's subtasks" is read as "X's subtasks".
-_LEAD = re.compile(r"^(?:(?:please|can you|could you) )*(?:list|show|find|give|get|display|tell|"
-                   r"fetch|view|see|print|return)(?: me| us)?(?: all(?: of)?| every)?(?: the)? ",
-                   re.IGNORECASE)
+_LEAD_VERB = r"(?:list|show|find|give|get|display|tell|fetch|view|see|print|return)"
+_LEAD = re.compile(rf"^(?:(?:please|can you|could you) )*{_LEAD_VERB}(?: me| us)?"
+                   r"(?: all(?: of)?| every)?(?: the)? ", re.IGNORECASE)
+# a possessive's anchor is what follows the lead-in: "list X's subtasks" is about X
+_OWNER = rf"(?!{_LEAD_VERB} )(?P<a>.+?)'s"
 # An anchor that looks like an id ("KABSD-TSK-0083", "tsk-83", "#350", "epic 1"), maybe
 # after a type word. Bare wordings with the anchor first ("X blockers", "X blocks
 # what") take only these: a sentence that merely ends in "children" or "links" is
@@ -77,28 +105,28 @@ _WHAT = r"(?: what| which(?: \w+)?| where| who)?"
 _NOUNS: tuple[tuple[str, str], ...] = (
     ("blocked_by", r"blockers|blocking items|dependencies|deps|prerequisites|pre-requisites"),
     ("blocks", r"dependents|dependants|blocked items|blocked work|blocked tasks"),
-    ("children", r"children|child items?|child tasks|subtasks|sub-tasks|sub-items|subitems|stories|"
-                 r"user stories|tasks|features|items|work items|breakdown|kids"),
+    ("children", (r"children|child items?|child tasks|subtasks|sub-tasks|sub-items|subitems|stories|"
+                 r"user stories|tasks|features|items|work items|breakdown|kids")),
     ("ancestors", r"ancestors|ancestry|parent chain|hierarchy|lineage|parents"),
     ("siblings", r"siblings|sibling items|sibling tasks|sister tasks|peers|peer items"),
     ("implements", r"implementations|implementers|implementing items|implementing tasks"),
     ("decisions", r"decisions|adrs?|decision records?|governing decisions"),
     ("references", r"references|refs|outgoing links|links"),
     ("backlinks", r"backlinks|back-links|incoming links|inbound links"),
-    ("related", r"related items|related work|related tasks|related documents|related docs|"
-                r"relations|related"),
+    ("related", (r"related items|related work|related tasks|related documents|related docs|"
+                r"relations|related")),
 )
 # relation -> verbs after an id anchor, a question word optional: "X blocks what",
 # "X is part of", "X referenced by".
 _VERBS: tuple[tuple[str, str], ...] = (
-    ("blocked_by", r"(?:is )?(?:blocked by|depends on|depend on|waiting on|waiting for|waits on|"
-                   r"waits for|dependent on|blocked|stuck|held up)"),
+    ("blocked_by", (r"(?:is )?(?:blocked by|depends on|depend on|waiting on|waiting for|waits on|"
+                   r"waits for|dependent on|blocked|stuck|held up)")),
     ("blocks", r"(?:is )?(?:blocks|blocking|holds up|holding up|unblocks|gates)"),
-    ("parent", r"(?:is )?(?:belongs? to|(?:a )?part of|under|a child of|child of|"
-               r"rolls? up to|nested under)"),
+    ("parent", (r"(?:is )?(?:belongs? to|(?:a )?part of|under|a child of|child of|"
+               r"rolls? up to|nested under)")),
     ("ancestors", r"(?:all the way )?up the (?:tree|hierarchy|chain)"),
-    ("implements", r"(?:is )?(?:implemented|realised|realized|applied|followed|carried out|"
-                   r"put into practice) (?:by|in)"),
+    ("implements", (r"(?:is )?(?:implemented|realised|realized|applied|followed|carried out|"
+                   r"put into practice) (?:by|in)")),
     ("backlinks", r"(?:is )?(?:referenced|linked|mentioned|cited)(?: by| from| in)?"),
     ("references", r"(?:references|cites|links to|points to|mentions|refers to)"),
 )
@@ -112,8 +140,8 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("siblings", (rf"^(?:{_Q} )?(?:else |other )?(?:{_ITEMS} )?(?:{_BE} )?(?:else )?(?:shares?|sharing|in|",
                   r"under|of|with|below|beneath) (?P<a>.+?)'s (?:parent|epic|feature|story)$")),
     # possessives and bare postfix nouns: "X's blockers", "X blockers" (see _NOUNS)
-    *((name, (rf"^(?P<a>.+?)'s (?:{nouns})$",)) for name, nouns in _NOUNS),
-    ("parent", (rf"^(?P<a>.+?)'s {_PARENT_TYPE}$",)),
+    *((name, (rf"^{_OWNER} (?:{nouns})$",)) for name, nouns in _NOUNS),
+    ("parent", (rf"^{_OWNER} {_PARENT_TYPE}$",)),
     *((name, (rf"^(?P<a>{_ID}) (?:{nouns}){_WHAT}$",)) for name, nouns in _NOUNS),
     ("parent", (rf"^(?P<a>{_ID}) (?P<t>parent(?: epic| feature| story| user story| item)?)$",)),
     *((name, (rf"^(?:(?:everything|all|anything|what|which \w+) )?(?P<a>{_ID}) {verbs}{_WHAT}$",))
