@@ -99,22 +99,28 @@ _OWNER = rf"(?!{_LEAD_VERB} )(?P<a>.+?)'s"
 # an ordinary query, while an id followed by a relation word is a relation question.
 _ID = (r"(?:(?:the )?(?:epic|feature|user story|story|task|bug|adr|decision|item) )?"
        r"#?[\w.@/-]*\d[\w.@/-]*")
+# A title anchor that a type word marks ("the Inspector Pattern epic", "epic Inspector
+# Pattern"): bare wordings with a strong relation noun take these too.
+_TYPED = (r"(?:the )?(?:[^ ].* (?:epic|feature|user story|story)|"
+          r"(?:epic|feature|user story|story) [^ ].*)")
 _WHAT = r"(?: what| which(?: \w+)?| where| who)?"
 # relation -> the nouns that name its answers after the anchor: "X's blockers" (any
 # anchor), "X blockers" (an id anchor). A parent noun is _PARENT_TYPE, for its type.
 _NOUNS: tuple[tuple[str, str], ...] = (
-    ("blocked_by", r"blockers|blocking items|dependencies|deps|prerequisites|pre-requisites"),
+    ("blocked_by", r"blockers|blocking items|dependencies|deps|prerequisites|pre-requisites|prereqs"),
     ("blocks", r"dependents|dependants|blocked items|blocked work|blocked tasks"),
-    ("children", (r"children|child items?|child tasks|subtasks|sub-tasks|sub-items|subitems|stories|"
+    ("children", (r"children|child items?|child tasks|subtasks|sub-tasks|sub tasks|sub-items|sub items|subitems|stories|"
                  r"user stories|tasks|features|items|work items|breakdown|kids")),
-    ("ancestors", r"ancestors|ancestry|parent chain|hierarchy|lineage|parents"),
-    ("siblings", r"siblings|sibling items|sibling tasks|sister tasks|peers|peer items"),
+    ("ancestors", r"ancestors|ancestry|(?:full |whole )?(?:parent chain|hierarchy)|lineage|parents"),
+    ("siblings", r"siblings?|sibling items|sibling tasks|sister tasks|peers|peer items"),
     ("implements", r"implementations|implementers|implementing items|implementing tasks"),
-    ("decisions", r"decisions|adrs?|decision records?|governing decisions"),
-    ("references", r"references|refs|outgoing links|links"),
+    ("decisions", (r"(?:design |architecture |architectural |technical |governing )?decisions|adrs?|"
+                  r"decision records?")),
+    ("references", r"references|refs|outgoing links|outbound links|outlinks|links"),
     ("backlinks", r"backlinks|back-links|incoming links|inbound links"),
     ("related", (r"related items|related work|related tasks|related documents|related docs|"
-                r"relations|related")),
+                r"relations|related|linked items|linked work|linked tasks|linked documents|"
+                r"connected items")),
 )
 # relation -> verbs after an id anchor, a question word optional: "X blocks what",
 # "X is part of", "X referenced by".
@@ -144,6 +150,9 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parent", (rf"^{_OWNER} {_PARENT_TYPE}$",)),
     *((name, (rf"^(?P<a>{_ID}) (?:{nouns}){_WHAT}$",)) for name, nouns in _NOUNS),
     ("parent", (rf"^(?P<a>{_ID}) (?P<t>parent(?: epic| feature| story| user story| item)?)$",)),
+    ("children", (rf"^(?P<a>{_TYPED}) (?:children|subtasks|sub-tasks|sub tasks|child items)$",)),
+    ("blocked_by", (rf"^(?P<a>{_TYPED}) blockers$",)),
+    ("siblings", (rf"^(?P<a>{_TYPED}) siblings$",)),
     *((name, (rf"^(?:(?:everything|all|anything|what|which \w+) )?(?P<a>{_ID}) {verbs}{_WHAT}$",))
       for name, verbs in _VERBS),
     ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:that |which )?(?:{_BE} |gets? |got )?(?:being |currently )?",
@@ -155,6 +164,14 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("blocks", (rf"^(?:{_Q} )?(?:{_BE} )?(?:{_ITEMS} )?downstream (?:of|from) (?P<a>.+)$",)),
     ("blocked_by", (rf"^{_Q} (?:{_BE} )?(?:prevents?|keeps?|stops?) (?P<a>.+?) from (?:starting|",
                     r"proceeding|moving|progressing|being done|finishing|completing|closing)$")),
+    ("blocked_by", (rf"^why (?:{_BE} )?(?P<a>{_ID}|{_TYPED}) (?:still )?(?:blocked|stuck|held up|",
+                    r"on hold|waiting)$")),
+    ("blocked_by", (rf"^can (?P<a>{_ID}|{_TYPED}) (?:start|begin|proceed|go ahead|be started)",
+                    r"(?: yet| now)?$")),
+    ("blocks", (rf"^{_Q} (?:{_BE} )?(?P<a>.+?) (?:a )?(?:blocker|prerequisite|prereq|dependency) ",
+                r"(?:for|of|to)$")),
+    ("blocks", (rf"^{_Q} (?:{_ITEMS} )?(?:need|needs|require|requires|wait for|waits for) ",
+                r"(?P<a>.+?) (?:first|done first|to be done|to finish|finished)$")),
     ("blocked_by", (rf"^{_Q} (?:does|do) (?P<a>.+?) (?:need|require) (?:first|done first|",
                     r"to be done first|beforehand)$")),
     ("blocks", (rf"^{_Q} (?:{_ITEMS} )?(?:{_BE} )?(?P<a>.+?) (?:holding|holds|hold) (?:up|back)$",)),
@@ -182,7 +199,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:blocked|waiting|on hold|held up|held back|",
                 r"parked|stuck) (?:until|till|for) (?P<a>.+?)(?: is| are| gets?)?",
                 r"(?: done| finished| complete| completed| closed| merged| lands| ships)?$")),
-    ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:blockers?|prerequisites?|dependencies|deps|",
+    ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:blockers?|prerequisites?|prereqs?|dependencies|deps|",
                     r"blocking (?:items|tasks|work|issues)) ",
                     r"(?:of|for|on) (?P<a>.+)$")),
     ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:depend|depends|waiting|wait|dependent|",
@@ -197,6 +214,8 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("siblings", (rf"^(?:{_Q} )?(?:else |other {_ITEMS} )?(?:{_BE} )?(?:{_UNDER} )?(?:in|under) ",
                   r"the same (?:parent|epic|feature|story|user story) as (?P<a>.+)$")),
     ("siblings", (rf"^(?:{_Q} )?(?:other )?{_ITEMS} (?:with|under|sharing) the same parent as (?P<a>.+)$",)),
+    ("siblings", (rf"^(?:{_Q} )?(?:else )?(?:{_ITEMS} )?(?:{_BE} )?(?:sits? |sitting |lives? )?(?:next to|",
+                  rf"alongside|beside) (?P<a>{_ID}|{_TYPED})$")),
     ("siblings", (rf"^(?:{_Q} )?(?:other )?(?:{_ITEMS} )?(?:{_BE} )?(?:share|shares|sharing|have|has) ",
                   r"(?:a|the same|its) (?:parent|epic|feature|story|user story) (?:with|as) (?P<a>.+)$")),
     ("siblings", (rf"^(?:{_Q} )?(?:the )?(?:other )?{_ITEMS} (?:in|under|of) the same ",
@@ -230,6 +249,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("decisions", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:decisions?|adrs?|decision records?) (?:behind|for|of|governing)",
                   r" (?P<a>.+)$")),
     ("decisions", (r"^(?:why|how) (?:was|were) (?P<a>.+?) decided$",)),
+    ("decisions", (rf"^(?:what|which \w+) (?:decided|shaped|drove|governs) (?P<a>{_ID}|{_TYPED})$",)),
     ("decisions", (rf"^(?:{_Q} )?(?:the )?(?:decisions?|adrs?|decision records?)(?: {_BE})?",
                    r" (?:came|come|comes|resulted|result|arose|grew|made|taken|recorded|written|",
                    r"apply|applies|applied|relate|relates|related|linked|pertain|pertains|exist) ",
@@ -240,13 +260,13 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("children", (rf"^(?:{_Q} )?(?:{_BE} )?(?:are )?(?:the )?(?:direct )?{_ITEMS} (?:of|in|under|for|",
                  r"belonging to|beneath|inside) (?P<a>.+)$")),
     ("children", (rf"^{_Q} (?:{_BE} )?(?:in|under|inside|beneath) (?P<a>.+)$",)),
-    ("children", (rf"^{_Q} {_ITEMS} (?:{_BE} )?(?:in|under|inside|beneath) (?P<a>{_ID})$",)),
+    ("children", (rf"^{_Q} {_ITEMS} (?:{_BE} )?(?:in|under|inside|beneath) (?P<a>{_ID}|{_TYPED})$",)),
     ("children", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?{_UNDER} (?:under|beneath|below|inside|",
                   r"within|in|to) (?P<a>.+)$")),
     ("children", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?P<a>.+?) (?:made of|broken into|",
                   r"broken down into|",
                  r"contain|contains|include|includes|consist of|consists of)$")),
-    ("children", (r"^(?:the )?(?:breakdown|break-down|decomposition) of (?P<a>.+)$",)),
+    ("children", (r"^(?:the )?(?:breakdown|break-down|decomposition|contents) of (?P<a>.+)$",)),
     ("children", (r"^(?:break down|decompose) (?P<a>.+)$",)),
     ("children", (r"^(?:everything|anything|all) (?:that is |that are )?(?:in|under|inside|beneath|below|",
                   r"within) (?P<a>.+)$")),
@@ -254,6 +274,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ancestors", (r"^(?:the )?(?:path|chain|route|way) (?:from|of) (?P<a>.+?) (?:up )?to the ",
                    r"(?:top|root)$")),
     ("ancestors", (r"^(?:trace|walk|follow|climb) (?P<a>.+?) up(?: to (?:the )?(?:top|root|its epic))?$",)),
+    ("parent", (r"^(?:go |move |step )?up (?:one level |a level )?from (?P<a>.+)$",)),
     ("parent", (rf"^(?:{_Q} )?{_PARENT_TYPE}(?: {_BE})? (?P<a>.+?)",
                r" (?:belong to|belongs to|part of|under|in|come from|comes from|",
                r"(?:roll|rolls) up (?:to|into|under)|",
@@ -267,9 +288,12 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
                    r"point to|points to|mention|mentions|cite|cites)$")),
     ("references", (r"^(?:the )?(?:links|references|outgoing links|outbound links|out-links|outlinks) ",
                     r"(?:of|from|in) (?P<a>.+)$")),
+    ("decisions", (rf"^(?:{_Q} )?(?:the )?(?:decisions?|adrs?|decision records?) (?:{_BE} )?",
+                   r"(?:referenced|cited|linked|mentioned|named|listed|used) (?:by|in|from) (?P<a>.+)$")),
+    ("references", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?mentioned in (?P<a>{_ID}|{_TYPED})$",)),
     ("references", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:linked|referenced|cited) (?:from|by|in) ",
                     r"(?P<a>.+)$")),
-    ("backlinks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:that |which )?(?:reference|references|",
+    ("backlinks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:that |which )?(?:refers? to|referring to|reference|references|",
                   r"link to|links to|point to|points to|mention|mentions|cite|cites|linking to|",
                   r"referencing|mentioning) (?P<a>.+)$")),
     ("backlinks", (r"^(?:the )?(?:backlinks?|back-links?|incoming links|inbound links|inlinks) ",
@@ -278,7 +302,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
                    r"(?: from)?$")),
     ("related", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:relate|relates|related|linked|connected|associated|tied) ",
                  r"(?:to|with)$")),
-    ("related", (rf"^(?:{_Q} )?(?:{_ITEMS} |everything |anything |all )?(?:{_BE} )?",
+    ("related", (rf"^(?:{_Q} )?(?:{_ITEMS} |everything |anything |all |stuff |things )?(?:{_BE} )?",
                  r"(?:related|relating|linked|connected|associated|tied) ",
                 r"(?:to|with) (?P<a>.+)$")),
     ("related", (rf"^(?:{_Q} )?(?:{_BE} )?(?:relates?|links?) (?:to|with) (?P<a>.+)$",)),
@@ -295,7 +319,8 @@ _TRAILING_TYPE = re.compile(
 _LEADING_TYPE = re.compile(
     r"^(?P<t>epic|feature|user story|userstory|story|task|bug)\s+(?P<a>.+)$", re.IGNORECASE)
 # "is it blocked" names nothing to anchor on, nor does "what blocks *of text* are indexed"
-_PRONOUNS = frozenset(("it", "this", "that", "they", "them", "these", "those", "he", "she"))
+_PRONOUNS = frozenset(("it", "this", "that", "they", "them", "these", "those", "he", "she", "here",
+                       "there"))
 _NOT_ANCHOR = re.compile(r"^(?:of|in|on|at|to|from|with|for|by|about|into|and|or|but|if|when|"
                          r"is|are|was|were|be|been)\b", re.IGNORECASE)
 _ARTICLE = re.compile(r"^(?:the|a|an|this|that|our)\s+", re.IGNORECASE)
