@@ -342,7 +342,68 @@ TEMPLATES_C: dict[str, tuple[tuple[str, str], ...]] = {
         ("question", "what's tied to {a}"), ("title", "items related to the {title} {t}"),
     ),
 }
-SETS = {"a": TEMPLATES, "b": TEMPLATES_B, "c": TEMPLATES_C}
+# A fourth set, full sentences as a question writer puts them, written after set c's
+# changes and measured once, untuned.
+TEMPLATES_D: dict[str, tuple[tuple[str, str], ...]] = {
+    "blocked_by": (
+        ("question", "Which items need to be completed before {a}?"),
+        ("question", "What must finish before {a} can begin?"),
+        ("imperative", "List the blockers for {a}."), ("question", "What tasks is {a} blocked on?"),
+        ("question", "Is {a} blocked by anything?"), ("title", "{title}: what blocks it?"),
+    ),
+    "blocks": (
+        ("question", "Which items can't proceed until {a} is finished?"),
+        ("question", "What will {a} unblock?"), ("question", "Which work is blocked on {a}?"),
+        ("title", "What depends on the {title} {t}?"),
+    ),
+    "children": (
+        ("question", "What work items does {a} contain?"),
+        ("question", "Which features are part of {a}?"),
+        ("imperative", "List the items under {a}."), ("question", "What are the tasks of {a}?"),
+        ("question", "Which items have {a} as their parent?"),
+        ("title", "Show the {title} {t}'s children"),
+    ),
+    "parent": (
+        ("question", "What is the parent item of {a}?"),
+        ("question", "Which item is the parent of {a}?"), ("possessive", "{a}'s parent?"),
+        ("question", "What is {a} under?"),
+    ),
+    "ancestors": (
+        ("imperative", "Show the full chain of parents for {a}"),
+        ("imperative", "List every ancestor of {a}"),
+        ("question", "What is the hierarchy above {a}?"),
+    ),
+    "siblings": (
+        ("question", "Which tasks have the same parent as {a}?"),
+        ("question", "What other items share {a}'s parent?"),
+        ("imperative", "List {a}'s sibling items"), ("of", "siblings of {a}?"),
+    ),
+    "implements": (
+        ("question", "Which items implement the decision {a}?"),
+        ("question", "What work items reference {a} in their decisions?"),
+        ("question", "Which tasks were done because of {a}?"),
+        ("imperative", "List the implementations of {a}"),
+    ),
+    "decisions": (
+        ("question", "Which ADR does {a} implement?"),
+        ("question", "What decisions is {a} based on?"), ("question", "Which ADRs apply to {a}?"),
+        ("question", "What decision records are linked from {a}?"),
+    ),
+    "references": (
+        ("question", "What documents does {a} link to?"),
+        ("question", "Which items does {a} reference?"), ("imperative", "List the links in {a}"),
+    ),
+    "backlinks": (
+        ("question", "Which documents link to {a}?"), ("question", "What items mention {a}?"),
+        ("imperative", "List everything that references {a}"),
+    ),
+    "related": (
+        ("question", "What are the related items of {a}?"),
+        ("question", "What else is linked to {a}?"), ("question", "Which items relate to {a}?"),
+        ("title", "Show items related to the {title} {t}"),
+    ),
+}
+SETS = {"a": TEMPLATES, "b": TEMPLATES_B, "c": TEMPLATES_C, "d": TEMPLATES_D}
 FAMILIES = ("question", "of", "possessive", "postfix", "imperative", "typed", "title",
             "lowercase")
 # answers that may include body links: the front-matter links need only be among them
@@ -380,8 +441,8 @@ def main() -> int:
     parser.add_argument("--anchors", type=int, default=4,
                         help="anchors per relation (default 4)")
     parser.add_argument("--set", dest="which", choices=[*SETS, "all"], default="all",
-                        help="template set: a, b (written later, as a check), c (written last, "
-                             "measured once, untuned), all")
+                        help="template set: a, b (written later, as a check), c and d (written "
+                             "later still, each measured once before changes), all")
     parser.add_argument("--mode", default=None, help="search mode (default: the settings')")
     parser.add_argument("--json", type=Path, help="also write every case and outcome here")
     parser.add_argument("--show-misses", default="",

@@ -59,6 +59,14 @@ from lore.search.relations import parse_relation
     ("where is ADR-0013 referenced", "backlinks", "ADR-0013", None),
     ("outbound links from ADR-0014", "references", "ADR-0014", None),
     ("trace KABSD-TSK-0083 up to the top", "ancestors", "KABSD-TSK-0083", None),
+    ("Which items have KABSD-EPIC-0001 as their parent?", "children", "KABSD-EPIC-0001", None),
+    ("What work items reference ADR-0001 in their decisions?", "implements", "ADR-0001", None),
+    ("Is KABSD-FTR-0015 blocked by anything?", "blocked_by", "KABSD-FTR-0015", None),
+    # a title anchor: marked by a type word, or before a colon with "it" in the question
+    ("what tasks are under the Inspector Pattern epic", "children", "Inspector Pattern", "Epic"),
+    ("Inspector Pattern epic subtasks", "children", "Inspector Pattern", "Epic"),
+    ("Execution Layer: Workset Cache + Promote: what blocks it?", "blocked_by",
+     "Execution Layer: Workset Cache + Promote", None),
 ])
 def test_wordings_parse_to_the_relation_and_anchor(text: str, relation: str, anchor: str,
                                                    hint: str | None) -> None:
@@ -72,7 +80,8 @@ def test_wordings_parse_to_the_relation_and_anchor(text: str, relation: str, anc
     "what tasks are in progress", "where is the config used", "list all tasks",
     "find references in items that point at things which no longer exist",
     "Obesity is common in children", "python 3 dependencies", "what was decided about sqlite",
-    "design decisions for the index", "error 404: children",
+    "design decisions for the index", "error 404: children", "go up from here",
+    "Note: this is important", "why is the build stuck", "what sits next to the fridge",
 ])
 def test_ordinary_queries_with_relation_words_stay_ordinary(text: str) -> None:
     assert parse_relation(text) is None
