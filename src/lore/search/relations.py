@@ -20,7 +20,8 @@ blocks          what does X block, items blocked by X, what depends    blocks
                 downstream of X, X's dependents, X blocks what
 children        children / subtasks / stories / items of X, what is    child
                 under X, which tasks sit under X, X's subtasks,
-                X children, X subtasks, break down X
+                X children, X subtasks, break down X, which items
+                have X as their parent
 parent          parent of X, epic / feature / story of X, which epic   parent (to
                 does X roll up to, X's parent feature, X parent, X is  the type
                 part of what, what is X a child of                     named)
@@ -30,7 +31,8 @@ siblings        siblings of X, items with the same parent as X, X      parent th
                 siblings, other children of X's parent                 child
 implements      items implementing ADR X, what is decided by X, what   decides
                 came out of ADR X, X implemented by, X's
-                implementations
+                implementations, items that reference X in their
+                decisions
 decisions       which decisions / ADRs does X follow, ADRs for X,      decision,
                 which decisions came from X, what ADRs govern X,       relates (to
                 X decisions, X ADRs                                    ADRs only)
@@ -48,9 +50,13 @@ nothing), end in "?", put a type word before the anchor ("the epic X") and
 write the id in any case. Wordings with the anchor first and no other
 relation word ("X blockers", "X blocks what", "X: children") take only an
 anchor that looks like an id (it holds a digit, maybe after a type word:
-"epic 1 children"), because a sentence that merely ends in "children" or
-"links" is an ordinary query; whether the anchor names a document is still
-decided against the catalog, so "python3 children" stays a search. An anchor
+"epic 1 children") or, for the strongest nouns, a title a type word marks
+("the Inspector Pattern epic subtasks"), because a sentence that merely ends
+in "children" or "links" is an ordinary query; whether the anchor names a
+document is still decided against the catalog, so "python3 children" stays a
+search. "Title: what blocks it?" asks the question of what precedes the
+colon. The word lists and the ordered pattern table are in
+``search/relation_patterns.py``. An anchor
 that starts with a preposition ("what blocks *of text* are indexed") means
 the relation word was used in another sense, and the query is no relation
 question.
