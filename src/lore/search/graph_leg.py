@@ -45,8 +45,9 @@ class GraphLeg:
     Attributes:
         leg: answers then the anchor, as (chunk id, score) with scores falling by rank.
         answer: the relation, anchor and walks behind the leg.
-        paths: chunk id -> the walk from its anchor (doc ids and edge kinds) and
-            that anchor's row id.
+        paths: document row id -> the walk from its anchor (doc ids and edge kinds)
+            and that anchor's row id. Keyed by document, not by the leg's chunk:
+            the hit may show another chunk of the document (the keyword leg's best).
         anchor_text: the anchor as the question wrote it, for the notice.
     """
 
@@ -71,16 +72,16 @@ class GraphLeg:
                               outcome=f"the {found.relation} answers of {answered}"
                                       " are listed in turn")
 
-    def explain(self, chunk_id: int) -> dict[str, object] | None:
-        """The relation and path that put ``chunk_id`` in the leg, or None."""
-        if chunk_id not in self.paths:
+    def explain(self, document_id: int) -> dict[str, object] | None:
+        """The relation and path that put the document in the leg, or None."""
+        if document_id not in self.paths:
             return None
-        path, start = self.paths[chunk_id]
+        path, start = self.paths[document_id]
         return {**self.answer.explain(start), "path": " ".join(_arrows(path))}
 
-    def via(self, chunk_id: int) -> tuple[tuple[str, str], ...]:
-        """(edge kind, doc id it came from) for the last step of the chunk's walk."""
-        path = self.paths[chunk_id][0] if chunk_id in self.paths else ()
+    def via(self, document_id: int) -> tuple[tuple[str, str], ...]:
+        """(edge kind, doc id it came from) for the last step of the document's walk."""
+        path = self.paths[document_id][0] if document_id in self.paths else ()
         return ((path[-2], path[-3]),) if len(path) >= 3 else ()
 
 
@@ -144,8 +145,8 @@ def graph_leg(text: str, load_graph: Callable[[], LinkGraph], *,
     paths: dict[int, tuple[tuple[str, ...], int]] = {}
     for rowid, path, start in walks:
         chunk = chunks.get(rowid)
-        if chunk is not None and chunk not in paths:
-            paths[chunk] = (path, start)
+        if chunk is not None and rowid not in paths:
+            paths[rowid] = (path, start)
             ranked.append((chunk, 1.0 / (1 + len(ranked))))
     return GraphLeg(LegResult(GRAPH_LEG, ranked), found, paths, label)
 

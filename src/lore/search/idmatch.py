@@ -18,8 +18,9 @@ looked up again with the number padded to the backlog's four digits
 
 A number right after a type word is an id too: ``task 0309``, ``bug #11``,
 ``ADR 4``, ``tsk 83``, ``adr-4``, ``TSK0350`` look the number up among
-documents of that type only (``item 83``, ``ticket 83``, ``#350``: of any
-type), where a bare number inside a sentence ("migrate 0001 items", "top 10
+documents of that type (``item 83``, ``ticket 83``, ``#350``: of any type),
+and a one-word type also as an id's type part (``ftr 1`` finds
+``KCCS-FTR-0001`` whose front matter says it is an Epic), where a bare number inside a sentence ("migrate 0001 items", "top 10
 results", "python 3") is no id. A uid's first 8+ hex characters count inside
 a sentence too ("what is 019c377b-af1a").
 
@@ -107,6 +108,9 @@ def id_candidates(parsed: ParsedQuery, *, doctype: str | None = None) -> list[Id
         typed_as = None if word in _UNTYPED else normalise_doctype(
             _TYPE_ABBREVIATIONS.get(word, word))
         candidates.append(IdCandidate(match.group(2), typed_as, match.group(0)))
+        if " " not in match.group(1):
+            candidates.append(IdCandidate(f"{match.group(1)}-{match.group(2)}", None,
+                                          match.group(0)))
         typed_spans.append(match.span())
     for match in _HASH_NUMBER.finditer(parsed.text):
         if not any(start <= match.start() < end for start, end in typed_spans):
@@ -120,7 +124,11 @@ def id_candidates(parsed: ParsedQuery, *, doctype: str | None = None) -> list[Id
     if one_token and whole.lower() not in (c.text.lower() for c in candidates):
         hinted = doctype if doctype is not None and whole.isdigit() else None
         candidates.append(IdCandidate(whole, hinted, anchor_label(whole, hinted)))
-    return candidates
+    # "TSK-0350" is a short id and a typed number's type part both: looked up once
+    unique: dict[tuple[str, str | None], IdCandidate] = {}
+    for candidate in candidates:
+        unique.setdefault((candidate.text.lower(), candidate.doctype), candidate)
+    return list(unique.values())
 
 
 def anchor_label(text: str, doctype: str | None) -> str:
@@ -177,22 +185,22 @@ def id_leg(store: SearchReads, candidates: Sequence[IdCandidate], *,
 
     Returns:
         One chunk per matched document, in candidate order (documents sharing
-        an id follow each other by path), with a note per ambiguous candidate.
+        an id follow each other by path), with a note per ambiguous text the
+        query holds (candidates read off one text, "ftr 1" as a Feature's
+        number and as ``FTR-1``, make one note).
     """
     ranked: list[tuple[int, float]] = []
-    notes: list[str] = []
-    seen: set[int] = set()
+    named: dict[str, dict[int, str]] = {}   # label -> chunk id -> doc id, all it found
+    short: set[str] = set()                 # labels that matched through a short form
     for candidate in candidates:
         form, found = lookup(store, candidate, restriction=restriction, prefer=prefer)
-        fresh = any(chunk_id not in seen for chunk_id, _ in found)
-        # "TSK-350" is both a short id and a typed number: one note for what both name
-        if form in ("suffix", "uid_prefix") and len(found) > 1 and fresh:
-            notes.append(ambiguity_note(candidate.label, [doc_id for _, doc_id in found]))
-        for chunk_id, _ in found:
-            if chunk_id not in seen:
-                seen.add(chunk_id)
-                ranked.append((chunk_id, 1.0))
-    return LegResult("id", ranked, tuple(notes))
+        named.setdefault(candidate.label, {}).update(found)
+        if form in ("suffix", "uid_prefix"):
+            short.add(candidate.label)
+        ranked.extend((chunk_id, 1.0) for chunk_id, _ in found)
+    notes = tuple(ambiguity_note(label, list(docs.values())) for label, docs in named.items()
+                  if label in short and len(docs) > 1)
+    return LegResult("id", list(dict(ranked).items()), notes)
 
 
 def lookup(store: SearchReads, candidate: IdCandidate, *, restriction: Restriction | None,
