@@ -31,6 +31,7 @@ from pathlib import Path
 
 from _shared import extract, shared_dir
 
+from lore.config import load_settings
 from lore.documents import chunk_document, load_document
 from lore.documents.sources import SourceFile, walk
 from lore.eval.beir import iter_corpus
@@ -86,8 +87,12 @@ def full_index(root: Path, settings: Settings, index_dir: Path) -> None:
         sync(root, catalog, settings)
 
 
-def measure(name: str, root: Path, work: Path, repeat: int) -> Row:
-    settings = Settings()
+def bench_settings() -> Settings:
+    """lore's settings as ``lore eval`` loads them (defaults < user file < ``LORE_*``)."""
+    return load_settings(None).settings
+
+
+def measure(name: str, root: Path, work: Path, repeat: int, settings: Settings) -> Row:
     index_dir = work / f"index-{name}"
     files = sources(root, settings, index_dir)
     # Baseline and full index alternate, so both see the same machine load; CPU
@@ -138,17 +143,19 @@ def main() -> None:
                         help="runs of each measurement; the best is reported")
     args = parser.parse_args()
 
+    settings = bench_settings()
     rows = []
     with tempfile.TemporaryDirectory(prefix="lore-index-bench-") as tmp:
         work = Path(tmp)
         extract(args.shared / "corpora" / "kano-backlog.tar.gz", work / "kano")
-        rows.append(measure("kano", work / "kano" / "kano-backlog", work, args.repeat))
+        rows.append(measure("kano", work / "kano" / "kano-backlog", work, args.repeat,
+                            settings))
         if not args.skip_scifact:
             docs = iter_corpus(args.shared / "datasets" / "scifact")
             if args.scifact_limit:
                 docs = itertools.islice(docs, args.scifact_limit)
             write_corpus(docs, work / "scifact")
-            rows.append(measure("scifact", work / "scifact", work, args.repeat))
+            rows.append(measure("scifact", work / "scifact", work, args.repeat, settings))
     print_table(rows)
     kano = rows[0]
     verdict = "met" if kano.noop_s <= NOOP_GOAL_S else "MISSED"

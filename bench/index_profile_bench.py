@@ -19,6 +19,13 @@ Printed, from one run:
     wrapping those functions (each timer counts its own thread's CPU time,
     so work on parallel threads adds up to more than the wall time).
 
+Settings are loaded as ``lore eval`` loads them: defaults, then the user
+config file, then ``LORE_<SECTION>__<FIELD>`` environment variables (e.g.
+``LORE_EMBED__PRIMARY__PRECISION=fp32``, ``LORE_EMBED__PRIMARY__THREADS=1``,
+``LORE_CHUNKING__MAX_TOKENS=192``); every setting applies, except the
+embedding cache, which is always off (cold). ``--cold-process`` passes the
+same environment to its ``lore index``.
+
     LORE_HOME=... python bench/index_profile_bench.py [--corpus DIR] [--max-files N]
 """
 
@@ -42,6 +49,7 @@ from typing import Any
 
 from _shared import KANO, extract
 
+from lore.config import load_settings
 from lore.index import open_index
 from lore.settings import Settings
 
@@ -118,6 +126,12 @@ def first_index(root: Path, index_dir: Path, settings: Settings) -> dict[str, fl
             "embed_wall": end - start - catalog_wall, "embed_cpu": end_cpu - cpu - catalog_cpu}
 
 
+def bench_settings() -> Settings:
+    """lore's settings as ``lore eval`` loads them, with the embedding cache off (cold)."""
+    settings = load_settings(None).settings
+    return replace(settings, embed=replace(settings.embed, cache=False))
+
+
 def cold_process(root: Path, index_dir: Path) -> tuple[float, float]:
     """Wall and CPU seconds of a separate ``lore index`` process, embedding cache off."""
     command = [sys.executable, "-c", "from lore.cli import main; main()", "index",
@@ -138,8 +152,7 @@ def main() -> None:
     parser.add_argument("--cold-process", action="store_true",
                         help="also time `lore index` as a separate process")
     args = parser.parse_args()
-    settings = Settings()
-    settings = replace(settings, embed=replace(settings.embed, cache=False))
+    settings = bench_settings()
     with tempfile.TemporaryDirectory(prefix="lore-first-index-") as tmp:
         root = args.corpus
         if root is None:

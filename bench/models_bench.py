@@ -36,6 +36,14 @@ RSS (taken before the backlog step) and the SciFact/CISI figures stay cold.
 Without a cache holding kano for a model, its backlog step embeds kano
 itself (correct, only slow).
 
+lore's settings are loaded as ``lore eval`` loads them: defaults, then the
+user config file, then ``LORE_<SECTION>__<FIELD>`` environment variables,
+which every worker process inherits (e.g. ``LORE_SEARCH__VECTOR_WEIGHT=0.5``,
+``LORE_EMBED__PRIMARY__BATCH_SIZE=16``, ``LORE_CHUNKING__MAX_TOKENS=192``).
+What the comparison fixes is set over them: the primary embedder's model
+(each in turn), ``--precision``, ``--threads``, its 256-token window and, for
+speed and SciFact/CISI, the embedding cache off.
+
     LORE_HOME=... python bench/models_bench.py [--models A B ...] [--precision int8]
         [--threads 2] [--scifact-docs 300] [--cisi-docs 500] [--datasets scifact cisi]
         [--backlog-cache FILE ...] [--no-backlog] [--out results.json]
@@ -67,12 +75,13 @@ PASSAGES = 64
 
 
 def settings_for(model: str, precision: str, threads: int) -> Any:
-    """lore's default settings with ``model`` as the primary embedder and the cache off."""
-    from lore.settings import ProviderSettings, Settings
+    """lore's settings as ``lore eval`` loads them, with ``model`` as the primary embedder
+    at ``precision``, ``threads`` and the bench's window, and the embedding cache off."""
+    from lore.config import load_settings
 
-    base = Settings()
-    primary = ProviderSettings(model=model, precision=precision, threads=threads,
-                               max_tokens=WINDOW)
+    base = load_settings(None).settings
+    primary = replace(base.embed.primary, model=model, precision=precision, threads=threads,
+                      max_tokens=WINDOW)
     return replace(base, embed=replace(base.embed, primary=primary, cache=False))
 
 

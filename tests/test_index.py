@@ -144,3 +144,61 @@ def test_a_store_that_is_not_postgres_is_refused(notes: Path) -> None:
     with pytest.raises(ConfigError, match=r"postgresql://.*'mysql://root:\*\*\*@db/x'|"
                                           r"'mysql://root:\*\*\*@db/x'.*postgresql://"):
         open_index(notes, settings=settings)
+
+
+SECOND_WRITER = """
+import sys
+from lore.index import open_index
+from lore.settings import EmbedSettings, Settings
+with open_index(sys.argv[1], settings=Settings(embed=EmbedSettings(enabled=False))) as index:
+    assert index.sync().updated == ["loose.md"]
+"""
+
+
+def test_expand_and_related_read_one_link_graph_per_catalog_state(
+        notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from lore.search.graph import LinkGraph
+
+    built: list[int] = []
+    resolve = LinkGraph.from_store.__func__   # type: ignore[attr-defined]
+
+    def counted(cls: type[LinkGraph], store: Any) -> LinkGraph:
+        built.append(1)
+        return resolve(cls, store)
+
+    monkeypatch.setattr(LinkGraph, "from_store", classmethod(counted))
+    (notes / "feature.md").write_text("---\nid: PRJ-FTR-0001\ntitle: Embedding cache\n"
+                                      "type: Feature\n---\n\nThe cache feature.\n")
+    loose = notes / "loose.md"
+    loose.write_text("---\nid: PRJ-TSK-0002\ntitle: Zebra crossing\ntype: Task\n---\n\n"
+                     "Stripes on the road.\n")
+
+    def expanded(query: str) -> dict[str, tuple[tuple[str, str], ...]]:
+        return {h.path: h.via for h in index.search(query, mode="keyword", expand=True)}
+
+    with open_index(notes, settings=KEYWORD_ONLY) as index:
+        index.sync()
+        for _ in range(3):
+            assert expanded("zebra stripes") == {"loose.md": ()}
+            assert [n.doc.path for n in index.related("PRJ-FTR-0001")] == ["task.md"]
+        assert expanded("feature")["task.md"] == (("child", "PRJ-FTR-0001"),)
+        assert len(built) == 1   # one graph for every search and `related` of this state
+
+        # Another process links the loose task to the feature; the open index sees it.
+        loose.write_text(loose.read_text().replace("type: Task\n",
+                                                   "type: Task\nrelates: [PRJ-FTR-0001]\n"))
+        subprocess.run([sys.executable, "-c", SECOND_WRITER, str(notes)], check=True)
+        for _ in range(2):
+            assert expanded("zebra stripes")["feature.md"] == (("relates", "PRJ-TSK-0002"),)
+        assert sorted(n.doc.path for n in index.related("PRJ-FTR-0001")) == ["loose.md",
+                                                                             "task.md"]
+        assert len(built) == 2
+
+        # This process's own sync unlinks it again.
+        loose.write_text(loose.read_text().replace("relates: [PRJ-FTR-0001]\n", ""))
+        index.sync()
+        assert expanded("zebra stripes") == {"loose.md": ()}
+        assert [n.doc.path for n in index.related("PRJ-FTR-0001")] == ["task.md"]
+        assert len(built) == 3

@@ -6,7 +6,9 @@ SQLite files. The CLI, the servers and the evaluation runner all go through
 it, which keeps "what ``lore index`` does" one definition. What it returns
 (``SearchResult`` of ``Hit``, ``SyncReport``, ``DocumentRecord``,
 ``ContextPack``, ``Neighbour``) is exported from ``lore``; everything it
-holds (the store, the embedder, the link graph) is private.
+holds (the store, the embedder, the vector index) is private. The link graph
+is not held here: it is a fact of the catalog state (``LinkGraph.of_catalog``),
+kept by the store and shared with the search's graph leg and link evidence.
 """
 
 from __future__ import annotations
@@ -82,7 +84,6 @@ class Index:
         self._embedder: EmbeddingRunner | None = None
         self._vectors: VectorSearch | None = None
         self._unembedded = 0  # chunks without a vector in the active space, at index load
-        self._graph: LinkGraph | None = None
         self._reranker: Reranker | None = None
         self._reranker_built = False
         self._generation: int | None = None   # store generation the caches were built on
@@ -152,7 +153,6 @@ class Index:
             else:
                 report.vectors = vectors.to_dict()
             self._vectors = None
-        self._graph = None
         return report
 
     def _chunk_measure(self) -> TokenMeasure | None:
@@ -188,18 +188,18 @@ class Index:
                 "(run `lore index` with embeddings enabled).")
 
     def _refresh(self) -> None:
-        """Forget the cached vector index and link graph if another process wrote the store.
+        """Forget the cached vector index if another process wrote the store.
 
         A server or a notebook keeps one ``Index`` open while ``lore index`` runs
         elsewhere; without this its vector search would keep the old sidecar,
-        miss new documents and name chunks that no longer exist.
+        miss new documents and name chunks that no longer exist. (The link
+        graph needs no forgetting: it is a fact of the catalog state, ``_link_graph``.)
         """
         if self._pinned:   # a pinned reader answers from its snapshot, on purpose
             return
         generation = self._store.generation()
         if generation != self._generation:
             self._vectors = None
-            self._graph = None
             self._generation = generation
 
     def embedding_runner(self) -> EmbeddingRunner:
@@ -368,7 +368,8 @@ class Index:
         if expand:
             from lore.search.expand import expand_hits
 
-            hits = expand_hits(self._store, hits, self._link_graph(), self.settings.graph)
+            with self._store.read_snapshot():
+                hits = expand_hits(self._store, hits, self._link_graph(), self.settings.graph)
         if found.weak_match:
             notices.append("No strong match: no hit contains most of the query's words or "
                            "comes close in meaning; the hits are the nearest there are.")
@@ -411,18 +412,28 @@ class Index:
         from lore.search.expand import pack_context
 
         result = self.search(query, limit=limit, filters=filters, mode=mode)
-        pack = pack_context(self._store, result, self._link_graph(),
-                            budget or self.settings.graph.context_tokens)
+        with self._store.read_snapshot():
+            pack = pack_context(self._store, result, self._link_graph(),
+                                budget or self.settings.graph.context_tokens)
         pack.notices.extend(result.notices)
         return pack
 
     def _link_graph(self) -> LinkGraph:
-        """The resolved typed-link graph of the store (rebuilt after a sync)."""
-        if self._graph is None:
-            from lore.search.graph import LinkGraph
+        """The resolved typed-link graph of the catalog state read now, built once per state
+        and shared with the search's graph leg and link evidence (``LinkGraph.of_catalog``).
 
-            self._graph = LinkGraph.from_store(self._store)
-        return self._graph
+        It is read inside a read snapshot because that is where the store keeps
+        catalog facts: SQLite's fact cache serves and stores them only in a
+        checked snapshot, and outside one the graph would be resolved anew on
+        every call. A write, this process's or another's, moves the catalog
+        state, so the next snapshot builds the graph again. Callers that read
+        documents beside the graph hold one snapshot around both (this one then
+        joins it), so graph and documents are of the same state.
+        """
+        from lore.search.graph import LinkGraph
+
+        with self._store.read_snapshot():
+            return LinkGraph.of_catalog(self._store)
 
     def related(self, id_or_path: str, *, depth: int = 1,
                 kinds: list[str] | None = None) -> list[Neighbour]:
@@ -438,12 +449,14 @@ class Index:
             QueryError: no document has that id or path.
         """
         self._refresh()
-        record = self.get(id_or_path)
-        rowid = None if record is None else self._link_graph().resolver.resolve(record.path)
+        with self._store.read_snapshot():
+            graph = self._link_graph()
+            record = self.get(id_or_path)
+            rowid = None if record is None else graph.resolver.resolve(record.path)
         if rowid is None:
             raise QueryError(f"No indexed document has the id, uid or path {id_or_path!r}; "
                              "find it with `lore search`, or run `lore index` if it is new.")
-        return self._link_graph().neighbourhood(rowid, depth=depth, kinds=kinds)
+        return graph.neighbourhood(rowid, depth=depth, kinds=kinds)
 
     def get(self, id_or_path: int | str) -> DocumentRecord | None:
         """One document by root-relative path, doc id or uid (ids case-insensitive)."""

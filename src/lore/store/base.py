@@ -221,7 +221,11 @@ class SearchReads(Protocol):
 
     def catalog_fact(self, name: str, build: Callable[[], T]) -> T:
         """``build()``, a fact of the whole catalog (the resolved link graph), kept
-        while the catalog state stands where the store caches facts (``name`` keys it)."""
+        while the catalog state stands where the store caches facts (``name`` keys it).
+
+        Call it inside ``read_snapshot``: the SQLite store keeps facts only
+        there (outside one, ``build`` runs every time); PostgreSQL keeps them
+        per state either way."""
         ...
 
     def allowed_chunks(self, restriction: Restriction) -> list[tuple[int, int]]:
@@ -397,8 +401,8 @@ class Store(SearchReads, SyncWrites, VectorStore, Protocol):
     def generation(self) -> int:
         """A number that changes whenever another connection commits a change.
 
-        A long-lived ``Index`` compares it between searches and reloads what it
-        cached (vector index, link graph) when another process wrote the store.
+        A long-lived ``Index`` compares it between searches and reloads the vector
+        index it holds when another process wrote the store.
         """
         ...
 
