@@ -22,7 +22,8 @@ links (the ``--explain`` anchor of every answer) and, for several, the notice
 names them.
 
 Searches run in keyword mode on a keyword-only index built in a temporary
-folder (pinned id and relation answers rank above every leg, so the vector
+folder, with lore's settings as the CLI loads them (``LORE_*`` apply) and
+embedding turned off over them (pinned id and relation answers rank above every leg, so the vector
 leg cannot change whether a form finds its item first, and the run needs no
 model). ``--before REV`` runs the same sweep with that commit's ``src`` (by
 ``git archive``) in a child process and prints both side by side.
@@ -47,6 +48,7 @@ import tarfile
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -164,17 +166,23 @@ def names_them(text: str, doc_ids: set[str], files: int) -> bool:
                                     or f"{files} documents" in text)
 
 
+def bench_settings(root: Path) -> Any:
+    """lore's settings as the CLI loads them for ``root``, embedding off (see the docstring)."""
+    from lore.config import load_settings
+
+    settings = load_settings(root).settings
+    return replace(settings, embed=replace(settings.embed, enabled=False))
+
+
 def sweep(root: Path, index_dir: Path) -> dict[str, Any]:
     """Run every plain and anchor form; return per-form tallies and the false-positive counts."""
     from lore.index import open_index
-    from lore.settings import EmbedSettings, Settings
 
     items = read_items(root)
     by_id = {i.path: i for i in items}
     parents = {i.parent for i in items if i.parent}
     blocked = {i.doc_id for i in items if i.blocked_by} | {b for i in items for b in i.blocks}
-    index = open_index(root, settings=Settings(embed=EmbedSettings(enabled=False)),
-                       index_dir=index_dir)
+    index = open_index(root, settings=bench_settings(root), index_dir=index_dir)
     index.sync()
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     misses: dict[str, list[str]] = defaultdict(list)

@@ -284,3 +284,23 @@ def test_a_plural_still_finds_the_title(kano_index: Index, kano_corpus: Path) ->
     found, got = _ask(kano_index, "tasks related to the global embedding databases")
     assert [a.doc_id for a in found.anchors] == ["KABSD-TSK-0092"]
     assert got >= _links(items["KABSD-TSK-0092"], "relates")
+
+
+def test_an_ambiguous_epic_number_answers_for_each_epic(kano_index: Index,
+                                                        kano_corpus: Path) -> None:
+    """Three products number an epic 1 (and KCCS-FTR-0001 says it is an Epic): "children
+    of epic 1" answers for every one of them with children, names them all, and never
+    anchors on KABSD-EPIC-0016, whose title "Milestone 0.1.0 Beta" holds a 1."""
+    items = _items(kano_corpus)
+    named = {i for i, fm in items.items() if i.rsplit("-", 1)[-1] == "0001"
+             and (fm.get("type") == "Epic" or "-EPIC-" in i)}
+    assert {"DM-EPIC-0001", "KABSD-EPIC-0001", "KCCS-EPIC-0001"} <= named
+    with_children = {i for i in named if any(fm.get("parent") == i for fm in items.values())}
+    hits = kano_index.search("children of epic 1", mode="keyword", explain=True, limit=50)
+    starts = {str(h.explain["relation"]["anchor"]) for h in hits
+              if h.explain and "relation" in h.explain and "->" in h.explain["relation"]["path"]}
+    assert starts == with_children and "KABSD-EPIC-0016" not in starts
+    first = {h.doc_id for h in hits[:len(with_children)]}
+    assert {items[d]["parent"] for d in first} == with_children   # each answered on page one
+    (notice,) = [n for n in hits.notices if "ambiguous" in n]
+    assert all(i in notice for i in named)
