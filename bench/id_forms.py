@@ -259,21 +259,21 @@ def no_id_queries() -> dict[str, list[str]]:
     return found
 
 
-def false_positive_counts(index: Any) -> dict[str, dict[str, Any]]:
-    """Query set -> {query: [its id candidates as (text, doctype), the kano paths the
-    id leg pins for it]}."""
+def false_positive_counts(index: Any) -> dict[str, list[Any]]:
+    """Query set -> per query, in order: [its id candidates as (text, doctype), the kano
+    paths the id leg pins for it]."""
     from lore.search.idmatch import id_candidates
     from lore.search.query import parse_query
 
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, list[Any]] = {}
     for name, queries in no_id_queries().items():
-        found[name] = {}
+        found[name] = []
         for query in queries:
             candidates = sorted([c.text, c.doctype or ""]
                                 for c in id_candidates(parse_query(query, set())))
             hits = index.search(query, mode="keyword", explain=True, limit=10)
             pinned = sorted(h.path for h in hits if h.explain and "id" in h.explain["legs"])
-            found[name][query] = [candidates, pinned]
+            found[name].append([candidates, pinned])
     return found
 
 
@@ -313,10 +313,10 @@ def print_tables(runs: dict[str, dict[str, Any]], show: int) -> None:
           + ("  differing from the first" if len(names) > 1 else ""))
     first = runs[names[0]]["negatives"]
     for query_set, queries in runs[names[-1]]["negatives"].items():
-        cells = [f"{sum(bool(c) for c, _ in r['negatives'][query_set].values()):>22}/"
-                 f"{sum(bool(p) for _, p in r['negatives'][query_set].values()):<11}"
+        cells = [f"{sum(bool(c) for c, _ in r['negatives'][query_set]):>22}/"
+                 f"{sum(bool(p) for _, p in r['negatives'][query_set]):<11}"
                  for r in runs.values()]
-        differ = sum(first[query_set].get(q) != v for q, v in queries.items())
+        differ = sum(a != b for a, b in zip(first[query_set], queries, strict=True))
         print(f"{query_set:22} {len(queries):>5} " + " ".join(cells)
               + (f"  {differ}" if len(names) > 1 else ""))
     if show:
