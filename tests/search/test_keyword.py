@@ -157,7 +157,9 @@ def test_kano_a_filter_returns_every_document_with_a_term(kano_index: Index,
 
 CJK_NOTES = {
     "zh.md": "# 索引\n\n我們決定重構索引模組，讓搜尋更快。\n",
+    "zh-hans.md": "# 模块\n\n我们决定重构索引模块，让检索更快。\n",
     "ja.md": "# 検索\n\n全文検索エンジンを日本語に対応させる。\n",
+    "ko.md": "# 검색\n\n전문 검색 엔진을 한국어에 맞춘다.\n",
     "en.md": "# Index\n\nWe refactor the index module so that search gets faster.\n",
     "mixed.md": "# Notes\n\nThe lore index 重構 plan: see the sqlite notes.\n",
 }
@@ -179,22 +181,48 @@ def cjk_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
     index.close()
 
 
-@pytest.mark.parametrize(("query", "word", "paths"), [
-    ("重構", "重構", {"zh.md", "mixed.md"}),
-    ("日本語", "日本語", {"ja.md"}),
-    ("検索", "検索", {"ja.md"}),
-    ("refactor", "refactor", {"en.md"}),
+# (query, {path found: the word marked in its snippet}): Traditional and
+# Simplified Chinese find each other and mark the file's own spelling;
+# folding is not translation (模組 folds to 模组, not to the mainland word 模块);
+# Japanese (検 is not Chinese 检) and Korean find only their own files.
+@pytest.mark.parametrize(("query", "marks"), [
+    ("重構", {"zh.md": "重構", "zh-hans.md": "重构", "mixed.md": "重構"}),
+    ("重构", {"zh.md": "重構", "zh-hans.md": "重构", "mixed.md": "重構"}),
+    ("模組", {"zh.md": "模組"}),
+    ("讓檢索", {"zh-hans.md": "让检索"}),
+    ("日本語", {"ja.md": "日本語"}),
+    ("検索", {"ja.md": "検索"}),
+    ("한국어", {"ko.md": "한국어"}),
+    ("refactor", {"en.md": "refactor"}),
 ])
 def test_cjk_and_latin_words_find_their_files_and_are_highlighted(
-        cjk_index: Index, query: str, word: str, paths: set[str]) -> None:
+        cjk_index: Index, query: str, marks: dict[str, str]) -> None:
     hits = cjk_index.search(query, mode="keyword")
-    assert {h.path for h in hits} == paths
+    assert {h.path for h in hits} == set(marks)
     for hit in hits:
         marked = [hit.snippet[s:e] for s, e in hit.highlights]
-        assert word in marked, (hit.snippet, hit.highlights)
+        assert marks[hit.path] in marked, (hit.snippet, hit.highlights)
 
 
 def test_a_query_mixing_scripts_finds_both(cjk_index: Index) -> None:
     hits = cjk_index.search("重構 sqlite", mode="keyword")
     assert hits[0].path == "mixed.md"     # the only file with both words
-    assert {h.path for h in hits} == {"zh.md", "mixed.md"}
+    assert {h.path for h in hits} == {"zh.md", "zh-hans.md", "mixed.md"}
+
+
+@pytest.mark.parametrize(("simplified", "traditional"), [
+    ("温柔提醒", "溫柔提醒"), ("批次检查", "批次檢查"), ("补票", "補票"),
+    ("先上车后补票", "先上車後補票"),
+])
+def test_kano_chinese_in_either_script_finds_every_file_writing_it(
+        kano_index: Index, kano_corpus: Path, simplified: str, traditional: str) -> None:
+    # The corpus writes Traditional; the files holding the word are read off the disk.
+    expected = {path.relative_to(kano_corpus).as_posix() for path in kano_corpus.rglob("*.md")
+                if traditional in path.read_text(encoding="utf-8", errors="replace")}
+    assert expected
+    for query in (simplified, traditional):
+        hits = kano_index.search(query, limit=20, mode="keyword")
+        assert {path for h in hits for path in (h.path, *h.also_at)} == expected, query
+        for hit in hits:   # where the snippet shows the file's word, it is marked
+            marked = [hit.snippet[s:e] for s, e in hit.highlights]
+            assert traditional not in hit.snippet or traditional in marked, hit.snippet

@@ -46,6 +46,8 @@ DOCS = [  # title, doctype, [(headings, text)]
                                      ((), "The runner ran the run-book step by step.")]),
     ("IL-10 and il 10 signalling", "task", [((), ("Interleukin IL-10 signalling: il 10 "
                                              "pathway, IL10 is written without a hyphen too."))]),
+    ("溫柔提醒", "note", [(("批次檢查",), "開發時常常先上車後補票：溫柔提醒，不是嚴格執行。")]),
+    ("批次检查", "note", [((), "批次检查孤儿提交并温柔提醒。")]),
     ("Empty body", "bug", [((), "")]),
     ("Backlog grooming", "bug", [(("Backlog",), "backlog backlog grooming of the backlog"),
                                  (("Backlog", "Notes"), "grooming notes for the backlog")]),
@@ -57,6 +59,7 @@ QUERIES = [
     "runtime run-book", "backlog grooming notes", "backlog", '"backlog grooming"',
     "zzqqxxtypo", "zzqq* cache", "the", "step by step", '"step step"',
     "cache OR eviction", "hot entries -cache", "mixed 検索 text",
+    "温柔提醒", "溫柔提醒", "补票", "檢", '"批次检查"', "提醒 -補票",
 ]
 
 
@@ -148,6 +151,10 @@ def test_the_queries_do_match_and_some_match_nothing(small: Path) -> None:
     assert matched['"step step"'] == 0
     assert matched["café"] == matched["cafe"] >= 1      # diacritics removed both ways
     assert matched["検"] >= 1 and matched['"il 10"'] >= 1 and matched["ca*"] >= 2
+    # Chinese in either script finds both notes, one Traditional, one Simplified.
+    assert matched["温柔提醒"] == matched["溫柔提醒"] == matched["檢"] == 2
+    assert matched['"批次检查"'] == 2
+    assert matched["补票"] == matched["提醒 -補票"] == 1
 
 
 def test_proximity_adds_the_pairs_bm25_on_both_paths(small: Path) -> None:
@@ -242,6 +249,7 @@ def test_kano_ranks_as_fts5(kano_index: Index) -> None:
             at = rng.randrange(len(found) - 3)
             queries += [" ".join(found[at:at + 4]), '"' + " ".join(found[at:at + 2]) + '"',
                         found[at][:4] + "*", f"{found[at]} {found[at]} {found[at + 1]}"]
+    queries += ["温柔提醒", "溫柔提醒", "批次检查", "补票 提醒", "检*"]   # kano writes Traditional
     assert len(queries) > 150
     matched = 0
     for query in queries:

@@ -17,6 +17,8 @@ Shape of the expression, for natural-language queries:
 - CJK runs (Chinese, Japanese, Korean, written without spaces) become the
   phrase of their character bigrams, a single character a prefix term
   (``lore.documents.cjk``), so a word inside an unspaced sentence is found;
+  Traditional Chinese characters are folded to Simplified first, as the
+  index's CJK column is, so either script finds the other;
 - English stopwords are dropped from bare terms (kept inside phrases), unless
   every bare term is a stopword ("to be or not to be" still searches);
 - ``word*`` becomes a prefix query;
@@ -35,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lore.documents.cjk import run_bigrams, split_cjk
+from lore.documents.hanfold import fold_han
 from lore.search.query import ParsedQuery, has_word_chars
 
 # Past this many alternatives an OR query mostly costs time: BM25 work grows
@@ -144,23 +147,24 @@ def _term(token: str) -> list[str]:
 
 
 def _phrase(text: str) -> str:
-    """A quoted phrase as one FTS5 string; a CJK-only phrase spelled as its bigrams.
+    """A quoted phrase as one FTS5 string; a CJK-only phrase spelled as its folded bigrams.
 
-    A phrase mixing scripts stays as typed: its CJK run then has to be a
-    whole token (as in the body column), since no column holds both scripts'
-    words in sequence.
+    A phrase mixing scripts stays as typed, unfolded: its CJK run then has to
+    be a whole token of the body column, which holds the text as written,
+    since no column holds both scripts' words in sequence.
     """
     pieces = [(p, cjk) for p, cjk in split_cjk(text) if has_word_chars(p)]
     if pieces and all(cjk for _, cjk in pieces):
-        return quote_fts(" ".join(" ".join(run_bigrams(p)) for p, _ in pieces))
+        return quote_fts(" ".join(" ".join(run_bigrams(fold_han(p))) for p, _ in pieces))
     return quote_fts(text)
 
 
 def _cjk_term(run: str) -> str:
-    """A CJK run as the phrase of its bigrams; one character as a prefix of the bigrams."""
-    if len(run) == 1:
-        return quote_fts(run) + "*"
-    return quote_fts(" ".join(run_bigrams(run)))
+    """A CJK run as the phrase of its folded bigrams; one character as a prefix of the bigrams."""
+    folded = fold_han(run)
+    if len(folded) == 1:
+        return quote_fts(folded) + "*"
+    return quote_fts(" ".join(run_bigrams(folded)))
 
 
 def _dedupe(items: list[str]) -> list[str]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lore.documents.cjk import cjk_runs
+from lore.documents.hanfold import fold_han
 from lore.search.fusion import LegResult
 from lore.search.query import ParsedQuery
 from lore.store.base import Restriction, SearchReads
@@ -95,24 +96,31 @@ def highlight_words(parsed: ParsedQuery) -> list[str]:
 
 def mark_words(snippet: Snippet, text: str, words: Sequence[str]) -> Snippet:
     """``snippet`` with every occurrence of ``words`` marked too; when none occurs in
-    it, a window of ``text`` around the first occurrence instead (if there is one)."""
-    if not any(word in snippet.text for word in words):
+    it, a window of ``text`` around the first occurrence instead (if there is one).
+
+    Words and text are compared with Chinese folded (``lore.documents.hanfold``), as the
+    index matched them, so ``温柔`` marks ``溫柔``; folding keeps every offset in place.
+    """
+    folded_words = [fold_han(word) for word in words]
+    shown = fold_han(snippet.text)
+    if not any(word in shown for word in folded_words):
         plain = _WHITESPACE.sub(" ", text).strip()
-        hits = [plain.find(word) for word in words if word in plain]
+        folded = fold_han(plain)
+        hits = [folded.find(word) for word in folded_words if word in folded]
         if not hits:
             return snippet
         start = max(0, min(hits) - CJK_CONTEXT_CHARS)
         end = min(len(plain), min(hits) + 2 * CJK_CONTEXT_CHARS)
         window = ("…" if start else "") + plain[start:end] + ("…" if end < len(plain) else "")
-        snippet = Snippet(window, ())
+        snippet, shown = Snippet(window, ()), fold_han(window)
     spans = list(snippet.highlights)
-    for word in words:   # longest first: a shorter word inside a marked one stays unmarked
-        at = snippet.text.find(word)
+    for word in folded_words:   # longest first: a shorter word inside a marked one stays unmarked
+        at = shown.find(word)
         while at >= 0:
             span = (at, at + len(word))
             if not any(s < span[1] and span[0] < e for s, e in spans):
                 spans.append(span)
-            at = snippet.text.find(word, at + len(word))
+            at = shown.find(word, at + len(word))
     return Snippet(snippet.text, tuple(sorted(spans)))
 
 

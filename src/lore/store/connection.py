@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from lore.documents.cjk import cjk_index_text
+from lore.documents.hanfold import fold_table
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -76,8 +77,15 @@ def register_functions(conn: sqlite3.Connection) -> None:
 
     ``lore_cjk(text)`` writes the CJK bigrams of a text into the FTS tables'
     cjk columns (``lore.documents.cjk``); it is deterministic, so a delete
-    recomputes exactly what the insert wrote.
+    recomputes exactly what the insert wrote. The Chinese folding table it
+    uses is loaded here, once per process: an error raised inside a trigger
+    reaches Python only as "user-defined function raised exception", so a
+    missing table is reported now, with its fix, before anything is written.
+
+    Raises:
+        MissingDependencyError: the Chinese folding table is missing or foreign.
     """
+    fold_table()
     conn.create_function("lore_cjk", 1, _cjk_or_empty, deterministic=True)
 
 

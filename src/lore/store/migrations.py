@@ -14,6 +14,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 
+from lore.documents.cjk import cjk_index_text, cjk_runs, run_tokens
 from lore.errors import IndexCorruptError
 from lore.store.connection import atomic, register_functions
 from lore.store.shapes import add_shape_columns
@@ -128,11 +129,37 @@ INSERT INTO documents_fts(rowid, title, body, cjk)
   SELECT id, title, body, lore_cjk(title || ' ' || body) FROM documents;
 """
 
+
+
+def fold_cjk_columns(conn: sqlite3.Connection) -> None:
+    """Version 4: the cjk columns hold Chinese folded to Simplified (``lore.documents.hanfold``).
+
+    Only rows whose CJK text changes are rewritten, so an index without
+    Traditional Chinese costs one read of its text and no write; vectors,
+    chunks and row ids are untouched. ``chunks_fts`` stores its values, so
+    an UPDATE re-derives the column; ``documents_fts`` is contentless and
+    must be told the exact values it was given, which version 3 derived
+    without folding.
+    """
+    conn.execute("UPDATE chunks_fts SET cjk = lore_cjk(title || ' ' || headings || ' ' || body)"
+                 " WHERE cjk <> '' AND cjk <> lore_cjk(title || ' ' || headings || ' ' || body)")
+    for rowid, title, body in conn.execute("SELECT id, title, body FROM documents").fetchall():
+        text = f"{title} {body}"
+        unfolded = " ".join(t for run in cjk_runs(text) for t in run_tokens(run))
+        if unfolded == cjk_index_text(text):
+            continue
+        conn.execute("INSERT INTO documents_fts(documents_fts, rowid, title, body, cjk)"
+                     " VALUES ('delete', ?, ?, ?, ?)", (rowid, title, body, unfolded))
+        conn.execute("INSERT INTO documents_fts(rowid, title, body, cjk) VALUES (?, ?, ?, ?)",
+                     (rowid, title, body, cjk_index_text(text)))
+
+
 # (version, step): append only; never edit a step that has shipped.
 MIGRATIONS: list[tuple[int, Step]] = [
     (1, SCHEMA_V1),
     (2, add_shape_columns),   # hub flag, near-duplicate fingerprint and group
     (3, SCHEMA_V3),           # CJK bigram column, document-level FTS for keyword scoring
+    (4, fold_cjk_columns),    # Traditional and Simplified Chinese folded in the cjk columns
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -16,7 +16,8 @@ import pytest
 from conftest import pg_store
 
 from lore.documents.model import Chunk, Document
-from lore.search.fts import quote_fts
+from lore.search.fts import match_terms, quote_fts
+from lore.search.query import parse_query
 from lore.store.base import Restriction, Store
 from lore.store.catalog import Catalog
 from lore.store.postgres import PostgresStore
@@ -25,16 +26,18 @@ from lore.store.postgres import PostgresStore
 VOCABULARY = ("cache", "caches", "vector", "vectors", "store", "stored", "index", "indexing",
               "search", "query", "queries", "token", "model", "models", "embedding", "sidecar",
               "backlog", "sqlite", "postgres", "ranking", "chunk", "chunks", "the", "of")
+# CJK words as lore.search.fts writes them: bigrams, Chinese folded to Simplified.
 TERMS = [[quote_fts("cache")], [quote_fts("vectors"), quote_fts("store")],
          [quote_fts("cache"), quote_fts("cache"), quote_fts("sidecar")],
          [quote_fts("quer") + "*"], [quote_fts("the"), quote_fts("ranking")],
-         [quote_fts("café"), quote_fts("chunk")], [quote_fts("重構")], [quote_fts("話") + "*"],
-         [quote_fts("nothing")]]
+         [quote_fts("café"), quote_fts("chunk")], match_terms(parse_query("重構", ())),
+         match_terms(parse_query("話", ())), [quote_fts("nothing")]]
 # Phrases (several words in one term: "TSK-0042" is "tsk" "0042", a CJK word its
 # bigrams, as lore.search.fts writes it) match the same rows; their frequency is their rarest word's hits, an
 # upper bound of FTS5's phrase count, so their scores are not compared.
 PHRASES = [[quote_fts("embedding model")], [quote_fts("TSK-0042")],
-           [quote_fts("計画 画の の話")]]
+           match_terms(parse_query("計画の話", ())), match_terms(parse_query("溫柔提醒", ()))]
+TRADITIONAL, SIMPLIFIED = " 開發時溫柔提醒，不是嚴格執行。", " 开发时温柔提醒。"
 WEIGHTS = (5.0, 2.0, 1.0)
 
 
@@ -46,7 +49,8 @@ def _corpus(seed: int, documents: int) -> list[tuple[Document, list[Chunk]]]:
         for _ in range(rng.randint(1, 4)):
             text = " ".join(rng.choice(VOCABULARY) for _ in range(rng.randint(3, 60)))
             if rng.random() < 0.2:
-                text += rng.choice([" TSK-0042 done.", " Café-chunk!", " 重構計画の話"])
+                text += rng.choice([" TSK-0042 done.", " Café-chunk!", " 重構計画の話",
+                                    TRADITIONAL, SIMPLIFIED])
             sections.append(((rng.choice(VOCABULARY).title(),), text))
         title = " ".join(rng.choice(VOCABULARY) for _ in range(rng.randint(1, 3)))
         body = "\n\n".join(f"## {h[0]}\n\n{text}" for h, text in sections)
@@ -100,6 +104,20 @@ def test_phrases_match_the_rows_fts5_matches(stores: tuple[Store, PostgresStore]
         terms, weights=WEIGHTS, limit=1000, restriction=None, per_document=per_document))}
         for s in stores]   # per document: the same documents (their best chunk may differ)
     assert found[0] and found[1] == found[0]
+
+
+@pytest.mark.parametrize("query", ["温柔提醒", "溫柔提醒", "开发", "開發"])
+def test_chinese_in_either_script_finds_both_in_both_stores(
+        stores: tuple[Store, PostgresStore], query: str) -> None:
+    written = {doc.path for doc, chunks in _corpus(7, 120)
+               if any(TRADITIONAL in c.text or SIMPLIFIED in c.text for c in chunks)}
+    traditional = {doc.path for doc, chunks in _corpus(7, 120)
+                   if any(TRADITIONAL in c.text for c in chunks)}
+    assert written > traditional > set()      # both scripts are in the corpus
+    for store in stores:
+        ranked = store.keyword_ranking(match_terms(parse_query(query, ())), weights=WEIGHTS,
+                                       limit=1000, restriction=None)
+        assert {path for path, _, _ in _by_path(store, ranked)} == written, store
 
 
 @pytest.mark.parametrize("per_document", [True, False])
@@ -177,6 +195,57 @@ def test_a_version_1_database_gains_postings_that_rank_as_fresh_ones(pg_url: str
             assert ranked[0] == ranked[1]
         assert old.keyword_ranking(['"cache"'], weights=WEIGHTS, limit=3, restriction=None)
         old.close()
+        fresh.close()
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+def test_a_version_2_database_gets_folded_chinese_postings(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid
+
+    from psycopg.conninfo import make_conninfo
+
+    from lore.documents.cjk import cjk_runs, run_tokens
+    from lore.store.postgres import schema, terms
+    from lore.store.postgres.connection import connect
+
+    name = f"lore_v2_{uuid.uuid4().hex[:8]}"
+    admin = connect(pg_url)
+    admin.execute(f"CREATE DATABASE {name}")
+    url = make_conninfo(pg_url, dbname=name)
+    corpus = _corpus(11, 40)
+    simplified = match_terms(parse_query("温柔提醒", ()))
+    try:
+        with monkeypatch.context() as old_lore:   # the lore before folding
+            old_lore.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])
+            old_lore.setattr(schema, "LATEST_VERSION", 2)
+            old_lore.setattr(terms, "cjk_index_text", lambda text: " ".join(
+                t for run in cjk_runs(text) for t in run_tokens(run)))
+            old = PostgresStore.open(url, "old", text_config="english")
+            for doc, chunks in corpus:
+                old.replace_document(doc, chunks, "test")
+            found = {p for p, _, _ in _by_path(old, old.keyword_ranking(
+                simplified, weights=WEIGHTS, limit=100, restriction=None))}
+            old.close()
+        def writing(*texts: str) -> set[str]:
+            return {d.path for d, cs in corpus if any(t in c.text for t in texts for c in cs)}
+
+        assert found == writing(SIMPLIFIED) < writing(SIMPLIFIED, TRADITIONAL)
+        upgraded = PostgresStore.open(url, "old")
+        fresh = PostgresStore.open(url, "fresh", text_config="english")
+        for doc, chunks in corpus:
+            fresh.replace_document(doc, chunks, "test")
+        for query in (*TERMS, simplified, match_terms(parse_query("溫柔", ()))):
+            ranked = [_by_path(s, s.keyword_ranking(query, weights=WEIGHTS, limit=10,
+                                                    restriction=None, per_document=True))
+                      for s in (upgraded, fresh)]
+            assert ranked[0] == ranked[1], query
+        assert {p for p, _, _ in _by_path(upgraded, upgraded.keyword_ranking(
+            simplified, weights=WEIGHTS, limit=100, restriction=None))} == writing(
+                SIMPLIFIED, TRADITIONAL)
+        upgraded.close()
         fresh.close()
     finally:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

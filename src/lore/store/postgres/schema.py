@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lore.errors import StoreError
-from lore.store.postgres.terms import reindex_all_terms
+from lore.store.postgres.terms import reindex_all_terms, reindex_cjk_terms
 
 MIGRATION_LOCK = 0x6C6F7265   # "lore": the advisory lock key of schema changes
 
@@ -116,6 +116,8 @@ Step = str | Callable[[Any], None]
 MIGRATIONS: list[tuple[int, list[Step]]] = [
     (1, [SCHEMA_V1]),
     (2, [SCHEMA_V2, reindex_all_terms]),
+    # Version 3: the CJK bigrams hold Chinese folded to Simplified (lore.documents.hanfold).
+    (3, [reindex_cjk_terms]),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -3,8 +3,8 @@
 The local index tokenises with ``porter unicode61 remove_diacritics 2``:
 tokens are runs of letters and digits (``TSK-0350`` is ``tsk`` ``0350``,
 ``foo_bar`` is ``foo`` ``bar``), Latin diacritics are folded (``café`` is
-``cafe``), and every CJK run also yields its character bigrams in a column of
-its own (``lore.documents.cjk``). PostgreSQL's parser cuts differently (it
+``cafe``), and every CJK run also yields its character bigrams, Chinese
+folded to Simplified, in a column of its own (``lore.documents.cjk``). PostgreSQL's parser cuts differently (it
 keeps ``-0350``, ``user@x.com``, ``3.5`` as tokens), so lore tokenises here, in
 Python, and hands PostgreSQL only space-separated words: its text-search
 configuration (``lore_english``, Porter stemming without stopwords, by
@@ -24,10 +24,10 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from lore.documents.cjk import cjk_index_text
+from lore.documents.cjk import cjk_index_text, has_cjk
 from lore.store.shapes import document_is_hub
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -156,11 +156,23 @@ def reindex_all_terms(conn: Any) -> None:
             "SELECT id, doctype, body FROM lore_documents").fetchall():
         if document_is_hub(doctype, body):
             conn.execute("UPDATE lore_documents SET hub = true WHERE id = %s", (document_id,))
+    _reindex_terms(conn, lambda title, body: True)
+
+
+def reindex_cjk_terms(conn: Any) -> None:
+    """Rewrite the keyword data of documents with CJK text (the step that folded Chinese)."""
+    _reindex_terms(conn, lambda title, body: has_cjk(title) or has_cjk(body))
+
+
+def _reindex_terms(conn: Any, wanted: Callable[[str, str], bool]) -> None:
+    """Rewrite the keyword data of every document for which ``wanted(title, body)`` holds."""
     roots = conn.execute("SELECT id, text_config::text FROM lore_roots").fetchall()
     for root_id, config in roots:
         documents = conn.execute("SELECT id, title, body FROM lore_documents WHERE root_id = %s"
                                  " ORDER BY id", (root_id,)).fetchall()
         for document_id, title, body in documents:
+            if not wanted(title, body):
+                continue
             chunks = [(int(cid), headings_text(path), text) for cid, path, text in conn.execute(
                 "SELECT id, heading_path, text FROM lore_chunks WHERE document_id = %s"
                 " ORDER BY ordinal", (document_id,))]
