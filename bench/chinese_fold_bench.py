@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from _shared import KANO, extract
@@ -45,16 +46,23 @@ import lore.search.fts
 import lore.search.keyword
 import lore.store.connection
 import lore.store.migrations
+from lore.config import load_settings
 from lore.documents.cjk import cjk_runs, run_tokens
 from lore.index import Index, open_index
-from lore.settings import EmbedSettings, Settings
+from lore.settings import Settings
 
 CHINESE_FILE = Path("docs") / "orphan-commit-detection.md"
 QUERIES = {"Traditional": ("溫柔提醒", "批次檢查", "補票", "先上車後補票"),
            "Simplified": ("温柔提醒", "批次检查", "补票", "先上车后补票"),
            "English": ("orphan commit detection", "backlog discipline", "git hooks", "hooks")}
 FOLDED_MODULES = (lore.documents.cjk, lore.search.fts, lore.search.keyword)
-SETTINGS = Settings(embed=EmbedSettings(enabled=False))
+
+
+def bench_settings() -> Settings:
+    """lore's settings as ``lore eval`` loads them (``LORE_*`` apply), embedding off."""
+    settings = load_settings(None).settings
+    return replace(settings, embed=replace(settings.embed, enabled=False))
+
 
 
 @contextlib.contextmanager
@@ -85,7 +93,8 @@ def table_load_ms(repeat: int) -> tuple[float, float]:
     return 1000 * min(r[0] for r in runs), 1000 * min(r[1] for r in runs)
 
 
-def index_seconds(root: Path, scratch: Path, repeat: int) -> dict[bool, list[float]]:
+def index_seconds(root: Path, scratch: Path, repeat: int,
+                  settings: Settings) -> dict[bool, list[float]]:
     """Full keyword-only index times of ``root``, folded and unfolded, interleaved."""
     times: dict[bool, list[float]] = {True: [], False: []}
     for n in range(repeat):
@@ -93,7 +102,7 @@ def index_seconds(root: Path, scratch: Path, repeat: int) -> dict[bool, list[flo
             folder = scratch / f"index-{folded}-{n}"
             with side(folded):
                 start = time.perf_counter()
-                with open_index(root, settings=SETTINGS, index_dir=folder) as index:
+                with open_index(root, settings=settings, index_dir=folder) as index:
                     index.sync()
                 times[folded].append(time.perf_counter() - start)
             shutil.rmtree(folder)
@@ -105,7 +114,7 @@ def _unfolded_cjk(text: str | None) -> str:
     return " ".join(t for run in cjk_runs(text or "") for t in run_tokens(run))
 
 
-def upgrade_seconds(root: Path, scratch: Path) -> float:
+def upgrade_seconds(root: Path, scratch: Path, settings: Settings) -> float:
     """Opening an index written before folding (schema 3): the one-time re-derivation."""
     folder = scratch / "old-index"
     saved = lore.store.migrations.MIGRATIONS
@@ -113,22 +122,23 @@ def upgrade_seconds(root: Path, scratch: Path) -> float:
     lore.store.migrations.MIGRATIONS = saved[:3]
     lore.store.connection._cjk_or_empty = _unfolded_cjk
     try:
-        with open_index(root, settings=SETTINGS, index_dir=folder) as index:
+        with open_index(root, settings=settings, index_dir=folder) as index:
             index.sync()
     finally:
         lore.store.migrations.MIGRATIONS = saved
         lore.store.connection._cjk_or_empty = saved_cjk
     start = time.perf_counter()
-    open_index(root, settings=SETTINGS, index_dir=folder).close()
+    open_index(root, settings=settings, index_dir=folder).close()
     return time.perf_counter() - start
 
 
-def query_ms(root: Path, scratch: Path, repeat: int) -> dict[tuple[bool, str], list[float]]:
+def query_ms(root: Path, scratch: Path, repeat: int,
+             settings: Settings) -> dict[tuple[bool, str], list[float]]:
     """Keyword search times, (folded, kind of query) -> per-query milliseconds."""
     indexes: dict[bool, Index] = {}
     for folded in (True, False):
         with side(folded):
-            indexes[folded] = open_index(root, settings=SETTINGS,
+            indexes[folded] = open_index(root, settings=settings,
                                          index_dir=scratch / f"query-{folded}")
             indexes[folded].sync()
             indexes[folded].prepare_keyword_search(wait=True)
@@ -173,6 +183,7 @@ def main() -> int:
     parser.add_argument("--copies", type=int, default=300,
                         help="copies of the Chinese file in the Chinese-heavy folder")
     args = parser.parse_args()
+    settings = bench_settings()
     with tempfile.TemporaryDirectory(prefix="lore-zh-") as tmp:
         scratch = Path(tmp)
         root = args.root
@@ -184,14 +195,15 @@ def main() -> int:
         imports, load = table_load_ms(args.repeat)
         print(f"table load (fresh process, best of {args.repeat}): {load:.2f} ms "
               f"(importing lore.index: {imports:.0f} ms)")
-        kano = index_seconds(root, scratch, args.repeat)
+        kano = index_seconds(root, scratch, args.repeat, settings)
         print(ratio_line("index kano (keyword only)", kano[True], kano[False], "s "))
         heavy = chinese_folder(root, scratch / "chinese", args.copies)
-        chinese = index_seconds(heavy, scratch, args.repeat)
+        chinese = index_seconds(heavy, scratch, args.repeat, settings)
         print(ratio_line(f"index {args.copies} Chinese files", chinese[True], chinese[False],
                          "s "))
-        print(f"upgrade a schema 3 kano index (once): {upgrade_seconds(root, scratch):.3f} s")
-        times = query_ms(root, scratch, args.repeat)
+        upgrade = upgrade_seconds(root, scratch, settings)
+        print(f"upgrade a schema 3 kano index (once): {upgrade:.3f} s")
+        times = query_ms(root, scratch, args.repeat, settings)
         for kind in QUERIES:
             print(ratio_line(f"query p50, {kind}", times[(True, kind)], times[(False, kind)],
                              "ms"))

@@ -18,6 +18,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 # script -> its settings as its main() builds them (flags at their defaults where it takes any)
 SETTINGS_OF: dict[str, Callable[[ModuleType], Any]] = {
+    "chinese_fold_bench": lambda m: m.bench_settings(),
     "index_bench": lambda m: m.bench_settings(),
     "index_profile_bench": lambda m: m.bench_settings(),
     "keyword_ablation": lambda m: m.bench_settings(),
