@@ -403,7 +403,59 @@ TEMPLATES_D: dict[str, tuple[tuple[str, str], ...]] = {
         ("title", "Show items related to the {title} {t}"),
     ),
 }
-SETS = {"a": TEMPLATES, "b": TEMPLATES_B, "c": TEMPLATES_C, "d": TEMPLATES_D}
+# A fifth set, ids and titles mixed, written after set d's changes and measured once.
+TEMPLATES_E: dict[str, tuple[tuple[str, str], ...]] = {
+    "blocked_by": (
+        ("question", "What's holding {a} back?"), ("postfix", "{a} - what is it waiting for?"),
+        ("question", "does anything block {a}"), ("title", "what blocks {title}?"),
+        ("title", "what does the {title} {t} depend on?"),
+        ("imperative", "name the blockers of {a}"),
+    ),
+    "blocks": (
+        ("question", "what is waiting for {a} to finish"), ("postfix", "{a} is a blocker for what?"),
+        ("title", "which items does {title} block?"),
+        ("question", "what will finishing {a} let us start?"),
+    ),
+    "children": (
+        ("question", "what is inside {a}"), ("of", "items belonging to {a}"),
+        ("title", "list {title}'s children"),
+        ("title", "what are the child items of the {title} {t}?"),
+        ("question", "what falls under {a}?"), ("postfix", "{a} consists of what?"),
+    ),
+    "parent": (
+        ("question", "what does {a} roll up into?"), ("question", "which parent does {a} have?"),
+        ("title", "parent of {title}"), ("question", "what is directly above {a}"),
+    ),
+    "ancestors": (
+        ("question", "what is the lineage of {a}"), ("postfix", "{a} hierarchy up to the top"),
+        ("of", "all parents of {a}"),
+    ),
+    "siblings": (
+        ("title", "which items are siblings of {title}"), ("possessive", "{a}'s sibling items?"),
+        ("of", "tasks beside {a} under the same parent"),
+    ),
+    "implements": (
+        ("question", "which items follow the decision in {a}?"),
+        ("question", "what has been implemented for {a}"), ("postfix", "{a} was implemented where?"),
+    ),
+    "decisions": (
+        ("question", "what ADR covers {a}"), ("of", "decision for {a}"),
+        ("title", "which decisions apply to {title}"),
+    ),
+    "references": (
+        ("question", "what does {a} refer to"), ("postfix", "{a} links"),
+        ("of", "outgoing references of {a}"),
+    ),
+    "backlinks": (
+        ("title", "what references {title}"), ("postfix", "{a} is referenced where"),
+        ("of", "backlinks for {a}?"),
+    ),
+    "related": (
+        ("postfix", "{a} related tickets"), ("title", "what's related to {title}?"),
+        ("of", "relations of {a}"),
+    ),
+}
+SETS = {"a": TEMPLATES, "b": TEMPLATES_B, "c": TEMPLATES_C, "d": TEMPLATES_D, "e": TEMPLATES_E}
 FAMILIES = ("question", "of", "possessive", "postfix", "imperative", "typed", "title",
             "lowercase")
 # answers that may include body links: the front-matter links need only be among them
@@ -441,7 +493,7 @@ def main() -> int:
     parser.add_argument("--anchors", type=int, default=4,
                         help="anchors per relation (default 4)")
     parser.add_argument("--set", dest="which", choices=[*SETS, "all"], default="all",
-                        help="template set: a, b (written later, as a check), c and d (written "
+                        help="template set: a, b (written later, as a check), c, d, e (written "
                              "later still, each measured once before changes), all")
     parser.add_argument("--mode", default=None, help="search mode (default: the settings')")
     parser.add_argument("--json", type=Path, help="also write every case and outcome here")
@@ -605,7 +657,7 @@ def build_cases(files: list[tuple[str, dict[str, Any]]], per_relation: int,
             for family, template in templates[::3]:
                 if family not in ("typed", "title"):
                     yield Case(template_set, relation, "lowercase",
-                               template.format(a=anchor.lower(), t=word), want)
+                               template.format(a=anchor.lower(), t=word, title=title), want)
 
 
 def lore_runner(root: Path, mode: str | None) -> Callable[[str], list[Any]]:

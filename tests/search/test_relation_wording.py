@@ -62,6 +62,12 @@ from lore.search.relations import parse_relation
     ("Which items have KABSD-EPIC-0001 as their parent?", "children", "KABSD-EPIC-0001", None),
     ("What work items reference ADR-0001 in their decisions?", "implements", "ADR-0001", None),
     ("Is KABSD-FTR-0015 blocked by anything?", "blocked_by", "KABSD-FTR-0015", None),
+    ("KABSD-FTR-0013 is a blocker for what?", "blocks", "KABSD-FTR-0013", None),
+    ("KABSD-TSK-0083 hierarchy up to the top", "ancestors", "KABSD-TSK-0083", None),
+    ("which parent does KABSD-TSK-0083 have?", "parent", "KABSD-TSK-0083", None),
+    ("what is directly above KABSD-TSK-0083", "parent", "KABSD-TSK-0083", None),
+    ("name the blockers of KABSD-FTR-0015", "blocked_by", "KABSD-FTR-0015", None),
+    ("relations of ADR-0001", "related", "ADR-0001", None),
     # a title anchor: marked by a type word, or before a colon with "it" in the question
     ("what tasks are under the Inspector Pattern epic", "children", "Inspector Pattern", "Epic"),
     ("Inspector Pattern epic subtasks", "children", "Inspector Pattern", "Epic"),
@@ -82,6 +88,7 @@ def test_wordings_parse_to_the_relation_and_anchor(text: str, relation: str, anc
     "Obesity is common in children", "python 3 dependencies", "what was decided about sqlite",
     "design decisions for the index", "error 404: children", "go up from here",
     "Note: this is important", "why is the build stuck", "what sits next to the fridge",
+    "relations of power in society", "name the author",
 ])
 def test_ordinary_queries_with_relation_words_stay_ordinary(text: str) -> None:
     assert parse_relation(text) is None

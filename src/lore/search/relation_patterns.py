@@ -24,7 +24,8 @@ _DONE = (r"(?:must|should|has to|have to|needs? to|got to|gotta) (?:be )?(?:done
          r"completed|closed|merged|happen|land|ship|finish|complete|close|merge)")
 # An imperative lead-in ("list", "show me the"): a wording no pattern reads is tried
 # again without it, so "list X's subtasks" is read as "X's subtasks".
-_LEAD_VERB = r"(?:list|show|find|give|get|display|tell|fetch|view|see|print|return)"
+_LEAD_VERB = (r"(?:list|show|find|give|get|display|tell|fetch|view|see|print|return|name|"
+              r"identify|enumerate)")
 LEAD = re.compile(rf"^(?:(?:please|can you|could you) )*{_LEAD_VERB}(?: me| us)?"
                   r"(?: all(?: of)?| every)?(?: the)? ", re.IGNORECASE)
 # a possessive's anchor is what follows the lead-in: "list X's subtasks" is about X
@@ -54,8 +55,8 @@ _NOUNS: tuple[tuple[str, str], ...] = (
                   r"decision records?")),
     ("references", r"references|refs|outgoing links|outbound links|outlinks|links"),
     ("backlinks", r"backlinks|back-links|incoming links|inbound links"),
-    ("related", (r"related items|related work|related tasks|related documents|related docs|"
-                r"relations|related|linked items|linked work|linked tasks|linked documents|"
+    ("related", (r"related (?:items|work|tasks|documents|docs|tickets|issues|stories|features|"
+                r"epics|bugs|notes|adrs|decisions)|relations|related|linked items|linked work|linked tasks|linked documents|"
                 r"connected items")),
 )
 # relation -> verbs after an id anchor, a question word optional: "X blocks what",
@@ -63,12 +64,15 @@ _NOUNS: tuple[tuple[str, str], ...] = (
 _VERBS: tuple[tuple[str, str], ...] = (
     ("blocked_by", (r"(?:is )?(?:blocked by|depends on|depend on|waiting on|waiting for|waits on|"
                    r"waits for|dependent on|blocked|stuck|held up)")),
-    ("blocks", r"(?:is )?(?:blocks|blocking|holds up|holding up|unblocks|gates)"),
+    ("blocks", (r"(?:is )?(?:blocks|blocking|holds up|holding up|unblocks|gates|(?:a )?(?:blocker|"
+                r"prerequisite|prereq|dependency) (?:for|of|to))")),
+    ("children", r"(?:consists of|contains|includes|is made of|is broken into|has)"),
     ("parent", (r"(?:is )?(?:belongs? to|(?:a )?part of|under|a child of|child of|"
                r"rolls? up to|nested under)")),
-    ("ancestors", r"(?:all the way )?up the (?:tree|hierarchy|chain)"),
-    ("implements", (r"(?:is )?(?:implemented|realised|realized|applied|followed|carried out|"
-                   r"put into practice) (?:by|in)")),
+    ("ancestors", (r"(?:all the way )?up the (?:tree|hierarchy|chain)|(?:full )?(?:hierarchy|"
+                   r"parent chain|ancestors|ancestry) up to (?:the )?(?:top|root|epic)")),
+    ("implements", (r"(?:is |was |were )?(?:implemented|realised|realized|applied|followed|"
+                   r"carried out|put into practice)(?: by| in)?")),
     ("backlinks", r"(?:is )?(?:referenced|linked|mentioned|cited)(?: by| from| in)?"),
     ("references", r"(?:references|cites|links to|points to|mentions|refers to)"),
 )
@@ -87,7 +91,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("children", (rf"^(?P<a>{_TYPED}) (?:children|subtasks|sub-tasks|sub tasks|child items)$",)),
     ("blocked_by", (rf"^(?P<a>{_TYPED}) blockers$",)),
     ("siblings", (rf"^(?P<a>{_TYPED}) siblings$",)),
-    *((name, (rf"^(?:(?:everything|all|anything|what|which \w+) )?(?P<a>{_ID}) {verbs}{_WHAT}$",))
+    *((name, (rf"^(?:(?:everything|all|anything|what|which \w+) )?(?P<a>{_ID}) (?:{verbs}){_WHAT}$",))
       for name, verbs in _VERBS),
     ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:that |which )?(?:{_BE} |gets? |got )?(?:being |currently )?",
                 r"(?:blocked|held up|held back|gated|stalled|delayed|unblocked) (?:by|on) (?P<a>.+)$")),
@@ -121,7 +125,9 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("blocked_by", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?{_DONE} (?:first )?(?:before|ahead of|",
                     r"prior to|for) (?P<a>.+?)(?: can (?:start|begin|proceed|move|go ahead))?$")),
     ("blocked_by", (r"^(?P<a>.+?) (?:is |are )?blocked by (?:what|which \w+)$",)),
-    ("blocks", (rf"^{_Q} (?:{_BE} )?(?P<a>.+?) block(?:ing)?$",)),
+    ("blocks", (rf"^{_Q} (?:{_ITEMS} )?(?:{_BE} )?(?P<a>.+?) block(?:ing)?$",)),
+    ("blocks", (rf"^{_Q} (?:will|would|does|do|can) (?:finishing|completing|closing|shipping|landing|",
+                r"doing) (?P<a>.+?) (?:let us start|unblock|enable|allow|free up|let us do|start)$")),
     ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:that |which )?(?:{_BE} )?(?:depend(?:s|ing)?|waiting) ",
                 r"(?:on|for) (?P<a>.+)$")),
     ("blocks", (r"^(?:dependents|dependants) of (?P<a>.+)$",)),
@@ -143,8 +149,12 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ancestors", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:full |whole |entire |all (?:the )?)?(?:parent chain|ancestors?|ancestry|hierarchy|lineage|",
                   r"full hierarchy|chain|path to the top|parents)",
                   r" (?:of|for|above) (?P<a>.+)$")),
+    ("parent", (rf"^(?:{_Q} )?(?:{_BE} )?(?:directly|immediately|right|one level) above (?P<a>.+)$",)),
+    ("parent", (rf"^{_Q} (?:parent|epic|feature|story)(?: item)? (?:does|do) (?P<a>.+?) have$",)),
     ("ancestors", (rf"^(?:{_Q} )?(?:{_BE} )?(?:everything |all )?(?:above|over) (?P<a>.+)$",)),
-    ("siblings", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:siblings?|sibling {_ITEMS}|sister {_ITEMS}|peers?|",
+    ("siblings", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:beside|next to|alongside|with|near) (?P<a>.+?) ",
+                  r"(?:under|in|with|sharing) the same (?:parent|epic|feature|story)$")),
+    ("siblings", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:the )?(?:siblings?|sibling {_ITEMS}|sister {_ITEMS}|peers?|",
                   rf"peer {_ITEMS}) (?:of|for) (?P<a>.+)$",)),
     ("siblings", (rf"^(?:{_Q} )?(?:else |other {_ITEMS} )?(?:{_BE} )?(?:{_UNDER} )?(?:in|under) ",
                   r"the same (?:parent|epic|feature|story|user story) as (?P<a>.+)$")),
@@ -225,8 +235,9 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parent", (rf"^{_Q} (?:item|one|thing|work item) (?:{_BE} )?(?P<a>{_ID}) (?:under|in|part of|",
                 r"beneath|below|inside)$")),
     ("references", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:reference|references|link to|links to|",
-                   r"point to|points to|mention|mentions|cite|cites)$")),
-    ("references", (r"^(?:the )?(?:links|references|outgoing links|outbound links|out-links|outlinks) ",
+                   r"point to|points to|mention|mentions|cite|cites|refer to|refers to)$")),
+    ("references", (r"^(?:the )?(?:links|references|outgoing links|outbound links|out-links|outlinks|",
+                    r"outgoing references|outbound references) ",
                     r"(?:of|from|in) (?P<a>.+)$")),
     ("decisions", (rf"^(?:{_Q} )?(?:the )?(?:decisions?|adrs?|decision records?) (?:{_BE} )?",
                    r"(?:referenced|cited|linked|mentioned|named|listed|used) (?:by|in|from) (?P<a>.+)$")),
@@ -252,5 +263,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("related", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?related (?:items|work|tasks|documents|docs) (?:of|for|to) ",
                  r"(?P<a>.+)$")),
     ("related", (r"^(?:the )?see also (?:for|of|from) (?P<a>.+)$",)),
+    ("related", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:relations|relationships|connections) (?:of|for) ",
+                 rf"(?P<a>{_ID}|{_TYPED})$")),
 )
 COMPILED = tuple((name, re.compile("".join(parts), re.IGNORECASE)) for name, parts in _PATTERNS)

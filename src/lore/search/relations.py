@@ -14,19 +14,22 @@ relation        asked as                                               edges
 blocked_by      what blocks X, blockers of X, what does X depend on,   blocked_by
                 what is holding up X, what must be done before X,
                 upstream of X, X's blockers, X blockers, X blocked by
-                what, X depends on
+                what, X depends on, is X blocked by anything
 blocks          what does X block, items blocked by X, what depends    blocks
                 on X, what is X holding up, what does X unblock,
-                downstream of X, X's dependents, X blocks what
+                downstream of X, X's dependents, X blocks what, X is
+                a blocker for what
 children        children / subtasks / stories / items of X, what is    child
                 under X, which tasks sit under X, X's subtasks,
                 X children, X subtasks, break down X, which items
                 have X as their parent
 parent          parent of X, epic / feature / story of X, which epic   parent (to
                 does X roll up to, X's parent feature, X parent, X is  the type
-                part of what, what is X a child of                     named)
+                part of what, what is X a child of, which parent does  named)
+                X have, what is directly above X
 ancestors       parent chain / ancestors / hierarchy of X, X           parent,
-                ancestors, trace X up to the top                       repeated
+                ancestors, trace X up to the top, X hierarchy up to    repeated
+                the top
 siblings        siblings of X, items with the same parent as X, X      parent then
                 siblings, other children of X's parent                 child
 implements      items implementing ADR X, what is decided by X, what   decides
@@ -41,7 +44,7 @@ references      what does X reference / link to, links from X,         outgoing
 backlinks       what links to / references / mentions X, where is X    backlink
                 referenced, X backlinks, X referenced by
 related         items related to X, what relates to X, X related       relates
-                items, see also for X
+                items / tickets, relations of X, see also for X
 ==============  =====================================================  ===========
 
 Every wording may start with an imperative ("list X's subtasks", "show me
