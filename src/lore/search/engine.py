@@ -154,7 +154,7 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
     notes = [*plan.notes, *(note for leg in legs for note in leg.notes)]
     scores = calibrated_scores([e for _, e in kept])
     hits = [replace(_hit(f, rows[f.chunk_id], found[f.chunk_id], explain=explain, graph=graph,
-                         evidence=e, notes=notes, lent=lent.get(f.chunk_id)),
+                         evidence=e, notes=notes, lent=lent.get(f.chunk_id), document=doc),
                     score=score, also_at=tuple(also.get(doc, ())), vector_only=e.vector_only,
                     hub=doc in hubs)
             for (f, e), score, doc in zip(kept, scores, documents, strict=True)]
@@ -362,11 +362,11 @@ def _best_per_document(fused: list[Fused], owners: Mapping[int, int], *,
     return best
 
 
-def _hit(entry: Fused, row: HitRow, snippet: Snippet, *, explain: bool,
+def _hit(entry: Fused, row: HitRow, snippet: Snippet, *, explain: bool, document: int,
          graph: GraphLeg | None = None, evidence: Evidence | None = None,
          notes: Sequence[str] = (), lent: Lent | None = None) -> Hit:
-    """Build the public hit for one chosen chunk (``notes``: about the query, ``lent``:
-    the evidence a linked candidate lent it, both for explain)."""
+    """Build the public hit for one chosen chunk of ``document`` (``notes``: about the
+    query, ``lent``: the evidence a linked candidate lent it, both for explain)."""
     record: dict[str, Any] | None = None
     if explain:
         record = {"chunk_id": entry.chunk_id, **entry.explain(), "query": list(notes)}
@@ -374,7 +374,7 @@ def _hit(entry: Fused, row: HitRow, snippet: Snippet, *, explain: bool,
             record["evidence"] = asdict(evidence)
         if lent is not None:
             record["linked"] = asdict(lent)
-        relation = graph.explain(entry.chunk_id) if graph is not None else None
+        relation = graph.explain(document) if graph is not None else None
         if relation is not None:
             record["relation"] = relation
     return Hit(
@@ -382,5 +382,5 @@ def _hit(entry: Fused, row: HitRow, snippet: Snippet, *, explain: bool,
         snippet=snippet.text, highlights=snippet.highlights, metadata=json.loads(row.metadata),
         doctype=row.doctype,
         chunk=ChunkInfo(row.ordinal, tuple(json.loads(row.heading_path)), row.kind),
-        explain=record, via=graph.via(entry.chunk_id) if graph is not None else (),
+        explain=record, via=graph.via(document) if graph is not None else (),
     )

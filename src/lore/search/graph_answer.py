@@ -8,15 +8,23 @@ ends). The engine pins the answer above every other hit, followed by the
 anchor itself, and ``--explain`` shows each answer's path from the anchor.
 
 An id anchor is looked up in every form the exact-id leg accepts
-(``TSK-0350``, ``0350``, ``kabsd-tsk-0350``, ``ID@uid``, a uid prefix: the
-caller passes what that lookup found), then as a link target. A title anchor
+(``TSK-0350``, ``tsk 350``, ``epic 1``, ``kabsd-tsk-350``, ``ID@uid``, a uid
+prefix: the caller passes what that lookup found), then as a link target.
+An id that names several documents ("children of epic 1" in a backlog of three
+products, each with an EPIC-0001) is answered for every one of them that has
+such links, their answers taken in turn (each one's first answer, then each
+one's second, ...) so the first page shows every item the id could mean, and
+``GraphAnswer.named`` lists them for the notice. Picking one would silently
+answer a question the reader did not ask, and asking back which one is
+impossible in a single search; the hits' ids and ``--explain`` paths say which
+answer belongs to which item. A title anchor
 is matched on words: every title whose words contain at least
 ``MIN_TITLE_COVER`` of the anchor's words is a candidate, a type word in the
 question ("the Inspector Pattern *epic*") keeps candidates of that type, and
 the closer title (most shared words over the union) comes first; plurals fold
 to singulars, and a one-word anchor without a type word is a topic ("items
 related to embeddings"), not a title, so it anchors nothing. Hubs never
-anchor. Of several candidates (a short id two files share, titles alike) the
+anchor. Of several title candidates (titles alike) the
 first that has links of the asked kind is the anchor: "what blocks the ULID
 comparison" means the task with blockers, not the appendix of the same name.
 """
@@ -63,24 +71,35 @@ class Answer:
         rowid: the document's catalog row id.
         path: the walk from the anchor: alternating doc ids and edge kinds,
             ``("KABSD-TSK-0083", "blocked_by", "KABSD-TSK-0082")``.
+        start: the row id of the anchor the walk began at.
     """
 
     rowid: int
     path: tuple[str, ...]
+    start: int
 
 
 @dataclass(frozen=True)
 class GraphAnswer:
-    """A resolved relation question: the anchor and the answers, best first."""
+    """A resolved relation question: the anchors and the answers, best first.
+
+    Attributes:
+        relation: the relation asked about.
+        anchors: the documents answered for: one, or every document an
+            ambiguous id names that has such links (all it names when none has).
+        answers: the answers, best first (several anchors' answers in turn).
+        named: every document the anchor's id names, when it names more than one.
+    """
 
     relation: str
-    anchor: DocRef
+    anchors: tuple[DocRef, ...]
     answers: tuple[Answer, ...]
+    named: tuple[DocRef, ...] = ()
 
-    def explain(self) -> dict[str, object]:
-        """The relation and anchor, as ``--explain`` shows them."""
-        return {"relation": self.relation, "anchor": self.anchor.doc_id,
-                "anchor_path": self.anchor.path}
+    def explain(self, start: int) -> dict[str, object]:
+        """The relation and the anchor with row id ``start``, as ``--explain`` shows them."""
+        anchor = next(a for a in self.anchors if a.rowid == start)
+        return {"relation": self.relation, "anchor": anchor.doc_id, "anchor_path": anchor.path}
 
 
 def answer(graph: LinkGraph, question: RelationQuery, *,
@@ -94,18 +113,44 @@ def answer(graph: LinkGraph, question: RelationQuery, *,
         is_hub: whether a document is a hub page (hubs rank last among
             answers and never anchor).
         id_anchor: documents the exact-id lookup found for the anchor text,
-            tried before the graph's own resolver and titles.
+            tried before the graph's own resolver and titles; when it holds
+            several, each is answered for (see the module docstring).
     """
-    candidates = _anchors(graph, question, is_hub, id_anchor)
-    if not candidates:
-        return None
+    docs = graph.resolver.docs
+    named = [docs[rowid] for rowid in id_anchor if rowid in docs]
+    if named:
+        # "children of feature 0010": of the documents numbered 0010, the feature first
+        named.sort(key=lambda d: question.type_hint not in (None, d.doctype))
+        walks = [(anchor, _answers(graph, anchor, question, is_hub)) for anchor in named]
+        linked = [(anchor, found) for anchor, found in walks if found]
+        return GraphAnswer(question.relation,
+                           tuple(a for a, _ in linked) if linked else tuple(named),
+                           _in_turn([found for _, found in linked]),
+                           tuple(named) if len(named) > 1 else ())
+    candidates = _anchors(graph, question, is_hub)
     for anchor in candidates:
-        found = _walk(graph, anchor.rowid, question.relation, question.target_type)
+        found = _answers(graph, anchor, question, is_hub)
         if found:
-            ordered = sorted(found, key=lambda a: _order(graph.resolver.docs[a.rowid],
-                                                         question, is_hub))
-            return GraphAnswer(question.relation, anchor, tuple(ordered))
-    return GraphAnswer(question.relation, candidates[0], ())
+            return GraphAnswer(question.relation, (anchor,), found)
+    return GraphAnswer(question.relation, (candidates[0],), ()) if candidates else None
+
+
+def _answers(graph: LinkGraph, anchor: DocRef, question: RelationQuery,
+             is_hub: Callable[[int], bool]) -> tuple[Answer, ...]:
+    """What the relation reaches from ``anchor``, in answer order (``_order``)."""
+    found = _walk(graph, anchor.rowid, question.relation, question.target_type)
+    return tuple(sorted(found, key=lambda a: _order(graph.resolver.docs[a.rowid],
+                                                    question, is_hub)))
+
+
+def _in_turn(answer_lists: Sequence[Sequence[Answer]]) -> tuple[Answer, ...]:
+    """Each list's first answer, then each one's second, ...; a document once."""
+    merged: dict[int, Answer] = {}
+    for rank in range(max((len(a) for a in answer_lists), default=0)):
+        for answers in answer_lists:
+            if rank < len(answers):
+                merged.setdefault(answers[rank].rowid, answers[rank])
+    return tuple(merged.values())
 
 
 def _order(doc: DocRef, question: RelationQuery,
@@ -118,19 +163,15 @@ def _order(doc: DocRef, question: RelationQuery,
             question.relation != "parent" and question.target_type not in (None, doc.doctype))
 
 
-def _anchors(graph: LinkGraph, question: RelationQuery, is_hub: Callable[[int], bool],
-             id_anchor: Sequence[int]) -> list[DocRef]:
-    """The documents the anchor text may name, best first.
+def _anchors(graph: LinkGraph, question: RelationQuery,
+             is_hub: Callable[[int], bool]) -> list[DocRef]:
+    """The documents the anchor text may name, best first, when the id lookup found none.
 
-    An anchor holding an id names only what the id lookup or the link
-    resolver finds for it. Any other anchor is a link target (a path, an
-    exact title) followed by the titles that match its words.
+    An anchor holding an id names only what the link resolver finds for it.
+    Any other anchor is a link target (a path, an exact title) followed by
+    the titles that match its words.
     """
     docs = graph.resolver.docs
-    named = [docs[rowid] for rowid in id_anchor if rowid in docs]
-    if named:
-        # "children of feature 0010": of the documents numbered 0010, the feature first
-        return sorted(named, key=lambda d: question.type_hint not in (None, d.doctype))
     ids = parse_query(question.anchor, set()).ids
     # the whole anchor ("ADR-0013", a path), else an id inside it ("KABSD-TSK-0083 now")
     for text in (question.anchor, *ids):
@@ -200,13 +241,13 @@ def _walk(graph: LinkGraph, start: int, relation: str,
             for edge_down in _step(graph, up, ("child",)):
                 if edge_down != start and edge_down not in found:
                     path = (label, "parent", docs[up].doc_id, "child", docs[edge_down].doc_id)
-                    found[edge_down] = Answer(edge_down, path)
+                    found[edge_down] = Answer(edge_down, path, start)
         return list(found.values())
     found = {}
     for kind in RELATION_EDGES[relation]:
         for target in _step(graph, start, (kind,)):
             if target not in found:
-                found[target] = Answer(target, (label, kind, docs[target].doc_id))
+                found[target] = Answer(target, (label, kind, docs[target].doc_id), start)
     return list(found.values())
 
 
@@ -231,4 +272,4 @@ def _chain(graph: LinkGraph, start: int, label: str) -> list[Answer]:
         node = parents[0]
         seen.add(node)
         path = (*path, "parent", docs[node].doc_id)
-        chain.append(Answer(node, path))
+        chain.append(Answer(node, path, start))
