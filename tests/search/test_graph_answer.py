@@ -1,48 +1,23 @@
 """Relation answers on the real kano backlog, checked against the files' own front matter.
 
-Every expectation is computed from the YAML of the files (both directions: a
-child names its parent, a blocker may be declared on either side), never
-from lore's own link table.
+Every expectation is computed from the YAML of the files (``tests/_front_matter.py``:
+both directions, a child names its parent, a blocker may be declared on either side),
+never from lore's own link table.
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
+from _front_matter import ids as _ids
+from _front_matter import items as _items
+from _front_matter import links as _links
 
 from lore.index import Index
 from lore.search.graph_answer import GraphAnswer, answer
 from lore.search.graph_leg import id_documents
 from lore.search.relations import parse_relation
-
-
-@functools.cache
-def _items(root: Path) -> dict[str, dict[str, Any]]:
-    """doc id -> front matter, for every work item and ADR with a unique id."""
-    seen: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted(root.rglob("*.md")):
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if not text.startswith("---"):
-            continue
-        try:
-            data = yaml.safe_load(text.split("\n---", 1)[0][3:])
-        except yaml.YAMLError:
-            continue
-        if isinstance(data, dict) and data.get("id"):
-            seen.setdefault(str(data["id"]), []).append(data)
-    return {k: v[0] for k, v in seen.items() if len(v) == 1}
-
-
-def _ids(values: Any) -> set[str]:
-    return {str(v).split("@")[0] for v in values or []}
-
-
-def _links(fm: dict[str, Any], kind: str) -> set[str]:
-    return _ids((fm.get("links") or {}).get(kind))
 
 
 def _ask(index: Index, question: str) -> tuple[GraphAnswer, set[str]]:

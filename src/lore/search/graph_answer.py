@@ -52,7 +52,7 @@ RELATION_EDGES: dict[str, tuple[str, ...]] = {
     "ancestors": ("parent",),
     "siblings": ("parent", "child"),
     "implements": ("decides", "relates"),
-    "decisions": ("decision",),
+    "decisions": ("decision", "relates"),   # relates: only to ADRs, see ``_walk``
     "references": ("wiki", "markdown", "decision", "relates"),
     "backlinks": ("backlink", "decides", "child", "relates"),
     "related": ("relates", "decision", "decides", "parent", "child", "blocks", "blocked_by"),
@@ -248,7 +248,9 @@ def _walk(graph: LinkGraph, start: int, relation: str,
     found = {}
     for kind in RELATION_EDGES[relation]:
         for target in _step(graph, start, (kind,)):
-            if target not in found:
+            # an ADR naming the item in its related_items is a decision about it too
+            loose = relation == "decisions" and kind == "relates"
+            if target not in found and not (loose and docs[target].doctype not in DECISION_TYPES):
                 found[target] = Answer(target, (label, kind, docs[target].doc_id), start)
     return list(found.values())
 

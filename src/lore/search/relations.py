@@ -12,22 +12,54 @@ is stored both ways, see ``search/graph.py``):
 relation        asked as                                               edges
 ==============  =====================================================  ===========
 blocked_by      what blocks X, blockers of X, what does X depend on,   blocked_by
-                what is holding up X, what must be done before X
+                what is holding up X, what must be done before X,
+                upstream of X, X's blockers, X blockers, X blocked by
+                what, X depends on
 blocks          what does X block, items blocked by X, what depends    blocks
-                on X, what is X holding up, what does X unblock
+                on X, what is X holding up, what does X unblock,
+                downstream of X, X's dependents, X blocks what
 children        children / subtasks / stories / items of X, what is    child
-                under X, which tasks sit under X
+                under X, which tasks sit under X, X's subtasks,
+                X children, X subtasks, break down X, which items
+                have X as their parent
 parent          parent of X, epic / feature / story of X, which epic   parent (to
-                does X roll up to, X's parent feature                  the type named)
-ancestors       parent chain / ancestors / hierarchy of X              parent, repeated
-siblings        siblings of X, items with the same parent as X         parent then child
+                does X roll up to, X's parent feature, X parent, X is  the type
+                part of what, what is X a child of                     named)
+ancestors       parent chain / ancestors / hierarchy of X, X           parent,
+                ancestors, trace X up to the top                       repeated
+siblings        siblings of X, items with the same parent as X, X      parent then
+                siblings, other children of X's parent                 child
 implements      items implementing ADR X, what is decided by X, what   decides
-                came out of ADR X
-decisions       which decisions / ADRs does X follow, decisions of X   decision
-references      what does X reference / link to                        outgoing links
-backlinks       what links to / references / mentions X                backlink
-related         items related to X, what relates to X                  relates
+                came out of ADR X, X implemented by, X's
+                implementations, items that reference X in their
+                decisions
+decisions       which decisions / ADRs does X follow, ADRs for X,      decision,
+                which decisions came from X, what ADRs govern X,       relates (to
+                X decisions, X ADRs                                    ADRs only)
+references      what does X reference / link to, links from X,         outgoing
+                X outgoing links, X cites what                         links
+backlinks       what links to / references / mentions X, where is X    backlink
+                referenced, X backlinks, X referenced by
+related         items related to X, what relates to X, X related       relates
+                items, see also for X
 ==============  =====================================================  ===========
+
+Every wording may start with an imperative ("list X's subtasks", "show me
+what blocks X": tried again without the lead-in when the whole text reads as
+nothing), end in "?", put a type word before the anchor ("the epic X") and
+write the id in any case. Wordings with the anchor first and no other
+relation word ("X blockers", "X blocks what", "X: children") take only an
+anchor that looks like an id (it holds a digit, maybe after a type word:
+"epic 1 children") or, for the strongest nouns, a title a type word marks
+("the Inspector Pattern epic subtasks"), because a sentence that merely ends
+in "children" or "links" is an ordinary query; whether the anchor names a
+document is still decided against the catalog, so "python3 children" stays a
+search. "Title: what blocks it?" asks the question of what precedes the
+colon. The word lists and the ordered pattern table are in
+``search/relation_patterns.py``. An anchor
+that starts with a preposition ("what blocks *of text* are indexed") means
+the relation word was used in another sense, and the query is no relation
+question.
 
 A parent question that names the type it wants ("which *epic* does X roll up
 to", "X's parent *feature*") sets ``target_type``: the answer is the nearest
@@ -40,6 +72,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lore.search.relation_patterns import COMPILED, LEAD
+
+RELATIONS = tuple(dict.fromkeys(name for name, _ in COMPILED))
+
 # Words that name a type of work item: "the Inspector Pattern epic" anchors on
 # an Epic titled "Inspector Pattern".
 TYPE_WORDS = {
@@ -47,136 +83,24 @@ TYPE_WORDS = {
     "user story": "UserStory", "task": "Task", "bug": "Bug", "adr": "ADR", "decision": "ADR",
 }
 
-_ITEMS = (r"(?:items?|work items?|tasks?|subtasks?|sub-tasks?|stories|user stories|features?|"
-          r"bugs?|tickets?|issues?|things|work|children|child items?|docs?|documents?|notes?|"
-          r"adrs?|decisions?|epics?)")
-_Q = r"(?:what|which|who|show(?: me)?|list|find|give me|get)"
-_BE = r"(?:'s|s|is|are|was|were|does|do|did)"
-_PARENT_TYPE = r"(?P<t>parent(?: epic| feature| story| user story| item)?|epic|feature|story|user story)"
-# "sit under", "roll up to": verbs that place an item below another
-_UNDER = (r"(?:sit|sits|sitting|live|lives|fall|falls|belong|belongs|hang|hangs|nested|filed|"
-          r"grouped|planned|tracked|listed|organi[sz]ed)")
-_DONE = (r"(?:must|should|has to|have to|needs? to|got to|gotta) (?:be )?(?:done|finished|"
-         r"completed|closed|merged|happen|land|ship)")
 # Contractions read as their words, so "what's holding up X" is "what is holding up X".
 _CONTRACTION = re.compile(r"\b(what|who|which|where|that|it|there)'s\b", re.IGNORECASE)
-
-# (relation, pattern) in the order they are tried: more specific wordings first,
-# so "items blocked by X" is not read as "what blocks X".
-_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # possessives: "X's blockers", "X's children", "X's parent"
-    ("blocked_by", (r"^(?P<a>.+?)'s (?:blockers|dependencies|prerequisites)$",)),
-    ("children", (r"^(?P<a>.+?)'s (?:children|subtasks|sub-tasks|stories|tasks|features|",
-                  r"items|child items)$")),
-    ("ancestors", (r"^(?P<a>.+?)'s (?:ancestors|parent chain|hierarchy)$",)),
-    ("parent", (rf"^(?P<a>.+?)'s {_PARENT_TYPE}$",)),
-    ("siblings", (r"^(?P<a>.+?)'s siblings$",)),
-    ("decisions", (r"^(?P<a>.+?)'s (?:decisions|adrs)$",)),
-    ("related", (r"^(?P<a>.+?)'s related (?:items|work|tasks|documents)$",)),
-    ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:being |currently )?blocked by (?P<a>.+)$",)),
-    ("blocks", (rf"^{_Q} (?:{_ITEMS} )?(?:{_BE} )?(?P<a>.+?) (?:holding|holds|hold) (?:up|back)$",)),
-    ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?P<a>.+?) unblock(?:s|ing)?$",)),
-    ("blocks", (rf"^{_Q} (?:{_ITEMS} )?(?:can|could|may) (?:start|begin|proceed|go ahead|move) ",
-                r"(?:once|after|when) (?P<a>.+?)(?: is| are| gets?)?",
-                r"(?: done| finished| complete| completed| closed| merged| lands| ships)?$")),
-    ("blocked_by", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:holding up|holding back|stalling|",
-                    r"stopping|gating|delaying|standing in the way of|in the way of) (?P<a>.+)$")),
-    ("blocked_by", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?holding (?P<a>.+?) (?:up|back)$",)),
-    ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:held up|held back|stuck|stalled|",
-                    r"gated|waiting) (?:by|on|behind)$")),
-    ("blocked_by", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?{_DONE} (?:first )?(?:before|ahead of|",
-                    r"prior to|for) (?P<a>.+?)(?: can (?:start|begin|proceed|move|go ahead))?$")),
-    ("blocked_by", (r"^(?P<a>.+?) (?:is |are )?blocked by (?:what|which \w+)$",)),
-    ("blocks", (rf"^{_Q} (?:{_BE} )?(?P<a>.+?) block(?:ing)?$",)),
-    ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:depend(?:s|ing)?|waiting) (?:on|for) (?P<a>.+)$",)),
-    ("blocks", (r"^(?:dependents|dependants) of (?P<a>.+)$",)),
-    ("blocked_by", (rf"^(?:{_Q} (?:{_ITEMS} )?|{_ITEMS} )(?:{_BE} )?block(?:s|ing)? (?P<a>.+)$",)),
-    ("blocked_by", (rf"^(?:{_BE} |{_Q} )?(?:there )?(?:anything|something|any {_ITEMS}|",
-                    r"any blockers?) (?:still )?(?:blocking|holding up|holding back|stalling|",
-                    r"in the way of|standing in the way of|(?:that )?blocks?) (?P<a>.+)$")),
-    ("blocked_by", (rf"^(?:{_BE} )(?P<a>.+?) (?:still |currently )?(?:blocked|held up|stuck)$",)),
-    ("blocks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:blocked|waiting|on hold|held up|held back|",
-                r"parked|stuck) (?:until|till|for) (?P<a>.+?)(?: is| are| gets?)?",
-                r"(?: done| finished| complete| completed| closed| merged| lands| ships)?$")),
-    ("blocked_by", (r"^(?:the )?(?:blockers?|prerequisites?|dependencies) (?:of|for) (?P<a>.+)$",)),
-    ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:depend|depends|waiting|wait) (?:on|for)$",)),
-    ("blocked_by", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) blocked by$",)),
-    ("ancestors", (rf"^(?:{_Q} )?(?:the )?(?:parent chain|ancestors?|ancestry|hierarchy|lineage|",
-                  r"full hierarchy|chain|path to the top|parents)",
-                  r" (?:of|for|above) (?P<a>.+)$")),
-    ("ancestors", (rf"^(?:{_Q} )?(?:{_BE} )?(?:everything |all )?(?:above|over) (?P<a>.+)$",)),
-    ("siblings", (rf"^(?:{_Q} )?(?:the )?(?:siblings?|sibling {_ITEMS}|sister {_ITEMS}|peers?|",
-                  rf"peer {_ITEMS}) (?:of|for) (?P<a>.+)$",)),
-    ("siblings", (rf"^(?:{_Q} )?(?:else |other {_ITEMS} )?(?:{_BE} )?(?:{_UNDER} )?(?:in|under) ",
-                  r"the same (?:parent|epic|feature|story|user story) as (?P<a>.+)$")),
-    ("siblings", (rf"^(?:{_Q} )?(?:other )?{_ITEMS} (?:with|under|sharing) the same parent as (?P<a>.+)$",)),
-    ("siblings", (rf"^(?:{_Q} )?(?:the )?(?:other )?{_ITEMS} (?:in|under|of) the same ",
-                  r"(?:parent|epic|feature|story|user story) as (?P<a>.+)$")),
-    ("implements", (rf"^(?:{_Q} )?{_ITEMS} (?:does|do|did) (?P<a>.+?) ",
-                    r"(?:decide|govern|cover|apply to)$")),
-    ("implements", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:that |which )?(?:{_BE} )?",
-                   r"(?:implement(?:s|ing|ed)?|realis(?:e|es|ing)|realiz(?:e|es|ing)|",
-                   r"decided by|governed by|follow(?:s|ing)?|appl(?:y|ies|ying)|based on|",
-                   r"carr(?:y|ies|ying) out|put into practice|enact(?:s|ing)?) ",
-                   r"(?P<a>.*\b(?:adr|decision)\b.*",
-                   r"|.*\badr-?\d+.*)$")),
-    ("implements", (r"^(?:the )?implementations? of (?P<a>.+)$",)),
-    ("implements", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:came|come|comes|resulted|results|",
-                    r"followed|follows|grew|grows|sprang|(?:was|were|got|has been|have been) ",
-                    r"(?:built|done|implemented|delivered|shipped|changed|started)) ",
-                    r"(?:out of|from|because of|for|after|under) ",
-                    r"(?P<a>.*\b(?:adr|decision)\b.*|.*\badr-?\d+.*)$")),
-    ("decisions", (rf"^(?:{_Q} )?(?:decisions?|adrs?)(?: {_BE})? (?P<a>.+?)",
-                  r" (?:follow|follows|use|uses|rely on|relies on|implement|implements|",
-                  r"depend on|depends on|based on|apply to|governs?|cites?)$")),
-    ("decisions", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?(?:decisions?|adrs?) (?:behind|for|of|governing)",
-                  r" (?P<a>.+)$")),
-    ("decisions", (r"^(?:why|how) (?:was|were) (?P<a>.+?) decided$",)),
-    # singular "epic of X" asks for X's parent; plural "features of X" for its children
-    ("parent", (rf"^(?:{_Q} )?(?:{_BE} )?(?:the )?{_PARENT_TYPE}",
-               r" (?:of|for|above) (?P<a>.+)$")),
-    ("children", (rf"^(?:{_Q} )?(?:{_BE} )?(?:are )?(?:the )?(?:direct )?{_ITEMS} (?:of|in|under|for|",
-                 r"belonging to|beneath|inside) (?P<a>.+)$")),
-    ("children", (rf"^{_Q} (?:{_BE} )?(?:in|under|inside|beneath) (?P<a>.+)$",)),
-    ("children", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?{_UNDER} (?:under|beneath|below|inside|",
-                  r"within|in|to) (?P<a>.+)$")),
-    ("children", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?P<a>.+?) (?:made of|broken into|",
-                  r"broken down into|",
-                 r"contain|contains|include|includes|consist of|consists of)$")),
-    ("children", (r"^(?:the )?(?:breakdown|break-down|decomposition) of (?P<a>.+)$",)),
-    ("parent", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:a )?part of$",)),
-    ("parent", (rf"^(?:{_Q} )?{_PARENT_TYPE}(?: {_BE})? (?P<a>.+?)",
-               r" (?:belong to|belongs to|part of|under|in|come from|comes from|",
-               r"(?:roll|rolls) up (?:to|into|under)|",
-               rf"{_UNDER} (?:under|in|below))$")),
-    ("parent", (rf"^(?:{_Q} |where )?(?:{_BE} )?(?P<a>.+?) (?:(?:roll|rolls) up (?:to|into|under)|",
-                rf"{_UNDER}(?: under| in)?)$")),
-    ("references", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:reference|references|link to|links to|",
-                   r"point to|points to|mention|mentions|cite|cites)$")),
-    ("references", (r"^(?:the )?(?:links|references|outgoing links) (?:of|from|in) (?P<a>.+)$",)),
-    ("backlinks", (rf"^(?:{_Q} )?(?:{_ITEMS} )?(?:{_BE} )?(?:that |which )?(?:reference|references|",
-                  r"link to|links to|point to|points to|mention|mentions|cite|cites|linking to|",
-                  r"referencing|mentioning) (?P<a>.+)$")),
-    ("backlinks", (r"^(?:the )?backlinks? (?:of|to|for) (?P<a>.+)$",)),
-    ("related", (rf"^(?:{_Q} )?(?:{_BE} )?(?P<a>.+?) (?:relate|relates|related|linked|connected|associated|tied) ",
-                 r"(?:to|with)$")),
-    ("related", (rf"^(?:{_Q} )?(?:{_ITEMS} |everything |anything |all )?(?:{_BE} )?",
-                 r"(?:related|relating|linked|connected|associated|tied) ",
-                r"(?:to|with) (?P<a>.+)$")),
-    ("related", (rf"^(?:{_Q} )?(?:{_BE} )?(?:relates?|links?) (?:to|with) (?P<a>.+)$",)),
-    ("related", (r"^(?:the )?related (?:items|work|tasks|documents|docs) (?:of|for|to) (?P<a>.+)$",)),
-)
-_COMPILED = tuple((name, re.compile("".join(parts), re.IGNORECASE)) for name, parts in _PATTERNS)
-
-RELATIONS = tuple(dict.fromkeys(name for name, _ in _PATTERNS))
+# "X: what blocks it?": the question about the pronoun, asked of what precedes the colon
+_ASIDE = re.compile(r"^(?P<a>.+):\s+(?P<q>[^:]+)$")
+_IT = re.compile(r"\b(?:it|this|this one|that one)\b", re.IGNORECASE)
+# "X: blockers", "X - children": the separator read as a space
+_SEPARATOR = re.compile(r"^(?P<a>\S*\d\S*?)\s*(?::|\s[-\u2013\u2014])\s+")
 
 _TRAILING_TYPE = re.compile(
     r"^(?P<a>.+?)\s+(?P<t>epic|feature|user story|userstory|story|task|bug|adr|decision)$",
     re.IGNORECASE)
 _LEADING_TYPE = re.compile(
     r"^(?P<t>epic|feature|user story|userstory|story|task|bug)\s+(?P<a>.+)$", re.IGNORECASE)
-# "is it blocked" names nothing to anchor on
-_PRONOUNS = frozenset(("it", "this", "that", "they", "them", "these", "those", "he", "she"))
+# "is it blocked" names nothing to anchor on, nor does "what blocks *of text* are indexed"
+_PRONOUNS = frozenset(("it", "this", "that", "they", "them", "these", "those", "he", "she", "here",
+                       "there"))
+_NOT_ANCHOR = re.compile(r"^(?:of|in|on|at|to|from|with|for|by|about|into|and|or|but|if|when|"
+                         r"is|are|was|were|be|been)\b", re.IGNORECASE)
 _ARTICLE = re.compile(r"^(?:the|a|an|this|that|our)\s+", re.IGNORECASE)
 _PUNCT = re.compile(r"[\s?!.,;:'\"`]+$")
 
@@ -204,15 +128,30 @@ class RelationQuery:
 def parse_relation(text: str) -> RelationQuery | None:
     """The relation and anchor ``text`` asks about, or None when it is no relation question."""
     cleaned = _CONTRACTION.sub(r"\1 is", " ".join(_PUNCT.sub("", text.strip()).split()))
-    for relation, pattern in _COMPILED:
-        match = pattern.match(cleaned)
-        if match:
+    unled = LEAD.sub("", cleaned, count=1)
+    for wording in dict.fromkeys((cleaned, unled, _SEPARATOR.sub(r"\g<a> ", unled, count=1),
+                                  _about_it(cleaned))):
+        for relation, pattern in COMPILED:
+            match = pattern.match(wording)
+            if match is None:
+                continue
             anchor, hint = _anchor(match.group("a"))
+            if _NOT_ANCHOR.match(anchor):   # the relation word in another sense: "blocks of text"
+                return None
             if anchor and anchor.lower() not in _PRONOUNS:
                 asked = _target_type(match.group("t") if "t" in pattern.groupindex
-                                     else cleaned[:match.start("a")])
+                                     else wording[:match.start("a")])
                 return RelationQuery(relation, anchor, hint, asked)
     return None
+
+
+def _about_it(text: str) -> str:
+    """"X: what blocks it" as "what blocks X"; any other text as it is."""
+    aside = _ASIDE.match(text)
+    if aside is None:
+        return text
+    question, named = _IT.subn(lambda _: aside.group("a"), aside.group("q"), count=1)
+    return question if named else text
 
 
 _ASKED_TYPE = re.compile(r"\b(epic|feature|user ?stor(?:y|ies)|stor(?:y|ies)|task|bug|adr|"
