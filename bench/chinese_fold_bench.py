@@ -16,7 +16,9 @@ identity (which is what lore did before it folded), in the same run:
    index derives one for (each document's title and body, each chunk's title,
    headings and text), best of ``--repeat`` passes, CPU-bound and in-process.
 3. upgrade: opening a kano index written without folding (schema 3), which
-   re-derives the CJK column of the documents with CJK text (once per index).
+   re-derives the CJK column of the documents with CJK text (once per index);
+   with ``--old-index DIR``, also a copy of that schema 3 index folder (a
+   SciFact eval index, say: no CJK, so the cost of reading it all once).
 4. query: keyword search at limit 10, each side on its own index (folded
    queries on the folded index, unfolded on the unfolded one), interleaved;
    p50 milliseconds per kind of query: Traditional Chinese (the corpus's
@@ -157,6 +159,25 @@ def upgrade_seconds(root: Path, scratch: Path, settings: Settings) -> float:
     return time.perf_counter() - start
 
 
+def migrate_copy_seconds(index_dir: Path, scratch: Path) -> tuple[int, float]:
+    """(documents, seconds) to bring a copy of a schema 3 catalog to the current schema."""
+    copy = scratch / "old-copy"
+    copy.mkdir()
+    for name in (CATALOG_FILE, f"{CATALOG_FILE}-wal"):
+        if (index_dir / name).exists():
+            shutil.copy2(index_dir / name, copy / name)
+    conn = lore.store.connection.connect(copy / CATALOG_FILE)
+    try:
+        if lore.store.migrations.schema_version(conn) != 3:
+            raise SystemExit(f"{index_dir} is not a schema 3 index")
+        (documents,) = conn.execute("SELECT count(*) FROM documents").fetchone()
+        start = time.perf_counter()
+        lore.store.migrations.migrate(conn)
+        return int(documents), time.perf_counter() - start
+    finally:
+        conn.close()
+
+
 def query_ms(root: Path, scratch: Path, repeat: int,
              settings: Settings) -> dict[tuple[bool, str], list[float]]:
     """Keyword search times, (folded, kind of query) -> per-query milliseconds."""
@@ -208,6 +229,8 @@ def main() -> int:
     parser.add_argument("--root", type=Path, help="an extracted kano backlog (default: extract)")
     parser.add_argument("--corpus", type=Path, default=KANO, help="the kano tarball")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each measurement")
+    parser.add_argument("--old-index", type=Path,
+                        help="a schema 3 index folder to time the upgrade of (copied first)")
     parser.add_argument("--copies", type=int, default=300,
                         help="copies of the Chinese file in the Chinese-heavy folder")
     args = parser.parse_args()
@@ -233,6 +256,9 @@ def main() -> int:
                   f"{column[False]:9.3f} ms   ratio {column[True] / column[False]:.3f}")
         upgrade = upgrade_seconds(root, scratch, settings)
         print(f"upgrade a schema 3 kano index (once): {upgrade:.3f} s")
+        if args.old_index is not None:
+            documents, seconds = migrate_copy_seconds(args.old_index, scratch)
+            print(f"upgrade a copy of {args.old_index} ({documents} documents): {seconds:.3f} s")
         times = query_ms(root, scratch, args.repeat, settings)
         for kind in QUERIES:
             print(ratio_line(f"query p50, {kind}", times[(True, kind)], times[(False, kind)],

@@ -9,7 +9,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lore.search.fts import STOPWORDS, build_exclusion, build_match, proximity_pairs, quote_fts
+from lore.search.fts import (
+    STOPWORDS,
+    build_exclusion,
+    build_match,
+    exclusion_terms,
+    match_terms,
+    proximity_pairs,
+    quote_fts,
+)
 from lore.search.query import parse_query
 from lore.store.migrations import migrate
 
@@ -130,3 +138,11 @@ def test_prefixes_and_cjk_runs_break_the_chain() -> None:
     assert proximity_pairs(parse_query("検索 engine speed", ())) == ['"engine speed"']
     assert proximity_pairs(parse_query("single", ())) == []
     assert proximity_pairs(parse_query('say "hi""', ())) == []
+
+
+def test_chinese_terms_are_folded_as_the_index_is() -> None:
+    parsed = parse_query('溫柔提醒 補 "批次檢查" -嚴格 lore', ())
+    assert match_terms(parsed) == ['"温柔 柔提 提醒"', '"补"*', '"lore"', '"批次 次检 检查"']
+    assert exclusion_terms(parsed) == ['"严格"']
+    # a phrase mixing scripts is matched as typed, in the body column
+    assert match_terms(parse_query('"lore 重構"', ())) == ['"lore 重構"']

@@ -172,6 +172,8 @@ _FORMS_FOLDER = {
                                     "title": "Milestone 1 beta"},
     "items/ABC-TSK-0360_gate.md": {"id": "ABC-TSK-0360", "type": "Task", "title": "Release gate",
                                    "parent": "ABC-EPIC-0016"},
+    "items/ABC-TSK-0370_phase.md": {"id": "ABC-TSK-0370", "type": "Task", "title": "Phase 9 rollout",
+                                    "links": {"blocked_by": ["ABC-TSK-0349"]}},
     "decisions/ADR-0004_sqlite.md": {"id": "ADR-0004", "type": "ADR", "title": "Use SQLite"},
 }
 _BODY = ("The top 10 results of the python 3 migration follow the ADR process; "
@@ -258,6 +260,15 @@ def test_an_ambiguous_anchor_answers_for_every_item_it_names(forms_index: Index,
     assert {h.doc_id for h in hits[:2]} == {"ABC-FTR-0002", "XYZ-TSK-0003"}
     (notice,) = [n for n in hits.notices if "ambiguous" in n]
     assert "ABC-EPIC-0001" in notice and "XYZ-EPIC-0001" in notice and "children" in notice
+
+
+def test_a_number_no_item_has_anchors_nothing(forms_index: Index) -> None:
+    """No task is numbered 9: "what blocks task 9" is an ordinary search, not an answer
+    for the task whose title holds a 9."""
+    hits = forms_index.search("what blocks task 9", mode="keyword", explain=True)
+    assert _anchors(hits) == {}
+    assert forms_index.search("what blocks Phase 9 rollout", mode="keyword", explain=True)[0] \
+        .doc_id == "ABC-TSK-0349"   # the title itself still anchors
 
 
 @pytest.mark.parametrize("query", ["top 10 results", "python 3 migration", "ADR process",

@@ -201,9 +201,11 @@ def _by_title(docs: Collection[DocRef], text: str, type_hint: str | None,
               is_hub: Callable[[int], bool]) -> list[DocRef]:
     """The documents whose titles match ``text``, closest first (see the module docstring)."""
     wanted = _words(text)
-    if not wanted or (len(wanted) == 1 and type_hint is None):
+    if not wanted or (len(wanted) == 1 and type_hint is None) or text.lstrip("#").isdigit():
         # one word ("items related to embeddings") is a topic, not a title: a
-        # search, unless a type word makes it a reference ("the Roadmap epic")
+        # search, unless a type word makes it a reference ("the Roadmap epic");
+        # a number ("epic 9") is an id the id lookup did not find, never the
+        # "9" in a title ("Milestone 0.9")
         return []
     scored: list[tuple[bool, float, str, DocRef]] = []
     for doc in docs:
