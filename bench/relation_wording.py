@@ -455,9 +455,131 @@ TEMPLATES_E: dict[str, tuple[tuple[str, str], ...]] = {
         ("of", "relations of {a}"),
     ),
 }
-SETS = {"a": TEMPLATES, "b": TEMPLATES_B, "c": TEMPLATES_C, "d": TEMPLATES_D, "e": TEMPLATES_E}
+# A sixth set, written by someone who had not read the recogniser, in the voices of
+# different people: terse search-box fragments, chatty requests, British and American
+# spellings, singular and plural, ids and titles. Measured once on main before any change.
+TEMPLATES_F: dict[str, tuple[tuple[str, str], ...]] = {
+    "blocked_by": (
+        ("terse", "blockers {a}"), ("terse", "deps {a}"), ("postfix", "{a} prereqs"),
+        ("postfix", "{a}: blockers?"), ("question", "what's {a} waiting on?"),
+        ("question", "what is {a} dependent on?"), ("question", "what needs to be done before {a}?"),
+        ("question", "what has to finish before {a} can start"),
+        ("question", "which tickets block {a}?"), ("question", "what's stopping {a}"),
+        ("question", "what stands in the way of {a}?"), ("of", "prerequisites of {a}"),
+        ("of", "blocking items for {a}"), ("of", "upstream dependencies of {a}"),
+        ("chatty", "hey, can you tell me which tasks are blocking {a}?"),
+        ("chatty", "could you list everything that blocks {a}, please"),
+        ("chatty", "I want to start {a}, what do I need to finish first?"),
+        ("typed", "{t} {a} - what blocks it"), ("title", "what is blocking the {title} {t}?"),
+        ("title", "{title} dependencies"),
+    ),
+    "blocks": (
+        ("question", "what is {a} a prerequisite for?"), ("question", "what's dependent on {a}"),
+        ("question", "what does {a} unblock?"), ("question", "what is held up by {a}"),
+        ("question", "which tickets are blocked on {a}"), ("question", "who depends on {a}?"),
+        ("question", "what can't start until {a} is done?"),
+        ("postfix", "{a} unblocks what"), ("postfix", "{a} dependants"),
+        ("of", "items depending on {a}"), ("of", "dependants of {a}"),
+        ("terse", "downstream of {a}"), ("question", "what's downstream from {a}"),
+        ("imperative", "list everything that needs {a}"),
+        ("chatty", "hey, can you tell me which tasks are waiting on {a}?"),
+        ("chatty", "if {a} slips, what else gets stuck?"),
+        ("title", "what does {title} unblock?"), ("title", "what depends on {title}?"),
+    ),
+    "children": (
+        ("question", "what's under {a}?"), ("of", "sub-items of {a}"), ("postfix", "{a} sub-tasks"),
+        ("terse", "subitems {a}"), ("terse", "children {a}"),
+        ("question", "what are the tasks in {a}?"), ("of", "tasks under {a}"),
+        ("question", "which items roll up to {a}?"), ("question", "what rolls up into {a}"),
+        ("question", "what does {a} break down into"),
+        ("question", "what work is underneath {a}?"), ("of", "child tickets of {a}"),
+        ("postfix", "{a} child tickets"), ("imperative", "show the sub-items under {a}"),
+        ("of", "everything beneath {a}"), ("chatty", "can you list what's in {a} for me?"),
+        ("chatty", "what work items sit under {a}, roughly?"),
+        ("title", "tasks under {title}"), ("title", "what's in the {title} {t}?"),
+        ("title", "{title} subtasks"),
+    ),
+    "parent": (
+        ("of", "parent ticket of {a}"), ("postfix", "{a} parent ticket"),
+        ("question", "what's the parent of {a}?"), ("question", "which item does {a} sit under?"),
+        ("question", "what does {a} roll up to?"), ("question", "where does {a} belong?"),
+        ("postfix", "{a} belongs under what"), ("question", "who is {a}'s parent?"),
+        ("terse", "parent {a}"), ("question", "what's one level above {a}"),
+        ("question", "which ticket owns {a}?"), ("of", "the item {a} is nested under"),
+        ("chatty", "quick one: what's the parent item for {a}?"),
+        ("title", "what is the parent of {title}?"), ("title", "{title} parent ticket"),
+    ),
+    "ancestors": (
+        ("of", "all ancestors of {a}"), ("of", "full parent chain for {a}"),
+        ("postfix", "{a} ancestry"), ("imperative", "trace {a} up to the top"),
+        ("of", "path from {a} to the root"), ("question", "what is {a} ultimately part of?"),
+        ("of", "everything above {a}"), ("terse", "breadcrumb for {a}"),
+        ("postfix", "{a} upward hierarchy"), ("of", "parents and grandparents of {a}"),
+        ("chatty", "can you show me the chain of parents above {a}?"),
+        ("title", "ancestors of {title}"),
+    ),
+    "siblings": (
+        ("terse", "siblings {a}"), ("question", "what else shares a parent with {a}?"),
+        ("of", "other items under {a}'s parent"), ("postfix", "{a} sister tasks"),
+        ("of", "other children of {a}'s parent"), ("of", "items at the same level as {a}"),
+        ("of", "tasks with the same parent as {a}"), ("of", "fellow subtasks of {a}"),
+        ("possessive", "{a}'s sibling tickets"),
+        ("chatty", "could you show me the other tasks that share {a}'s parent?"),
+        ("title", "siblings of {title}"), ("title", "what else sits beside {title}?"),
+    ),
+    "implements": (
+        ("question", "which tasks implement {a}?"), ("question", "who implemented {a}"),
+        ("of", "implementation of {a}"), ("postfix", "{a} implementation"),
+        ("of", "work items implementing {a}"), ("question", "what was built for {a}"),
+        ("question", "what work realises {a}"), ("question", "what work realizes {a}"),
+        ("question", "where is {a} implemented?"), ("of", "tickets that implement {a}"),
+        ("of", "items that apply {a}"), ("postfix", "{a} implemented in"),
+        ("chatty", "hey, which tasks actually carry out {a}?"),
+        ("title", "what implements the {title} decision?"),
+        ("title", "implementations of {title}"),
+    ),
+    "decisions": (
+        ("question", "which ADR covers {a}?"), ("of", "linked ADR for {a}"),
+        ("postfix", "{a} linked ADRs"), ("of", "ADR for {a}"),
+        ("of", "architecture decisions for {a}"),
+        ("question", "which architecture decision records relate to {a}"),
+        ("of", "design decisions behind {a}"), ("question", "what was decided for {a}?"),
+        ("question", "what decision governs {a}"), ("question", "which ADRs is {a} based on?"),
+        ("terse", "relevant ADRs {a}"), ("terse", "adrs {a}"),
+        ("chatty", "can you find the ADRs that apply to {a}?"),
+        ("title", "which ADR covers {title}?"), ("title", "decisions behind the {title} {t}"),
+    ),
+    "references": (
+        ("question", "what does {a} point to?"), ("terse", "outbound links {a}"),
+        ("of", "links in {a}"), ("question", "what is referenced by {a}?"),
+        ("question", "what does {a} cite"), ("postfix", "{a} refs"),
+        ("of", "items {a} refers to"), ("postfix", "{a} links out to what"),
+        ("question", "where does {a} link"),
+        ("chatty", "can you show me everything {a} links to?"),
+        ("title", "what does {title} reference?"),
+    ),
+    "backlinks": (
+        ("of", "inbound links to {a}"), ("terse", "incoming links {a}"),
+        ("question", "who references {a}?"), ("question", "where is {a} mentioned?"),
+        ("question", "what mentions {a}"), ("of", "documents that cite {a}"),
+        ("postfix", "{a} incoming links"), ("of", "back-links to {a}"),
+        ("of", "pages linking to {a}"), ("question", "what refers to {a}?"),
+        ("chatty", "is {a} referenced anywhere?"), ("title", "where is {title} referenced?"),
+    ),
+    "related": (
+        ("terse", "related to {a}"), ("question", "anything related to {a}?"),
+        ("question", "what's connected to {a}"), ("postfix", "{a} connections"),
+        ("terse", "linked items {a}"), ("of", "items linked with {a}"),
+        ("question", "what is associated with {a}?"), ("postfix", "{a} neighbours"),
+        ("postfix", "{a} neighbors"), ("of", "everything connected to {a}"),
+        ("terse", "see also for {a}"), ("chatty", "show me all the stuff related to {a}"),
+        ("title", "what's connected to {title}?"), ("title", "{title} related items"),
+    ),
+}
+SETS = {"a": TEMPLATES, "b": TEMPLATES_B, "c": TEMPLATES_C, "d": TEMPLATES_D, "e": TEMPLATES_E,
+        "f": TEMPLATES_F}
 FAMILIES = ("question", "of", "possessive", "postfix", "imperative", "typed", "title",
-            "lowercase")
+            "terse", "chatty", "lowercase")
 # answers that may include body links: the front-matter links need only be among them
 CONTAINS = frozenset(("references", "backlinks"))
 TYPE_WORD = {"Epic": "epic", "Feature": "feature", "UserStory": "story", "Task": "task",
@@ -493,7 +615,7 @@ def main() -> int:
     parser.add_argument("--anchors", type=int, default=4,
                         help="anchors per relation (default 4)")
     parser.add_argument("--set", dest="which", choices=[*SETS, "all"], default="all",
-                        help="template set: a, b (written later, as a check), c, d, e (written "
+                        help="template set: a, b (written later, as a check), c, d, e, f (written "
                              "later still, each measured once before changes), all")
     parser.add_argument("--mode", default=None, help="search mode (default: the settings')")
     parser.add_argument("--json", type=Path, help="also write every case and outcome here")
