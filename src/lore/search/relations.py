@@ -89,7 +89,10 @@ TYPE_WORDS = {
 # Contractions read as their words, so "what's holding up X" is "what is holding up X".
 _CONTRACTION = re.compile(r"\b(what|who|which|where|that|it|there)'s\b", re.IGNORECASE)
 # "X: what blocks it?": the question about the pronoun, asked of what precedes the colon
-_ASIDE = re.compile(r"^(?P<a>.+):\s+(?P<q>[^:]+)$")
+_ASIDE = re.compile(r"^(?P<a>.+)(?::|\s[-\u2013\u2014])\s+(?P<q>[^:]+)$")
+# "hey, ...", "quick one: ...", "..., please": the courtesies around a question
+_COURTESY = re.compile(r"^(?:(?:hey|hi|hello|ok|okay|so|quick one|quick question)\b[,:!]?\s+)+|"
+                       r",?\s+please$", re.IGNORECASE)
 _IT = re.compile(r"\b(?:it|this|this one|that one)\b", re.IGNORECASE)
 # "X: blockers", "X - children": the separator read as a space
 _SEPARATOR = re.compile(r"^(?P<a>\S*\d\S*?)\s*(?::|\s[-\u2013\u2014])\s+")
@@ -131,6 +134,7 @@ class RelationQuery:
 def parse_relation(text: str) -> RelationQuery | None:
     """The relation and anchor ``text`` asks about, or None when it is no relation question."""
     cleaned = _CONTRACTION.sub(r"\1 is", " ".join(_PUNCT.sub("", text.strip()).split()))
+    cleaned = _COURTESY.sub("", cleaned)
     unled = LEAD.sub("", cleaned, count=1)
     for wording in dict.fromkeys((cleaned, unled, _SEPARATOR.sub(r"\g<a> ", unled, count=1),
                                   _about_it(cleaned))):
