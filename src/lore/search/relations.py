@@ -14,51 +14,67 @@ relation        asked as                                               edges
 blocked_by      what blocks X, blockers of X, what does X depend on,   blocked_by
                 what is holding up X, what must be done before X,
                 upstream of X, X's blockers, X blockers, X blocked by
-                what, X depends on, is X blocked by anything
+                what, X depends on, is X blocked by anything,
+                blockers X, upstream dependencies of X, what
+                stands in the way of X
 blocks          what does X block, items blocked by X, what depends    blocks
                 on X, what is X holding up, what does X unblock,
                 downstream of X, X's dependents, X blocks what, X is
-                a blocker for what
+                a blocker for what, what is dependent on X,
+                everything that needs X
 children        children / subtasks / stories / items of X, what is    child
                 under X, which tasks sit under X, X's subtasks,
                 X children, X subtasks, break down X, which items
-                have X as their parent
+                have X as their parent, children X, child tickets
+                of X, what rolls up into X, what is underneath X,
+                what does X break down into
 parent          parent of X, epic / feature / story of X, which epic   parent (to
                 does X roll up to, X's parent feature, X parent, X is  the type
                 part of what, what is X a child of, which parent does  named)
-                X have, what is directly above X
+                X have, what is directly above X, parent X, parent
+                ticket of X, X belongs under what, which ticket
+                owns X
 ancestors       parent chain / ancestors / hierarchy of X, X           parent,
                 ancestors, trace X up to the top, X hierarchy up to    repeated
-                the top
+                the top, breadcrumb for X, X upward hierarchy,
+                what is X ultimately part of
 siblings        siblings of X, items with the same parent as X, X      parent then
-                siblings, other children of X's parent                 child
+                siblings, other children of X's parent, items at       child
+                the same level as X, what else shares a parent with
+                X, fellow subtasks of X, X's sibling tickets
 implements      items implementing ADR X, what is decided by X, what   decides
                 came out of ADR X, X implemented by, X's
                 implementations, items that reference X in their
-                decisions
+                decisions, X implementation, where is X implemented
 decisions       which decisions / ADRs does X follow, ADRs for X,      decision,
                 which decisions came from X, what ADRs govern X,       relates (to
-                X decisions, X ADRs                                    ADRs only)
+                X decisions, X ADRs, adrs X, linked ADR for X, X       ADRs only)
+                linked ADRs, which ADR covers X
 references      what does X reference / link to, links from X,         outgoing
-                X outgoing links, X cites what                         links
+                X outgoing links, X cites what, outbound links X,      links
+                X links out to what, where does X link
 backlinks       what links to / references / mentions X, where is X    backlink
-                referenced, X backlinks, X referenced by
+                referenced, X backlinks, X referenced by, incoming
+                links X, pages linking to X, is X referenced anywhere
 related         items related to X, what relates to X, X related       relates
-                items / tickets, relations of X, see also for X
+                items / tickets, relations of X, see also for X,
+                linked items X, X connections, X neighbours
 ==============  =====================================================  ===========
 
 Every wording may start with an imperative ("list X's subtasks", "show me
 what blocks X": tried again without the lead-in when the whole text reads as
-nothing), end in "?", put a type word before the anchor ("the epic X") and
+nothing) or a courtesy ("hey,", "quick one:", "could you"), end in "?" or
+", please", put a type word before the anchor ("the epic X") and
 write the id in any case. Wordings with the anchor first and no other
-relation word ("X blockers", "X blocks what", "X: children") take only an
+relation word ("X blockers", "X blocks what", "X: children"), and the
+search-box order with the noun first ("blockers X", "parent X"), take only an
 anchor that looks like an id (it holds a digit, maybe after a type word:
 "epic 1 children") or, for the strongest nouns, a title a type word marks
 ("the Inspector Pattern epic subtasks"), because a sentence that merely ends
 in "children" or "links" is an ordinary query; whether the anchor names a
 document is still decided against the catalog, so "python3 children" stays a
 search. "Title: what blocks it?" asks the question of what precedes the
-colon. The word lists and the ordered pattern table are in
+colon (or a dash: "feature X - what blocks it"). The word lists and the ordered pattern table are in
 ``search/relation_patterns.py``. An anchor
 that starts with a preposition ("what blocks *of text* are indexed") means
 the relation word was used in another sense, and the query is no relation
