@@ -154,7 +154,7 @@ def test_wordings_nobody_tuned_for_parse(text: str, relation: str, anchor: str) 
     "relations of power in society", "name the author",
     "hey, how do children inherit settings", "is smoking linked to cancer",
     "is the index mentioned in the guide", "what contains sodium", "parent teacher meeting",
-    "everything that needs a rewrite", "where does this road lead to",
+    "everything that needs a rewrite", "where does this road lead to", "ADR 34", "decision #7",
 ])
 def test_ordinary_queries_with_relation_words_stay_ordinary(text: str) -> None:
     assert parse_relation(text) is None

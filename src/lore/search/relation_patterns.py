@@ -96,8 +96,9 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parent", (rf"^{_OWNER} {_PARENT_TYPE}$",)),
     *((name, (rf"^(?P<a>{_ID}) (?:{nouns}){_WHAT}$",)) for name, nouns in _NOUNS),
     ("parent", (rf"^(?P<a>{_ID}) (?P<t>{_PARENT_NOUN})$",)),
-    # the terse search-box order, the relation noun first: "blockers X", "parent X"
-    *((name, (rf"^(?:{nouns}) (?P<a>{_ID})$",)) for name, nouns in _NOUNS),
+    # the terse search-box order, the relation noun first: "blockers X", "parent X";
+    # "ADR 34", "decision 7" are ids (idmatch), not the decisions of 34
+    *((name, (rf"^(?!(?:adr|decision) #?\d+$)(?:{nouns}) (?P<a>{_ID})$",)) for name, nouns in _NOUNS),
     ("parent", (rf"^(?P<t>{_PARENT_NOUN}) (?P<a>{_ID})$",)),
     ("children", (rf"^(?P<a>{_TYPED}) (?:children|subtasks|sub-tasks|sub tasks|child items)$",)),
     ("blocked_by", (rf"^(?P<a>{_TYPED}) blockers$",)),
