@@ -73,18 +73,27 @@ class FactCache:
         finally:
             self._depth -= 1
 
-    def table(self, conn: sqlite3.Connection, name: str) -> FactTable[Any, Any] | None:
-        """The named table of facts, or None when this read must go to SQLite.
+    def keeps(self, conn: sqlite3.Connection) -> bool:
+        """Whether this read may use (and store) facts: inside a checked snapshot
+        in which this connection wrote nothing (its own uncommitted rows are not
+        in the facts)."""
+        return self._depth > 0 and self._state is not None and conn.total_changes == self._state[1]
 
-        None outside a checked snapshot and after this connection wrote
-        inside it (its own uncommitted rows are not in the facts).
-        """
-        if self._depth <= 0 or self._state is None or conn.total_changes != self._state[1]:
+    def table(self, conn: sqlite3.Connection, name: str) -> FactTable[Any, Any] | None:
+        """The named table of facts, or None when this read must go to SQLite (``keeps``)."""
+        if not self.keeps(conn):
             return None
         table = self._tables.get(name)
         if table is None or (name == "terms" and len(table.rows) > MAX_TERMS):
             table = self._tables[name] = FactTable()
         return table
+
+
+def catalog_fact(cache: FactCache, conn: sqlite3.Connection, name: str,
+                 build: Callable[[], V]) -> V:
+    """``build()``, a fact of the whole catalog, kept while the read may use facts."""
+    fact: V = cached(cache, conn, "catalog:" + name, [0], lambda _: {0: build()})[0]
+    return fact
 
 
 def cached(cache: FactCache, conn: sqlite3.Connection, name: str, keys: Collection[K],

@@ -23,8 +23,9 @@ from lore.store import bm25, keyword_memory, lookups
 from lore.store.base import Restriction
 from lore.store.bm25 import DocFilter
 from lore.store.bm25_memory import KeywordCopy, read_fingerprint
-from lore.store.fact_cache import FactCache, cached
+from lore.store.fact_cache import FactCache, cached, catalog_fact
 from lore.store.filter_sql import fts_match, restriction_sql
+from lore.store.id_names import IdNames
 from lore.store.keyword_memory import KeywordMemory
 
 
@@ -185,7 +186,17 @@ class KeywordReadsMixin:
     def id_matches(self, candidate: str, *, form: str, restriction: Restriction | None,
                    prefer: Sequence[int]) -> list[tuple[int, str]]:
         """(chunk id, doc id) of the documents ``candidate`` names in ``form``
-        (``lore.store.lookups.ID_FORMS``)."""
+        (``lore.store.lookups.ID_FORMS``).
+
+        Inside a read snapshot a candidate that cannot match (most id-shaped
+        words in prose) is answered from the catalog state's ``IdNames``
+        without SQL; one that may match runs the form's SQL as always.
+        """
+        if self._facts.keeps(self._conn):
+            names = catalog_fact(self._facts, self._conn, "id_names",
+                                 lambda: IdNames.build(lookups.id_names(self._conn)))
+            if not names.may_match(candidate, form):
+                return []
         doc_filter = restriction_sql(restriction) if restriction is not None else None
         return lookups.find_ids(self._conn, candidate, form, doc_filter=doc_filter,
                                 prefer=prefer)

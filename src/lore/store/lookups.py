@@ -11,8 +11,10 @@ Ids, in the forms people type (``lore.search.idmatch`` decides which to try):
 - ``uid_prefix``: the first 8+ characters of a uid;
 - ``stem``: the file name without extension, or the path.
 
-The suffix and prefix forms scan ``documents`` with ``LIKE`` (case-insensitive
-for ASCII, as ids are); they run only when the exact form found nothing.
+The suffix, prefix and stem forms scan ``documents`` with ``LIKE``
+(case-insensitive for ASCII, as ids are); they run only when the exact form
+found nothing, and, inside a read snapshot, only when ``lore.store.id_names``
+(built from ``id_names`` once per catalog state) says the candidate may match.
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ def find_ids(conn: sqlite3.Connection, candidate: str, form: str, *,
     rows = conn.execute(lookup_sql(form, doc_filter),
                         (main, escaped, json.dumps([int(i) for i in prefer]), *extra))
     return [(int(chunk), str(doc_id)) for chunk, doc_id in rows if chunk is not None]
+
+
+def id_names(conn: sqlite3.Connection) -> list[tuple[str | None, str | None, str]]:
+    """Every document's (doc id, uid, path): what the id forms compare against."""
+    return [(doc_id, uid, str(path)) for doc_id, uid, path in
+            conn.execute("SELECT doc_id, uid, path FROM documents")]
 
 
 def field_keys(conn: sqlite3.Connection) -> list[str]:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from lore.store.base import DocumentIdentity, FirstChunk, HitRow, Restriction
-from lore.store.fact_cache import FactCache, cached
+from lore.store.fact_cache import FactCache, cached, catalog_fact
 from lore.store.filter_sql import restriction_sql
 
 T = TypeVar("T")
@@ -153,9 +153,7 @@ class SearchReadsMixin:
 
     def catalog_fact(self, name: str, build: Callable[[], T]) -> T:
         """``build()``, kept in the fact cache while the catalog state stands."""
-        fact: T = cached(self._facts, self._conn, "catalog:" + name, [0],
-                         lambda _: {0: build()})[0]
-        return fact
+        return catalog_fact(self._facts, self._conn, name, build)
 
     def allowed_chunks(self, restriction: Restriction) -> list[tuple[int, int]]:
         """(chunk id, document id) of every chunk of the allowed documents, by chunk id."""
