@@ -12,7 +12,9 @@ in-memory keyword copy built, one untimed warm-up query), then times
 alternate, ``--rounds`` times each, so load drifts hit both alike. Printed per
 mode: p50 / p95 ms of each group and each revision, the ratio, the load
 average, and whether every query's ranking (paths and scores) is identical
-between the revisions. Warm: process, model session, open index, keyword copy.
+between the revisions; first, how long this tree's id filter
+(``lore.store.id_names``, built once per catalog state) takes to build from
+the index. Warm: process, model session, open index, keyword copy.
 
     PYTHONPATH=src LORE_HOME=~/.lore python bench/id_lookup_bench.py --work-dir /tmp/sf --before main
 """
@@ -92,6 +94,24 @@ def run_child(src: Path, args: argparse.Namespace, mode: str, out: Path) -> dict
     return dict(json.loads(out.read_text()))
 
 
+def filter_build(index_dir: Path) -> str:
+    """How long this tree's ``IdNames`` (built once per catalog state) takes to build."""
+    from lore.store import lookups
+    from lore.store.catalog import Catalog
+    from lore.store.id_names import IdNames
+
+    catalog = Catalog.open(index_dir, create=False)
+    try:
+        start = time.perf_counter()
+        rows = lookups.id_names(catalog.conn)
+        names = IdNames.build(rows)
+        spent = (time.perf_counter() - start) * 1000
+    finally:
+        catalog.close()
+    return (f"built from {len(rows)} documents in {spent:.1f} ms ({len(names.stems)} stems, "
+            f"{len(names.suffixes)} id tails), once per catalog state")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work-dir", type=Path, required=True,
@@ -118,6 +138,7 @@ def main() -> None:
     print(f"{len(texts)} queries, {len(with_id)} with an id candidate; limit 10, embedding "
           f"cache off, {args.repeat} passes x {args.rounds} rounds per revision; load average "
           f"{os.getloadavg()[0]:.1f} at start (absolute times depend on it)")
+    print(f"this tree's id filter: {filter_build(args.work_dir / 'index')}")
     with tempfile.TemporaryDirectory(prefix="lore-idbench-") as tmp:
         scratch = Path(tmp)
         trees = {args.before: revision_src(args.before, scratch), "this tree": HERE.parent / "src"}

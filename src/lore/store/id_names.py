@@ -24,7 +24,7 @@ here (fewer documents can only match less).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 
@@ -33,7 +33,21 @@ def _fold(text: str) -> str:
 
 
 def _cuts(text: str, char: str) -> list[int]:
-    return [i for i, c in enumerate(text) if c == char]
+    """Where ``char`` stands in ``text``."""
+    found = []
+    at = text.find(char)
+    while at >= 0:
+        found.append(at)
+        at = text.find(char, at + 1)
+    return found
+
+
+def _folded_pieces(text: str, spans: Iterable[tuple[int, int]]) -> Iterator[str]:
+    """``text[start:end]`` folded, for each span (an ASCII text is folded once: same result)."""
+    if text.isascii():
+        folded = _fold(text)
+        return (folded[start:end] for start, end in spans)
+    return (_fold(text[start:end]) for start, end in spans)
 
 
 @dataclass(frozen=True)
@@ -60,14 +74,16 @@ class IdNames:
         for doc_id, uid, path in rows:
             if doc_id is not None:
                 ids.add(_fold(doc_id))
-                suffixes.update(_fold(doc_id[i + 1:]) for i in _cuts(doc_id, "-"))
+                suffixes.update(_folded_pieces(doc_id, ((i + 1, len(doc_id))
+                                                        for i in _cuts(doc_id, "-"))))
             if uid is not None:
                 ids.add(_fold(uid))
                 uids.add(_fold(uid))
             stems.add(_fold(path))
             dots = _cuts(path, ".")
-            for start in (0, *(i + 1 for i in _cuts(path, "/"))):
-                stems.update(_fold(path[start:end]) for end in dots if end >= start)
+            stems.update(_folded_pieces(path, ((start, end) for start in
+                                               (0, *(i + 1 for i in _cuts(path, "/")))
+                                               for end in dots if end >= start)))
         return cls(frozenset(ids), frozenset(suffixes), tuple(sorted(uids)), frozenset(stems))
 
     def may_match(self, candidate: str, form: str) -> bool:
