@@ -8,6 +8,7 @@ one level further up (a checkout in ``work/main`` or a worktree in
 from __future__ import annotations
 
 import os
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -36,3 +37,16 @@ def extract(tarball: Path, dest: Path) -> None:
             tar.extractall(dest, filter="data")
         else:
             tar.extractall(dest)
+
+
+def revision_src(rev: str, scratch: Path) -> Path:
+    """``rev``'s ``src`` folder (``git archive``), unpacked under ``scratch``: the code a
+    bench runs in a child process beside this tree's, for a before/after in one run."""
+    archive = subprocess.run(["git", "-C", str(_REPO), "archive", rev, "src"], check=True,
+                             capture_output=True).stdout
+    tar_path = scratch / "before.tar"
+    tar_path.write_bytes(archive)
+    tree = scratch / "before"
+    tree.mkdir(exist_ok=True)
+    extract(tar_path, tree)
+    return tree / "src"

@@ -44,7 +44,6 @@ import os
 import re
 import subprocess
 import sys
-import tarfile
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
@@ -53,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _shared import KANO, SCIFACT, extract
+from _shared import KANO, SCIFACT, extract, revision_src
 
 HERE = Path(__file__).resolve().parent
 _ID = re.compile(r"(?P<prefix>(?:[A-Za-z][A-Za-z0-9]*-)*?)(?P<type>[A-Za-z]+)-(?P<num>\d+)")
@@ -279,18 +278,9 @@ def false_positive_counts(index: Any) -> dict[str, list[Any]]:
 
 def run_revision(rev: str, root: Path, scratch: Path) -> dict[str, Any]:
     """The sweep with ``rev``'s ``src``, in a child process (this script, ``--emit``)."""
-    repo = HERE.parent
-    archive = subprocess.run(["git", "-C", str(repo), "archive", rev, "src"], check=True,
-                             capture_output=True).stdout
-    tree = scratch / "before"
-    tree.mkdir()
-    tar_path = scratch / "before.tar"
-    tar_path.write_bytes(archive)
-    with tarfile.open(tar_path) as tar:
-        tar.extractall(tree, filter="data") if hasattr(tarfile, "data_filter") else (
-            tar.extractall(tree))
+    src = revision_src(rev, scratch)
     out = scratch / "before.json"
-    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+    env = {**os.environ, "PYTHONPATH": str(src)}
     subprocess.run([sys.executable, __file__, "--root", str(root), "--emit", str(out)],
                    check=True, env=env)
     return dict(json.loads(out.read_text()))

@@ -27,13 +27,12 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from _shared import SCIFACT
+from _shared import SCIFACT, revision_src
 
 HERE = Path(__file__).resolve().parent
 
@@ -68,21 +67,6 @@ def child(work: Path, mode: str, repeat: int, out: Path, dataset: Path, split: s
                 times[qid].append((time.perf_counter() - start) * 1000)
                 rankings[qid] = [(hit.path, round(float(hit.score), 9)) for hit in hits]
     out.write_text(json.dumps({"times": times, "rankings": rankings}))
-
-
-def revision_src(rev: str, scratch: Path) -> Path:
-    """``rev``'s ``src`` folder, extracted under ``scratch``."""
-    archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", rev, "src"], check=True,
-                             capture_output=True).stdout
-    tar_path = scratch / "before.tar"
-    tar_path.write_bytes(archive)
-    tree = scratch / "before"
-    with tarfile.open(tar_path) as tar:
-        if hasattr(tarfile, "data_filter"):
-            tar.extractall(tree, filter="data")
-        else:
-            tar.extractall(tree)
-    return tree / "src"
 
 
 def run_child(src: Path, args: argparse.Namespace, mode: str, out: Path) -> dict[str, Any]:
