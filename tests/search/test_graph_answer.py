@@ -279,3 +279,21 @@ def test_an_ambiguous_epic_number_answers_for_each_epic(kano_index: Index,
     assert {items[d]["parent"] for d in first} == with_children   # each answered on page one
     (notice,) = [n for n in hits.notices if "ambiguous" in n]
     assert all(i in notice for i in named)
+
+
+def test_a_whole_title_holding_ids_anchors_its_own_document(kano_index: Index,
+                                                            kano_corpus: Path) -> None:
+    """KABSD-BUG-0002 is titled "Add dependency links between FTR-0013 and FTR-0015":
+    asked by that title, the question is about the bug, not about the ids in its title."""
+    items = _items(kano_corpus)
+    bug = items["KABSD-BUG-0002"]
+    assert bug["title"] == "Add dependency links between FTR-0013 and FTR-0015"
+    want = {i for i, fm in items.items()
+            if fm.get("parent") == bug["parent"] and i != "KABSD-BUG-0002"}
+    assert want
+    hits = kano_index.search(f"siblings of {bug['title']}", mode="keyword", explain=True,
+                             limit=50)
+    answered = [h for h in hits if h.explain and "relation" in h.explain
+                and "->" in str(h.explain["relation"]["path"])]
+    assert {str(h.explain["relation"]["anchor"]) for h in answered} == {"KABSD-BUG-0002"}
+    assert {h.doc_id for h in answered} == want

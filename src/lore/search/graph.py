@@ -120,6 +120,10 @@ class LinkResolver:
         """Load every document's identity from the store."""
         return cls(store.document_identities())
 
+    def titled(self, text: str) -> int | None:
+        """The rowid of the document whose whole title is ``text`` (any case), or None."""
+        return self._titles.get(text.strip().lower())
+
     def resolve(self, target: str) -> int | None:
         """The rowid a link target names, or None when nothing matches."""
         found = self.resolve_all(target)
