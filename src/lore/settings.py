@@ -151,6 +151,9 @@ class SearchSettings:
     # (bench/tune_keyword.py): 0 .7371, 0.05 .7394, 0.1 .7399, 0.2 .7394, 0.3 .7380, 0.5
     # .7341; backlog dev set a: no class down, semantic .577 -> .580, decision .925 -> .935.
     proximity_weight: float = field(default=0.1, metadata=_range(0))
+    # A query word that matches no indexed token is also searched as its nearest indexed
+    # word (1 edit for 4-7 letters, 2 for 8+; search/typos.py), with a notice.
+    typo_correction: bool = True
     doctype_boosts: dict[str, float] = field(default_factory=dict)
     # Recency (search/boosts.py): weight * 0.5 ** (age / half-life) from front matter
     # updated/created/date. Off: there is no dated relevance data to choose a default on.

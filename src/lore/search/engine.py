@@ -31,7 +31,7 @@ from lore.errors import QueryError
 from lore.search.boosts import DATE_KEYS, DocumentFacts, boosts_enabled, document_boosts
 from lore.search.calibration import Evidence, calibrated_scores, weak_match
 from lore.search.filters import check_filters
-from lore.search.fts import exclusion_terms, match_terms, proximity_pairs
+from lore.search.fts import exclusion_terms, match_terms, proximity_pairs, quote_fts
 from lore.search.fusion import (
     Fused,
     LegResult,
@@ -56,6 +56,7 @@ from lore.search.shaping import (
     fold_copies,
     hub_penalty,
 )
+from lore.search.typos import corrected_query, find_corrections
 from lore.settings import Settings
 from lore.store.base import HitRow, Restriction, SearchReads
 from lore.types import SearchMode
@@ -96,7 +97,7 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
         raise QueryError("The vector mode needs embeddings, and this index has none usable: "
                          "run `lore index` with embeddings enabled, or use --mode keyword.")
     with store.read_snapshot():
-        plan = plan_query(store, query, filters)
+        plan = plan_query(store, query, filters, correct=settings.search.typo_correction)
         _start_embedding(plan, mode, vector_leg)   # the relation and keyword legs overlap it
         graph = relation_leg(store, plan.parsed.text, plan.restriction)
         decision = settings.search.decision_prior if decision_question(plan.parsed.text) else 0.0
@@ -173,7 +174,11 @@ class Plan:
         restriction: the documents allowed by filters and exclusions, or ``None``.
         listing: whether a query without text lists the filtered documents.
         notes: what ``--explain`` says about the query itself (words kept as text).
-        notices: what the hits' reader must know (a filter value matched to another).
+        notices: what the hits' reader must know (a filter value matched to another, a
+            typo searched as the word it resembles).
+        typos: the typed words that matched nothing and were corrected, as keyword
+            terms: the keyword leg searches them beside ``terms`` (they match nothing
+            there), while coverage and snippets read ``terms`` alone.
     """
 
     parsed: ParsedQuery
@@ -182,11 +187,14 @@ class Plan:
     listing: bool
     notes: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
+    typos: tuple[str, ...] = ()
 
 
 def plan_query(store: SearchReads, query: str,
-               filters: Mapping[str, Sequence[str]] | None) -> Plan:
-    """Parse ``query`` against the store's field keys, merge in ``filters``, check both.
+               filters: Mapping[str, Sequence[str]] | None, *, correct: bool = True) -> Plan:
+    """Parse ``query`` against the store's field keys, merge in ``filters``, check both;
+    with ``correct``, search each bare word that matches nothing as its nearest indexed
+    word too (``lore.search.typos``).
 
     Raises:
         QueryError: a filter key that nothing indexed has, or a value that
@@ -199,9 +207,13 @@ def plan_query(store: SearchReads, query: str,
                             explicit=set(normalize_filters(filters)),
                             colon_words=candidates - known)
     merged = checked.filters
-    return Plan(parsed, match_terms(parsed), restriction(merged, exclusion_terms(parsed)),
-                listing=bool(merged), notes=tuple(checked.notes),
-                notices=tuple(checked.notices))
+    corrections = find_corrections(store, parsed) if correct else []
+    said = tuple(c.notice() for c in corrections)
+    searched = corrected_query(parsed, corrections)
+    return Plan(searched, match_terms(searched), restriction(merged, exclusion_terms(parsed)),
+                listing=bool(merged), notes=(*checked.notes, *said),
+                notices=(*checked.notices, *said),
+                typos=tuple(quote_fts(c.word) for c in corrections))
 
 
 def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: int,
@@ -222,7 +234,7 @@ def run_legs(store: SearchReads, plan: Plan, *, settings: Settings, candidates: 
     _start_embedding(plan, mode, vector_leg)
     legs: list[LegResult] = []
     if plan.terms and mode != "vector":
-        legs.append(keyword_leg(store, plan.terms, limit=candidates,
+        legs.append(keyword_leg(store, [*plan.terms, *plan.typos], limit=candidates,
                                 restriction=plan.restriction,
                                 weights=(s.title_weight, s.heading_weight, s.body_weight),
                                 per_document=per_document, share=s.document_share,

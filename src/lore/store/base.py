@@ -170,6 +170,21 @@ class SearchReads(Protocol):
         """
         ...
 
+    def word_tokens(self, words: Sequence[str]) -> dict[str, str]:
+        """Word -> the one token the keyword index reads it as (stemmed, folded); words
+        read as no token or as several are absent."""
+        ...
+
+    def unmatched_words(self, words: Sequence[str]) -> dict[str, str]:
+        """Word -> its token, for those of ``words`` whose token no document holds (a
+        typo candidate, ``lore.search.typos``); cheap, since every search asks."""
+        ...
+
+    def token_vocabulary(self) -> list[tuple[str, int]]:
+        """Every token of the keyword index with how many documents hold it (read once
+        per catalog state, and only when a query has an unmatched word)."""
+        ...
+
     def field_keys(self) -> list[str]:
         """Every field key of some document, lower-cased, sorted."""
         ...

@@ -40,6 +40,7 @@ from lore.store.records import ChunkRecord, DocumentRecord, document_record
 from lore.store.search_reads import SearchReadsMixin
 from lore.store.shapes import ShapeReadsMixin, refresh_copies, write_shape
 from lore.store.sidecar import SidecarMixin
+from lore.store.vocabulary import VocabularyReadsMixin
 from lore.store.vectors import VectorIndexOptions
 
 if TYPE_CHECKING:
@@ -95,7 +96,8 @@ def document_lookup_sql(key: int | str) -> tuple[str, list[Any]]:
             "doc_id = ?1 COLLATE NOCASE DESC, path LIMIT 1"), [key]
 
 
-class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin, ShapeReadsMixin):
+class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin, ShapeReadsMixin,
+              VocabularyReadsMixin):
     """One open catalog database, the embedded ``lore.store.base.Store``.
 
     Use ``Catalog.open``; close it when done.

@@ -28,13 +28,15 @@ from lore.store.postgres.reads import PgSearchReadsMixin
 from lore.store.postgres.schema import migrate, schema_version
 from lore.store.postgres.shapes import PgShapeReadsMixin
 from lore.store.postgres.vectors import PgVectorRowsMixin
+from lore.store.postgres.vocabulary import PgVocabularyMixin
 from lore.store.records import ChunkRecord, DocumentRecord, document_record
 
 LOCK_WAIT_S = 60.0
 _LOCK_POLL_S = 0.1
 
 
-class PostgresStore(PgSearchReadsMixin, PgShapeReadsMixin, PgVectorRowsMixin):
+class PostgresStore(PgSearchReadsMixin, PgShapeReadsMixin, PgVectorRowsMixin,
+                    PgVocabularyMixin):
     """One root's index in a PostgreSQL database. Use ``PostgresStore.open``; close it."""
 
     read_only = False   # the server decides what this role may write
