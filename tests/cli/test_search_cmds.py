@@ -347,3 +347,12 @@ def test_text_shows_copies_relations_and_weak_matches(kano_index: Index) -> None
     assert "relation blocked_by: KABSD-TSK-0083 -blocked_by-> KABSD-TSK-0082" in relation.stdout
     weak = invoke("search", "zzqx flurble", *where)
     assert "No strong match" in weak.output
+
+
+def test_a_typo_is_searched_and_said_in_json_and_text(root: Path) -> None:
+    data = search_envelope(root, "embeding cahce")    # "embeding" reads as "embed": no typo
+    assert data["notices"] == ['Searched "cache" for "cahce".']
+    assert data["hits"][0]["path"] == "tasks/KABSD-TSK-0001_cache.md"
+    assert data["weak_match"] is False
+    text = invoke("search", "embeding cahce", "--root", str(root))
+    assert 'Searched "cache" for "cahce".' in text.output

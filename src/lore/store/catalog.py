@@ -40,8 +40,8 @@ from lore.store.records import ChunkRecord, DocumentRecord, document_record
 from lore.store.search_reads import SearchReadsMixin
 from lore.store.shapes import ShapeReadsMixin, refresh_copies, write_shape
 from lore.store.sidecar import SidecarMixin
-from lore.store.vocabulary import VocabularyReadsMixin
 from lore.store.vectors import VectorIndexOptions
+from lore.store.vocabulary import VocabularyReadsMixin
 
 if TYPE_CHECKING:
     from typing_extensions import Self
