@@ -71,7 +71,7 @@ def _reference_osa(a: str, b: str) -> int:
 _WORDS = st.text(alphabet="abcdé", min_size=3, max_size=8)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(vocabulary=st.lists(_WORDS, min_size=1, max_size=40, unique=True),
        query=st.text(alphabet="abcdéx", min_size=1, max_size=9), edits=st.sampled_from([1, 2]))
 def test_index_finds_exactly_the_tokens_within_reach(vocabulary: list[str], query: str,

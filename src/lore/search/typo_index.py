@@ -5,14 +5,11 @@ here. The index is a symmetric-delete dictionary (SymSpell's idea) cut to one
 delete: every token and every string made by deleting one of its characters
 maps to the tokens it came from. Deleting at most one character on each side
 finds every token within distance 1 of a query token. Distance 2 is reached
-from the query side instead: each single edit of the query token (delete,
-transpose, substitute or insert a character of the vocabulary's alphabet) is
-looked up the same way. That finds every token within distance 2 as well (the
-first edit of a two-edit path is among the query's edits, and the rest is one
-edit away, which the one-delete keys find), while the index stays a few
-entries per token: building SciFact's 20 k tokens with two deletes each took
-0.9 s against 0.1 s with one; the query side costs a few thousand dictionary
-lookups, a few milliseconds.
+from the query side instead (``_probes``: double deletes, and single edits
+with the vocabulary's alphabet, some less one character), so the index stays
+a few entries per token: building SciFact's 20 k tokens with two deletes each
+took 0.9 s against 0.1 s with one; the query side costs a few thousand
+dictionary lookups, a few milliseconds.
 
 Distances are optimal string alignment (Damerau-Levenshtein where a
 transposed pair is not edited again): a typo is one slip (a missed, doubled,
@@ -53,16 +50,37 @@ def _deletes(text: str) -> Iterator[str]:
     return (text[:i] + text[i + 1:] for i in range(len(text)))
 
 
-def _edits(text: str, alphabet: str) -> Iterator[str]:
-    """Every string one edit from ``text``: deletes, transposes, substitutions, inserts."""
-    yield from _deletes(text)
-    for i in range(len(text) - 1):
-        yield text[:i] + text[i + 1] + text[i] + text[i + 2:]
+def _probes(text: str, alphabet: str, max_edits: int) -> set[str]:
+    """The keys to look up for every token within ``max_edits`` (1 or 2) of ``text``.
+
+    The index holds each token and its one-character deletes. One edit: ``text``
+    and its deletes meet a token's keys whatever the edit was. Two edits, case
+    by case (ins: a character the token has and ``text`` lacks; del: the other
+    way; sub; tr: a swapped pair): del+del, del+ins, del+sub and del+tr meet at
+    ``text``'s double deletes; ins+ins, ins+sub and ins+tr at one insertion,
+    substitution or swap of ``text`` (that leaves the token less one
+    character); sub+tr and tr+tr at a swap of ``text`` less one character; and
+    sub+sub at one substitution with a later character deleted, which also
+    covers the pair in the other order. About n * n * |alphabet| / 2 keys, a
+    quarter of "every edit, then every delete of it".
+    """
+    deletes = set(_deletes(text))
+    probes = {text, *deletes}
+    if max_edits < 2:
+        return probes
+    swaps = {text[:i] + text[i + 1] + text[i] + text[i + 2:] for i in range(len(text) - 1)}
+    for edited in (*deletes, *swaps):
+        probes.update(_deletes(edited))
+    probes.update(swaps)
     for i in range(len(text) + 1):
+        head, tail = text[:i], text[i:]
         for char in alphabet:
-            yield text[:i] + char + text[i:]
+            probes.add(head + char + tail)                      # an insertion
             if i < len(text) and char != text[i]:
-                yield text[:i] + char + text[i + 1:]
+                changed = head + char + text[i + 1:]            # a substitution
+                probes.add(changed)
+                probes.update(changed[:j] + changed[j + 1:] for j in range(i + 1, len(text)))
+    return probes
 
 
 @dataclass(frozen=True)
@@ -107,12 +125,8 @@ class TermIndex:
         by document count (the more common spelling), then alphabetically."""
         if max_edits < 1:
             return []
-        probes = {token, *_deletes(token)}
-        if max_edits >= 2:
-            for edit in set(_edits(token, self.alphabet)):
-                probes.add(edit)
-                probes.update(_deletes(edit))
-        near = {found for probe in probes for found in self.keys.get(probe, ())}
+        near = {found for probe in _probes(token, self.alphabet, min(max_edits, 2))
+                for found in self.keys.get(probe, ())}
         near.discard(token)
         found = [Candidate(t, d, self.documents[t]) for t in near
                  if (d := osa_distance(token, t, max_edits)) <= max_edits]

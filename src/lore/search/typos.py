@@ -49,7 +49,7 @@ CANDIDATES_TRIED = 5     # nearest tokens whose spelling is checked, per word
 FACT = "typo_vocabulary"
 # Whether the vector leg embeds the corrected words instead of the typed ones; chosen on
 # the typo bench (bench/typo_bench.py, docs/decisions/typo-tolerance.md).
-EMBED_CORRECTED = True
+EMBED_CORRECTED = False
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,8 @@ class Correction:
 
 
 def max_edits(word: str) -> int:
-    """How many edits away from ``word`` a correction may be (0: never corrected)."""
+    """How many edits away from ``word`` (an index token, or a typed word) a correction
+    may be (0: never corrected)."""
     if len(word) < MIN_LETTERS:
         return 0
     return 1 if len(word) < TWO_EDITS_FROM else 2
@@ -93,7 +94,7 @@ def find_corrections(store: SearchReads, parsed: ParsedQuery) -> list[Correction
     index = store.catalog_fact(FACT, lambda: TermIndex.build(store.token_vocabulary()))
     tried: dict[str, list[tuple[str, str]]] = {}
     for word, token in unmatched.items():
-        near = index.nearest(token, max_edits(word))[:CANDIDATES_TRIED]
+        near = index.nearest(token, max_edits(token))[:CANDIDATES_TRIED]
         tried[word] = [(c.token, spelling) for c in near
                        for spelling in _spellings(word.lower(), token, c.token)]
     read = store.word_tokens(sorted({s for pairs in tried.values() for _, s in pairs}))

@@ -17,9 +17,9 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from lore.store.bm25_memory import TABLES, QueryTokenizer, table_tokenizer
+from lore.store.bm25_memory import TABLES, KeywordCopy, QueryTokenizer, table_tokenizer
 from lore.store.fact_cache import FactCache, cached
 
 _INSTANCES = "temp.lore_document_instances"
@@ -46,11 +46,13 @@ class VocabularyReadsMixin:
 
     _conn: sqlite3.Connection
     _facts: FactCache
+    held_keyword_copy: Callable[[], KeywordCopy | None]   # ``KeywordReadsMixin``'s
 
     def word_tokens(self, words: Sequence[str]) -> dict[str, str]:
         """Word -> the one token the keyword index reads it as; words read as no token,
         as several, or as a prefix are absent."""
-        config = table_tokenizer(self._conn)
+        config = cached(self._facts, self._conn, "tokenizer", [0],
+                        lambda _: {0: table_tokenizer(self._conn)}).get(0)
         if config is None:
             return {}
         tokenizer = _tokenizer(config)
@@ -64,12 +66,17 @@ class VocabularyReadsMixin:
     def unmatched_words(self, words: Sequence[str]) -> dict[str, str]:
         """Word -> its token, for the words whose token no document holds.
 
-        Inside a read snapshot each token's answer is kept for the catalog
-        state, so a server asks SQLite about a word once per state.
+        From the in-memory keyword copy when it is current (a server's), else
+        by SQL; inside a read snapshot each token's answer is kept for the
+        catalog state, so SQLite is asked about a word once per state.
         """
         tokens = self.word_tokens(words)
         if not tokens:
             return {}
+        copy = self.held_keyword_copy()
+        if copy is not None:        # a server's copy of the tables: no SQL at all
+            index = copy.documents.term_index
+            return {word: token for word, token in tokens.items() if token not in index}
 
         def fetch(unseen: list[str]) -> dict[str, bool]:
             vocab = _vocab(self._conn, _INSTANCES, "instance")
