@@ -381,7 +381,7 @@ class Index:
         from lore.search.engine import plan_query
         from lore.search.rerank import rerank_hits
 
-        text = plan_query(self._store, query, None).parsed.text
+        text = plan_query(self._store, query, None, correct=False).parsed.text
         reordered, notice = rerank_hits(self._store, reranker, text, hits,
                                         time_budget_s=self.settings.rerank.time_budget_s)
         if notice:
