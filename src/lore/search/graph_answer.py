@@ -261,10 +261,14 @@ def _walk(graph: LinkGraph, start: int, relation: str,
 
 
 def _step(graph: LinkGraph, node: int, kinds: Collection[str]) -> list[int]:
-    """Targets of ``node``'s edges of the given kinds, in path order of the target."""
+    """Targets of ``node``'s edges of the given kinds, in path order of the target, a
+    target reached only over doubtful edges (a shared id's less likely reading) last."""
     docs = graph.resolver.docs
-    targets = {e.target for e in graph.edges(node) if e.kind in kinds}
-    return sorted(targets, key=lambda t: docs[t].path)
+    doubtful: dict[int, bool] = {}
+    for e in graph.edges(node):
+        if e.kind in kinds:
+            doubtful[e.target] = doubtful.get(e.target, True) and e.doubtful
+    return sorted(doubtful, key=lambda t: (doubtful[t], docs[t].path))
 
 
 def _chain(graph: LinkGraph, start: int, label: str) -> list[Answer]:
