@@ -316,3 +316,20 @@ def test_a_shared_adr_id_lists_the_one_linked_to_the_item_first(kano_index: Inde
     named = [docs[a.rowid].path.rsplit("/", 1)[-1] for a in found.answers]
     shared = [name for name in named if name in adrs]
     assert len(shared) == 2 and adrs[shared[0]]
+
+
+@pytest.mark.parametrize("item", ["KABSD-USR-0032", "KABSD-TSK-0244"])
+def test_a_parent_question_lists_the_ancestors_above_after_the_anchor(
+        kano_index: Index, kano_corpus: Path, item: str) -> None:
+    every = _items(kano_corpus)
+    chain, node = [], item
+    while every.get(node, {}).get("parent"):
+        node = every[node]["parent"]
+        chain.append(node)
+    assert len(chain) >= 2
+    hits = kano_index.search(f"parent of {item.lower()}", mode="keyword", explain=True,
+                             limit=len(chain) + 1)
+    assert [h.doc_id for h in hits] == [chain[0], item, *chain[1:]]
+    # each ancestor says how it was reached from the anchor
+    assert hits[2].explain is not None
+    assert hits[2].explain["relation"]["path"].startswith(f"{item} -parent-> {chain[0]}")
