@@ -42,9 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _shared import extract
+from _shared import extract, lore_settings
 
-from lore.config import load_settings
 from lore.eval.metrics import ndcg_at_k
 from lore.index import open_index
 
@@ -193,7 +192,7 @@ def unit_ndcg(ranking: Ranking, judged: Mapping[str, int], units: Mapping[str, s
 
 def lore_runner(root: Path, mode: str) -> Callable[[str, dict[str, list[str]]], Ranking]:
     """A function running one question through lore in ``mode`` (the index is synced once)."""
-    settings = load_settings(root).settings
+    settings = lore_settings(root)
     index = open_index(root, settings=settings)
     index.sync()
 
