@@ -4,7 +4,7 @@ questions with one typo, before and after the correction, and what it costs.
 Each question gets one seeded typo (a deleted, inserted, substituted or two
 swapped characters, chosen by the question's id) in its rarest content word
 (the indexed word of four or more letters that the fewest documents hold;
-ties: the longer). Questions: the backlog sets a, b and c (every class but
+ties: the longer). Questions: every backlog set (``backlog_eval.SETS``; every class but
 ``exact``, whose question is an id) on the kano corpus, and SciFact's *train*
 claims (``qrels/train.tsv``) on a SciFact work dir as ``lore eval`` leaves it
 (``corpus/`` and ``index/``). Columns, keyword and hybrid:
@@ -82,7 +82,7 @@ def main() -> int:
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     if args.kano:
         with opened(args.kano, None) as index:
-            report("backlog a+b+c (non-exact classes)",
+            report(f"backlog sets {'+'.join(SETS)} (non-exact classes)",
                    with_typos(index, backlog_questions(args.kano), args.max_queries,
                               args.seed), index)
     if args.scifact_work:
@@ -105,7 +105,7 @@ def opened(root: Path, index_dir: Path | None) -> Index:
 
 
 def backlog_questions(root: Path) -> list[Question]:
-    """Sets a, b and c without the id class, each scored as ``backlog_eval`` scores it."""
+    """Every backlog set without the id class, each scored as ``backlog_eval`` scores it."""
     parser = argparse.ArgumentParser()
     sets = chosen_sets(parser, argparse.Namespace(questions=None, qrels=None, which="all"))
     units = content_units(root)
