@@ -38,10 +38,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from _shared import SCIFACT
+from _shared import SCIFACT, lore_settings
 from backlog_eval import SETS, Ranking, chosen_sets, content_units, load_qrels, unit_ndcg
 
-from lore.config import load_settings
 from lore.eval.beir import iter_corpus, load_queries
 from lore.eval.beir import load_qrels as load_beir_qrels
 from lore.eval.metrics import ndcg_at_k
@@ -97,9 +96,11 @@ def main() -> int:
     return 0
 
 
-def opened(root: Path, index_dir: Path | None) -> Index:
-    """The folder's index, synced (a no-op on an indexed copy)."""
-    index = open_index(root, settings=load_settings(root).settings, index_dir=index_dir)
+def opened(root: Path, index_dir: Path | None, *, correct: bool = True) -> Index:
+    """The folder's index with the correction on (or off), synced (a no-op on an indexed
+    copy); settings as the CLI loads them, ``search.typo_correction`` fixed."""
+    settings = lore_settings(root, {"search.typo_correction": correct})
+    index = open_index(root, settings=settings, index_dir=index_dir)
     index.sync()
     return index
 
@@ -205,8 +206,7 @@ def ranked(index: Index, text: str, mode: SearchMode, filters: dict[str, list[st
 
 def report(title: str, questions: list[Question], index: Index) -> None:
     """Run every condition and print the tables for one corpus."""
-    before = open_index(index.root, settings=replace(index.settings, search=replace(
-        index.settings.search, typo_correction=False)), index_dir=index.index_dir)
+    before = opened(index.root, index.index_dir, correct=False)
     corrected = sum(1 for q in questions
                     if any(n.startswith("Searched") for n in ranked(index, q.typo, "keyword",
                                                                      q.filters)[1]))
