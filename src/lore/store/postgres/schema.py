@@ -110,6 +110,28 @@ CREATE INDEX lore_chunks_length ON lore_chunks(root_id, token_count);
 CREATE INDEX lore_chunk_terms_document ON lore_chunk_terms(document_id);
 """
 
+# Version 4: every id lookup form an index lookup (lore.store.postgres.ids), where
+# the suffix, uid-prefix and file-stem forms were LIKE scans of a root's documents.
+# An id's tail is a prefix of the reversed id; a uid prefix a text_pattern_ops
+# range whatever the database's collation; a file stem (the text between a '/',
+# or the start, and a later '.') one of the path's stems, an expression GIN index.
+SCHEMA_V4 = """
+CREATE FUNCTION lore_path_stems(path text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT
+PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg(DISTINCT substr(path, s + 1, d - s - 1)), '{}')
+  FROM (SELECT 0 AS s UNION ALL SELECT i FROM generate_series(1, length(path)) i
+        WHERE substr(path, i, 1) = '/') starts,
+       (SELECT i AS d FROM generate_series(1, length(path)) i
+        WHERE substr(path, i, 1) = '.') dots
+  WHERE d > s
+$$;
+CREATE INDEX lore_documents_id_tail
+  ON lore_documents(root_id, reverse(lower(doc_id)) text_pattern_ops);
+CREATE INDEX lore_documents_uid_prefix ON lore_documents(root_id, lower(uid) text_pattern_ops);
+CREATE INDEX lore_documents_path ON lore_documents(root_id, lower(path));
+CREATE INDEX lore_documents_stems ON lore_documents USING gin(lore_path_stems(path));
+"""
+
 Step = str | Callable[[Any], None]
 
 # (version, steps): append only; never edit a step that has shipped.
@@ -118,6 +140,7 @@ MIGRATIONS: list[tuple[int, list[Step]]] = [
     (2, [SCHEMA_V2, reindex_all_terms]),
     # Version 3: the CJK bigrams hold Chinese folded to Simplified (lore.documents.hanfold).
     (3, [reindex_cjk_terms]),
+    (4, [SCHEMA_V4]),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
