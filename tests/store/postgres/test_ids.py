@@ -17,7 +17,11 @@ import pytest
 from conftest import fill_mini, pg_store
 
 from lore.documents.model import Chunk, Document
+from lore.index import Index
+from lore.search.idmatch import id_candidates, lookup
+from lore.search.query import parse_query
 from lore.store.base import Restriction
+from lore.store.catalog import Catalog
 from lore.store.lookups import ID_FORMS
 from lore.store.postgres import PostgresStore, schema
 from lore.store.postgres.connection import connect
@@ -90,17 +94,22 @@ def _scanned(store: PostgresStore, candidate: str, form: str,
     return [(int(cid), str(doc_id)) for cid, doc_id in rows if cid is not None]
 
 
-def _pieces(rows: list[tuple[str, str, str | None]]) -> set[str]:
-    """Every text a form compares, cut from ``rows``, in three cases."""
+def _pieces(rows: list[tuple[str, str, str | None]], *,
+            stem_cases: bool = True) -> set[str]:
+    """Every text a form compares, cut from ``rows``, in three cases (file stems and
+    paths only as written unless ``stem_cases``)."""
     found: set[str] = set()
     for path, doc_id, uid in rows:
-        texts = {path, doc_id, *(uid[:n] for n in (8, 13) if uid)}
-        texts.update(doc_id[i + 1:] for i, c in enumerate(doc_id) if c == "-")
-        starts = [0, *(i + 1 for i, c in enumerate(path) if c == "/")]
-        texts.update(path[s:e] for s in starts for e, c in enumerate(path) if c == "." and e >= s)
+        ids = {doc_id, *(uid[:n] for n in (8, 13) if uid)}
+        ids.update(doc_id[i + 1:] for i, c in enumerate(doc_id) if c == "-")
         if uid:
-            texts.add(f"{doc_id}@{uid[:6]}")
-        found.update(itertools.chain.from_iterable((t, t.lower(), t.upper()) for t in texts))
+            ids.add(f"{doc_id}@{uid[:6]}")
+        starts = [0, *(i + 1 for i, c in enumerate(path) if c == "/")]
+        stems = {path, *(path[s:e] for s in starts for e, c in enumerate(path)
+                         if c == "." and e >= s)}
+        found.update(itertools.chain.from_iterable(
+            (t, t.lower(), t.upper()) for t in (ids | stems if stem_cases else ids)))
+        found.update(stems)
     return found
 
 
@@ -149,7 +158,80 @@ def test_no_form_scans_the_documents(edge_store: PostgresStore) -> None:
 
 
 def _plan(store: PostgresStore, candidate: str, form: str) -> str:
-    match, values = id_condition(candidate, form)
+    match, values = id_condition(candidate, form, store._root_id)
     rows = store._conn.execute(f"EXPLAIN SELECT d.id FROM lore_documents d WHERE d.root_id = %s"
                                f" AND {match}", [store._root_id, *values])
     return "\n".join(str(row[0]) for row in rows)
+
+
+@pytest.fixture
+def fresh_database(pg_url: str) -> Iterator[str]:
+    """The URL of a new, empty database on the test server (dropped afterwards)."""
+    name = f"lore_test_{uuid.uuid4().hex[:12]}"
+    admin = connect(pg_url)
+    try:
+        admin.execute(f"CREATE DATABASE {name}")
+    except Exception as exc:   # a LORE_TEST_PG_URL user may not create databases
+        admin.close()
+        pytest.skip(f"cannot create a database on the test server: {exc}")
+    parts = urlsplit(pg_url)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.close()
+
+
+def test_a_schema_3_database_migrates_and_finds_the_same(fresh_database: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as old_lore:      # lore as it was before the id indexes
+        old_lore.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
+        old_lore.setattr(schema, "LATEST_VERSION", 3)
+        old = PostgresStore.open(fresh_database, "kano")
+        fill_mini(old)
+        _fill(old, EDGE_DOCS)
+        before = {(c, f): _scanned(old, c, f) for c in ("TSK-0002", "README", "ADR-0001_sqlite",
+                                                        "019c18d9", "0350") for f in ID_FORMS}
+        assert schema.schema_version(old._conn) == 3
+        old.close()
+    store = PostgresStore.open(fresh_database, "kano", create=False)
+    try:
+        assert schema.schema_version(store._conn) == schema.LATEST_VERSION
+        indexes = {str(name) for (name,) in store._conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'lore_documents'")}
+        assert {"lore_documents_id_tail", "lore_documents_uid_prefix", "lore_documents_path",
+                "lore_documents_stems"} <= indexes
+        after = {(c, f): store.id_matches(c, form=f, restriction=None, prefer=[])
+                 for c, f in before}
+        assert after == before
+        assert after[("TSK-0002", "suffix")] and after[("ADR-0001_sqlite", "stem")]
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_kano_ids_find_what_the_local_store_finds(kano_index: Index, pg_url: str) -> None:
+    """Each of kano's documents looked up in every form people type (``idmatch.lookup``:
+    forms, zero padding, type words) names the same documents in the same order in
+    both stores. File stems are typed as written: SQLite's ``LIKE`` folds ASCII case,
+    PostgreSQL's never did (``README`` finds ``notes/README.md`` in both, ``readme``
+    there only through the whole path)."""
+    rows = [(i.path, i.doc_id, i.uid) for i in kano_index._store.document_identities()]
+    local, shared = Catalog.memory(), pg_store(pg_url)
+    try:
+        for store in (local, shared):
+            _fill(store, rows)
+        sample = rows[::12]         # every store holds all rows; a twelfth are looked up
+        texts = {t for t in _pieces(sample, stem_cases=False) if t} | {
+            f"{word} {doc_id.split('-')[-1].lstrip('0')}" for _, doc_id, _ in sample
+            for word in ("task", "epic", "adr")}
+        named = 0
+        for text in sorted(texts):
+            for query in id_candidates(parse_query(text, set())):
+                form, found = lookup(local, query, restriction=None)
+                there, found_there = lookup(shared, query, restriction=None)
+                assert (there, [d for _, d in found_there]) == (form, [d for _, d in found]), text
+                named += bool(found)
+        assert named > len(sample) * 4
+    finally:
+        local.close()
+        shared.drop_root()
+        shared.close()

@@ -14,9 +14,10 @@ index answers it, with exactly the documents the scans found:
 - ``uid_prefix`` and ``id_at_uid``'s uid: a prefix range of
   ``lower(uid) text_pattern_ops`` (whatever the database's collation);
 - ``stem``: ``path LIKE '%/' || stem || '.%' OR path LIKE stem || '.%'`` holds
-  exactly when ``stem`` is one of ``lore_path_stems(path)``, every text between
-  a '/' (or the start) and a later '.', a GIN index; the whole path compares
-  through ``lower(path)``'s index;
+  exactly when ``stem`` is one of the generated ``path_stems``, every text
+  between a '/' (or the start) and a later '.' (each after its root's id and
+  ``:``, so a stem every root has finds only this root's), a GIN index; the
+  whole path compares through ``lower(path)``'s index;
 - ``exact``: ``lower(doc_id)`` and ``lower(uid)``, indexed since schema 1.
 
 Case folds through the database's own ``lower()`` on both sides, as before
@@ -36,22 +37,23 @@ _FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "suffix": ("reverse(lower(d.doc_id)) LIKE "
                + _ESCAPED.format("reverse(lower(%s))") + " || '-%%'", ("candidate",)),
     "uid_prefix": ("lower(d.uid) LIKE lower(%s) || '%%'", ("escaped",)),
-    "stem": ("(lower(d.path) = lower(%s) OR lore_path_stems(d.path) @> ARRAY[%s::text])",
-             ("candidate", "candidate")),
+    "stem": ("(lower(d.path) = lower(%s) OR d.path_stems @> ARRAY[%s::text])",
+             ("candidate", "rooted")),
 }
 
 
-def id_condition(candidate: str, form: str) -> tuple[str, list[object]]:
+def id_condition(candidate: str, form: str, root_id: int) -> tuple[str, list[object]]:
     """The condition on ``lore_documents d`` selecting what ``candidate`` names in
     ``form``, and its parameters.
 
-    ``id_at_uid``'s candidate is ``ID@uid-prefix`` (without a uid prefix, its uid
+    ``root_id`` is the root whose documents are looked up (the caller also
+    restricts ``d.root_id``). ``id_at_uid``'s candidate is ``ID@uid-prefix`` (without a uid prefix, its uid
     must start with the whole candidate, as schema 3's lookup had it); the other
     forms take it whole.
     """
     main, _, tail = candidate.partition("@") if form == "id_at_uid" else (candidate, "", "")
     pattern = tail or candidate
-    values = {"candidate": candidate, "main": main,
+    values = {"candidate": candidate, "main": main, "rooted": f"{root_id}:{candidate}",
               "escaped": pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")}
     condition, binds = _FORMS[form]
     return condition, [values[name] for name in binds]

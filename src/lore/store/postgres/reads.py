@@ -112,7 +112,7 @@ class PgSearchReadsMixin:
         pick = ("SELECT (SELECT c.id FROM lore_chunks c WHERE c.document_id = d.id ORDER BY"
                 f" coalesce(array_position(%s::bigint[], c.id), {_NO_RANK}), c.ordinal LIMIT 1),"
                 " d.doc_id FROM lore_documents d WHERE d.root_id = %s AND ")
-        match, values = id_condition(candidate, form)
+        match, values = id_condition(candidate, form, self._root_id)
         rows = self._conn.execute(f"{pick}{match}{where} ORDER BY d.path COLLATE \"C\"",
                                   [[int(i) for i in prefer], self._root_id, *values, *extra])
         return [(int(cid), str(doc_id)) for cid, doc_id in rows if cid is not None]
