@@ -118,6 +118,8 @@ CREATE INDEX lore_chunk_terms_document ON lore_chunk_terms(document_id);
 # column (any writer keeps it, and a plan that filters a root's rows reads it
 # instead of cutting every path) with a GIN index. Each stem is prefixed with the
 # root's id, so a stem every root has ("README") finds one root's documents.
+# Without GIN's pending list (fastupdate): a search would read every entry a
+# sync added since the last vacuum, one by one.
 SCHEMA_V4 = """
 CREATE FUNCTION lore_path_stems(root_id integer, path text) RETURNS text[] LANGUAGE sql
 IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -134,7 +136,8 @@ CREATE INDEX lore_documents_id_tail
   ON lore_documents(root_id, reverse(lower(doc_id)) text_pattern_ops);
 CREATE INDEX lore_documents_uid_prefix ON lore_documents(root_id, lower(uid) text_pattern_ops);
 CREATE INDEX lore_documents_path ON lore_documents(root_id, lower(path));
-CREATE INDEX lore_documents_stems ON lore_documents USING gin(path_stems);
+CREATE INDEX lore_documents_stems ON lore_documents USING gin(path_stems)
+  WITH (fastupdate = off);
 """
 
 Step = str | Callable[[Any], None]
