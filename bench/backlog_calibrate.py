@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _shared import lore_settings
 from backlog_eval import DEFAULT_CORPUS, HERE, extract, load_qrels
 
-from lore.config import load_settings
 from lore.index import open_index
 from lore.search.calibration import WEAK_BELOW, Evidence, weak_match
 
@@ -51,7 +51,7 @@ def main() -> int:
     labels: list[float] = []
     with tempfile.TemporaryDirectory(prefix="lore-backlog-") as scratch:
         root = args.root or extract(args.corpus, Path(scratch))
-        index = open_index(root, settings=load_settings(root).settings)
+        index = open_index(root, settings=lore_settings(root))
         index.sync()
         for q in questions:
             for mode in ("keyword", "vector", "hybrid"):

@@ -15,12 +15,14 @@ ranking gains from a unit only the first time it shows it, and a lore hit
 that lists copies in ``also_at`` stands for all of them (scored by its best
 unseen copy). The ideal ranking holds each unit once.
 
-Three question sets share the corpus: set ``a`` (``questions.jsonl``, the
+Four question sets share the corpus: set ``a`` (``questions.jsonl``, the
 development set every backlog setting is chosen on), set ``b``
 (``questions-b.jsonl``, written later by reading the files only, to check that
 what was tuned on ``a`` generalizes) and set ``c`` (``questions-c.jsonl``,
-written after the fixes set ``b`` led to, to check those in turn). ``--set
-all`` indexes once and prints a table for each.
+written after the fixes set ``b`` led to, to check those in turn) and set
+``d`` (``questions-d.jsonl``, written by someone who had not read lore's search
+code, and measured once before any change made for it). ``--set all`` indexes
+once and prints a table for each.
 
     LORE_HOME=/work/lore-home PYTHONPATH=src python bench/backlog_eval.py
     ... --root /tmp/kano/kano-backlog --json out.json --show-misses semantic
@@ -40,9 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _shared import extract
+from _shared import extract, lore_settings
 
-from lore.config import load_settings
 from lore.eval.metrics import ndcg_at_k
 from lore.index import open_index
 
@@ -51,7 +52,7 @@ DEFAULT_CORPUS = HERE.parents[1] / "shared" / "corpora" / "kano-backlog.tar.gz"
 CLASSES = ("exact", "keyword", "semantic", "decision", "filtered", "graph")
 K = 10
 SETS = {"a": ("questions.jsonl", "qrels.tsv"), "b": ("questions-b.jsonl", "qrels-b.tsv"),
-        "c": ("questions-c.jsonl", "qrels-c.tsv")}
+        "c": ("questions-c.jsonl", "qrels-c.tsv"), "d": ("questions-d.jsonl", "qrels-d.tsv")}
 
 Ranking = list[list[str]]  # each hit: the paths it stands for, best first
 
@@ -63,7 +64,7 @@ def main() -> int:
     parser.add_argument("--root", type=Path, help="an extracted corpus to index in place")
     parser.add_argument("--set", dest="which", choices=[*SETS, "all"], default="a",
                         help="question set: a (development), b (generalization check), "
-                             "c (a check of the fixes made on b), all")
+                             "c (a check of the fixes made on b), d (written blind), all")
     parser.add_argument("--questions", type=Path,
                         help="a questions file of your own (overrides --set; needs --qrels)")
     parser.add_argument("--qrels", type=Path, help="the judgements for --questions")
@@ -191,7 +192,7 @@ def unit_ndcg(ranking: Ranking, judged: Mapping[str, int], units: Mapping[str, s
 
 def lore_runner(root: Path, mode: str) -> Callable[[str, dict[str, list[str]]], Ranking]:
     """A function running one question through lore in ``mode`` (the index is synced once)."""
-    settings = load_settings(root).settings
+    settings = lore_settings(root)
     index = open_index(root, settings=settings)
     index.sync()
 

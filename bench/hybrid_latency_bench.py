@@ -48,7 +48,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import json
 import os
@@ -58,9 +57,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _shared import SCIFACT
+from _shared import SCIFACT, lore_settings
 
-from lore.config import load_settings
 from lore.embed.runner import EmbeddingRunner
 from lore.eval.beir import iter_corpus, load_qrels, load_queries
 from lore.eval.metrics import evaluate, percentile
@@ -166,13 +164,12 @@ def main() -> None:
                              "(FTS5's pass first; rankings checked equal)")
     args = parser.parse_args()
 
-    settings = load_settings(None).settings   # as `lore eval`: defaults < user file < env
+    settings = lore_settings(show=False)   # as `lore eval`: defaults < user file < env
     corpus = build(args.dataset, args.work_dir, settings)
     qrels = load_qrels(args.dataset, args.split)
     queries = load_queries(args.dataset)
     texts = [(q, queries[q]) for q, judged in qrels.items() if any(g > 0 for g in judged.values())][:args.queries]
-    uncached = dataclasses.replace(settings, embed=dataclasses.replace(settings.embed,
-                                                                       cache=False))
+    uncached = lore_settings(fixed={"embed.cache": False})
     clock = StageClock()
     with open_index(corpus.root, settings=uncached, index_dir=args.work_dir / "index") as index:
         index.search(texts[0][1], limit=args.limit, mode="hybrid")   # warm-up, untimed

@@ -47,7 +47,6 @@ import sys
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -167,10 +166,9 @@ def names_them(text: str, doc_ids: set[str], files: int) -> bool:
 
 def bench_settings(root: Path) -> Any:
     """lore's settings as the CLI loads them for ``root``, embedding off (see the docstring)."""
-    from lore.config import load_settings
+    from _shared import lore_settings
 
-    settings = load_settings(root).settings
-    return replace(settings, embed=replace(settings.embed, enabled=False))
+    return lore_settings(root, fixed={"embed.enabled": False})
 
 
 def sweep(root: Path, index_dir: Path) -> dict[str, Any]:

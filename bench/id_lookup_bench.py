@@ -22,7 +22,6 @@ the index. Warm: process, model session, open index, keyword copy.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import subprocess
@@ -48,12 +47,11 @@ def judged_queries(dataset: Path, split: str) -> list[tuple[str, str]]:
 
 def child(work: Path, mode: str, repeat: int, out: Path, dataset: Path, split: str) -> None:
     """Time every query in this process (whichever ``lore`` is on the path); write JSON."""
-    from lore.config import load_settings
+    from _shared import lore_settings
+
     from lore.index import open_index
 
-    settings = load_settings(None).settings
-    uncached = dataclasses.replace(settings, embed=dataclasses.replace(settings.embed,
-                                                                       cache=False))
+    uncached = lore_settings(fixed={"embed.cache": False}, show=False)   # a child process
     texts = judged_queries(dataset, split)
     times: dict[str, list[float]] = {q: [] for q, _ in texts}
     rankings: dict[str, list[tuple[str, float]]] = {}

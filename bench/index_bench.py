@@ -29,9 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from _shared import extract, shared_dir
+from _shared import extract, lore_settings, shared_dir
 
-from lore.config import load_settings
 from lore.documents import chunk_document, load_document
 from lore.documents.sources import SourceFile, walk
 from lore.eval.beir import iter_corpus
@@ -89,7 +88,7 @@ def full_index(root: Path, settings: Settings, index_dir: Path) -> None:
 
 def bench_settings() -> Settings:
     """lore's settings as ``lore eval`` loads them (defaults < user file < ``LORE_*``)."""
-    return load_settings(None).settings
+    return lore_settings()
 
 
 def measure(name: str, root: Path, work: Path, repeat: int, settings: Settings) -> Row:

@@ -43,13 +43,11 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from _shared import KANO, extract
+from _shared import KANO, extract, lore_settings
 
-from lore.config import load_settings
 from lore.index import open_index
 from lore.settings import Settings
 
@@ -128,8 +126,7 @@ def first_index(root: Path, index_dir: Path, settings: Settings) -> dict[str, fl
 
 def bench_settings() -> Settings:
     """lore's settings as ``lore eval`` loads them, with the embedding cache off (cold)."""
-    settings = load_settings(None).settings
-    return replace(settings, embed=replace(settings.embed, cache=False))
+    return lore_settings(fixed={"embed.cache": False})
 
 
 def cold_process(root: Path, index_dir: Path) -> tuple[float, float]:

@@ -34,12 +34,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
+from _shared import lore_settings
 from keyword_vs_bm25 import DATASETS, LIMIT, bm25s_run
 
-from lore.config import load_settings
 from lore.eval.beir import load_qrels, load_queries
 from lore.eval.metrics import evaluate
 from lore.index import open_index
@@ -53,8 +52,7 @@ Terms = Callable[[ParsedQuery], list[str]]
 
 def bench_settings() -> Settings:
     """lore's settings as ``lore eval`` loads them, embedding off (the keyword index is read)."""
-    settings = load_settings(None).settings
-    return replace(settings, embed=replace(settings.embed, enabled=False))
+    return lore_settings(fixed={"embed.enabled": False})
 
 
 def once(parsed: ParsedQuery) -> list[str]:

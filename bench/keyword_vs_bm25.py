@@ -29,13 +29,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
 from pathlib import Path
 
-from _shared import shared_dir
+from _shared import lore_settings, shared_dir
 
 from lore._optional import require
-from lore.config import load_settings
 from lore.eval.beir import iter_corpus, load_qrels, load_queries
 from lore.eval.metrics import Latency, evaluate
 from lore.eval.runner import run_eval
@@ -102,9 +100,8 @@ def main() -> int:
         dataset = Path(name) if Path(name).is_dir() else DATASETS / name
         base_metrics, base_latency = bm25s_run(dataset, args.split)
         modes = ["keyword", "hybrid"] if args.hybrid else ["keyword"]
-        settings = load_settings(None).settings   # as `lore eval`: defaults < user file < env
-        if not args.hybrid:
-            settings = replace(settings, embed=replace(settings.embed, enabled=False))
+        # as `lore eval`: defaults < user file < env; keyword-only unless --hybrid
+        settings = lore_settings(fixed=None if args.hybrid else {"embed.enabled": False})
         report = run_eval(dataset, modes=modes, settings=settings, split=args.split,
                           work_dir=args.work_dir / dataset.name, limit=LIMIT)
         rows.append(f"{dataset.name:<9} {'bm25s':<13} {base_metrics['ndcg@10']:>8.4f} "

@@ -27,9 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _shared import KANO, extract
+from _shared import KANO, extract, lore_settings
 
-from lore.config import load_settings
 from lore.index import open_index
 from lore.search.graph import LinkGraph
 from lore.search.link_evidence import Neighbours
@@ -60,7 +59,7 @@ def run(root: Path, repeat: int) -> None:
     questions = [(q["query"], q.get("filters") or None)
                  for name in SETS for line in (HERE / "backlog" / name).read_text().splitlines()
                  if line for q in [json.loads(line)]]
-    settings = load_settings(root).settings
+    settings = lore_settings(root)
     on = open_index(root, settings=settings)
     on.sync()
     off = open_index(root, settings=dataclasses.replace(settings, search=dataclasses.replace(

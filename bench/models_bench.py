@@ -62,7 +62,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +76,11 @@ PASSAGES = 64
 def settings_for(model: str, precision: str, threads: int) -> Any:
     """lore's settings as ``lore eval`` loads them, with ``model`` as the primary embedder
     at ``precision``, ``threads`` and the bench's window, and the embedding cache off."""
-    from lore.config import load_settings
+    from _shared import lore_settings
 
-    base = load_settings(None).settings
-    primary = replace(base.embed.primary, model=model, precision=precision, threads=threads,
-                      max_tokens=WINDOW)
-    return replace(base, embed=replace(base.embed, primary=primary, cache=False))
+    return lore_settings(fixed={"embed.primary.model": model, "embed.primary.precision": precision,
+                                "embed.primary.threads": threads,
+                                "embed.primary.max_tokens": WINDOW, "embed.cache": False})
 
 
 def speed(settings: Any) -> dict[str, float]:
@@ -188,7 +186,8 @@ def cached_home(model: str, precision: str, caches: list[Path],
     home for the duration, which is how ``backlog_eval.lore_runner`` (lore's
     ordinary settings loading) picks them up.
     """
-    from lore.config import load_settings
+    from _shared import lore_settings
+
     from lore.embed.runner import EmbeddingRunner
     from lore.paths import models_dir
 
@@ -199,7 +198,7 @@ def cached_home(model: str, precision: str, caches: list[Path],
     os.environ.update(env, LORE_HOME=str(home))
     try:
         # Building the runner creates the private cache file with lore's own schema.
-        space = EmbeddingRunner.from_settings(load_settings(home).settings.embed).space.id
+        space = EmbeddingRunner.from_settings(lore_settings(home, show=False).embed).space.id
         db = sqlite3.connect(f"file:{home / 'embed-cache.sqlite'}", uri=True)
         for i, source in enumerate(p for p in caches if p.is_file()):
             db.execute(f"ATTACH ? AS src{i}", (f"file:{source}?mode=ro",))

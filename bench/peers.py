@@ -62,9 +62,8 @@ import time
 import zipfile
 from pathlib import Path
 
-from _shared import SCIFACT
+from _shared import SCIFACT, lore_settings
 
-from lore.config import load_settings
 from lore.eval.beir import iter_corpus, load_qrels, load_queries, slice_dataset
 from lore.eval.metrics import Latency, evaluate
 from lore.eval.runner import run_eval
@@ -174,11 +173,8 @@ def prepare_lore_home(cache: Path, model: Path, precision: str) -> None:
 def bench_settings(precision: str) -> Settings:
     """lore's settings as ``lore eval`` loads them, with the peers' model (``MODEL`` on the
     onnx provider) at ``precision`` as the primary embedder."""
-    settings = load_settings(None).settings
-    primary = dataclasses.replace(settings.embed.primary, provider="onnx", model=MODEL,
-                                  precision=precision)
-    return dataclasses.replace(settings, embed=dataclasses.replace(settings.embed,
-                                                                   primary=primary))
+    return lore_settings(fixed={"embed.primary.provider": "onnx", "embed.primary.model": MODEL,
+                                "embed.primary.precision": precision})
 
 
 def run_lore(dataset: Path, split: str, work: Path, settings: Settings) -> EngineResult:

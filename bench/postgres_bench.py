@@ -16,7 +16,12 @@ embedder is ``--embedder`` (``hashing``, 256 dimensions, by default: no model
 needed; ``onnx`` uses all-MiniLM-L6-v2 from $LORE_HOME). Absolute times on a
 loaded machine drift; compare the two backends within one run.
 
+Settings are lore's as loaded (``LORE_*`` variables and the config file apply,
+``bench/_shared.py``); the store, the embedder and the embedding cache (on) are
+fixed over them for both backends.
+
     PYTHONPATH=src nice -n 5 python bench/postgres_bench.py [--queries 300] [--embedder onnx]
+        [--max-docs N]
 """
 
 from __future__ import annotations
@@ -29,20 +34,24 @@ import time
 import uuid
 from pathlib import Path
 
-from _shared import SCIFACT, pg_server
+from _shared import SCIFACT, lore_settings, pg_server
 
-from lore.eval.beir import iter_corpus, load_qrels, load_queries
+from lore.eval.beir import iter_corpus, load_qrels, load_queries, slice_dataset
 from lore.eval.metrics import evaluate, percentile
 from lore.eval.runner import write_corpus
 from lore.index import Index, open_index
-from lore.settings import EmbedSettings, IndexSettings, ProviderSettings, Settings
+from lore.settings import Settings
 
 
 def settings_for(embedder: str, store: str = "", name: str = "") -> Settings:
-    provider = ProviderSettings(provider="hashing", dimensions=256) if embedder == "hashing" \
-        else ProviderSettings()
-    return Settings(index=IndexSettings(store=store, store_name=name),
-                    embed=EmbedSettings(primary=provider))
+    """lore's settings as loaded, with what the comparison fixes over them: the store
+    (``store`` empty: the local one), the embedder, and the embedding cache on (both
+    stores take every vector from it, so the stores are what is timed)."""
+    provider: dict[str, object] = {"embed.primary.provider": "hashing",
+                                   "embed.primary.dimensions": 256} \
+        if embedder == "hashing" else {"embed.primary.provider": "onnx"}
+    return lore_settings(fixed={"index.store": store, "index.store_name": name,
+                                 "embed.cache": True, **provider})
 
 
 def timed_index(root: Path, settings: Settings, index_dir: Path) -> tuple[Index, float]:
@@ -105,14 +114,19 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--load-seconds", type=float, default=20.0)
+    parser.add_argument("--max-docs", type=int,
+                        help="a slice of SciFact (as `lore eval --max-docs` cuts it), for a quick run")
     args = parser.parse_args()
 
     print("load average at the start: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     with tempfile.TemporaryDirectory(prefix="lore-pg-bench-") as tmp:
         work = Path(tmp)
         url = pg_server(args.url, work)
-        corpus = write_corpus(iter_corpus(SCIFACT), work / "corpus")
         qrels = load_qrels(SCIFACT, "test")
+        docs = iter_corpus(SCIFACT)
+        if args.max_docs:
+            qrels, docs = slice_dataset(SCIFACT, qrels, args.max_docs)
+        corpus = write_corpus(docs, work / "corpus")
         all_queries = load_queries(SCIFACT)
         queries = {q: all_queries[q] for q in sorted(qrels)[:args.queries]}
         local = settings_for(args.embedder)
@@ -148,7 +162,8 @@ def main() -> None:
         pg_index.close()
         rps, errors, synced = concurrent_load(corpus.root, remote, list(queries.values()),
                                               args.clients, args.load_seconds)
-        print(f"{args.clients} clients on postgres while a sync rewrote 300 documents "
+        print(f"{args.clients} clients on postgres while a sync rewrote "
+              f"{min(300, len(corpus.path_to_id))} documents "
               f"({synced:.1f} s): {rps:.1f} requests/s, {errors} errors")
         print("load average at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
 

@@ -17,6 +17,10 @@ What it measures (the corpus is indexed keyword-only into a temp dir first):
 - a cold ``lore search`` process (median of a few runs), against a bare
   ``python -c pass`` start-up.
 
+Settings are loaded as ``lore search --root`` loads them (``LORE_*`` variables,
+the config file and the corpus's ``lore.toml`` apply, ``bench/_shared.py``), with
+embedding off: the measurement is the keyword path.
+
 Usage:
   python bench/query_bench.py
   python bench/query_bench.py --repeat 50 --cold-runs 7
@@ -35,13 +39,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _shared import KANO, extract
+from _shared import KANO, extract, lore_settings
 
 from lore.eval.metrics import percentile
 from lore.index import Index, open_index
 from lore.search.fts import build_match
 from lore.search.query import parse_query
-from lore.settings import EmbedSettings, Settings
+from lore.settings import Settings
 from lore.store.catalog import Catalog
 
 GOAL_P50_MS = 5.0
@@ -120,6 +124,11 @@ def cold_runs(root: Path, index_dir: Path, runs: int) -> tuple[float, float]:
     return median_s(search), median_s(bare)
 
 
+def keyword_settings(root: Path | None) -> Settings:
+    """lore's settings as ``lore search --root`` loads them, with embedding off."""
+    return lore_settings(root, fixed={"embed.enabled": False})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="a folder to index instead of kano")
@@ -131,9 +140,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lore-query-bench-") as tmp:
         root = args.corpus
         if root is None:
-            extract(KANO, tmp)
+            extract(KANO, Path(tmp))
             root = Path(tmp) / "kano-backlog"
-        settings = Settings(embed=EmbedSettings(enabled=False))
+        settings = keyword_settings(root)
         index_dir = Path(tmp) / "index"
         with open_index(root, settings=settings, index_dir=index_dir) as index:
             start = time.perf_counter()

@@ -43,9 +43,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _shared import KANO, SCIFACT, extract
+from _shared import KANO, SCIFACT, extract, lore_settings
 
-from lore.config import load_settings
 from lore.index import open_index
 from lore.search.relations import parse_relation
 
@@ -784,7 +783,7 @@ def build_cases(files: list[tuple[str, dict[str, Any]]], per_relation: int,
 
 def lore_runner(root: Path, mode: str | None) -> Callable[[str], list[Any]]:
     """A function searching the corpus with ``explain`` (the index is synced once)."""
-    settings = load_settings(root).settings
+    settings = lore_settings(root)
     index = open_index(root, settings=settings)
     index.sync()
 

@@ -168,7 +168,8 @@ def load(port: int, root: Path, seconds: float, clients: int, model: str, *,
 
 def embed_overhead(port: int, model: str, batches: int) -> tuple[float, float]:
     """texts/s through /v1/embeddings and in-process, same batches, one after another."""
-    from lore.config import load_settings
+    from _shared import lore_settings
+
     from lore.embed.runner import EmbeddingRunner
 
     texts = [f"{text} #{i}" for i in range(batches) for text in EMBED_TEXTS]
@@ -180,7 +181,7 @@ def embed_overhead(port: int, model: str, batches: int) -> tuple[float, float]:
         assert status == 200
     served = len(texts) / (time.perf_counter() - started)
     os.environ["LORE_EMBED__CACHE"] = "false"
-    runner = EmbeddingRunner.from_settings(load_settings(None).settings.embed)
+    runner = EmbeddingRunner.from_settings(lore_settings().embed)
     runner.embed(groups[0], "document")                 # load the model outside the clock
     started = time.perf_counter()
     for group in groups:

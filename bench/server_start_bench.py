@@ -29,7 +29,6 @@ Usage (the index is built by hybrid_latency_bench.py in the same --work-dir):
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -39,9 +38,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _shared import SCIFACT
+from _shared import SCIFACT, lore_settings
 
-from lore.config import load_settings
 from lore.eval.beir import load_qrels, load_queries
 from lore.eval.metrics import percentile
 from lore.index import Index
@@ -61,9 +59,7 @@ def one_pass(work: Path, name: str, seconds: float, queries: list[str]) -> dict[
             return prepare(self, wait=True) if wait else False
 
         Index.prepare_keyword_search = only_when_waited   # type: ignore[method-assign]
-    settings = load_settings(None).settings
-    settings = dataclasses.replace(settings, embed=dataclasses.replace(settings.embed,
-                                                                       cache=False))
+    settings = lore_settings(fixed={"embed.cache": False}, show=False)   # a child process
     opened = time.perf_counter()
     service = IndexService(work / "corpus", settings, work / "index", readers=2)
     try:

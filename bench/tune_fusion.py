@@ -29,7 +29,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from lore.config import load_settings
+from _shared import lore_settings
+
 from lore.embed.runner import EmbeddingRunner
 from lore.eval.beir import load_qrels, load_queries
 from lore.eval.metrics import evaluate
@@ -66,7 +67,7 @@ def main() -> int:
     qrels = load_qrels(args.dataset, args.split)
     queries = load_queries(args.dataset)
     corpus = args.work_dir / "corpus"
-    settings = load_settings(corpus).settings
+    settings = lore_settings(corpus)
     with Catalog.open(args.work_dir / "index", create=False) as store:
         beir_of = {doc.id: doc.path[len("beir-"):-len(".md")]
                    for doc in store.document_identities()}

@@ -24,9 +24,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from _shared import SCIFACT
+from _shared import SCIFACT, lore_settings
 
-from lore.config import load_settings
 from lore.embed.runner import EmbeddingRunner
 from lore.eval.beir import load_qrels, load_queries
 from lore.eval.metrics import evaluate
@@ -57,7 +56,7 @@ def main() -> int:
 
     qrels = load_qrels(args.dataset, args.split)
     queries = load_queries(args.dataset)
-    settings = load_settings(args.work_dir / "corpus").settings
+    settings = lore_settings(args.work_dir / "corpus")
     s = settings.search
     grid = list(itertools.product(args.title or [s.title_weight],
                                   args.heading or [s.heading_weight],

@@ -106,6 +106,14 @@ def test_search_delegates_to_the_engine(notes: Path, monkeypatch: pytest.MonkeyP
                           "mode": "keyword", "vector_leg": None}]
 
 
+def test_a_search_that_finds_nothing_does_not_call_its_hits_the_nearest(notes: Path) -> None:
+    with open_index(notes, settings=KEYWORD_ONLY) as index:
+        index.sync()
+        result = index.search("zzyzx", mode="keyword")
+    assert list(result) == [] and result.weak_match
+    assert not any("nearest" in notice for notice in result.notices), result.notices
+
+
 def test_search_finds_indexed_text(notes: Path) -> None:
     with open_index(notes, settings=KEYWORD_ONLY) as index:
         index.sync()

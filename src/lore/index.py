@@ -370,7 +370,7 @@ class Index:
 
             with self._store.read_snapshot():
                 hits = expand_hits(self._store, hits, self._link_graph(), self.settings.graph)
-        if found.weak_match:
+        if found.weak_match and hits:   # with no hits at all, the front end says so itself
             notices.append("No strong match: no hit contains most of the query's words or "
                            "comes close in meaning; the hits are the nearest there are.")
         return SearchResult(hits, [*found.notices, *notices], weak_match=found.weak_match)

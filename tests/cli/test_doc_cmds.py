@@ -55,6 +55,7 @@ def test_shared_id_is_ambiguous_and_lists_every_file(root: Path, command: str) -
     assert "ambiguous" in result.output
     assert "decisions/ADR-0004_one.md" in result.output
     assert "decisions/ADR-0004_two.md" in result.output
+    assert f"e.g. `lore {command} decisions/ADR-0004_" in result.output   # the command asked
     by_path = invoke(command, "decisions/ADR-0004_two.md", "--root", str(root), "--json")
     assert by_path.exit_code == 0, by_path.output
 

@@ -345,5 +345,6 @@ def test_text_shows_copies_relations_and_weak_matches(kano_index: Index) -> None
     assert copies.exit_code == 0 and "also at: " in copies.stdout
     relation = invoke("search", "what blocks KABSD-TSK-0083", "--explain", "-n", "2", *where)
     assert "relation blocked_by: KABSD-TSK-0083 -blocked_by-> KABSD-TSK-0082" in relation.stdout
-    weak = invoke("search", "zzqx flurble", *where)
-    assert "No strong match" in weak.output
+    nothing = invoke("search", "zzqx flurble", *where)
+    assert "No matches for 'zzqx flurble'" in nothing.output
+    assert "nearest" not in nothing.output   # no hits are called the nearest there are

@@ -85,7 +85,7 @@ def related(id_or_path: str, root: Path | None, index_dir: Path | None, depth: i
 
 def read_document(id_or_path: str, idx: Reader) -> tuple[DocumentRecord, bool]:
     """The document ``id_or_path`` names, and whether its file is gone (``lore show``)."""
-    record = resolve_document(idx, id_or_path)
+    record = resolve_document(idx, id_or_path, command="show")
     return record, not (idx.root / record.path).is_file()
 
 
@@ -106,7 +106,7 @@ def related_rows(id_or_path: str, idx: Reader, *, depth: int,
     """``lore related``'s rows (as ``--json`` prints them) for the document ``id_or_path`` names."""
     from lore.remote import RemoteIndex
 
-    path = resolve_document(idx, id_or_path).path
+    path = resolve_document(idx, id_or_path, command="related").path
     if isinstance(idx, RemoteIndex):
         return idx.related_rows(path, depth=depth, kinds=list(kinds) or None)
     return [n.to_json() for n in idx.related(path, depth=depth, kinds=list(kinds) or None)]
@@ -128,8 +128,9 @@ def write_related(printer: Printer, id_or_path: str, rows: list[dict[str, Any]],
         printer.console.print(line, no_wrap=True, overflow="ellipsis")
 
 
-def resolve_document(idx: Reader, id_or_path: str) -> DocumentRecord:
-    """The one document ``id_or_path`` names.
+def resolve_document(idx: Reader, id_or_path: str, *, command: str) -> DocumentRecord:
+    """The one document ``id_or_path`` names; an ambiguous id's error suggests ``lore
+    {command}`` with a path.
 
     Raises:
         click.ClickException: no document has it, or several share the id.
@@ -141,7 +142,7 @@ def resolve_document(idx: Reader, id_or_path: str) -> DocumentRecord:
         listing = "\n".join(f"  {path}" for path in paths)
         raise click.ClickException(clean(
             f"{id_or_path!r} is ambiguous: {len(paths)} documents have that id:\n{listing}\n"
-            f"Name one by its path, e.g. `lore show {paths[0]}`."))
+            f"Name one by its path, e.g. `lore {command} {paths[0]}`."))
     record = idx.get(key)
     if record is None:
         raise click.ClickException(clean(
