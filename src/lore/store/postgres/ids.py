@@ -47,9 +47,9 @@ def id_condition(candidate: str, form: str, root_id: int) -> tuple[str, list[obj
     ``form``, and its parameters.
 
     ``root_id`` is the root whose documents are looked up (the caller also
-    restricts ``d.root_id``). ``id_at_uid``'s candidate is ``ID@uid-prefix`` (without a uid prefix, its uid
-    must start with the whole candidate, as schema 3's lookup had it); the other
-    forms take it whole.
+    restricts ``d.root_id``). ``id_at_uid``'s candidate is ``ID@uid-prefix``
+    (without a uid prefix, its uid must start with the whole candidate, as schema
+    3's lookup had it); the other forms take it whole.
     """
     main, _, tail = candidate.partition("@") if form == "id_at_uid" else (candidate, "", "")
     pattern = tail or candidate
