@@ -15,12 +15,14 @@ ranking gains from a unit only the first time it shows it, and a lore hit
 that lists copies in ``also_at`` stands for all of them (scored by its best
 unseen copy). The ideal ranking holds each unit once.
 
-Three question sets share the corpus: set ``a`` (``questions.jsonl``, the
+Four question sets share the corpus: set ``a`` (``questions.jsonl``, the
 development set every backlog setting is chosen on), set ``b``
 (``questions-b.jsonl``, written later by reading the files only, to check that
 what was tuned on ``a`` generalizes) and set ``c`` (``questions-c.jsonl``,
-written after the fixes set ``b`` led to, to check those in turn). ``--set
-all`` indexes once and prints a table for each.
+written after the fixes set ``b`` led to, to check those in turn) and set
+``d`` (``questions-d.jsonl``, written by someone who had not read lore's search
+code, and measured once before any change made for it). ``--set all`` indexes
+once and prints a table for each.
 
     LORE_HOME=/work/lore-home PYTHONPATH=src python bench/backlog_eval.py
     ... --root /tmp/kano/kano-backlog --json out.json --show-misses semantic
@@ -50,7 +52,7 @@ DEFAULT_CORPUS = HERE.parents[1] / "shared" / "corpora" / "kano-backlog.tar.gz"
 CLASSES = ("exact", "keyword", "semantic", "decision", "filtered", "graph")
 K = 10
 SETS = {"a": ("questions.jsonl", "qrels.tsv"), "b": ("questions-b.jsonl", "qrels-b.tsv"),
-        "c": ("questions-c.jsonl", "qrels-c.tsv")}
+        "c": ("questions-c.jsonl", "qrels-c.tsv"), "d": ("questions-d.jsonl", "qrels-d.tsv")}
 
 Ranking = list[list[str]]  # each hit: the paths it stands for, best first
 
@@ -62,7 +64,7 @@ def main() -> int:
     parser.add_argument("--root", type=Path, help="an extracted corpus to index in place")
     parser.add_argument("--set", dest="which", choices=[*SETS, "all"], default="a",
                         help="question set: a (development), b (generalization check), "
-                             "c (a check of the fixes made on b), all")
+                             "c (a check of the fixes made on b), d (written blind), all")
     parser.add_argument("--questions", type=Path,
                         help="a questions file of your own (overrides --set; needs --qrels)")
     parser.add_argument("--qrels", type=Path, help="the judgements for --questions")

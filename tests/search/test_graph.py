@@ -89,3 +89,47 @@ def test_expand_spreads_weighted_decayed_scores(resolver: LinkResolver) -> None:
     assert gained[1].score == pytest.approx((2.0 * 0.5) * 0.5 * 0.5)  # two hops via the feature
     assert 6 not in gained            # zero-weight edge kind
     assert 3 not in gained            # seeds are not returned
+
+
+# Two files claim ADR-0011 (as in kano); the task's link to "ADR-0011" cannot say which.
+SHARED = [
+    (1, "items/FTR-0015_workset.md", "FTR-0015", None, "Workset", "Feature"),
+    (2, "items/TSK-0155_promote.md", "TSK-0155", None, "Promote", "Task"),
+    (3, "decisions/ADR-0011_graph-assisted.md", "ADR-0011", "u-graph", "Graph RAG", "ADR"),
+    (4, "decisions/ADR-0011_workset-split.md", "ADR-0011", "u-work", "Workset split", "ADR"),
+    (5, "items/FTR-0023_graph.md", "FTR-0023", None, "Graph", "Feature"),
+]
+
+
+def _shared_graph(*extra: tuple[int, str, str]) -> LinkGraph:
+    return LinkGraph(LinkResolver(SHARED), [
+        (2, "parent", "FTR-0015"),
+        (2, "decision", "ADR-0011"),
+        (4, "relates", "FTR-0015"),    # the workset ADR names the task's parent
+        (3, "relates", "FTR-0023"),    # the other one names an unrelated feature
+        *extra,
+    ])
+
+
+def _doubtful(g: LinkGraph, source: int) -> dict[tuple[int, str], bool]:
+    return {(e.target, e.kind): e.doubtful for e in g.edges(source)}
+
+
+def test_a_shared_id_link_doubts_the_less_connected_document() -> None:
+    g = _shared_graph()
+    assert _doubtful(g, 2) == {(1, "parent"): False, (3, "decision"): True,
+                               (4, "decision"): False}
+    # the mirrored edge carries the same doubt: ADR 3 is probably not what 2 follows
+    assert _doubtful(g, 3)[(2, "decides")] is True
+    assert _doubtful(g, 4)[(2, "decides")] is False
+
+
+def test_a_shared_id_link_with_nothing_to_go_on_doubts_neither() -> None:
+    g = LinkGraph(LinkResolver(SHARED), [(2, "decision", "ADR-0011")])
+    assert _doubtful(g, 2) == {(3, "decision"): False, (4, "decision"): False}
+
+
+def test_a_certain_link_outweighs_a_doubtful_one() -> None:
+    # the task also names the graph ADR by its uid: that edge is certain
+    g = _shared_graph((2, "decision", "u-graph"))
+    assert _doubtful(g, 2)[(3, "decision")] is False

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from _front_matter import ids as _ids
 from _front_matter import items as _items
 from _front_matter import links as _links
@@ -297,3 +298,38 @@ def test_a_whole_title_holding_ids_anchors_its_own_document(kano_index: Index,
                 and "->" in str(h.explain["relation"]["path"])]
     assert {str(h.explain["relation"]["anchor"]) for h in answered} == {"KABSD-BUG-0002"}
     assert {h.doc_id for h in answered} == want
+
+
+def test_a_shared_adr_id_lists_the_one_linked_to_the_item_first(kano_index: Index,
+                                                                  kano_corpus: Path) -> None:
+    # two files claim ADR-0011; TSK-0155 follows "ADR-0011". The front matter says which
+    # it means: the ADR whose related_items name the task's parent or its blocker.
+    task = _items(kano_corpus)["KABSD-TSK-0155"]
+    near = {task["parent"]} | _links(task, "blocked_by")
+    adrs = {}
+    for path in sorted((kano_corpus / "_kano").rglob("ADR-0011_*.md")):
+        fm = yaml.safe_load(path.read_text(encoding="utf-8").split("\n---", 1)[0][3:])
+        adrs[path.name] = bool(_ids(fm.get("related_items")) & near)
+    assert sorted(adrs.values()) == [False, True]
+    found, _ = _ask(kano_index, "which ADRs does KABSD-TSK-0155 follow")
+    docs = kano_index._link_graph().resolver.docs
+    named = [docs[a.rowid].path.rsplit("/", 1)[-1] for a in found.answers]
+    shared = [name for name in named if name in adrs]
+    assert len(shared) == 2 and adrs[shared[0]]
+
+
+@pytest.mark.parametrize("item", ["KABSD-USR-0032", "KABSD-TSK-0244"])
+def test_a_parent_question_lists_the_ancestors_above_after_the_anchor(
+        kano_index: Index, kano_corpus: Path, item: str) -> None:
+    every = _items(kano_corpus)
+    chain, node = [], item
+    while every.get(node, {}).get("parent"):
+        node = every[node]["parent"]
+        chain.append(node)
+    assert len(chain) >= 2
+    hits = kano_index.search(f"parent of {item.lower()}", mode="keyword", explain=True,
+                             limit=len(chain) + 1)
+    assert [h.doc_id for h in hits] == [chain[0], item, *chain[1:]]
+    # each ancestor says how it was reached from the anchor
+    assert hits[2].explain is not None
+    assert hits[2].explain["relation"]["path"].startswith(f"{item} -parent-> {chain[0]}")

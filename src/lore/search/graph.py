@@ -6,6 +6,14 @@ here, at query time, so a link to a document indexed later still works.
 Every edge is walked in both directions: a child's ``parent`` link is also
 the parent's ``child`` edge, ``blocks`` mirrors ``blocked_by``, and a
 decision reference is the ADR's ``decides`` edge.
+
+A link whose target names several documents (two files claiming ``ADR-0011``)
+reaches all of them, because the text cannot say which it meant; but the
+graph can make a good guess. The document sharing more certain links (links
+that name one document) with the link's writer is the likely one: a task whose
+parent feature is in one ADR-0011's ``related_items`` and nowhere in the
+other's means the first. The others' edges from that link are *doubtful*:
+still walked, listed after the likely one (``graph_answer``).
 """
 
 from __future__ import annotations
@@ -62,11 +70,16 @@ class DocRef:
 
 @dataclass(frozen=True)
 class Edge:
-    """One resolved, typed edge as seen from ``source``."""
+    """One resolved, typed edge as seen from ``source``.
+
+    ``doubtful``: the link behind it named several documents and another of
+    them is more connected to the link's writer (see the module docstring).
+    """
 
     source: int
     target: int
     kind: str
+    doubtful: bool = False
 
 
 @dataclass
@@ -157,18 +170,21 @@ class LinkGraph:
 
     def __init__(self, resolver: LinkResolver, links: Iterable[tuple[int, str, str]]) -> None:
         self.resolver = resolver
-        self._edges: dict[int, list[Edge]] = {}
-        seen: set[tuple[int, int, str]] = set()
-        for source, kind, target in links:
-            for dest in resolver.resolve_all(target):
-                if dest == source:
-                    continue
-                for edge in (Edge(source, dest, kind),
-                             Edge(dest, source, INVERSE.get(kind, kind))):
+        resolved = [(source, kind, [d for d in resolver.resolve_all(target) if d != source])
+                    for source, kind, target in links]
+        sure = _certain_neighbours(resolved)
+        found: dict[tuple[int, int, str], Edge] = {}
+        for source, kind, dests in resolved:
+            doubtful = _less_likely(source, dests, sure)
+            for dest in dests:
+                for edge in (Edge(source, dest, kind, dest in doubtful),
+                             Edge(dest, source, INVERSE.get(kind, kind), dest in doubtful)):
                     marker = (edge.source, edge.target, edge.kind)
-                    if marker not in seen:
-                        seen.add(marker)
-                        self._edges.setdefault(edge.source, []).append(edge)
+                    if marker not in found or found[marker].doubtful > edge.doubtful:
+                        found[marker] = edge   # a certain link outweighs a doubtful one
+        self._edges: dict[int, list[Edge]] = {}
+        for edge in found.values():
+            self._edges.setdefault(edge.source, []).append(edge)
 
     @classmethod
     def from_store(cls, store: SearchReads) -> LinkGraph:
@@ -248,3 +264,31 @@ class LinkGraph:
                     nxt[edge.target] = max(nxt.get(edge.target, 0.0), gain)
             frontier = nxt
         return gained
+
+
+def _certain_neighbours(resolved: Iterable[tuple[int, str, list[int]]]) -> dict[int, set[int]]:
+    """rowid -> the documents it is linked with (either direction) by links naming one document."""
+    sure: dict[int, set[int]] = {}
+    for source, _, dests in resolved:
+        if len(dests) == 1:
+            sure.setdefault(source, set()).add(dests[0])
+            sure.setdefault(dests[0], set()).add(source)
+    return sure
+
+
+def _less_likely(writer: int, dests: list[int], sure: Mapping[int, set[int]]) -> set[int]:
+    """Of the documents one link names, those less connected to its ``writer`` than another.
+
+    Connection: a certain link between the two, then the number of documents
+    both are certainly linked with. Empty for a link naming one document, and
+    when no candidate is connected at all (nothing to go on: all stay equal).
+    """
+    if len(dests) < 2:
+        return set()
+    mine = sure.get(writer, set())
+
+    def connection(dest: int) -> tuple[bool, int]:
+        return dest in mine, len(sure.get(dest, set()) & mine)
+
+    best = max(connection(d) for d in dests)
+    return {d for d in dests if connection(d) < best}

@@ -140,6 +140,27 @@ def answer(graph: LinkGraph, question: RelationQuery, *,
     return GraphAnswer(question.relation, (candidates[0],), ()) if candidates else None
 
 
+def above_parents(graph: LinkGraph, question: RelationQuery,
+                  found: GraphAnswer) -> tuple[Answer, ...]:
+    """The ancestors above the answers of a direct parent question, nearest first.
+
+    "parent of X" is answered by X's parent alone, but the items above it are
+    the context the reader is after (which epic this rolls up to): the graph
+    leg lists them after the anchor, where an ordinary search would otherwise
+    put documents that merely say "parent". Empty for every other question.
+    """
+    if question.relation != "parent" or question.target_type is not None:
+        return ()
+    docs = graph.resolver.docs
+    above: dict[int, Answer] = {}
+    for parent in found.answers:
+        for up in _chain(graph, parent.rowid, docs[parent.rowid].doc_id):
+            if up.rowid != parent.start:
+                above.setdefault(up.rowid, Answer(up.rowid, parent.path + up.path[1:],
+                                                  parent.start))
+    return tuple(above.values())
+
+
 def _answers(graph: LinkGraph, anchor: DocRef, question: RelationQuery,
              is_hub: Callable[[int], bool]) -> tuple[Answer, ...]:
     """What the relation reaches from ``anchor``, in answer order (``_order``)."""
@@ -261,10 +282,14 @@ def _walk(graph: LinkGraph, start: int, relation: str,
 
 
 def _step(graph: LinkGraph, node: int, kinds: Collection[str]) -> list[int]:
-    """Targets of ``node``'s edges of the given kinds, in path order of the target."""
+    """Targets of ``node``'s edges of the given kinds, in path order of the target, a
+    target reached only over doubtful edges (a shared id's less likely reading) last."""
     docs = graph.resolver.docs
-    targets = {e.target for e in graph.edges(node) if e.kind in kinds}
-    return sorted(targets, key=lambda t: docs[t].path)
+    doubtful: dict[int, bool] = {}
+    for e in graph.edges(node):
+        if e.kind in kinds:
+            doubtful[e.target] = doubtful.get(e.target, True) and e.doubtful
+    return sorted(doubtful, key=lambda t: (doubtful[t], docs[t].path))
 
 
 def _chain(graph: LinkGraph, start: int, label: str) -> list[Answer]:

@@ -2,8 +2,9 @@
 
 When the query reads as a relation question (``search/relations.py``) whose
 anchor names a document (``search/graph_answer.py``), this leg lists the
-answers, then the anchor, each represented by its first chunk that passes
-the query's filters. The engine pins the leg above every other (the anchor
+answers, then the anchor (then, for a direct parent question, the ancestors
+above the parent), each represented by its first chunk that passes the
+query's filters. The engine pins the leg above every other (the anchor
 would otherwise take rank 1 through the exact-id pin, which is what made
 "what blocks X" return X), so the rest of the ranking is the normal search
 for the question's words. With no relation, or an anchor that names nothing,
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from lore.search.fusion import LegResult
 from lore.search.graph import LinkGraph
-from lore.search.graph_answer import GraphAnswer, answer
+from lore.search.graph_answer import GraphAnswer, above_parents, answer
 from lore.search.idmatch import ambiguity_note, anchor_label, id_candidates, id_leg
 from lore.search.query import parse_query
 from lore.search.relations import parse_relation
@@ -140,6 +141,7 @@ def graph_leg(text: str, load_graph: Callable[[], LinkGraph], *,
         return GraphLeg(LegResult(GRAPH_LEG, []), found, {}, label)
     walks = [(a.rowid, a.path, a.start) for a in found.answers]
     walks.extend((a.rowid, (a.doc_id,), a.rowid) for a in found.anchors)
+    walks.extend((a.rowid, a.path, a.start) for a in above_parents(graph, question, found))
     chunks = first_chunks([rowid for rowid, _, _ in walks])
     ranked: list[tuple[int, float]] = []
     paths: dict[int, tuple[tuple[str, ...], int]] = {}
