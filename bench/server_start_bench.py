@@ -45,6 +45,7 @@ from lore.eval.metrics import percentile
 from lore.index import Index
 
 PASSES = ("start", "first-search")
+UNCACHED = {"embed.cache": False}   # every query embedded anew
 
 
 def one_pass(work: Path, name: str, seconds: float, queries: list[str]) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def one_pass(work: Path, name: str, seconds: float, queries: list[str]) -> dict[
             return prepare(self, wait=True) if wait else False
 
         Index.prepare_keyword_search = only_when_waited   # type: ignore[method-assign]
-    settings = lore_settings(fixed={"embed.cache": False}, show=False)   # a child process
+    settings = lore_settings(fixed=UNCACHED, show=False)   # the parent printed them
     opened = time.perf_counter()
     service = IndexService(work / "corpus", settings, work / "index", readers=2)
     try:
@@ -121,6 +122,7 @@ def main() -> None:
     if args.one_pass:
         print(json.dumps(one_pass(args.work_dir, args.one_pass, args.seconds, queries)))
         return
+    lore_settings(fixed=UNCACHED)   # prints what the passes run with
     print(f"load average {os.getloadavg()[0]:.1f} at start (absolute times depend on it); "
           f"each pass a fresh process, {args.seconds:.0f} s of hybrid searches, limit 10, "
           "embedding cache off")

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from lore.store.base import DocumentIdentity, FirstChunk, HitRow, Restriction
 from lore.store.postgres.bm25 import ranking
+from lore.store.postgres.ids import id_condition
 from lore.store.postgres.sql import restriction_sql, tsquery_sql
 from lore.store.postgres.writes import CHANGES_KEY
 
@@ -106,26 +107,12 @@ class PgSearchReadsMixin:
     def id_matches(self, candidate: str, *, form: str, restriction: Restriction | None,
                    prefer: Sequence[int]) -> list[tuple[int, str]]:
         """(chunk id, doc id) of the documents ``candidate`` names in ``form``
-        (``lore.store.lookups``)."""
-        main, _, tail = candidate.partition("@") if form == "id_at_uid" else (candidate, "", "")
-        stem = (tail or candidate).replace("\\", "\\\\").replace("%", "\\%").replace(
-            "_", "\\_")
+        (``lore.store.lookups``), by index lookups (``store.postgres.ids``)."""
         where, extra = self._restrict(restriction, "d.id")
         pick = ("SELECT (SELECT c.id FROM lore_chunks c WHERE c.document_id = d.id ORDER BY"
                 f" coalesce(array_position(%s::bigint[], c.id), {_NO_RANK}), c.ordinal LIMIT 1),"
                 " d.doc_id FROM lore_documents d WHERE d.root_id = %s AND ")
-        by_id = "(lower(d.doc_id) = lower(%s) OR lower(d.uid) = lower(%s))"
-        by_stem = ("(lower(d.path) = lower(%s) OR d.path LIKE '%%/' || %s || '.%%'"
-                   " OR d.path LIKE %s || '.%%')")
-        forms: dict[str, tuple[str, list[object]]] = {
-            "exact": (by_id, [candidate, candidate]),
-            "stem": (by_stem, [candidate, stem, stem]),
-            "id_at_uid": ("(lower(d.doc_id) = lower(%s) AND lower(d.uid) LIKE lower(%s) || '%%')",
-                          [main, stem]),
-            "suffix": ("lower(d.doc_id) LIKE '%%-' || lower(%s)", [stem]),
-            "uid_prefix": ("lower(d.uid) LIKE lower(%s) || '%%'", [stem]),
-        }
-        match, values = forms[form]
+        match, values = id_condition(candidate, form, self._root_id)
         rows = self._conn.execute(f"{pick}{match}{where} ORDER BY d.path COLLATE \"C\"",
                                   [[int(i) for i in prefer], self._root_id, *values, *extra])
         return [(int(cid), str(doc_id)) for cid, doc_id in rows if cid is not None]

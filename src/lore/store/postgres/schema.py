@@ -110,6 +110,47 @@ CREATE INDEX lore_chunks_length ON lore_chunks(root_id, token_count);
 CREATE INDEX lore_chunk_terms_document ON lore_chunk_terms(document_id);
 """
 
+# Version 4: every id lookup form an index lookup (lore.store.postgres.ids), where
+# the suffix, uid-prefix and file-stem forms were LIKE scans of a root's documents.
+# An id's tail is a prefix of the reversed id; a uid prefix a text_pattern_ops
+# range whatever the database's collation; a file stem (the text between a '/',
+# or the start, and a later '.') one of the path's stems, a stored generated
+# column (any writer keeps it, and a plan that filters a root's rows reads it
+# instead of cutting every path) with a GIN index; one pass over the path, which
+# costs a sync of 25,000 documents about a second. Each stem is prefixed with the
+# root's id, so a stem every root has ("README") finds one root's documents.
+# Without GIN's pending list (fastupdate): a search would read every entry a
+# sync added since the last vacuum, one by one.
+SCHEMA_V4 = """
+CREATE FUNCTION lore_path_stems(root_id integer, path text) RETURNS text[] LANGUAGE plpgsql
+IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+  stems text[] := '{}';
+  starts integer[] := '{0}';
+  start integer;
+BEGIN
+  FOR at IN 1 .. length(path) LOOP
+    IF substr(path, at, 1) = '.' THEN
+      FOREACH start IN ARRAY starts LOOP
+        stems := stems || (root_id || ':' || substr(path, start + 1, at - start - 1));
+      END LOOP;
+    ELSIF substr(path, at, 1) = '/' THEN
+      starts := starts || at;
+    END IF;
+  END LOOP;
+  RETURN stems;
+END
+$$;
+ALTER TABLE lore_documents ADD COLUMN path_stems text[]
+  GENERATED ALWAYS AS (lore_path_stems(root_id, path)) STORED;
+CREATE INDEX lore_documents_id_tail
+  ON lore_documents(root_id, reverse(lower(doc_id)) text_pattern_ops);
+CREATE INDEX lore_documents_uid_prefix ON lore_documents(root_id, lower(uid) text_pattern_ops);
+CREATE INDEX lore_documents_path ON lore_documents(root_id, lower(path));
+CREATE INDEX lore_documents_stems ON lore_documents USING gin(path_stems)
+  WITH (fastupdate = off);
+"""
+
 Step = str | Callable[[Any], None]
 
 # (version, steps): append only; never edit a step that has shipped.
@@ -118,6 +159,7 @@ MIGRATIONS: list[tuple[int, list[Step]]] = [
     (2, [SCHEMA_V2, reindex_all_terms]),
     # Version 3: the CJK bigrams hold Chinese folded to Simplified (lore.documents.hanfold).
     (3, [reindex_cjk_terms]),
+    (4, [SCHEMA_V4]),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
