@@ -136,3 +136,14 @@ def test_doctor_passes_the_configured_offline_flag_to_providers(
     code, out = run("doctor", "--root", str(tmp_path))
     assert code == 0, out
     assert seen == [True]
+
+
+def test_cache_counts_say_vector_for_one(root: Path) -> None:
+    assert run("embed", "one text", "--root", str(root))[0] == 0
+    known = next(iter(EmbeddingCache().stats().entries))
+    code, out = run("cache", "stats")
+    assert code == 0 and "(1 vector)" in out and "1 vectors" not in out
+    code, out = run("cache", "clear", "--space", "deadbeef")
+    assert code == 1 and f"{known} (1 vector)" in out
+    code, out = run("cache", "clear", "--space", known)
+    assert code == 0 and "removed 1 cached vector (" in out

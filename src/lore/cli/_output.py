@@ -45,6 +45,11 @@ def clean(text: object) -> str:
     return _CONTROLS.sub("", _SEQUENCES.sub("", str(text)))
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 vector``, ``2 vectors``: a count with its noun in the right number (regular plurals)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def echo(text: object = "", *, err: bool = False) -> None:
     """``click.echo`` of ``clean(text)``: the one way commands print plain lines."""
     click.echo(clean(text), err=err)

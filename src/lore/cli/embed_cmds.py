@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lore.cli._common import json_option, load_cli_settings, root_option
-from lore.cli._output import echo, echo_json
+from lore.cli._output import counted, echo, echo_json
 
 if TYPE_CHECKING:
     from lore.embed.base import EmbeddingSpace
@@ -127,7 +127,7 @@ def cache_stats(as_json: bool) -> None:
         echo_json({"path": str(stats.path), "bytes": stats.bytes, "entries": stats.entries})
         return
     echo(f"cache: {stats.path} ({stats.bytes / 1e6:.1f} MB, "
-               f"{stats.total_entries} vectors)")
+               f"{counted(stats.total_entries, 'vector')})")
     for space_id, count in stats.entries.items():
         echo(f"  {space_id}: {count}")
 
@@ -149,13 +149,14 @@ def cache_clear(space_id: str | None) -> None:
     cache = EmbeddingCache()
     known = cache.stats().entries
     if space_id is not None and space_id not in known:
-        listing = ", ".join(f"{space} ({count} vectors)" for space, count in known.items())
+        listing = ", ".join(f"{space} ({counted(count, 'vector')})"
+                            for space, count in known.items())
         raise click.ClickException(
             f"The cache holds no space {space_id!r}; it holds "
             f"{listing or 'no vectors at all'}. `lore cache stats` lists them.")
     removed = cache.clear(space_id)
     scope = f"space {space_id}" if space_id else "all spaces"
-    echo(f"removed {removed} cached vectors ({scope})")
+    echo(f"removed {counted(removed, 'cached vector')} ({scope})")
 
 
 def _members(e: EmbedSettings) -> list[tuple[str, ProviderSettings]]:
