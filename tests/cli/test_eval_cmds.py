@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from lore.cli import main
+from lore.eval.runner import latency_conditions
 
 
 def test_table_output(tiny_beir: Path, tmp_path: Path) -> None:
@@ -22,6 +23,8 @@ def test_table_output(tiny_beir: Path, tmp_path: Path) -> None:
     assert row["mode"] == "keyword" and row["queries"] == "5"
     assert float(row["nDCG@10"]) == 1.0
     assert (tmp_path / "w" / "runs" / "test.keyword.trec").is_file()
+    latency = next(line for line in lines if line.startswith("latency: "))
+    assert "keyword mode (no query embedded)" in latency and "embedded anew" not in latency
 
 
 def test_json_output_and_run_file(tiny_beir: Path, tmp_path: Path) -> None:
@@ -34,6 +37,7 @@ def test_json_output_and_run_file(tiny_beir: Path, tmp_path: Path) -> None:
     keyword = data["modes"]["keyword"]
     assert keyword["queries"] == 5 and keyword["ndcg@10"] == 1.0
     assert keyword["run_file"] == str(run_file)
+    assert "embedded anew" not in data["latency_conditions"]
     assert len(run_file.read_text().splitlines()) >= 5
 
 
@@ -55,3 +59,10 @@ def test_help_has_an_example() -> None:
     result = CliRunner().invoke(main, ["eval", "--help"])
     assert result.exit_code == 0
     assert "lore eval" in result.output and "--mode" in result.output
+
+
+def test_latency_conditions_name_the_modes_that_embed() -> None:
+    both = latency_conditions(["keyword", "vector", "hybrid"])
+    assert "embedded anew in vector and hybrid mode" in both and "model" in both
+    assert "embedded anew in hybrid mode" in latency_conditions(["hybrid"])
+    assert "model" not in latency_conditions(["keyword"])

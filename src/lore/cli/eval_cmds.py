@@ -53,7 +53,7 @@ def eval_command(dataset_dir: Path, modes: tuple[str, ...], split: str, work_dir
       lore eval ~/beir/scifact --mode hybrid --max-docs 500 --json
     """
     from lore.config import load_settings
-    from lore.eval.runner import LATENCY_CONDITIONS, available_modes, run_eval
+    from lore.eval.runner import available_modes, latency_conditions, run_eval
 
     settings = load_settings(None).settings
     with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
@@ -71,7 +71,7 @@ def eval_command(dataset_dir: Path, modes: tuple[str, ...], split: str, work_dir
         cells = "".join(f" {result.scores.mean[key]:>10.4f}" for _, key in _COLUMNS)
         echo(f"{result.mode:<8} {result.scores.queries:>7}{cells}"
                    f" {result.latency.p50_ms:>8.2f} {result.latency.p95_ms:>8.2f}")
-    echo(f"latency: {LATENCY_CONDITIONS}")
+    echo(f"latency: {latency_conditions([r.mode for r in report.results])}")
     for result in report.results:
         if result.run_file:
             echo(f"run file ({result.mode}): {result.run_file}")

@@ -16,11 +16,12 @@ spells. Hits are mapped back to BEIR ids through their path.
 Files are rewritten only when their bytes change, so a second run over the
 same work dir is an incremental no-op sync that re-embeds nothing.
 
-What the latencies include (``LATENCY_CONDITIONS``): every query is embedded
-anew, with the embedding cache off, in every mode, so no mode gets its query
-vectors from an earlier mode or an earlier run; warm are the process, the
-loaded model, the open index (one untimed warm-up query per mode) and its
-in-memory keyword copy (``lore.store.keyword_memory``).
+What the latencies include (``latency_conditions``): in vector and hybrid
+mode every query is embedded anew, with the embedding cache off, so no mode
+gets its query vectors from an earlier mode or an earlier run (keyword mode
+embeds nothing); warm are the process, the loaded model, the open index (one
+untimed warm-up query per mode) and its in-memory keyword copy
+(``lore.store.keyword_memory``).
 """
 
 from __future__ import annotations
@@ -63,9 +64,16 @@ Progress = Callable[[str, int, int | None], None]
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}")
 
-LATENCY_CONDITIONS = ("in-process Index.search per query, embedding cache off (each query "
-                      "embedded anew in every mode); warm: process, model, open index "
-                      "(one untimed warm-up query per mode), its keyword copy in memory")
+
+def latency_conditions(modes: Sequence[str]) -> str:
+    """What the latencies of ``modes`` include: keyword mode embeds nothing, so says so."""
+    embedding = [mode for mode in modes if mode != "keyword"]
+    if not embedding:
+        return ("in-process Index.search per query, keyword mode (no query embedded); warm: "
+                "process, open index (one untimed warm-up query), its keyword copy in memory")
+    return (f"in-process Index.search per query, embedding cache off (each query embedded "
+            f"anew in {' and '.join(embedding)} mode); warm: process, model, open index (one "
+            "untimed warm-up query per mode), its keyword copy in memory")
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,7 @@ class ModeResult:
         mode: keyword, vector or hybrid.
         scores: per-query and mean nDCG@10, Recall@100, MRR@10.
         latency: per-query search latency (the first, warm-up query excluded;
-            conditions in ``LATENCY_CONDITIONS``).
+            conditions in ``latency_conditions``).
         run_file: the TREC run file written, if any.
     """
 
@@ -118,7 +126,7 @@ class EvalReport:
             "files_written": self.files_written,
             "index_seconds": round(self.index_seconds, 3),
             "work_dir": str(self.work_dir) if self.work_dir else None,
-            "latency_conditions": LATENCY_CONDITIONS,
+            "latency_conditions": latency_conditions([r.mode for r in self.results]),
             "modes": {
                 r.mode: {
                     "queries": r.scores.queries,
