@@ -23,7 +23,7 @@ What it measures (goal: hybrid p50 <= 10 ms at limit 10 on a quiet machine):
   time printed) or FTS5 itself (``--keyword-path fts5``: every keyword leg
   asks FTS5, the path a one-shot search takes; ``both``: FTS5's pass, then
   the copy's, in one run, with the ratios and a check that the rankings agree);
-- nDCG@10 of the run, and optionally a fingerprint of every ranking
+- nDCG@10 of the queries run, and optionally a fingerprint of every ranking
   (``--save FILE`` / ``--compare FILE``): a speed change must leave every
   query's documents and scores identical, and ``--compare`` says whether it did.
 
@@ -248,10 +248,14 @@ def report(times: list[dict[str, float]], label: str, paths: dict[str, int], que
 
 def ndcg(rankings: dict[str, list[tuple[str, float]]], path_to_id: dict[str, str],
          qrels: Any) -> float:
-    """nDCG@10 of the rankings, paths turned back into BEIR ids."""
+    """nDCG@10 of the rankings, paths turned back into BEIR ids.
+
+    Averaged over the queries that ran (``--queries N`` runs the first N): a
+    judged query left out would count as a miss.
+    """
     ranked = {q: [path_to_id[path] for path, _ in hits if path in path_to_id]
               for q, hits in rankings.items()}
-    return float(evaluate(ranked, qrels).mean["ndcg@10"])
+    return float(evaluate(ranked, {q: qrels[q] for q in ranked}).mean["ndcg@10"])
 
 
 if __name__ == "__main__":
