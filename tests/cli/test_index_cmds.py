@@ -91,6 +91,14 @@ def test_missing_root_exits_1(tmp_path: Path) -> None:
         assert code == 1 and "does not exist" in out
 
 
+def test_init_of_a_missing_folder_says_to_create_it(tmp_path: Path) -> None:
+    missing = tmp_path / "no such notes"
+    code, out = run("init", str(missing))
+    assert code == 1 and "does not exist" in out
+    assert f"mkdir -p '{missing}'" in out and "lore index" not in out
+    assert not missing.exists()
+
+
 def test_bad_option_is_a_usage_error(notes: Path) -> None:
     assert run("index", str(notes), "--no-such-flag")[0] == 2
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -49,8 +50,14 @@ def init(root_arg: Path | None, root: Path | None, index_dir: Path | None) -> No
       lore init ~/notes
     """
     from lore.config import PROJECT_FILE
+    from lore.errors import ConfigError
 
     folder = pick_root(root_arg, root) or Path.cwd()
+    if not folder.expanduser().exists():
+        # init makes the index, not the folder: the next step is the folder, not `lore index`.
+        where = shlex.quote(str(folder))
+        raise ConfigError(f"The folder {folder} does not exist. Check the path, or create the "
+                          f"folder first: mkdir -p {where} && lore init {where}")
     with open_cli_index(folder, index_dir, create=True) as index:
         config = index.root / PROJECT_FILE
         if config.exists():
