@@ -227,6 +227,27 @@ def test_human_output_fits_the_width_and_strips_markdown(root: Path) -> None:
     assert max(len(line) for line in wide.splitlines()) > 60
 
 
+FOLDED_BODY = ("# Decision\n\nCopies of one decision fold into a single hit; the reader "
+               "still learns every path where the same words live, and which id each has.\n")
+
+
+def test_also_at_names_the_ids_of_folded_copies(root: Path) -> None:
+    copies = {"decisions/ADR-0017_fold.md": "ADR-0017", "decisions/ADR-0021_fold.md": "ADR-0021",
+              "notes/fold.md": ""}
+    for rel in copies:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("---\ntitle: Fold copies\n---\n\n" + FOLDED_BODY)
+    invoke("index", str(root), "-q")
+    result = invoke("search", "fold copies", "--root", str(root), env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    also = next(line for line in result.stdout.splitlines() if "also at:" in line)
+    shown = search_json(root, "fold copies")[0]
+    assert len(shown["also_at"]) == 2 and all(p in copies for p in shown["also_at"])
+    for path in shown["also_at"]:   # JSON keeps paths; the text gives an id where there is one
+        label = f"{copies[path]} ({path})" if copies[path] else path
+        assert label in also.split("also at: ")[1].split(", ")
+
+
 def test_piped_output_defaults_to_100_columns(root: Path) -> None:
     (root / ("x" * 150 + ".md")).write_text("# Long\n\n" + "sidecar words " * 40)
     invoke("index", str(root), "-q")

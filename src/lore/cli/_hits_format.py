@@ -36,11 +36,14 @@ class HitView:
         hit: the search hit.
         stale: the file was deleted since the last sync.
         description: replaces a weak worklog snippet (empty: keep the snippet).
+        also_ids: the doc id of each ``hit.also_at`` path, in order ("" or the
+            path itself: the copy has no id); empty when not looked up.
     """
 
     hit: Hit
     stale: bool = False
     description: str = ""
+    also_ids: tuple[str, ...] = ()
 
 
 def print_hits(console: Console, views: Sequence[HitView], *, explain: bool) -> None:
@@ -80,7 +83,9 @@ def hit_lines(view: HitView, rank: int, *, width: int, marks: bool,
         where.append("  (file deleted since the last `lore index`)", style="bold red")
     lines.append(_fit(where, width))
     if hit.also_at:
-        also = ", ".join(clean(p) for p in hit.also_at)
+        ids = view.also_ids or ("",) * len(hit.also_at)
+        also = ", ".join(_copy_label(path, doc_id)
+                         for path, doc_id in zip(hit.also_at, ids, strict=True))
         lines.append(_fit(Text(f"{INDENT}also at: {also}", style="dim"), width))
     lines += _snippet_lines(view, width=width, marks=marks)
     if explain and hit.explain is not None:
@@ -89,6 +94,11 @@ def hit_lines(view: HitView, rank: int, *, width: int, marks: bool,
         reached = ", ".join(f"{kind} of {clean(source)}" for kind, source in hit.via)
         lines.append(_fit(Text(f"{INDENT}linked: {reached}", style="dim"), width))
     return lines
+
+
+def _copy_label(path: str, doc_id: str) -> str:
+    """``ADR-0017 (decisions/ADR-0017_x.md)`` for a copy with an id, else its path alone."""
+    return clean(path) if doc_id in ("", path) else f"{clean(doc_id)} ({clean(path)})"
 
 
 def _snippet_lines(view: HitView, *, width: int, marks: bool) -> list[Text]:

@@ -102,12 +102,20 @@ def write_answer(answer: SearchAnswer, printer: Printer, *, as_json: bool,
 
 
 def _view(idx: Reader, hit: Hit) -> HitView:
-    """The hit with what the formatter needs: is its file gone, and a better snippet."""
+    """The hit with what the formatter needs: is its file gone, a better snippet, the ids
+    of its folded copies (rare, so looked up one by one)."""
     stale = not (idx.root / hit.path).is_file()
     description = ""
     if is_weak_worklog(hit.chunk.kind, hit.highlights):
         description = _description(idx, hit)
-    return HitView(hit, stale=stale, description=description)
+    also_ids = tuple(_doc_id(idx, path) for path in hit.also_at)
+    return HitView(hit, stale=stale, description=description, also_ids=also_ids)
+
+
+def _doc_id(idx: Reader, path: str) -> str:
+    """The doc id of the document at ``path`` ("" when it is gone)."""
+    record = idx.get(path)
+    return record.doc_id if record is not None else ""
 
 
 def _description(idx: Reader, hit: Hit) -> str:
