@@ -328,20 +328,20 @@ def test_a_filter_value_nothing_resembles_lists_the_known_values(root: Path,
     result = invoke("search", *args, "--root", str(root))
     assert result.exit_code == 1
     assert "'blocked'" in result.output
-    assert "Known values of state: done, proposed." in result.output
+    assert "Known values of state: Done, Proposed." in result.output   # as the files write them
 
 
 @pytest.mark.parametrize(("args", "matched"), [
-    (("--filter", "state=Doen"), "'done'"),                  # one edit
-    (("state:propsed",), "'proposed'"),                      # inline, one edit
-    (("--filter", "type=tasks"), "'task'"),                  # the parser's type spelling
-    (("type:decision", "--filter", "status=accept"), "'adr'"),  # ADR, a word part
+    (("--filter", "state=Doen"), "'Done'"),                  # one edit, shown as written
+    (("state:propsed",), "'Proposed'"),                      # inline, one edit
+    (("--filter", "type=tasks"), "'Task'"),                  # the parser's type spelling
+    (("type:decision", "--filter", "status=accept"), "'ADR'"),  # ADR, a word part
 ])
 def test_a_near_filter_value_is_matched_with_a_notice(root: Path, args: tuple[str, ...],
                                                       matched: str) -> None:
     envelope = search_envelope(root, "cache", *args)
-    expected = {"'done'": ["KABSD-TSK-0001"], "'proposed'": ["KABSD-TSK-0002"], "'task'": ["KABSD-TSK-0001", "KABSD-TSK-0002"],
-                "'adr'": ["ADR-0001"]}[matched]
+    expected = {"'Done'": ["KABSD-TSK-0001"], "'Proposed'": ["KABSD-TSK-0002"], "'Task'": ["KABSD-TSK-0001", "KABSD-TSK-0002"],
+                "'ADR'": ["ADR-0001"]}[matched]
     assert sorted(h["doc_id"] for h in envelope["hits"]) == expected
     assert any(matched in n and n.startswith("No document has") for n in envelope["notices"])
     text = invoke("search", "cache", *args, "--root", str(root))

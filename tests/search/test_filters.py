@@ -12,6 +12,8 @@ from lore.search.filters import check_filters, edit_distance, nearest, plausible
 FIELDS = {"type": ["adr", "bug", "task", "userstory"],
           "state": ["done", "in progress", "inreview", "proposed"],
           "tags": ["cli", "search", "search-engine"]}
+# How the files write some of them (the rest are written as stored).
+WRITTEN = {"userstory": "UserStory", "in progress": "In Progress", "done": "Done"}
 
 
 class Fields:
@@ -25,6 +27,9 @@ class Fields:
 
     def field_values(self, key: str, *, limit: int) -> tuple[list[str], int]:
         return FIELDS[key][:limit], len(FIELDS[key])
+
+    def field_spellings(self, key: str, values: Sequence[str]) -> dict[str, str]:
+        return {v: WRITTEN.get(v, v) for v in values if v in FIELDS.get(key, [])}
 
 
 @pytest.mark.parametrize(("a", "b", "distance"), [
@@ -64,7 +69,7 @@ def test_a_value_nothing_resembles_lists_the_known_values() -> None:
     with pytest.raises(QueryError) as err:
         check_filters(Fields(), {"state": ["blocked"]}, explicit=(), colon_words=())
     assert "'blocked'" in str(err.value)
-    assert "Known values of state: done, in progress, inreview, proposed." in str(err.value)
+    assert "Known values of state: Done, In Progress, inreview, proposed." in str(err.value)
 
 
 @pytest.mark.parametrize(("key", "value", "expected"), [
@@ -93,6 +98,6 @@ def test_an_unknown_value_is_matched_with_a_notice_and_known_values_are_kept() -
     checked = check_filters(Fields(), {"type": ["story", "bug"], "state": ["in-progress"]},
                             explicit={"type"}, colon_words=())
     assert checked.filters == {"type": ["bug", "userstory"], "state": ["in progress"]}
-    assert checked.notices == ["No document has type = 'story'; matched it to 'userstory'.",
+    assert checked.notices == ["No document has type = 'story'; matched it to 'UserStory'.",
                                ("No document has state = 'in-progress'; matched it to "
-                                "'in progress'.")]
+                                "'In Progress'.")]

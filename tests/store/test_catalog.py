@@ -10,7 +10,8 @@ import pytest
 
 from lore.documents.model import Chunk, Document, Link
 from lore.errors import IndexCorruptError, IndexNotFoundError, QueryError
-from lore.store.catalog import CATALOG_FILE, Catalog, flatten_fields
+from lore.store.catalog import CATALOG_FILE, Catalog
+from lore.store.fields import field_spelling, flatten_fields
 from lore.store.filter_sql import chunks_filter_sql, documents_filter_sql
 
 
@@ -208,6 +209,14 @@ def test_flatten_fields_nests_lists_and_skips_none() -> None:
                            "done": True, "points": 3, "ext": {"jira": {"key": "J-9"}}})
     assert rows == [("links.blocks", "a-1"), ("done", "true"), ("points", "3"),
                     ("ext.jira.key", "j-9")]
+
+
+def test_field_spelling_reads_the_value_back_as_written() -> None:
+    metadata = {"Type": "UserStory", "tags": ["CLI", "Search"], "links": {"blocks": ["A-1"]}}
+    assert field_spelling(metadata, "type", "userstory") == "UserStory"
+    assert field_spelling(metadata, "tags", "search") == "Search"
+    assert field_spelling(metadata, "links.blocks", "a-1") == "A-1"
+    assert field_spelling(metadata, "state", "done") == "done"     # not there: as stored
 
 
 def test_meta_round_trip(catalog: Catalog) -> None:

@@ -17,6 +17,9 @@ The same rules hold for ``--filter KEY=VALUE`` and for inline ``key:value``:
 - only a value with nothing plausible is an error that lists the key's values
   (compared case-insensitively, as filters match).
 
+Notices and value lists show known values as the files write them
+(``UserStory``, not the stored ``userstory``), as the web page's facets do.
+
 One exception keeps ordinary text searchable: an inline ``word:rest`` whose
 ``word`` is not a field key and is not one typo away from one (``http://x``,
 ``note:`` in prose) stays text, and the query's notes say so for
@@ -55,6 +58,10 @@ class FieldFacts(Protocol):
 
     def field_values(self, key: str, *, limit: int) -> tuple[list[str], int]:
         """Up to ``limit`` distinct values of ``key``, sorted, and how many there are."""
+        ...
+
+    def field_spellings(self, key: str, values: Sequence[str]) -> dict[str, str]:
+        """Each of ``values`` (lower-cased) as the files write it; unheld ones left out."""
         ...
 
 
@@ -124,15 +131,21 @@ def _matched_values(store: FieldFacts, key: str, values: list[str], missing: lis
     for value in missing:
         found = plausible_values(key, value, known)
         if not found:
-            shown = known[:SHOWN_VALUES]
+            shown = _as_written(store, key, known[:SHOWN_VALUES])
             more = f" … and {total - len(shown)} more" if total > len(shown) else ""
             raise QueryError(f"No document has {key} = {value!r}, and no known value is "
                              f"close to it (values compare case-insensitively). Known "
                              f"values of {key}: {', '.join(shown)}{more}.")
         notices.append(f"No document has {key} = {value!r}; matched it to "
-                       f"{' or '.join(repr(f) for f in found)}.")
+                       f"{' or '.join(repr(f) for f in _as_written(store, key, found))}.")
         matched.extend(f for f in found if f not in matched)
     return matched
+
+
+def _as_written(store: FieldFacts, key: str, values: list[str]) -> list[str]:
+    """``values`` (lower-cased, as stored) as the files write them, for messages."""
+    spelled = store.field_spellings(key, values)
+    return [spelled.get(value, value) for value in values]
 
 
 def plausible_values(key: str, value: str, known: Sequence[str]) -> list[str]:

@@ -197,6 +197,11 @@ class SearchReads(Protocol):
         """Up to ``limit`` distinct values of ``key``, sorted, and how many there are."""
         ...
 
+    def field_spellings(self, key: str, values: Sequence[str]) -> dict[str, str]:
+        """Each of ``values`` of ``key`` (lower-cased, as stored) as the files write it
+        (``userstory`` -> ``UserStory``); values no document holds are left out."""
+        ...
+
     def listing(self, restriction: Restriction, *, limit: int) -> list[int]:
         """The first chunk of each document passing ``restriction``, by path."""
         ...

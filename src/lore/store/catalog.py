@@ -18,7 +18,7 @@ import os
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from lore.paths import CATALOG_FILE
 from lore.store.base import FileState, Filters
 from lore.store.connection import atomic, connect, connect_read_only
 from lore.store.fact_cache import FactCache
+from lore.store.fields import flatten_fields
 from lore.store.filter_sql import chunks_filter_sql
 from lore.store.keyword_memory import shared_memory
 from lore.store.keyword_reads import KeywordReadsMixin
@@ -45,33 +46,6 @@ from lore.store.vocabulary import VocabularyReadsMixin
 
 if TYPE_CHECKING:
     from typing_extensions import Self
-
-
-def flatten_fields(metadata: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    """Flatten front matter into lower-cased (key, value) rows for filtering.
-
-    Nested keys join with dots (``links.blocks``), each list item becomes its
-    own row, ``None`` and empty lists produce nothing, booleans read
-    ``true``/``false``. Duplicate rows are dropped.
-    """
-    rows: dict[tuple[str, str], None] = {}
-
-    def visit(name: str, value: Any) -> None:
-        if value is None:
-            return
-        if isinstance(value, Mapping):
-            for key, item in value.items():
-                visit(f"{name}.{key}".lower() if name else str(key).lower(), item)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                visit(name, item)
-        elif isinstance(value, bool):
-            rows[(name, "true" if value else "false")] = None
-        else:
-            rows[(name, str(value).lower())] = None
-
-    visit(prefix.lower().rstrip("."), metadata)
-    return list(rows)
 
 
 def upsert_document_sql() -> str:

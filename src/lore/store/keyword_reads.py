@@ -212,3 +212,7 @@ class KeywordReadsMixin:
     def field_values(self, key: str, *, limit: int) -> tuple[list[str], int]:
         """Up to ``limit`` distinct values of ``key``, sorted, and how many there are."""
         return lookups.field_values(self._conn, key, limit=limit)
+
+    def field_spellings(self, key: str, values: Sequence[str]) -> dict[str, str]:
+        """Each of ``values`` of ``key`` as the files write it (held values only)."""
+        return lookups.field_spellings(self._conn, key, values)

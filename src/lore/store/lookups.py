@@ -23,6 +23,8 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
+from lore.store.fields import field_spelling
+
 # (sql, params) of a subquery selecting allowed documents.id values.
 DocFilter = tuple[str, list[str]]
 
@@ -92,3 +94,14 @@ def field_values(conn: sqlite3.Connection, key: str, *, limit: int) -> tuple[lis
     values = [str(v) for (v,) in conn.execute(
         "SELECT DISTINCT value FROM fields WHERE key = ? ORDER BY value LIMIT ?", (key, limit))]
     return values, int(total)
+
+
+def field_spellings(conn: sqlite3.Connection, key: str, values: Sequence[str]) -> dict[str, str]:
+    """Each of ``values`` of ``key`` (lower-cased, as stored) as one document holding it
+    writes it; a value no document holds is left out."""
+    rows = conn.execute(
+        "SELECT f.value, d.metadata FROM fields f JOIN documents d ON d.id = f.document_id"
+        " WHERE f.key = ? AND f.value IN (SELECT value FROM json_each(?)) GROUP BY f.value",
+        (key, json.dumps(list(values))))
+    return {str(value): field_spelling(json.loads(metadata), key, str(value))
+            for value, metadata in rows}

@@ -9,11 +9,13 @@ it, documents and chunks, in the database (``store.postgres.bm25``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from lore.store.base import DocumentIdentity, FirstChunk, HitRow, Restriction
+from lore.store.fields import field_spelling
 from lore.store.postgres.bm25 import ranking
 from lore.store.postgres.ids import id_condition
 from lore.store.postgres.sql import restriction_sql, tsquery_sql
@@ -137,6 +139,15 @@ class PgSearchReadsMixin:
             " WHERE root_id = %s AND key = %s ORDER BY v", (self._root_id, key))]
         return rows[:limit], len(rows)
 
+    def field_spellings(self, key: str, values: Sequence[str]) -> dict[str, str]:
+        """Each of ``values`` of ``key`` as one document of this root writes it."""
+        rows = self._conn.execute(
+            "SELECT DISTINCT ON (f.value) f.value, d.metadata FROM lore_fields f"
+            " JOIN lore_documents d ON d.id = f.document_id WHERE f.root_id = %s AND f.key = %s"
+            " AND f.value = ANY(%s) ORDER BY f.value, d.id", (self._root_id, key, list(values)))
+        return {str(value): field_spelling(json.loads(metadata), key, str(value))
+                for value, metadata in rows}
+
     def listing(self, restriction: Restriction, *, limit: int) -> list[int]:
         """The first chunk of each document passing the restriction, by path."""
         doc_sql, params = restriction_sql(restriction, self._root_id, self._config)
@@ -180,8 +191,6 @@ class PgSearchReadsMixin:
 
     def first_chunk(self, document_id: int) -> FirstChunk:
         """A document's front matter and first chunk."""
-        import json
-
         row = self._conn.execute(
             "SELECT d.metadata, coalesce(c.text, ''), coalesce(c.kind, 'document')"
             " FROM lore_documents d LEFT JOIN lore_chunks c"

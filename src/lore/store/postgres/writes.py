@@ -19,7 +19,7 @@ from typing import Any
 
 from lore.documents.model import Chunk, Document
 from lore.store.base import FileState
-from lore.store.catalog import flatten_fields
+from lore.store.fields import flatten_fields
 from lore.store.postgres.terms import index_terms
 from lore.store.shapes import document_is_hub
 
