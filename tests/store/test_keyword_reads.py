@@ -63,6 +63,10 @@ def test_field_facts(mini_store: Store) -> None:
     assert mini_store.field_keys()[:3] == ["id", "links.blocks", "state"]
     assert mini_store.unknown_field_values("state", ["done", "doen"]) == ["doen"]
     assert mini_store.field_values("state", limit=1) == (["done"], 2)
+    # Messages show values as the files write them; a value nobody holds is left out.
+    assert mini_store.field_spellings("state", ["done", "proposed", "doen"]) == {
+        "done": "Done", "proposed": "Proposed"}
+    assert mini_store.field_spellings("tags", ["perf"]) == {"perf": "perf"}
 
 
 def test_marked_snippets_only_for_matching_chunks(mini_store: Store) -> None:
