@@ -142,7 +142,7 @@ def test_cache_counts_say_vector_for_one(root: Path) -> None:
     assert run("embed", "one text", "--root", str(root))[0] == 0
     known = next(iter(EmbeddingCache().stats().entries))
     code, out = run("cache", "stats")
-    assert code == 0 and "(1 vector)" in out and "1 vectors" not in out
+    assert code == 0 and "MB, 1 vector)" in out and "1 vectors" not in out
     code, out = run("cache", "clear", "--space", "deadbeef")
     assert code == 1 and f"{known} (1 vector)" in out
     code, out = run("cache", "clear", "--space", known)
