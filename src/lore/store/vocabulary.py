@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 
 from lore.store.bm25_memory import TABLES, KeywordCopy, QueryTokenizer, table_tokenizer
-from lore.store.fact_cache import FactCache, cached
+from lore.store.fact_cache import FactCache, cached, catalog_fact
 
 _INSTANCES = "temp.lore_document_instances"
 _ROWS = "temp.lore_document_rows"
@@ -51,8 +51,8 @@ class VocabularyReadsMixin:
     def word_tokens(self, words: Sequence[str]) -> dict[str, str]:
         """Word -> the one token the keyword index reads it as; words read as no token,
         as several, or as a prefix are absent."""
-        config = cached(self._facts, self._conn, "tokenizer", [0],
-                        lambda _: {0: table_tokenizer(self._conn)}).get(0)
+        config = catalog_fact(self._facts, self._conn, "tokenizer",
+                              lambda: table_tokenizer(self._conn))
         if config is None:
             return {}
         tokenizer = _tokenizer(config)
