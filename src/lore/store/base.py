@@ -142,7 +142,7 @@ class SearchReads(Protocol):
         its document-level BM25 plus ``1 - share`` times its best chunk's, and
         represented by that chunk. ``pairs`` (phrases of neighbouring query words)
         add ``pair_weight`` times their BM25 to each matching row's score (term
-        proximity; a backend may ignore them, and says so). The result holds
+        proximity; both stores apply them). The result holds
         exactly the top ``min(limit, matching)``: a backend may skip scoring rows that match
         only very common terms only where that provably changes nothing
         (``lore.store.bm25``).

@@ -16,7 +16,7 @@ import pytest
 from conftest import pg_store
 
 from lore.documents.model import Chunk, Document
-from lore.search.fts import match_terms, quote_fts
+from lore.search.fts import match_terms, proximity_pairs, quote_fts
 from lore.search.query import parse_query
 from lore.store.base import Restriction, Store
 from lore.store.catalog import Catalog
@@ -33,10 +33,15 @@ TERMS = [[quote_fts("cache")], [quote_fts("vectors"), quote_fts("store")],
          [quote_fts("café"), quote_fts("chunk")], match_terms(parse_query("重構", ())),
          match_terms(parse_query("話", ())), [quote_fts("nothing")]]
 # Phrases (several words in one term: "TSK-0042" is "tsk" "0042", a CJK word its
-# bigrams, as lore.search.fts writes it) match the same rows; their frequency is their rarest word's hits, an
-# upper bound of FTS5's phrase count, so their scores are not compared.
+# bigrams, as lore.search.fts writes it), a prefix phrase, and a phrase repeated.
 PHRASES = [[quote_fts("embedding model")], [quote_fts("TSK-0042")],
-           match_terms(parse_query("計画の話", ())), match_terms(parse_query("溫柔提醒", ()))]
+           match_terms(parse_query("計画の話", ())), match_terms(parse_query("溫柔提醒", ())),
+           [quote_fts("vector st") + "*", quote_fts("cache")],
+           [quote_fts("the cache"), quote_fts("the cache"), quote_fts("of")]]
+# Queries as people type them: their neighbouring words are the pairs (term proximity).
+NATURAL = ["vector store", "the vector store of the cache", "caches stored in the sidecar",
+           "embedding model ranking", "search queries token", "chunk chunks chunk",
+           "index the backlog in sqlite and postgres", "TSK-0042 done", "model"]
 TRADITIONAL, SIMPLIFIED = " 開發時溫柔提醒，不是嚴格執行。", " 开发时温柔提醒。"
 WEIGHTS = (5.0, 2.0, 1.0)
 
@@ -84,26 +89,61 @@ def _by_path(store: Store, ranked: list[tuple[int, float]]) -> list[tuple[str, i
 @pytest.mark.parametrize("terms", TERMS, ids=lambda t: " ".join(t))
 def test_rankings_and_scores_equal_fts5s(stores: tuple[Store, PostgresStore], terms: list[str],
                                          per_document: bool, restricted: bool) -> None:
-    local, remote = stores
-    restriction = Restriction(filters={"state": ("done",)}) if restricted else None
-    got = [_by_path(s, s.keyword_ranking(terms, weights=WEIGHTS, limit=15,
-                                         restriction=restriction, per_document=per_document,
-                                         share=0.5)) for s in (local, remote)]
-    expected, actual = got
-    assert [(p, o) for p, o, _ in actual] == [(p, o) for p, o, _ in expected]
-    assert [s for _, _, s in actual] == pytest.approx([s for _, _, s in expected], rel=1e-6)
+    expected, actual = _ranked_by_both(stores, terms, per_document=per_document,
+                                       restricted=restricted)
+    _assert_same(expected, actual)
     if terms != [quote_fts("nothing")]:
         assert expected, "the query should match something in the corpus"
 
 
+def _ranked_by_both(stores: tuple[Store, PostgresStore], terms: list[str], *,
+                    per_document: bool, restricted: bool = False, pairs: list[str] | None = None,
+                    pair_weight: float = 0.0) -> list[list[tuple[str, int, float]]]:
+    restriction = Restriction(filters={"state": ("done",)}) if restricted else None
+    return [_by_path(s, s.keyword_ranking(terms, weights=WEIGHTS, limit=15,
+                                          restriction=restriction, per_document=per_document,
+                                          share=0.5, pairs=pairs or [], pair_weight=pair_weight))
+            for s in stores]
+
+
+def _assert_same(expected: list[tuple[str, int, float]],
+                 actual: list[tuple[str, int, float]]) -> None:
+    assert [(p, o) for p, o, _ in actual] == [(p, o) for p, o, _ in expected]
+    assert [s for _, _, s in actual] == pytest.approx([s for _, _, s in expected], rel=1e-6)
+
+
 @pytest.mark.parametrize("per_document", [True, False])
 @pytest.mark.parametrize("terms", PHRASES, ids=lambda t: " ".join(t))
-def test_phrases_match_the_rows_fts5_matches(stores: tuple[Store, PostgresStore],
-                                             terms: list[str], per_document: bool) -> None:
-    found = [{(p, o if not per_document else 0) for p, o, _ in _by_path(s, s.keyword_ranking(
-        terms, weights=WEIGHTS, limit=1000, restriction=None, per_document=per_document))}
-        for s in stores]   # per document: the same documents (their best chunk may differ)
-    assert found[0] and found[1] == found[0]
+def test_phrases_rank_and_score_as_fts5s(stores: tuple[Store, PostgresStore],
+                                         terms: list[str], per_document: bool) -> None:
+    expected, actual = _ranked_by_both(stores, terms, per_document=per_document)
+    assert expected, "the phrase should match something in the corpus"
+    _assert_same(expected, actual)
+
+
+@pytest.mark.parametrize("restricted", [False, True])
+@pytest.mark.parametrize("per_document", [True, False])
+@pytest.mark.parametrize("query", NATURAL)
+def test_term_proximity_ranks_and_scores_as_sqlites(stores: tuple[Store, PostgresStore],
+                                                    query: str, per_document: bool,
+                                                    restricted: bool) -> None:
+    parsed = parse_query(query, ())
+    terms, pairs = match_terms(parsed), proximity_pairs(parsed)
+    expected, actual = _ranked_by_both(stores, terms, per_document=per_document,
+                                       restricted=restricted, pairs=pairs, pair_weight=0.5)
+    assert expected
+    _assert_same(expected, actual)
+
+
+@pytest.mark.parametrize("per_document", [True, False])
+def test_term_proximity_lifts_the_rows_holding_the_words_side_by_side(
+        stores: tuple[Store, PostgresStore], per_document: bool) -> None:
+    terms, pairs = [quote_fts("vector"), quote_fts("store")], [quote_fts("vector store")]
+    plain, near = (_ranked_by_both(stores, terms, per_document=per_document, pairs=pairs,
+                                   pair_weight=weight) for weight in (0.0, 0.5))
+    assert near[1] != plain[1]
+    _assert_same(near[0], near[1])
+    _assert_same(plain[0], plain[1])
 
 
 @pytest.mark.parametrize("query", ["温柔提醒", "溫柔提醒", "开发", "開發"])
@@ -118,20 +158,6 @@ def test_chinese_in_either_script_finds_both_in_both_stores(
         ranked = store.keyword_ranking(match_terms(parse_query(query, ())), weights=WEIGHTS,
                                        limit=1000, restriction=None)
         assert {path for path, _, _ in _by_path(store, ranked)} == written, store
-
-
-@pytest.mark.parametrize("per_document", [True, False])
-def test_term_proximity_is_sqlites_alone(stores: tuple[Store, PostgresStore],
-                                         per_document: bool) -> None:
-    local, remote = stores
-    terms, pairs = [quote_fts("vector"), quote_fts("store")], [quote_fts("vector store")]
-    plain, near = ([_by_path(s, s.keyword_ranking(terms, weights=WEIGHTS, limit=15,
-                                                  restriction=None, per_document=per_document,
-                                                  pairs=pairs, pair_weight=weight))
-                    for s in (local, remote)] for weight in (0.0, 0.5))
-    assert near[0] != plain[0]     # SQLite lifts the rows holding "vector store" in order
-    assert near[1] == plain[1]     # PostgreSQL ranks without the pairs
-    assert [(p, o) for p, o, _ in plain[1]] == [(p, o) for p, o, _ in plain[0]]
 
 
 def test_postings_are_rewritten_when_a_document_changes(stores: tuple[Store, PostgresStore]
@@ -218,8 +244,10 @@ def test_a_version_2_database_gets_folded_chinese_postings(
     corpus = _corpus(11, 40)
     simplified = match_terms(parse_query("温柔提醒", ()))
     try:
-        with monkeypatch.context() as old_lore:   # the lore before folding
-            old_lore.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])
+        with monkeypatch.context() as old_lore:   # the lore before folding (its postings
+            two, steps = schema.MIGRATIONS[1]      # with today's positions)
+            old_lore.setattr(schema, "MIGRATIONS", [schema.MIGRATIONS[0],
+                                                   (two, [*steps, schema.POSITIONS_V5])])
             old_lore.setattr(schema, "LATEST_VERSION", 2)
             old_lore.setattr(terms, "cjk_index_text", lambda text: " ".join(
                 t for run in cjk_runs(text) for t in run_tokens(run)))

@@ -1,7 +1,7 @@
 """PostgresStore id lookups: index lookups with exactly the documents the ``LIKE`` scans found.
 
 The oracle is the SQL of schema 3 (``_scanned``, as ``PgSearchReadsMixin.id_matches``
-ran it before the id indexes), run on the same rows: every form, generated and
+ran it before the id indexes, file stems without case since schema 5), run on the same rows: every form, generated and
 edge candidates (case, ``%``, ``_``, ``\\``, non-ASCII, names shared by another
 root of the database).
 """
@@ -70,7 +70,8 @@ def _fill(store: SyncWrites, rows: list[tuple[str, str, str | None]]) -> None:
 
 def _scanned(store: PostgresStore, candidate: str, form: str,
              restriction: Restriction | None = None) -> list[tuple[int, str]]:
-    """Schema 3's lookup, verbatim: ``LIKE`` scans of the root's documents."""
+    """Schema 3's lookup: ``LIKE`` scans of the root's documents, file stems compared
+    without case (as SQLite's ``LIKE`` compares them, and schema 5 does)."""
     main, _, tail = candidate.partition("@") if form == "id_at_uid" else (candidate, "", "")
     stem = (tail or candidate).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     where, extra = store._restrict(restriction, "d.id")
@@ -78,8 +79,8 @@ def _scanned(store: PostgresStore, candidate: str, form: str,
             " coalesce(array_position(%s::bigint[], c.id), 2147483647), c.ordinal LIMIT 1),"
             " d.doc_id FROM lore_documents d WHERE d.root_id = %s AND ")
     by_id = "(lower(d.doc_id) = lower(%s) OR lower(d.uid) = lower(%s))"
-    by_stem = ("(lower(d.path) = lower(%s) OR d.path LIKE '%%/' || %s || '.%%'"
-               " OR d.path LIKE %s || '.%%')")
+    by_stem = ("(lower(d.path) = lower(%s) OR lower(d.path) LIKE '%%/' || lower(%s) || '.%%'"
+               " OR lower(d.path) LIKE lower(%s) || '.%%')")
     forms: dict[str, tuple[str, list[object]]] = {
         "exact": (by_id, [candidate, candidate]),
         "stem": (by_stem, [candidate, stem, stem]),
@@ -94,10 +95,8 @@ def _scanned(store: PostgresStore, candidate: str, form: str,
     return [(int(cid), str(doc_id)) for cid, doc_id in rows if cid is not None]
 
 
-def _pieces(rows: list[tuple[str, str, str | None]], *,
-            stem_cases: bool = True) -> set[str]:
-    """Every text a form compares, cut from ``rows``, in three cases (file stems and
-    paths only as written unless ``stem_cases``)."""
+def _pieces(rows: list[tuple[str, str, str | None]]) -> set[str]:
+    """Every text a form compares, cut from ``rows``, in three cases."""
     found: set[str] = set()
     for path, doc_id, uid in rows:
         ids = {doc_id, *(uid[:n] for n in (8, 13) if uid)}
@@ -108,8 +107,7 @@ def _pieces(rows: list[tuple[str, str, str | None]], *,
         stems = {path, *(path[s:e] for s in starts for e, c in enumerate(path)
                          if c == "." and e >= s)}
         found.update(itertools.chain.from_iterable(
-            (t, t.lower(), t.upper()) for t in (ids | stems if stem_cases else ids)))
-        found.update(stems)
+            (t, t.lower(), t.upper()) for t in ids | stems))
     return found
 
 
@@ -144,6 +142,24 @@ def test_a_restriction_still_narrows_every_form(edge_store: PostgresStore) -> No
     tasks = Restriction({"type": ("task",)})
     assert edge_store.id_matches("0350", form="suffix", restriction=tasks, prefer=[]) == \
         _scanned(edge_store, "0350", "suffix", tasks)
+
+
+def test_file_stems_are_found_in_any_case_as_sqlite_finds_them(pg_url: str) -> None:
+    local, shared = Catalog.memory(), pg_store(pg_url)
+    try:
+        for store in (local, shared):
+            _fill(store, EDGE_DOCS)
+        for candidate in ("readme", "README", "ReadMe", "kabsd-tsk-0350_FIX", ".HIDDEN",
+                          "a_B/C", "notes/readme"):
+            found = [[d for _, d in s.id_matches(candidate, form="stem", restriction=None,
+                                                  prefer=[])] for s in (local, shared)]
+            assert found[1] == found[0] != [], candidate
+        assert [d for _, d in shared.id_matches("readme", form="stem", restriction=None,
+                                                prefer=[])] == ["README.md"]
+    finally:
+        local.close()
+        shared.drop_root()
+        shared.close()
 
 
 @pytest.fixture
@@ -202,7 +218,9 @@ def fresh_database(pg_url: str) -> Iterator[str]:
 def test_a_schema_3_database_migrates_and_finds_the_same(fresh_database: str,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as old_lore:      # lore as it was before the id indexes
-        old_lore.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
+        three, steps = schema.MIGRATIONS[2]       # (its postings with today's positions)
+        old_lore.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS[:2],
+                                               (three, [*steps, schema.POSITIONS_V5])])
         old_lore.setattr(schema, "LATEST_VERSION", 3)
         old = PostgresStore.open(fresh_database, "kano")
         fill_mini(old)
@@ -230,16 +248,14 @@ def test_a_schema_3_database_migrates_and_finds_the_same(fresh_database: str,
 def test_kano_ids_find_what_the_local_store_finds(kano_index: Index, pg_url: str) -> None:
     """Each of kano's documents looked up in every form people type (``idmatch.lookup``:
     forms, zero padding, type words) names the same documents in the same order in
-    both stores. File stems are typed as written: SQLite's ``LIKE`` folds ASCII case,
-    PostgreSQL's never did (``README`` finds ``notes/README.md`` in both, ``readme``
-    there only through the whole path)."""
+    both stores, file stems and paths in any case (both fold ASCII case)."""
     rows = [(i.path, i.doc_id, i.uid) for i in kano_index._store.document_identities()]
     local, shared = Catalog.memory(), pg_store(pg_url)
     try:
         for store in (local, shared):
             _fill(store, rows)
         sample = rows[::12]         # every store holds all rows; a twelfth are looked up
-        texts = {t for t in _pieces(sample, stem_cases=False) if t} | {
+        texts = {t for t in _pieces(sample) if t} | {
             f"{word} {doc_id.split('-')[-1].lstrip('0')}" for _, doc_id, _ in sample
             for word in ("task", "epic", "adr")}
         named = 0

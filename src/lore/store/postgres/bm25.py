@@ -13,11 +13,15 @@ back. The formula is FTS5's ``bm25()``:
 with k1 = 1.2, b = 0.75, N the root's rows (documents, or chunks), n(t) the
 rows matching t, f(t, r) the hits weighted by column (title, headings, body),
 |r| the row's tokens. A repeated query term counts once per repetition. A
-phrase (several words in one term) matches where its tsquery matches the
-row's tsvector and counts its rarest word's hits, an upper bound of FTS5's
-count of the phrase; a prefix term counts the hits of every lexeme it covers. Documents score ``share * document BM25 + (1 - share)
-* best chunk BM25`` and are represented by that chunk (their first chunk when
-only the document matched), as in ``lore.store.bm25.rank_documents``.
+phrase (several words in one term) counts, per column, the places where its
+words stand side by side in order, read from the postings' positions (as
+FTS5 counts a phrase); a prefix term counts the hits of every lexeme it
+covers. Term proximity: each pair of neighbouring query words, a phrase,
+adds ``pair_weight`` times its BM25 to every row matching a term, before
+documents and chunks are mixed (``lore.store.bm25._with_pairs``). Documents
+score ``share * document BM25 + (1 - share) * best chunk BM25`` and are
+represented by that chunk (their first chunk when only the document
+matched), as in ``lore.store.bm25.rank_documents``.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 
 from lore.store.bm25 import K1, B
 from lore.store.postgres.sql import Query, unquote
-from lore.store.postgres.terms import words
+from lore.store.postgres.terms import COLUMNS, words
 
 # The largest code point: "lexeme BETWEEN stem AND stem || chr(1114111)" is the
 # range of a prefix term in the postings' "C" collation (an index range scan).
@@ -61,28 +65,53 @@ class Ranking:
 def _level_sql(level: Level, root_id: int, *, phrases: bool, restricted: bool) -> str:
     """The CTEs scoring every row of ``level`` that matches a term:
     ``{name}_score(r, doc, score)``; only postings are read (they carry the row's
-    length and document), and a row's tsvector only for a phrase."""
+    length and document), and their positions only for a phrase."""
     x = level.name
-    phrase = (f" WHERE NOT terms.phrase OR EXISTS (SELECT 1 FROM {level.rows} o"
-              " WHERE o.id = f.r AND o.tsv @@ terms.q)") if phrases else ""
+    postings = (f" JOIN {level.postings} p ON p.root_id = {root_id}"
+                " AND p.lexeme BETWEEN s.lo AND s.hi")
     allowed = " WHERE tf.doc IN (SELECT * FROM allowed)" if restricted else ""
-    return (
+    sql = (
         f", {x}_slot AS (SELECT s.t, s.k, p.{level.key} AS r, p.document_id AS doc,"
-        f" p.len, sum(w.wa * p.a + w.wb * p.b + w.wc * p.c) AS f FROM slots s"
-        f" JOIN {level.postings} p ON p.root_id = {root_id} AND p.lexeme BETWEEN s.lo AND s.hi"
+        f" p.len, sum(w.wa * p.a + w.wb * p.b + w.wc * p.c) AS f FROM slots s{postings}"
         f" CROSS JOIN w GROUP BY s.t, s.k, p.{level.key}, p.document_id, p.len)"
         f", {x}_all AS (SELECT f.t, f.r, f.doc, f.len, min(f.f) AS f FROM {x}_slot f"
         f" JOIN terms USING (t) GROUP BY f.t, f.r, f.doc, f.len, terms.n"
-        f" HAVING count(*) = terms.n)"
-        f", {x}_tf AS (SELECT f.* FROM {x}_all f JOIN terms USING (t){phrase})"
+        f" HAVING count(*) = terms.n)")
+    if phrases:
+        # A phrase's hits: the positions where its k-th word stands k tokens after
+        # its first (each word's positions moved back by k steps, then the starts
+        # every word shares), per column; a row without one does not match.
+        # The start's column is its remainder: 0 title (a), 1 headings (b), 2 body and
+        # 3 CJK bigrams (c).
+        column = f"h.start & {COLUMNS - 1}"
+        sql += (
+            f", {x}_at AS (SELECT a.t, a.r, s.k, unnest(p.pos) - {COLUMNS} * s.k AS start"
+            f" FROM {x}_all a JOIN terms USING (t) JOIN slots s USING (t){postings}"
+            f" AND p.{level.key} = a.r WHERE terms.n > 1)"
+            f", {x}_hits AS (SELECT h.t, h.r, count(*) FILTER (WHERE {column} = 0) AS a,"
+            f" count(*) FILTER (WHERE {column} = 1) AS b,"
+            f" count(*) FILTER (WHERE {column} > 1) AS c FROM (SELECT at.t, at.r, at.start"
+            f" FROM {x}_at at JOIN terms USING (t) GROUP BY at.t, at.r, at.start, terms.n"
+            f" HAVING count(DISTINCT at.k) = terms.n) h GROUP BY h.t, h.r)"
+            f", {x}_tf AS (SELECT f.t, f.r, f.doc, f.len, f.f FROM {x}_all f JOIN terms"
+            f" USING (t) WHERE terms.n = 1 UNION ALL SELECT f.t, f.r, f.doc, f.len,"
+            f" w.wa * h.a + w.wb * h.b + w.wc * h.c FROM {x}_all f JOIN {x}_hits h"
+            f" USING (t, r) CROSS JOIN w)")
+    else:
+        sql += f", {x}_tf AS (SELECT * FROM {x}_all)"
+    part = (f"terms.reps * greatest(ln((st.rows - m.n + 0.5) / (m.n + 0.5)), 1e-6) * tf.f"
+            f" * {K1 + 1} / (tf.f + {K1} * ({1 - B} + {B} * tf.len / st.avgdl))")
+    return sql + (
         f", {x}_n AS (SELECT t, count(*)::float8 AS n FROM {x}_tf GROUP BY t)"
         f", {x}_stats AS (SELECT count(*)::float8 AS rows, avg(token_count)::float8 AS avgdl"
         f" FROM {level.rows} WHERE root_id = {root_id})"
-        f", {x}_score AS (SELECT tf.r, tf.doc, sum(terms.reps"
-        f" * greatest(ln((st.rows - m.n + 0.5) / (m.n + 0.5)), 1e-6) * tf.f * {K1 + 1}"
-        f" / (tf.f + {K1} * ({1 - B} + {B} * tf.len / st.avgdl))) AS score"
+        # A row's score: its terms' BM25, plus the pairs' times their weight (the
+        # pairs lift rows that match a term, as lore.store.bm25._with_pairs does).
+        f", {x}_score AS (SELECT tf.r, tf.doc, sum({part}) FILTER (WHERE NOT terms.pair)"
+        f" + w.pw * coalesce(sum({part}) FILTER (WHERE terms.pair), 0) AS score"
         f" FROM {x}_tf tf JOIN terms USING (t) JOIN {x}_n m USING (t)"
-        f" CROSS JOIN {x}_stats st{allowed} GROUP BY tf.r, tf.doc)")
+        f" CROSS JOIN {x}_stats st CROSS JOIN w{allowed} GROUP BY tf.r, tf.doc, w.pw"
+        f" HAVING bool_or(NOT terms.pair))")
 
 
 @dataclass(frozen=True)
@@ -96,33 +125,39 @@ class _Terms:
 
 
 def _terms(terms: Sequence[str], config: str, weights: tuple[float, float, float],
-           share: float) -> _Terms | None:
+           share: float, pairs: Sequence[str] = (), pair_weight: float = 0.0) -> _Terms | None:
     """``w`` (settings), ``slots`` (each word of each term: its lexeme range) and
-    ``terms`` (repeats, word count, phrase tsquery); None when no term has a word."""
+    ``terms`` (repeats, word count, whether a pair); None when no term has a word.
+
+    The terms come first, numbered as ``distinct`` lists them, then the pairs."""
     repeats = Counter(terms)
     distinct = [t for t in repeats if words(unquote(t)[0])]
     if not distinct:
         return None
+    paired = Counter(pairs if pair_weight else ())
+    entries = [*((t, False) for t in distinct),
+               *((t, True) for t in paired if words(unquote(t)[0]))]
     slot_t: list[int] = []
     slot_k: list[int] = []
     slot_word: list[str] = []
     slot_prefix: list[bool] = []
-    phrase: list[str | None] = []     # a several-word term's tsquery text
-    for t, term in enumerate(distinct):
+    phrases = False
+    for t, (term, _) in enumerate(entries):
         text, prefix = unquote(term)
         found = words(text)
+        phrases |= len(found) > 1
         for k, word in enumerate(found):
             slot_t.append(t)
             slot_k.append(k)
             slot_word.append(word)
             slot_prefix.append(prefix and k == len(found) - 1)
-        phrase.append(None if len(found) < 2 else
-                      " <-> ".join(found) + (":*" if prefix else ""))
-    params: list[object] = [config, *weights, share, slot_t, slot_k, slot_word, slot_prefix,
-                            list(range(len(distinct))), [repeats[t] for t in distinct], phrase]
+    params: list[object] = [
+        config, *weights, share, pair_weight, slot_t, slot_k, slot_word, slot_prefix,
+        list(range(len(entries))), [(paired if pair else repeats)[t] for t, pair in entries],
+        [pair for _, pair in entries]]
     sql = (
         "WITH w AS (SELECT %s::regconfig AS cfg, %s::float8 AS wa, %s::float8 AS wb,"
-        " %s::float8 AS wc, %s::float8 AS share)"
+        " %s::float8 AS wc, %s::float8 AS share, %s::float8 AS pw)"
         ", input AS (SELECT * FROM unnest(%s::int[], %s::int[], %s::text[], %s::bool[])"
         " AS i(t, k, word, pre))"
         ", stemmed AS MATERIALIZED (SELECT i.t, i.k, i.pre, CASE WHEN i.pre THEN i.word"
@@ -130,17 +165,16 @@ def _terms(terms: Sequence[str], config: str, weights: tuple[float, float, float
         ", slots AS MATERIALIZED (SELECT t, k, lo::text COLLATE \"C\" AS lo, (CASE WHEN pre"
         f" THEN lo || chr({_LAST_CHAR}) ELSE lo END)::text COLLATE \"C\" AS hi FROM stemmed"
         " WHERE lo IS NOT NULL)"
-        ", terms AS MATERIALIZED (SELECT u.t, u.reps, u.phrase IS NOT NULL AS phrase,"
-        " CASE WHEN u.phrase IS NOT NULL THEN to_tsquery(w.cfg, u.phrase) END AS q,"
-        " count(s.k) AS n"
-        " FROM unnest(%s::int[], %s::int[], %s::text[]) AS u(t, reps, phrase)"
-        " JOIN slots s USING (t) CROSS JOIN w GROUP BY u.t, u.reps, u.phrase, w.cfg)")
-    return _Terms(sql, params, distinct, any(p is not None for p in phrase))
+        ", terms AS MATERIALIZED (SELECT u.t, u.reps, u.pair, count(s.k) AS n"
+        " FROM unnest(%s::int[], %s::int[], %s::bool[]) AS u(t, reps, pair)"
+        " JOIN slots s USING (t) GROUP BY u.t, u.reps, u.pair)")
+    return _Terms(sql, params, distinct, phrases)
 
 
 def ranking(terms: Sequence[str], *, root_id: int, config: str,
             weights: tuple[float, float, float], share: float, limit: int,
-            per_document: bool, restriction: Query | None) -> Ranking | None:
+            per_document: bool, restriction: Query | None, pairs: Sequence[str] = (),
+            pair_weight: float = 0.0) -> Ranking | None:
     """The statement ranking documents (``per_document``) or chunks; None when no term
     has a word to search.
 
@@ -156,8 +190,11 @@ def ranking(terms: Sequence[str], *, root_id: int, config: str,
         limit: how many rows.
         per_document: rank documents (mixing in their best chunk) instead of chunks.
         restriction: a subquery of the allowed ``lore_documents.id`` values.
+        pairs: phrases of neighbouring query words (``lore.search.fts.proximity_pairs``):
+            a row matching a term gains ``pair_weight`` times their BM25.
+        pair_weight: the weight of ``pairs`` (0: none).
     """
-    found = _terms(terms, config, weights, share)
+    found = _terms(terms, config, weights, share, pairs, pair_weight)
     if found is None:
         return None
     sql, params, phrases = found.sql, list(found.params), found.phrases

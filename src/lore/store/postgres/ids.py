@@ -13,15 +13,18 @@ index answers it, with exactly the documents the scans found:
   reversing (``\``, ``%``, ``_`` are literal, as they were);
 - ``uid_prefix`` and ``id_at_uid``'s uid: a prefix range of
   ``lower(uid) text_pattern_ops`` (whatever the database's collation);
-- ``stem``: ``path LIKE '%/' || stem || '.%' OR path LIKE stem || '.%'`` holds
-  exactly when ``stem`` is one of the generated ``path_stems``, every text
-  between a '/' (or the start) and a later '.' (each after its root's id and
-  ``:``, so a stem every root has finds only this root's), a GIN index; the
-  whole path compares through ``lower(path)``'s index;
+- ``stem``: ``lower(path) LIKE '%/' || lower(stem) || '.%' OR lower(path) LIKE
+  lower(stem) || '.%'`` holds exactly when ``lower(stem)`` is one of the generated
+  ``path_stems``, every text of ``lower(path)`` between a '/' (or the start) and
+  a later '.' (each after its root's id and ``:``, so a stem every root has finds
+  only this root's), a GIN index; the whole path compares through
+  ``lower(path)``'s index. Stems compare without case since schema 5, as
+  SQLite's ``LIKE`` compares them (``readme`` finds ``notes/README.md``);
 - ``exact``: ``lower(doc_id)`` and ``lower(uid)``, indexed since schema 1.
 
-Case folds through the database's own ``lower()`` on both sides, as before
-(it follows the database's locale, so no fold is assumed here).
+Case folds through the database's own ``lower()`` on both sides, in every form
+(it follows the database's locale, so no fold is assumed here: on ASCII it folds
+as SQLite does; beyond ASCII, under a locale other than "C", it folds more).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ _FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "suffix": ("reverse(lower(d.doc_id)) LIKE "
                + _ESCAPED.format("reverse(lower(%s))") + " || '-%%'", ("candidate",)),
     "uid_prefix": ("lower(d.uid) LIKE lower(%s) || '%%'", ("escaped",)),
-    "stem": ("(lower(d.path) = lower(%s) OR d.path_stems @> ARRAY[%s::text])",
+    "stem": ("(lower(d.path) = lower(%s) OR d.path_stems @> ARRAY[lower(%s::text)])",
              ("candidate", "rooted")),
 }
 

@@ -68,16 +68,13 @@ class PgSearchReadsMixin:
         """The best ``limit`` chunks, or documents, by BM25 as the local index scores them
         (``store.postgres.bm25``, one statement): (chunk id, score), best first. The
         arguments mean what they mean for ``lore.store.base.SearchReads.keyword_ranking``,
-        except ``pairs`` and ``pair_weight`` (term proximity), which are ignored: this
-        store counts a phrase by its rarest word's hits (an upper bound of FTS5's
-        count), so a word pair would lift every document holding both words anywhere,
-        not the ones holding them side by side. ``search.proximity_weight`` is SQLite's.
+        term proximity (``pairs``, ``pair_weight``) included.
         """
         allowed = (restriction_sql(restriction, self._root_id, self._config)
                    if restriction is not None else None)
         statement = ranking(terms, root_id=self._root_id, config=self._config, weights=weights,
                             share=share, limit=limit, per_document=per_document,
-                            restriction=allowed)
+                            restriction=allowed, pairs=pairs, pair_weight=pair_weight)
         if statement is None or limit < 1:
             return []
         rows = self._conn.execute(statement.sql, statement.params).fetchall()

@@ -15,7 +15,9 @@ its hit count per column (title ``a``, headings ``b``, body and CJK bigrams
 ``c``) and the row's length (so a ranking reads postings only), in ``lore_document_terms`` and ``lore_chunk_terms``; the column
 weights are applied when a query is scored (``lore.store.postgres.bm25``), so
 changing them needs no re-index. Counts are exact: a tsvector caps positions
-at 16,383 and 255 per lexeme, postings do not.
+at 16,383 and 255 per lexeme, postings do not. Since schema 5 a posting also
+holds the lexeme's positions (``position``), from which a phrase, and a pair
+of neighbouring query words (term proximity), is counted as FTS5 counts it.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def headings_text(heading_path: str) -> str:
 # A word between two columns' text in a tsvector, removed once it is built: a
 # tsvector's positions run on across columns, FTS5's phrases never do.
 _BREAK = "zqxlorecolumnbreak"
+COLUMNS = 4     # columns a position tells apart (``position``)
 
 
 class Columns:
@@ -87,25 +90,42 @@ class Columns:
         """The row's token count, every column included, as FTS5's BM25 counts it."""
         return len(self.a) + len(self.b) + len(self.c)
 
-    def counts(self) -> list[tuple[str, int, int, int]]:
-        """(word, hits in a, in b, in c) for each distinct word."""
+    def counts(self) -> list[tuple[str, int, int, int, str]]:
+        """(word, hits in a, in b, in c, its positions) for each distinct word.
+
+        The positions (``position``) are written as PostgreSQL reads an ``integer[]``'s
+        elements, comma-separated, so one statement can merge the words of a lexeme."""
         a, b, c = Counter(self.a), Counter(self.b), Counter(self.c)
-        return [(w, a[w], b[w], c[w]) for w in sorted(set(a) | set(b) | set(c))]
+        at: dict[str, list[str]] = {}
+        for column, tokens in enumerate((self.a, self.b, self.body, self.cjk)):
+            for n, word in enumerate(tokens):
+                at.setdefault(word, []).append(str(position(column, n)))
+        return [(w, a[w], b[w], c[w], ",".join(at[w])) for w in sorted(at)]
+
+
+def position(column: int, n: int) -> int:
+    """The stored position of a row's ``n``-th token of ``column`` (0 title, 1 headings,
+    2 body, 3 CJK bigrams): ``4 n + column``, so a phrase's next word stands 4 further
+    on in the same column, and no phrase runs from one column into the next (FTS5's
+    phrases never do; the body and the CJK bigrams are two columns there)."""
+    return COLUMNS * n + column
 
 
 # One statement: every distinct word stemmed once, then both tables' postings.
 _POSTINGS = """
 WITH u AS (SELECT * FROM unnest(%(chunk)s::bool[], %(row)s::bigint[], %(word)s::text[],
-                                %(a)s::int[], %(b)s::int[], %(c)s::int[], %(len)s::int[])
-           AS u(chunk, r, w, a, b, c, n)),
+                                %(a)s::int[], %(b)s::int[], %(c)s::int[], %(len)s::int[],
+                                %(pos)s::text[])
+           AS u(chunk, r, w, a, b, c, n, p)),
 m AS (SELECT x.w, unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, x.w))) AS l
       FROM (SELECT DISTINCT w FROM u) x),
-g AS (SELECT u.chunk, u.r, m.l, sum(u.a) AS a, sum(u.b) AS b, sum(u.c) AS c, max(u.n) AS n
+g AS (SELECT u.chunk, u.r, m.l, sum(u.a) AS a, sum(u.b) AS b, sum(u.c) AS c, max(u.n) AS n,
+             ('{' || string_agg(u.p, ',') || '}')::int[] AS p
       FROM u JOIN m USING (w) GROUP BY u.chunk, u.r, m.l),
-d AS (INSERT INTO lore_document_terms(root_id, document_id, lexeme, a, b, c, len)
-      SELECT %(root)s, %(document)s, l, a, b, c, n FROM g WHERE NOT chunk)
-INSERT INTO lore_chunk_terms(root_id, document_id, chunk_id, lexeme, a, b, c, len)
-SELECT %(root)s, %(document)s, r, l, a, b, c, n FROM g WHERE chunk"""
+d AS (INSERT INTO lore_document_terms(root_id, document_id, lexeme, a, b, c, len, pos)
+      SELECT %(root)s, %(document)s, l, a, b, c, n, p FROM g WHERE NOT chunk)
+INSERT INTO lore_chunk_terms(root_id, document_id, chunk_id, lexeme, a, b, c, len, pos)
+SELECT %(root)s, %(document)s, r, l, a, b, c, n, p FROM g WHERE chunk"""
 
 _TSV = ("SET token_count = u.n, tsv = ts_delete("
         "setweight(to_tsvector(%(config)s::regconfig, u.a), 'A')"
@@ -145,7 +165,7 @@ def index_terms(conn: Any, root_id: int, config: str, document_id: int, title: s
     flat = [(chunk, r, *count, cols.length) for chunk, r, cols in rows
             for count in cols.counts()]
     if flat:
-        columns = ("chunk", "row", "word", "a", "b", "c", "len")
+        columns = ("chunk", "row", "word", "a", "b", "c", "pos", "len")
         conn.execute(_POSTINGS, params | {name: [f[i] for f in flat]
                                           for i, name in enumerate(columns)})
 
@@ -156,6 +176,11 @@ def reindex_all_terms(conn: Any) -> None:
             "SELECT id, doctype, body FROM lore_documents").fetchall():
         if document_is_hub(doctype, body):
             conn.execute("UPDATE lore_documents SET hub = true WHERE id = %s", (document_id,))
+    _reindex_terms(conn, lambda title, body: True)
+
+
+def reindex_positions(conn: Any) -> None:
+    """Rewrite every document's keyword data (the step that added positions to postings)."""
     _reindex_terms(conn, lambda title, body: True)
 
 
