@@ -80,14 +80,16 @@ def _level_sql(level: Level, root_id: int, *, phrases: bool, restricted: bool) -
     if phrases:
         # A phrase's hits: the positions where its k-th word stands k tokens after
         # its first (each word's positions moved back by k steps, then the starts
-        # every word shares), per column; a row without one does not match.
+        # every word shares), per column; a row without one does not match. The
+        # positions are read by lexeme, as the hits are (by row, the planner would
+        # probe the postings' whole key for each row).
         # The start's column is its remainder: 0 title (a), 1 headings (b), 2 body and
         # 3 CJK bigrams (c).
         column = f"h.start & {COLUMNS - 1}"
         sql += (
-            f", {x}_at AS (SELECT a.t, a.r, s.k, unnest(p.pos) - {COLUMNS} * s.k AS start"
-            f" FROM {x}_all a JOIN terms USING (t) JOIN slots s USING (t){postings}"
-            f" AND p.{level.key} = a.r WHERE terms.n > 1)"
+            f", {x}_at AS (SELECT s.t, s.k, p.{level.key} AS r,"
+            f" unnest(p.pos) - {COLUMNS} * s.k AS start FROM slots s JOIN terms USING (t)"
+            f"{postings} WHERE terms.n > 1)"
             f", {x}_hits AS (SELECT h.t, h.r, count(*) FILTER (WHERE {column} = 0) AS a,"
             f" count(*) FILTER (WHERE {column} = 1) AS b,"
             f" count(*) FILTER (WHERE {column} > 1) AS c FROM (SELECT at.t, at.r, at.start"
