@@ -27,6 +27,7 @@ once and prints a table for each.
     LORE_HOME=/work/lore-home PYTHONPATH=src python bench/backlog_eval.py
     ... --root /tmp/kano/kano-backlog --json out.json --show-misses semantic
     ... --set all --systems hybrid --show-misses graph,exact
+    ... --set all --systems hybrid,keyword --store pgserver   # on a private PostgreSQL
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _shared import extract, lore_settings
+from _shared import extract, lore_settings, pg_server
 
 from lore.eval.metrics import ndcg_at_k
 from lore.index import open_index
@@ -73,6 +74,9 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write per-question scores here")
     parser.add_argument("--show-misses", default="",
                         help="print rankings of questions below 1.0 in these classes")
+    parser.add_argument("--store", default="",
+                        help="lore's store: a postgresql:// URL, 'pgserver' (a private "
+                             "PostgreSQL started for this run), or '' (the local index)")
     args = parser.parse_args()
 
     question_sets = chosen_sets(parser, args)
@@ -81,11 +85,12 @@ def main() -> int:
              for qid, judged in load_qrels(path).items()}
     with tempfile.TemporaryDirectory(prefix="lore-backlog-") as scratch:
         root = args.root or extract_corpus(args.corpus, Path(scratch))
+        store = (pg_server(None, Path(scratch)) if args.store == "pgserver" else args.store)
         units = content_units(root)
         systems = args.systems.split(",")
         rankings: dict[str, dict[str, Ranking]] = {}
         for system in systems:
-            run = bm25_runner(root) if system == "bm25" else lore_runner(root, system)
+            run = bm25_runner(root) if system == "bm25" else lore_runner(root, system, store)
             rankings[system] = {q["id"]: run(q["query"], q.get("filters") or {})
                                 for q in questions}
     scores = {system: {q["id"]: unit_ndcg(rankings[system][q["id"]], qrels.get(q["id"], {}),
@@ -190,9 +195,11 @@ def unit_ndcg(ranking: Ranking, judged: Mapping[str, int], units: Mapping[str, s
     return ndcg_at_k(flat, by_unit, K)
 
 
-def lore_runner(root: Path, mode: str) -> Callable[[str, dict[str, list[str]]], Ranking]:
-    """A function running one question through lore in ``mode`` (the index is synced once)."""
-    settings = lore_settings(root)
+def lore_runner(root: Path, mode: str,
+                store: str = "") -> Callable[[str, dict[str, list[str]]], Ranking]:
+    """A function running one question through lore in ``mode`` (the index is synced once),
+    on ``store`` (a PostgreSQL URL; empty: the local index)."""
+    settings = lore_settings(root, {"index.store": store} if store else None)
     index = open_index(root, settings=settings)
     index.sync()
 

@@ -98,7 +98,7 @@ def test_rankings_and_scores_equal_fts5s(stores: tuple[Store, PostgresStore], te
         assert expected, "the query should match something in the corpus"
 
 
-def _ranked_by_both(stores: tuple[Store, PostgresStore], terms: list[str], *,
+def _ranked_by_both(stores: tuple[Store, ...], terms: list[str], *,
                     per_document: bool, restricted: bool = False, pairs: list[str] | None = None,
                     pair_weight: float = 0.0) -> list[list[tuple[str, int, float]]]:
     restriction = Restriction(filters={"state": ("done",)}) if restricted else None
@@ -290,7 +290,7 @@ def _agree(expected: list[tuple[str, int, float]], actual: list[tuple[str, int, 
 @pytest.mark.slow
 def test_kano_ranks_as_the_local_store_with_term_proximity(kano_index: Index,
                                                            pg_url: str) -> None:
-    """kano copied into PostgreSQL: every 15th document's title as a query (ids, CJK and
+    """kano copied into PostgreSQL: every 25th document's title as a query (ids, CJK and
     all), per document and per chunk, with term proximity (lore's weight, 0.1). Where
     the pairs change SQLite's ranking, PostgreSQL's is SQLite's: the same rows in the
     same order, scores within 0.1 %. (Not exactly: a few of kano's rows are cut into
@@ -299,17 +299,17 @@ def test_kano_ranks_as_the_local_store_with_term_proximity(kano_index: Index,
     try:
         copy_index(local, remote)
         lifted, agreed = 0, 0
-        for title in [t.title for t in local.document_identities()][::15]:
+        for title in [t.title for t in local.document_identities()][::25]:
             parsed = parse_query(title, ())
             terms, pairs = match_terms(parsed), proximity_pairs(parsed)
             for per_document in (True, False):
-                plain, near = (_ranked_by_both((local, remote), terms, pairs=pairs,
-                                               per_document=per_document, pair_weight=weight)
-                               for weight in (0.0, 0.1))
-                if [r[:2] for r in near[0]] != [r[:2] for r in plain[0]]:
+                plain, = _ranked_by_both((local,), terms, per_document=per_document)
+                near = _ranked_by_both((local, remote), terms, pairs=pairs,
+                                       per_document=per_document, pair_weight=0.1)
+                if [r[:2] for r in near[0]] != [r[:2] for r in plain]:
                     lifted += 1
                     agreed += _agree(near[0], near[1])
-        assert lifted >= 20 and agreed >= 0.9 * lifted, (agreed, lifted)
+        assert lifted >= 12 and agreed >= 0.9 * lifted, (agreed, lifted)
     finally:
         remote.drop_root()
         remote.close()
