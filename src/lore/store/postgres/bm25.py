@@ -81,15 +81,18 @@ def _level_sql(level: Level, root_id: int, *, phrases: bool, restricted: bool) -
         # A phrase's hits: the positions where its k-th word stands k tokens after
         # its first (each word's positions moved back by k steps, then the starts
         # every word shares), per column; a row without one does not match. The
-        # positions are read by lexeme, as the hits are (by row, the planner would
-        # probe the postings' whole key for each row).
+        # positions are read only for the rows holding every word, one primary-key
+        # probe each (OFFSET 0 keeps the planner from turning the probes into a
+        # scan of the postings, or into a probe of the whole key per row).
         # The start's column is its remainder: 0 title (a), 1 headings (b), 2 body and
         # 3 CJK bigrams (c).
         column = f"h.start & {COLUMNS - 1}"
         sql += (
-            f", {x}_at AS (SELECT s.t, s.k, p.{level.key} AS r,"
-            f" unnest(p.pos) - {COLUMNS} * s.k AS start FROM slots s JOIN terms USING (t)"
-            f"{postings} WHERE terms.n > 1)"
+            f", {x}_at AS (SELECT a.t, s.k, a.r, unnest(p.pos) - {COLUMNS} * s.k AS start"
+            f" FROM {x}_all a JOIN terms USING (t) JOIN slots s USING (t) CROSS JOIN LATERAL"
+            f" (SELECT q.pos FROM {level.postings} q WHERE q.root_id = {root_id}"
+            f" AND q.lexeme BETWEEN s.lo AND s.hi AND q.{level.key} = a.r OFFSET 0) p"
+            f" WHERE terms.n > 1)"
             f", {x}_hits AS (SELECT h.t, h.r, count(*) FILTER (WHERE {column} = 0) AS a,"
             f" count(*) FILTER (WHERE {column} = 1) AS b,"
             f" count(*) FILTER (WHERE {column} > 1) AS c FROM (SELECT at.t, at.r, at.start"
