@@ -12,7 +12,7 @@ processes running that revision's ``src``:
   printed per 100,000 documents (seconds, and the postings' size on disk);
 - keyword latency: SciFact's ``--queries`` first train claims, ranked per
   document (limit 100, lore's column weights, document share and proximity
-  weight), after ``ANALYZE``; one untimed pass (warm: process, connection,
+  weight, as loaded: ``LORE_*`` variables and the config file apply), after ``ANALYZE``; one untimed pass (warm: process, connection,
   buffers), then ``--repeat`` timed passes; p50 / p95 ms;
 - parity: the top-10 documents of each claim against the local store (SQLite
   FTS5 with the same documents and settings): the same ids in the same order.
@@ -37,7 +37,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from _shared import SCIFACT, pg_server, revision_src
+from _shared import SCIFACT, lore_settings, pg_server, revision_src
 
 _SQL_SIZE = ("SELECT pg_total_relation_size('lore_document_terms')"
              " + pg_total_relation_size('lore_chunk_terms')")
@@ -80,9 +80,7 @@ def _rankings(store: object, queries: list[str]) -> tuple[list[list[str]], list[
     """Each query's top-10 document ids and its time (ms)."""
     from lore.search.fts import match_terms, proximity_pairs
     from lore.search.query import parse_query
-    from lore.settings import Settings
-
-    s = Settings().search
+    s = lore_settings(show=False).search
     weights = (s.title_weight, s.heading_weight, s.body_weight)
     tops, times = [], []
     for query in queries:
