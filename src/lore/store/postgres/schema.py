@@ -152,7 +152,7 @@ CREATE INDEX lore_documents_stems ON lore_documents USING gin(path_stems)
   WITH (fastupdate = off);
 """
 
-# Version 5: the local index's ranking, all of it. Postings hold their lexeme's
+# Version 5: phrases and term proximity as the local index counts them. Postings hold their lexeme's
 # positions (lore.store.postgres.terms.position), so a phrase and a pair of
 # neighbouring query words (term proximity, search.proximity_weight) are counted
 # as FTS5 counts them, not bounded by their rarest word; every document's
