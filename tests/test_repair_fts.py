@@ -11,6 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from lore.cli import main
+from lore.store import migrations
+from lore.store.connection import connect
+from lore.store.migrations import LATEST_VERSION, schema_version
 
 NOTES = {
     "hant.md": "# 提醒\n\n開發時常常先上車後補票：溫柔提醒，不是嚴格執行。\n",
@@ -42,7 +45,9 @@ def hits(root: Path, query: str) -> list[str]:
 
 def failed(root: Path) -> set[str]:
     code, out = cli("verify", "--root", str(root), "--json")
-    return {f["check"] for f in json.loads(out)["findings"] if not f["ok"]}
+    payload = json.loads(out)
+    assert code == (0 if payload["healthy"] else 1)
+    return {f["check"] for f in payload["findings"] if not f["ok"]}
 
 
 def fts_content(root: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -97,3 +102,34 @@ def test_repaired_index_equals_a_fresh_one(tmp_path: Path, damage: tuple[str, ..
     assert failed(root) == set()
     assert fts_content(root) == fresh
     assert {q: hits(root, q) for q in QUERIES} == before
+
+
+def test_edits_and_deletes_leave_the_rows_of_a_fresh_index(tmp_path: Path) -> None:
+    """The triggers remove a document's old contentless row with the values it was given:
+    after edits (title and body), a delete and a new file, the index holds what a fresh
+    index of the final folder holds, token for token."""
+    root = index_folder(tmp_path / "notes")
+    (root / "hant.md").unlink()
+    (root / "hans.md").write_text("# 检查清单\n\n每周检查一次。\n", encoding="utf-8")
+    (root / "new.md").write_text("# 新笔记\n\n溫柔提醒 again.\n", encoding="utf-8")
+    assert cli("index", str(root), "--no-embed")[0] == 0
+    final = tmp_path / "final"
+    final.mkdir()
+    for path in root.glob("*.md"):
+        (final / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    assert cli("index", str(final), "--no-embed")[0] == 0
+    assert fts_content(root) == fts_content(final)
+    assert failed(root) == set()
+    assert hits(root, "提醒") == ["new.md"] and hits(root, "检查") == ["hans.md"]
+
+
+def test_an_index_written_before_the_row_views_keeps_its_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Migration 5 changes how rows are written, not what they hold."""
+    with monkeypatch.context() as old_lore:
+        old_lore.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:4])
+        root = index_folder(tmp_path / "notes")
+        before = fts_content(root)
+    assert failed(root) == set()   # opens (and migrates) the index, then finds no row differs
+    assert schema_version(connect(root / ".lore" / "catalog.sqlite")) == LATEST_VERSION == 5
+    assert fts_content(root) == before == fts_content(index_folder(tmp_path / "fresh"))
