@@ -8,21 +8,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from _cjk_notes import NOTES
 from click.testing import CliRunner
 
 from lore.cli import main
 from lore.store import migrations
 from lore.store.connection import connect
 from lore.store.migrations import LATEST_VERSION, schema_version
-
-NOTES = {
-    "hant.md": "# 提醒\n\n開發時常常先上車後補票：溫柔提醒，不是嚴格執行。\n",
-    "hans.md": "# 检查\n\n## 批次\n\n批次检查孤儿提交，然后提醒作者。\n",
-    "mixed.md": "# Search notes\n\n## 全文检索\n\nThe engine ranks 中文分词 with bigrams.\n",
-    "long.md": "# 长文\n\n" + "".join(f"## 第{i}节 section{i}\n\n" + "词语 words " * 300 + "\n\n"
-                                       for i in range(3)),
-    "en.md": "# Plain\n\nNothing but English words about ranking and search.\n",
-}
 
 
 def cli(*args: str) -> tuple[int, str]:

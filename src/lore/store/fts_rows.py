@@ -39,14 +39,14 @@ CREATE VIEW documents_fts_rows(id, title, body, cjk) AS
 """
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> str:
-    """The FTS table's own column list, as its view names them too."""
-    return ", ".join(r[1] for r in conn.execute(f"PRAGMA table_info({table})"))
+def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    """The FTS table's own columns, which its view names too."""
+    return [str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")]
 
 
 def insert_rows_sql(conn: sqlite3.Connection, table: str, where: str = "") -> str:
     """``INSERT`` into ``table`` of its rows from its view (those matching ``where``)."""
-    cols = _columns(conn, table)
+    cols = ", ".join(_columns(conn, table))
     return f"INSERT INTO {table}(rowid, {cols}) SELECT id, {cols} FROM {table}_rows{where}"
 
 
@@ -54,7 +54,7 @@ def delete_rows_sql(conn: sqlite3.Connection, table: str, where: str) -> str:
     """Remove ``table``'s rows matching ``where`` while their source rows still exist."""
     if table not in _CONTENTLESS:
         return f"DELETE FROM {table} WHERE rowid IN (SELECT id FROM {SOURCES[table]}{where})"
-    cols = _columns(conn, table)
+    cols = ", ".join(_columns(conn, table))
     return (f"INSERT INTO {table}({table}, rowid, {cols}) "
             f"SELECT 'delete', id, {cols} FROM {table}_rows{where}")
 
@@ -113,7 +113,7 @@ def problems(conn: sqlite3.Connection) -> list[str]:
                 f"SELECT count(*) FROM {table} WHERE rowid NOT IN (SELECT id FROM {source})",
         }
         if table not in _CONTENTLESS:
-            differs = " OR ".join(f"f.{c} IS NOT r.{c}" for c in _columns(conn, table).split(", "))
+            differs = " OR ".join(f"f.{c} IS NOT r.{c}" for c in _columns(conn, table))
             counts[f"full-text rows differ from their {kind}"] = (
                 f"SELECT count(*) FROM {table} f JOIN {table}_rows r ON r.id = f.rowid"
                 f" WHERE {differs}")
