@@ -23,9 +23,9 @@ ROWS = {
                  " WHERE d.root_id = %(root)s",
     "chunks": "SELECT d.path, c.ordinal, c.tsv::text, c.token_count FROM lore_chunks c"
               " JOIN lore_documents d ON d.id = c.document_id WHERE c.root_id = %(root)s",
-    "document terms": "SELECT d.path, t.lexeme, t.a, t.b, t.c, t.len FROM lore_document_terms t"
+    "document terms": "SELECT d.path, t.lexeme, t.a, t.b, t.c, t.len, t.pos FROM lore_document_terms t"
                       " JOIN lore_documents d ON d.id = t.document_id WHERE t.root_id = %(root)s",
-    "chunk terms": "SELECT d.path, c.ordinal, t.lexeme, t.a, t.b, t.c, t.len"
+    "chunk terms": "SELECT d.path, c.ordinal, t.lexeme, t.a, t.b, t.c, t.len, t.pos"
                    " FROM lore_chunk_terms t JOIN lore_chunks c ON c.id = t.chunk_id"
                    " JOIN lore_documents d ON d.id = c.document_id WHERE t.root_id = %(root)s",
 }
