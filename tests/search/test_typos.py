@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lore.index import Index
+from lore.search import typo_index
 from lore.search.engine import search_store
 from lore.search.hits import SearchResult
 from lore.search.lexicon import english_words, is_english_word
@@ -90,6 +91,22 @@ def test_nearest_prefers_the_commonest_token_at_the_same_distance() -> None:
     index = TermIndex.build([("search", 40), ("starch", 2), ("perch", 9), ("serc", 1)])
     assert [c.token for c in index.nearest("serch", 1)] == ["search", "perch", "serc"]
     assert index.nearest("serch", 0) == []
+
+
+def test_a_word_no_token_is_near_in_length_is_not_probed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Probes grow with the word's length squared: a 5,000-letter query word once took
+    # minutes. No token within two letters of its length: nothing can be in reach.
+    index = TermIndex.build([("search", 4), ("sqlite", 2)])
+
+    def refuse(*_: object) -> set[str]:
+        raise AssertionError("probed a word no token can be near")
+
+    monkeypatch.setattr(typo_index, "_probes", refuse)
+    assert index.nearest("x" * 5000, 2) == []
+    assert index.nearest("searching", 2) == []   # three letters longer than any token
+    with pytest.raises(AssertionError):
+        index.nearest("searchin", 2)             # two longer: "search" may be in reach
 
 
 def test_index_leaves_out_what_is_not_a_word() -> None:

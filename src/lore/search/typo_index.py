@@ -100,11 +100,15 @@ class TermIndex:
         documents: token -> how many documents hold it.
         keys: a token, or a token less one character -> the tokens it stands for.
         alphabet: every character of the tokens (what a query-side edit may write).
+        lengths: every token length, so a word no token is within reach of in length
+            (a query of 5,000 x's) skips the probes, whose number grows with the
+            word's length squared (and their size with its cube).
     """
 
     documents: dict[str, int]
     keys: dict[str, tuple[str, ...]]
     alphabet: str
+    lengths: frozenset[int]
 
     @classmethod
     def build(cls, rows: Iterable[tuple[str, int]]) -> TermIndex:
@@ -118,12 +122,13 @@ class TermIndex:
             for key in set(_deletes(token)):
                 keys.setdefault(key, []).append(token)
         alphabet = "".join(sorted({char for token in documents for char in token}))
-        return cls(documents, {k: tuple(v) for k, v in keys.items()}, alphabet)
+        return cls(documents, {k: tuple(v) for k, v in keys.items()}, alphabet,
+                   frozenset(len(token) for token in documents))
 
     def nearest(self, token: str, max_edits: int) -> list[Candidate]:
         """Indexed tokens within ``max_edits`` (1 or 2) of ``token``, nearest first, then
         by document count (the more common spelling), then alphabetically."""
-        if max_edits < 1:
+        if max_edits < 1 or all(abs(len(token) - n) > max_edits for n in self.lengths):
             return []
         near = {found for probe in _probes(token, self.alphabet, min(max_edits, 2))
                 for found in self.keys.get(probe, ())}
