@@ -60,7 +60,9 @@ class FakeProvider:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # Polled every 20 ms, so close() (shutdown) returns at once, not after up to 0.5 s.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
+                                        daemon=True)
         self._thread.start()
 
     def reply(self, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any]:

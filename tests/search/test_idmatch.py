@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -15,8 +16,10 @@ from lore.search.query import parse_query
 from lore.settings import EmbedSettings, Settings
 
 
+@functools.cache
 def front_matter(root: Path) -> dict[str, dict[str, object]]:
-    """Path -> front matter of every Markdown file that has an ``id``, read from disk."""
+    """Path -> front matter of every Markdown file that has an ``id``, read from disk
+    (once per root: the kano corpus is read-only, and parsing its YAML takes a second)."""
     found = {}
     for path in root.rglob("*.md"):
         text = path.read_text(encoding="utf-8", errors="replace")
