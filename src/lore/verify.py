@@ -3,7 +3,7 @@ sidecar, space record and embedding cache agree, and if not, make them agree.
 
 Verification reads and never writes, so it runs beside searches and on a
 read-only index. Repair holds the writer lock and rebuilds only what is
-derived from what is stored: full-text rows from chunks, the active-space
+derived from what is stored: full-text rows from chunks and documents, the active-space
 record from the registered spaces, the sidecar from ``chunk_vectors``. It never
 calls an embedding provider: a stored vector is either kept or, when it is not
 a usable vector (wrong size, NaN, zero), dropped so the next ``lore index``
@@ -142,7 +142,8 @@ def _check_catalog(catalog: Catalog, report: VerifyReport) -> None:
         report.findings.append(Finding("catalog", not other, "; ".join(other) or
                                        "documents, chunks, links and fields agree"))
     report.findings.append(Finding("fts", not fts, "; ".join(fts) or
-                                   "every chunk has exactly one full-text row"))
+                                   "every chunk and document has its full-text row, "
+                                   "as a sync writes it"))
 
 
 def _active_space(catalog: Catalog) -> EmbeddingSpace | None:

@@ -29,6 +29,7 @@ import numpy.typing as npt
 from lore.documents.model import Chunk, Document
 from lore.errors import ConfigError, IndexCorruptError, IndexNotFoundError
 from lore.paths import CATALOG_FILE
+from lore.store import fts_rows
 from lore.store.base import FileState, Filters
 from lore.store.connection import atomic, connect, connect_read_only
 from lore.store.fact_cache import FactCache
@@ -353,12 +354,7 @@ class Catalog(SidecarMixin, KeywordReadsMixin, SearchReadsMixin, ShapeReadsMixin
                                    "VALUES ('integrity-check', 1)")
         except sqlite3.DatabaseError as exc:
             problems.append(f"full-text index: {exc}")
-        missing = one("SELECT count(*) FROM chunks WHERE id NOT IN (SELECT rowid FROM chunks_fts)")
-        extra = one("SELECT count(*) FROM chunks_fts WHERE rowid NOT IN (SELECT id FROM chunks)")
-        if missing:
-            problems.append(f"{missing} chunks have no full-text row")
-        if extra:
-            problems.append(f"{extra} full-text rows have no chunk")
+        problems += fts_rows.problems(self._conn)
         orphans: dict[str, int] = {}
         for table, *_ in self._conn.execute("PRAGMA foreign_key_check"):
             orphans[table] = orphans.get(table, 0) + 1

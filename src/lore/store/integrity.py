@@ -1,7 +1,7 @@
 """The catalog-side SQL of ``lore verify`` and ``lore repair``.
 
 Verification reads; repair rewrites only what is derived from other stored
-rows (the full-text rows from ``chunks``, the active-space record from
+rows (the full-text rows from ``chunks`` and ``documents``, the active-space record from
 ``spaces`` and ``chunk_vectors``) or what cannot be trusted (a stored vector
 that is not a finite, non-zero vector of the space's size, which then becomes
 pending and is embedded again by the next ``lore index``).
@@ -16,12 +16,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from lore.documents.model import Chunk
+from lore.store import fts_rows
 from lore.store.connection import atomic
-
-_FTS_ROWS = ("INSERT INTO chunks_fts(rowid, title, headings, body) "
-             "SELECT c.id, d.title, coalesce((SELECT group_concat(value, ' > ') FROM "
-             "(SELECT value FROM json_each(c.heading_path) ORDER BY key)), ''), c.text "
-             "FROM chunks c JOIN documents d ON d.id = c.document_id")
 
 
 def embedded_chunks_sql() -> str:
@@ -67,10 +63,8 @@ def pending_count(conn: sqlite3.Connection, space_id: str) -> int:
 
 
 def rebuild_fts(conn: sqlite3.Connection) -> None:
-    """Recreate every full-text row from ``chunks`` and their documents, in one commit."""
-    with atomic(conn):
-        conn.execute("DELETE FROM chunks_fts")
-        conn.execute(_FTS_ROWS)
+    """Recreate every full-text row of chunks and documents as a sync writes it."""
+    fts_rows.rebuild(conn)
 
 
 def delete_orphans(conn: sqlite3.Connection) -> int:

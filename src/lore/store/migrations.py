@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from lore.documents.cjk import cjk_index_text, cjk_runs, run_tokens
 from lore.errors import IndexCorruptError
 from lore.store.connection import atomic, register_functions
+from lore.store.fts_rows import route_writes_through_views
 from lore.store.shapes import add_shape_columns
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,7 @@ MIGRATIONS: list[tuple[int, Step]] = [
     (2, add_shape_columns),   # hub flag, near-duplicate fingerprint and group
     (3, SCHEMA_V3),           # CJK bigram column, document-level FTS for keyword scoring
     (4, fold_cjk_columns),    # Traditional and Simplified Chinese folded in the cjk columns
+    (5, route_writes_through_views),  # FTS rows defined once, for triggers and repair alike
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
