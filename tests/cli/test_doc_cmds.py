@@ -42,7 +42,7 @@ def test_show_unknown_document_fails_with_a_hint(root: Path) -> None:
 @pytest.mark.parametrize("command", ["show", "related"])
 def test_a_name_the_file_system_cannot_look_up_is_an_unknown_id(root: Path, command: str) -> None:
     """Looking the name up as a file must not crash (the OS refuses names this long)."""
-    for name in ("Ṱo invoke" * 60, "~no-such-user-here/x", "a\x00b"):
+    for name in ("Ṱo invoke" * 60, "~no-such-user-here/x", "a\x00b", "~a\x00b"):
         result = invoke(command, name, "--root", str(root))
         assert result.exit_code == 1, name
         assert "No indexed document" in result.output and "Traceback" not in result.output

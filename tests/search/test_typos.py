@@ -20,6 +20,7 @@ from lore.index import Index
 from lore.search import typo_index
 from lore.search.engine import search_store
 from lore.search.hits import SearchResult
+from lore.search.lexicon import english_words, is_english_word
 from lore.search.typo_index import TermIndex, osa_distance
 from lore.search.typos import correctable, max_edits
 from lore.settings import SearchSettings, Settings
@@ -142,6 +143,24 @@ def test_no_correction_where_none_is_due(mini_store: Store, query: str) -> None:
     assert not [n for n in run(mini_store, query).notices if n.startswith("Searched")]
 
 
+@pytest.mark.parametrize(("query", "typo"), [
+    ("catch", "cahce"),      # "catch" is one edit from "cache"'s token, "cahce" one swap
+    ("nodes", "ntoes"),      # "nodes" (token "node") is one edit from "notes" ("note")
+])
+def test_a_real_word_the_corpus_lacks_is_left_as_typed(mini_store: Store, query: str,
+                                                       typo: str) -> None:
+    assert [n for n in run(mini_store, query).notices if n.startswith("Searched")] == []
+    assert [n for n in run(mini_store, typo).notices if n.startswith("Searched")] != []
+
+
+def test_the_word_list_holds_real_words_not_typos() -> None:
+    for word in ("complaints", "Phone", "though", "versus", "spelling", "strangers", "lice"):
+        assert is_english_word(word), word
+    for typo in ("sqllite", "serch", "convension", "compliants", "reponse", "assosciated"):
+        assert not is_english_word(typo), typo
+    assert all(len(w) >= 4 and w == w.lower() for w in english_words())
+
+
 # --- kano: the questions of the issue ---------------------------------------------------
 
 @pytest.mark.parametrize(("typo", "clean", "title_words"), [
@@ -160,3 +179,14 @@ def test_kano_typos_find_what_the_spelt_question_finds(kano_index: Index, typo: 
     assert [h.path for h in got] == [h.path for h in want]
     assert all(word in got[0].title.lower() for word in title_words)
     assert got.weak_match is want.weak_match
+
+
+@pytest.mark.parametrize("query", [
+    "customer complaints",     # was searched as "compliants" (token "compliant")
+    "phone number",            # was searched as "prone"
+    "even though it failed",   # was searched as "through"
+])
+def test_kano_real_words_are_not_corrected(kano_index: Index, query: str) -> None:
+    found = search_store(kano_index._store, query, settings=kano_index.settings,
+                         mode="keyword", limit=5)
+    assert not [n for n in found.notices if n.startswith("Searched")]

@@ -160,7 +160,7 @@ def _as_relpath(key: str, root: Path) -> str:
     """
     try:
         candidate = Path(key).expanduser()
-    except RuntimeError:   # "~name" of no user on this system: not a home folder
+    except (RuntimeError, ValueError):   # "~name" of no user, or with a NUL: no home folder
         candidate = Path(key)
     if not candidate.is_absolute():
         if _is_file(candidate):

@@ -14,6 +14,11 @@ the word they meant; so does this, but only where it cannot hurt:
 - **Only a plain word.** Words of letters only, four or more of them: no
   number, id, code, prefix word (``embed*``), quoted phrase or exclusion is
   corrected, and no stopword.
+- **Never a real word.** A word of the English word list
+  (``lore.search.lexicon``) is a word the corpus lacks, not a typo: on kano,
+  "complaints", "phone" and "though" are not searched as their nearest
+  tokens "compliant", "prone" and "through". The list is read only for a
+  word no document holds.
 - **Distance by length** (``max_edits``): 1 edit for 4-7 letters, 2 for 8 or
   more, counted as optimal string alignment (a swapped pair is one edit).
   This is Elasticsearch's ``AUTO:4,8`` rather than its default ``AUTO:3,6``:
@@ -39,6 +44,7 @@ from dataclasses import dataclass, replace
 
 from lore.documents.cjk import has_cjk
 from lore.search.fts import STOPWORDS
+from lore.search.lexicon import is_english_word
 from lore.search.query import ParsedQuery
 from lore.search.typo_index import TermIndex
 from lore.store.base import SearchReads
@@ -80,7 +86,8 @@ def correctable(word: str) -> bool:
 
 
 def find_corrections(store: SearchReads, parsed: ParsedQuery) -> list[Correction]:
-    """The corrections of ``parsed``'s unmatched bare words, in query order.
+    """The corrections of ``parsed``'s unmatched bare words that are no English word, in
+    query order.
 
     A word is replaced by a spelling of its nearest token that the index reads
     as that token: the typed word's ending on the new stem ("convens" ->
@@ -88,7 +95,9 @@ def find_corrections(store: SearchReads, parsed: ParsedQuery) -> list[Correction
     no spelling reaches is passed over for the next nearest.
     """
     words = [w for w in dict.fromkeys(parsed.terms) if correctable(w)]
-    unmatched = store.unmatched_words(words) if words else {}
+    unmatched = {word: token for word, token in
+                 (store.unmatched_words(words) if words else {}).items()
+                 if not is_english_word(word)}
     if not unmatched:
         return []
     index = store.catalog_fact(FACT, lambda: TermIndex.build(store.token_vocabulary()))
