@@ -44,6 +44,8 @@ def run(store: Store, query: str, **search: Any) -> SearchResult:
     ("embed*", 1, False),         # a prefix word
     ("about", 1, False),          # a stopword
     ("检索系统", 1, False),        # CJK: matched by bigrams, not edited
+    ("pneumonoultramicroscopicsilicovolcanoconiosis", 2, True),   # 45 letters: a word
+    ("x" * 49, 0, False),         # longer than any word: a blob, never edited
 ])
 def test_distance_rule(word: str, edits: int, corrected: bool) -> None:
     assert max_edits(word) == edits
@@ -110,7 +112,8 @@ def test_a_word_no_token_is_near_in_length_is_not_probed(
 
 
 def test_index_leaves_out_what_is_not_a_word() -> None:
-    index = TermIndex.build([("covid19", 5), ("ab", 9), ("检索", 3), ("sqlite", 4), ("zero", 0)])
+    index = TermIndex.build([("covid19", 5), ("ab", 9), ("检索", 3), ("sqlite", 4), ("zero", 0),
+                             ("q" * 49, 1)])
     assert set(index.documents) == {"sqlite"}
 
 

@@ -23,6 +23,11 @@ from dataclasses import dataclass
 
 from lore.documents.cjk import has_cjk
 
+# Longer runs of letters (a pasted hash, a base64 blob, "x" * 5000) are no words: never
+# corrected and never a correction. The longest English dictionary words have about 45
+# letters; the index's keys and a query's probes grow with a token's length squared.
+LONGEST_WORD = 48
+
 
 def osa_distance(a: str, b: str, limit: int) -> int:
     """The optimal-string-alignment distance of ``a`` and ``b``, or ``limit + 1`` when it
@@ -139,6 +144,6 @@ class TermIndex:
 
 
 def is_word_token(token: str) -> bool:
-    """Whether ``token`` is a word worth correcting to: three or more letters, no digit
-    (CJK bigrams, numbers and codes are matched exactly or not at all)."""
-    return len(token) >= 3 and token.isalpha() and not has_cjk(token)
+    """Whether ``token`` is a word worth correcting to: 3 to ``LONGEST_WORD`` letters, no
+    digit (CJK bigrams, numbers and codes are matched exactly or not at all)."""
+    return 3 <= len(token) <= LONGEST_WORD and token.isalpha() and not has_cjk(token)

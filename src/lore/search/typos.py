@@ -25,7 +25,8 @@ the word they meant; so does this, but only where it cannot hurt:
   three-letter words have too many one-edit neighbours (cat, car, bat, cut) to
   guess which was meant, and a six- or seven-letter token two edits away from
   a word is often another real word ("protein" / "proteins" are one stem, but
-  "cancer" / "dancer" are not).
+  "cancer" / "dancer" are not). Nothing longer than ``LONGEST_WORD`` (48)
+  letters is a word to correct.
 - **The nearest, then the commonest.** Among the tokens within reach the
   nearest wins, then the one more documents hold (the usual spelling), as
   SymSpell and most spell checkers rank them. One replacement per word.
@@ -46,7 +47,7 @@ from lore.documents.cjk import has_cjk
 from lore.search.fts import STOPWORDS
 from lore.search.lexicon import is_english_word
 from lore.search.query import ParsedQuery
-from lore.search.typo_index import TermIndex
+from lore.search.typo_index import LONGEST_WORD, TermIndex
 from lore.store.base import SearchReads
 
 MIN_LETTERS = 4          # shorter words are never corrected
@@ -73,7 +74,7 @@ class Correction:
 def max_edits(word: str) -> int:
     """How many edits away from ``word`` (an index token, or a typed word) a correction
     may be (0: never corrected)."""
-    if len(word) < MIN_LETTERS:
+    if not MIN_LETTERS <= len(word) <= LONGEST_WORD:
         return 0
     return 1 if len(word) < TWO_EDITS_FROM else 2
 
