@@ -378,3 +378,10 @@ def test_a_typo_is_searched_and_said_in_json_and_text(root: Path) -> None:
     assert data["weak_match"] is False
     text = invoke("search", "embeding cahce", "--root", str(root))
     assert 'Searched "cache" for "cahce".' in text.output
+
+
+def test_a_pasted_page_that_matches_nothing_is_not_echoed_whole(root: Path) -> None:
+    nothing = invoke("search", "zq" * 2500, "--root", str(root))
+    assert nothing.exit_code == 0, nothing.output
+    assert f"No matches for '{'zq' * 39}z'… (5,000 characters)." in nothing.output
+    assert "zq" * 100 not in nothing.output

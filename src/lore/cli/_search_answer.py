@@ -97,8 +97,18 @@ def write_answer(answer: SearchAnswer, printer: Printer, *, as_json: bool,
                 printer.line(f"Query: {note}")
         print_hits(printer.console, answer.views, explain=explain)
     else:
-        printer.line(f"No matches for {answer.envelope['query']!r}. Try fewer words, "
+        printer.line(f"No matches for {_echoed(answer.envelope['query'])}. Try fewer words, "
                      "a prefix (word*) or fewer filters.")
+
+
+ECHO_LIMIT = 80   # characters of a query repeated back; a pasted page is not echoed whole
+
+
+def _echoed(query: str) -> str:
+    """``query`` quoted for a message, cut to ``ECHO_LIMIT`` characters with an ellipsis."""
+    if len(query) <= ECHO_LIMIT:
+        return repr(query)
+    return f"{query[:ECHO_LIMIT - 1]!r}… ({len(query):,} characters)"
 
 
 def _view(idx: Reader, hit: Hit) -> HitView:
