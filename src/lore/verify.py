@@ -23,7 +23,7 @@ import numpy as np
 from lore.embed.base import EmbeddingSpace
 from lore.errors import LoreError
 from lore.locking import WriterLock, write_errors
-from lore.store import integrity
+from lore.store import fts_rows, integrity
 from lore.store.base import SPACE_META
 from lore.store.catalog import Catalog
 from lore.store.keys import document_keys
@@ -106,7 +106,7 @@ def repair_index(catalog: Catalog, *, cache_path: Any = None,
         if "catalog" in failed:
             actions.append(f"removed {integrity.delete_orphans(conn)} orphan rows")
         if "fts" in failed or "catalog" in failed:
-            integrity.rebuild_fts(conn)
+            fts_rows.rebuild(conn)
             actions.append("rebuilt the full-text index from the chunks")
         if "space" in failed:
             actions.append(_repair_space(catalog))

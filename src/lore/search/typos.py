@@ -96,9 +96,8 @@ def find_corrections(store: SearchReads, parsed: ParsedQuery) -> list[Correction
     no spelling reaches is passed over for the next nearest.
     """
     words = [w for w in dict.fromkeys(parsed.terms) if correctable(w)]
-    unmatched = {word: token for word, token in
-                 (store.unmatched_words(words) if words else {}).items()
-                 if not is_english_word(word)}
+    typed = store.unmatched_words(words) if words else {}
+    unmatched = {word: token for word, token in typed.items() if not is_english_word(word)}
     if not unmatched:
         return []
     index = store.catalog_fact(FACT, lambda: TermIndex.build(store.token_vocabulary()))

@@ -1,8 +1,8 @@
 """The catalog-side SQL of ``lore verify`` and ``lore repair``.
 
 Verification reads; repair rewrites only what is derived from other stored
-rows (the full-text rows from ``chunks`` and ``documents``, the active-space record from
-``spaces`` and ``chunk_vectors``) or what cannot be trusted (a stored vector
+rows (the active-space record from ``spaces`` and ``chunk_vectors``; the
+full-text rows are rebuilt by ``lore.store.fts_rows``, which defines them) or what cannot be trusted (a stored vector
 that is not a finite, non-zero vector of the space's size, which then becomes
 pending and is embedded again by the next ``lore index``).
 """
@@ -16,7 +16,6 @@ from collections.abc import Iterator
 import numpy as np
 
 from lore.documents.model import Chunk
-from lore.store import fts_rows
 from lore.store.connection import atomic
 
 
@@ -60,11 +59,6 @@ def pending_count(conn: sqlite3.Connection, space_id: str) -> int:
     return int(conn.execute("SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM "
                             "chunk_vectors v WHERE v.space_id = ? AND v.chunk_id = c.id)",
                             (space_id,)).fetchone()[0])
-
-
-def rebuild_fts(conn: sqlite3.Connection) -> None:
-    """Recreate every full-text row of chunks and documents as a sync writes it."""
-    fts_rows.rebuild(conn)
 
 
 def delete_orphans(conn: sqlite3.Connection) -> int:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lore.errors import StoreError
-from lore.store.postgres.terms import reindex_all_terms, reindex_cjk_terms, reindex_positions
+from lore.store.postgres.terms import reindex_all_terms, reindex_cjk_terms
 
 MIGRATION_LOCK = 0x6C6F7265   # "lore": the advisory lock key of schema changes
 
@@ -180,7 +180,7 @@ MIGRATIONS: list[tuple[int, list[Step]]] = [
     # Version 3: the CJK bigrams hold Chinese folded to Simplified (lore.documents.hanfold).
     (3, [reindex_cjk_terms]),
     (4, [SCHEMA_V4]),
-    (5, [POSITIONS_V5, STEMS_V5, reindex_positions]),
+    (5, [POSITIONS_V5, STEMS_V5, reindex_all_terms]),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

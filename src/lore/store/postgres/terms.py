@@ -171,16 +171,13 @@ def index_terms(conn: Any, root_id: int, config: str, document_id: int, title: s
 
 
 def reindex_all_terms(conn: Any) -> None:
-    """Rewrite every root's keyword data and hub flags (the schema step that added them)."""
+    """Rewrite every root's keyword data and hub flags (the schema steps that added them,
+    and positions to the postings). One function for both steps, so a database several
+    versions behind is rewritten once (``schema.migrate`` runs each rewrite once)."""
     for document_id, doctype, body in conn.execute(
             "SELECT id, doctype, body FROM lore_documents").fetchall():
         if document_is_hub(doctype, body):
             conn.execute("UPDATE lore_documents SET hub = true WHERE id = %s", (document_id,))
-    _reindex_terms(conn, lambda title, body: True)
-
-
-def reindex_positions(conn: Any) -> None:
-    """Rewrite every document's keyword data (the step that added positions to postings)."""
     _reindex_terms(conn, lambda title, body: True)
 
 
