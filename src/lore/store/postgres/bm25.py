@@ -1,7 +1,7 @@
 """BM25 in PostgreSQL, scored as the local index scores it (``lore.store.bm25``).
 
-One statement per ranking: the query's words are stemmed by the root's
-text-search configuration, looked up in the postings (``lore_document_terms``
+One statement per ranking: the query's words, stemmed as the root's documents
+were (``lore.store.postgres.stems``), are looked up in the postings (``lore_document_terms``
 and ``lore_chunk_terms``, see ``lore.store.postgres.terms``), scored and
 aggregated per row in the database, and only the best ``limit`` rows come
 back. The formula is FTS5's ``bm25()``:
@@ -31,8 +31,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lore.store.bm25 import K1, B
-from lore.store.postgres.sql import Query, unquote
-from lore.store.postgres.terms import COLUMNS, words
+from lore.store.postgres.fold import words
+from lore.store.postgres.sql import Query, Stemmer, unquote
+from lore.store.postgres.terms import COLUMNS
 
 # The largest code point: "lexeme BETWEEN stem AND stem || chr(1114111)" is the
 # range of a prefix term in the postings' "C" collation (an index range scan).
@@ -129,12 +130,14 @@ class _Terms:
     phrases: bool
 
 
-def _terms(terms: Sequence[str], config: str, weights: tuple[float, float, float],
+def _terms(terms: Sequence[str], stem: Stemmer, weights: tuple[float, float, float],
            share: float, pairs: Sequence[str] = (), pair_weight: float = 0.0) -> _Terms | None:
     """``w`` (settings), ``slots`` (each word of each term: its lexeme range) and
     ``terms`` (repeats, word count, whether a pair); None when no term has a word.
 
-    The terms come first, numbered as ``distinct`` lists them, then the pairs."""
+    The terms come first, numbered as ``distinct`` lists them, then the pairs. A
+    prefix term's last word is stemmed too (FTS5 stems it: ``"running"*`` is
+    ``run*``); a word the configuration drops has no slot."""
     repeats = Counter(terms)
     distinct = [t for t in repeats if words(unquote(t)[0])]
     if not distinct:
@@ -142,41 +145,31 @@ def _terms(terms: Sequence[str], config: str, weights: tuple[float, float, float
     paired = Counter(pairs if pair_weight else ())
     entries = [*((t, False) for t in distinct),
                *((t, True) for t in paired if words(unquote(t)[0]))]
-    slot_t: list[int] = []
-    slot_k: list[int] = []
-    slot_word: list[str] = []
-    slot_prefix: list[bool] = []
-    phrases = False
-    for t, (term, _) in enumerate(entries):
-        text, prefix = unquote(term)
-        found = words(text)
-        phrases |= len(found) > 1
+    cut = [(words(text), prefix) for text, prefix in (unquote(t) for t, _ in entries)]
+    lexemes = stem(word for found, _ in cut for word in found)
+    slots: list[tuple[int, int, str, str]] = []
+    for t, (found, prefix) in enumerate(cut):
         for k, word in enumerate(found):
-            slot_t.append(t)
-            slot_k.append(k)
-            slot_word.append(word)
-            slot_prefix.append(prefix and k == len(found) - 1)
+            lexeme = lexemes[word]
+            if lexeme is not None:
+                last = prefix and k == len(found) - 1
+                slots.append((t, k, lexeme, lexeme + chr(_LAST_CHAR) if last else lexeme))
     params: list[object] = [
-        config, *weights, share, pair_weight, slot_t, slot_k, slot_word, slot_prefix,
+        *weights, share, pair_weight, *([s[i] for s in slots] for i in range(4)),
         list(range(len(entries))), [(paired if pair else repeats)[t] for t, pair in entries],
         [pair for _, pair in entries]]
     sql = (
-        "WITH w AS (SELECT %s::regconfig AS cfg, %s::float8 AS wa, %s::float8 AS wb,"
+        "WITH w AS (SELECT %s::float8 AS wa, %s::float8 AS wb,"
         " %s::float8 AS wc, %s::float8 AS share, %s::float8 AS pw)"
-        ", input AS (SELECT * FROM unnest(%s::int[], %s::int[], %s::text[], %s::bool[])"
-        " AS i(t, k, word, pre))"
-        ", stemmed AS MATERIALIZED (SELECT i.t, i.k, i.pre, CASE WHEN i.pre THEN i.word"
-        " ELSE (tsvector_to_array(to_tsvector(w.cfg, i.word)))[1] END AS lo FROM input i, w)"
-        ", slots AS MATERIALIZED (SELECT t, k, lo::text COLLATE \"C\" AS lo, (CASE WHEN pre"
-        f" THEN lo || chr({_LAST_CHAR}) ELSE lo END)::text COLLATE \"C\" AS hi FROM stemmed"
-        " WHERE lo IS NOT NULL)"
+        ", slots AS MATERIALIZED (SELECT t, k, lo COLLATE \"C\" AS lo, hi COLLATE \"C\" AS hi"
+        " FROM unnest(%s::int[], %s::int[], %s::text[], %s::text[]) AS s(t, k, lo, hi))"
         ", terms AS MATERIALIZED (SELECT u.t, u.reps, u.pair, count(s.k) AS n"
         " FROM unnest(%s::int[], %s::int[], %s::bool[]) AS u(t, reps, pair)"
         " JOIN slots s USING (t) GROUP BY u.t, u.reps, u.pair)")
-    return _Terms(sql, params, distinct, phrases)
+    return _Terms(sql, params, distinct, any(len(found) > 1 for found, _ in cut))
 
 
-def ranking(terms: Sequence[str], *, root_id: int, config: str,
+def ranking(terms: Sequence[str], *, root_id: int, stem: Stemmer,
             weights: tuple[float, float, float], share: float, limit: int,
             per_document: bool, restriction: Query | None, pairs: Sequence[str] = (),
             pair_weight: float = 0.0) -> Ranking | None:
@@ -189,7 +182,7 @@ def ranking(terms: Sequence[str], *, root_id: int, config: str,
     Args:
         terms: keyword terms as ``lore.search.fts`` writes them; repeats count.
         root_id: the root whose rows to rank.
-        config: the root's text-search configuration.
+        stem: the root's word -> lexeme function (``stems.first_lexemes``).
         weights: the title, headings and body weights.
         share: the document-level part of a document's score.
         limit: how many rows.
@@ -199,7 +192,7 @@ def ranking(terms: Sequence[str], *, root_id: int, config: str,
             a row matching a term gains ``pair_weight`` times their BM25.
         pair_weight: the weight of ``pairs`` (0: none).
     """
-    found = _terms(terms, config, weights, share, pairs, pair_weight)
+    found = _terms(terms, stem, weights, share, pairs, pair_weight)
     if found is None:
         return None
     sql, params, phrases = found.sql, list(found.params), found.phrases
@@ -224,13 +217,13 @@ def ranking(terms: Sequence[str], *, root_id: int, config: str,
     return Ranking(sql, [*params, limit])
 
 
-def coverage(terms: Sequence[str], *, root_id: int, config: str,
+def coverage(terms: Sequence[str], *, root_id: int, stem: Stemmer,
              documents: Sequence[int]) -> tuple[Ranking, list[str]] | None:
     """The statement behind ``term_coverage``: per distinct term (its index into the
     returned list), the chunks of the root matching it and which of ``documents``
     hold one; then the root's chunk count as the term ``-1``. None when no term
     has a word."""
-    found = _terms(terms, config, (1.0, 1.0, 1.0), 0.0)
+    found = _terms(terms, stem, (1.0, 1.0, 1.0), 0.0)
     if found is None:
         return None
     sql = found.sql + _level_sql(CHUNKS, root_id, phrases=found.phrases, restricted=False)
