@@ -68,37 +68,44 @@ def _level_sql(level: Level, root_id: int, *, phrases: bool, restricted: bool) -
     ``{name}_score(r, doc, score)``; only postings are read (they carry the row's
     length and document), and their positions only for a phrase."""
     x = level.name
-    postings = (f" JOIN {level.postings} p ON p.root_id = {root_id}"
-                " AND p.lexeme BETWEEN s.lo AND s.hi")
     allowed = " WHERE tf.doc IN (SELECT * FROM allowed)" if restricted else ""
+    # Each distinct lexeme range is read once, however many terms and pairs hold it
+    # (a long query's words each stand in a term and in up to two pairs).
     sql = (
-        f", {x}_slot AS (SELECT s.t, s.k, p.{level.key} AS r, p.document_id AS doc,"
-        f" p.len, sum(w.wa * p.a + w.wb * p.b + w.wc * p.c) AS f FROM slots s{postings}"
-        f" CROSS JOIN w GROUP BY s.t, s.k, p.{level.key}, p.document_id, p.len)"
-        f", {x}_all AS (SELECT f.t, f.r, f.doc, f.len, min(f.f) AS f FROM {x}_slot f"
-        f" JOIN terms USING (t) GROUP BY f.t, f.r, f.doc, f.len, terms.n"
-        f" HAVING count(*) = terms.n)")
+        f", {x}_post AS (SELECT g.g, p.{level.key} AS r, p.document_id AS doc, p.len,"
+        f" sum(w.wa * p.a + w.wb * p.b + w.wc * p.c) AS f FROM ranges g"
+        f" JOIN {level.postings} p ON p.root_id = {root_id} AND p.lexeme BETWEEN g.lo AND g.hi"
+        f" CROSS JOIN w GROUP BY g.g, p.{level.key}, p.document_id, p.len)"
+        f", {x}_all AS (SELECT s.t, p.r, p.doc, p.len, min(p.f) AS f FROM slots s"
+        f" JOIN {x}_post p USING (g) JOIN terms USING (t) GROUP BY s.t, p.r, p.doc, p.len,"
+        f" terms.n HAVING count(*) = terms.n)")
     if phrases:
         # A phrase's hits: the positions where its k-th word stands k tokens after
         # its first (each word's positions moved back by k steps, then the starts
         # every word shares), per column; a row without one does not match. The
         # positions are read only for the rows holding every word, one primary-key
-        # probe each (OFFSET 0 keeps the planner from turning the probes into a
-        # scan of the postings, or into a probe of the whole key per row).
+        # probe per lexeme range and row however many phrases share it (OFFSET 0
+        # keeps the planner from turning the probes into a scan of the postings;
+        # a single lexeme is probed by the whole key, a prefix by its range).
         # The start's column is its remainder: 0 title (a), 1 headings (b), 2 body and
         # 3 CJK bigrams (c).
         column = f"h.start & {COLUMNS - 1}"
+        probe = f"SELECT q.pos FROM {level.postings} q WHERE q.root_id = {root_id} AND"
         sql += (
-            f", {x}_at AS (SELECT a.t, s.k, a.r, unnest(p.pos) - {COLUMNS} * s.k AS start"
-            f" FROM {x}_all a JOIN terms USING (t) JOIN slots s USING (t) CROSS JOIN LATERAL"
-            f" (SELECT q.pos FROM {level.postings} q WHERE q.root_id = {root_id}"
-            f" AND q.lexeme BETWEEN s.lo AND s.hi AND q.{level.key} = a.r OFFSET 0) p"
-            f" WHERE terms.n > 1)"
+            f", {x}_need AS (SELECT DISTINCT s.g, a.r FROM {x}_all a JOIN terms USING (t)"
+            f" JOIN slots s USING (t) WHERE terms.n > 1)"
+            f", {x}_pos AS (SELECT n.g, n.r, p.pos FROM {x}_need n JOIN ranges g USING (g)"
+            f" CROSS JOIN LATERAL ({probe} q.lexeme = g.lo AND q.{level.key} = n.r"
+            f" AND g.lo = g.hi UNION ALL {probe} q.lexeme BETWEEN g.lo AND g.hi"
+            f" AND q.{level.key} = n.r AND g.lo < g.hi OFFSET 0) p)"
+            f", {x}_at AS (SELECT DISTINCT a.t, s.k, a.r, unnest(q.pos) - {COLUMNS} * s.k"
+            f" AS start FROM {x}_all a JOIN terms USING (t) JOIN slots s USING (t)"
+            f" JOIN {x}_pos q ON q.g = s.g AND q.r = a.r WHERE terms.n > 1)"
             f", {x}_hits AS (SELECT h.t, h.r, count(*) FILTER (WHERE {column} = 0) AS a,"
             f" count(*) FILTER (WHERE {column} = 1) AS b,"
             f" count(*) FILTER (WHERE {column} > 1) AS c FROM (SELECT at.t, at.r, at.start"
             f" FROM {x}_at at JOIN terms USING (t) GROUP BY at.t, at.r, at.start, terms.n"
-            f" HAVING count(DISTINCT at.k) = terms.n) h GROUP BY h.t, h.r)"
+            f" HAVING count(*) = terms.n) h GROUP BY h.t, h.r)"
             f", {x}_tf AS (SELECT f.t, f.r, f.doc, f.len, f.f FROM {x}_all f JOIN terms"
             f" USING (t) WHERE terms.n = 1 UNION ALL SELECT f.t, f.r, f.doc, f.len,"
             f" w.wa * h.a + w.wb * h.b + w.wc * h.c FROM {x}_all f JOIN {x}_hits h"
@@ -132,8 +139,9 @@ class _Terms:
 
 def _terms(terms: Sequence[str], stem: Stemmer, weights: tuple[float, float, float],
            share: float, pairs: Sequence[str] = (), pair_weight: float = 0.0) -> _Terms | None:
-    """``w`` (settings), ``slots`` (each word of each term: its lexeme range) and
-    ``terms`` (repeats, word count, whether a pair); None when no term has a word.
+    """``w`` (settings), ``ranges`` (each distinct lexeme range ``g``: one lexeme, or a
+    prefix's), ``slots`` (each word ``k`` of each term ``t``: its range) and ``terms``
+    (repeats, word count, whether a pair); None when no term has a word.
 
     The terms come first, numbered as ``distinct`` lists them, then the pairs. A
     prefix term's last word is stemmed too (FTS5 stems it: ``"running"*`` is
@@ -147,22 +155,28 @@ def _terms(terms: Sequence[str], stem: Stemmer, weights: tuple[float, float, flo
                *((t, True) for t in paired if words(unquote(t)[0]))]
     cut = [(words(text), prefix) for text, prefix in (unquote(t) for t, _ in entries)]
     lexemes = stem(word for found, _ in cut for word in found)
-    slots: list[tuple[int, int, str, str]] = []
+    ranges: dict[tuple[str, str], int] = {}
+    slots: list[tuple[int, int, int]] = []
     for t, (found, prefix) in enumerate(cut):
         for k, word in enumerate(found):
             lexeme = lexemes[word]
             if lexeme is not None:
                 last = prefix and k == len(found) - 1
-                slots.append((t, k, lexeme, lexeme + chr(_LAST_CHAR) if last else lexeme))
+                span = (lexeme, lexeme + chr(_LAST_CHAR) if last else lexeme)
+                slots.append((t, k, ranges.setdefault(span, len(ranges))))
     params: list[object] = [
-        *weights, share, pair_weight, *([s[i] for s in slots] for i in range(4)),
+        *weights, share, pair_weight, list(ranges.values()), *([r[i] for r in ranges]
+                                                                for i in range(2)),
+        *([s[i] for s in slots] for i in range(3)),
         list(range(len(entries))), [(paired if pair else repeats)[t] for t, pair in entries],
         [pair for _, pair in entries]]
     sql = (
         "WITH w AS (SELECT %s::float8 AS wa, %s::float8 AS wb,"
         " %s::float8 AS wc, %s::float8 AS share, %s::float8 AS pw)"
-        ", slots AS MATERIALIZED (SELECT t, k, lo COLLATE \"C\" AS lo, hi COLLATE \"C\" AS hi"
-        " FROM unnest(%s::int[], %s::int[], %s::text[], %s::text[]) AS s(t, k, lo, hi))"
+        ", ranges AS MATERIALIZED (SELECT g, lo COLLATE \"C\" AS lo, hi COLLATE \"C\" AS hi"
+        " FROM unnest(%s::int[], %s::text[], %s::text[]) AS r(g, lo, hi))"
+        ", slots AS MATERIALIZED (SELECT * FROM unnest(%s::int[], %s::int[], %s::int[])"
+        " AS s(t, k, g))"
         ", terms AS MATERIALIZED (SELECT u.t, u.reps, u.pair, count(s.k) AS n"
         " FROM unnest(%s::int[], %s::int[], %s::bool[]) AS u(t, reps, pair)"
         " JOIN slots s USING (t) GROUP BY u.t, u.reps, u.pair)")
