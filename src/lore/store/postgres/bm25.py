@@ -72,7 +72,7 @@ def _level_sql(level: Level, root_id: int, *, phrases: bool, restricted: bool) -
     # Each distinct lexeme range is read once, however many terms and pairs hold it
     # (a long query's words each stand in a term and in up to two pairs).
     sql = (
-        f", {x}_post AS (SELECT g.g, p.{level.key} AS r, p.document_id AS doc, p.len,"
+        f", {x}_post AS MATERIALIZED (SELECT g.g, p.{level.key} AS r, p.document_id AS doc, p.len,"
         f" sum(w.wa * p.a + w.wb * p.b + w.wc * p.c) AS f FROM ranges g"
         f" JOIN {level.postings} p ON p.root_id = {root_id} AND p.lexeme BETWEEN g.lo AND g.hi"
         f" CROSS JOIN w GROUP BY g.g, p.{level.key}, p.document_id, p.len)"
@@ -86,7 +86,9 @@ def _level_sql(level: Level, root_id: int, *, phrases: bool, restricted: bool) -
         # positions are read only for the rows holding every word, one primary-key
         # probe per lexeme range and row however many phrases share it (OFFSET 0
         # keeps the planner from turning the probes into a scan of the postings;
-        # a single lexeme is probed by the whole key, a prefix by its range).
+        # a single lexeme is probed by the whole key, a prefix by its range; the probes
+        # run once, MATERIALIZED, where an inlined subquery could run again for each
+        # row of a join the planner misjudges on stale statistics).
         # The start's column is its remainder: 0 title (a), 1 headings (b), 2 body and
         # 3 CJK bigrams (c).
         column = f"h.start & {COLUMNS - 1}"
@@ -94,7 +96,8 @@ def _level_sql(level: Level, root_id: int, *, phrases: bool, restricted: bool) -
         sql += (
             f", {x}_need AS (SELECT DISTINCT s.g, a.r FROM {x}_all a JOIN terms USING (t)"
             f" JOIN slots s USING (t) WHERE terms.n > 1)"
-            f", {x}_pos AS (SELECT n.g, n.r, p.pos FROM {x}_need n JOIN ranges g USING (g)"
+            f", {x}_pos AS MATERIALIZED (SELECT n.g, n.r, p.pos FROM {x}_need n"
+            f" JOIN ranges g USING (g)"
             f" CROSS JOIN LATERAL ({probe} q.lexeme = g.lo AND q.{level.key} = n.r"
             f" AND g.lo = g.hi UNION ALL {probe} q.lexeme BETWEEN g.lo AND g.hi"
             f" AND q.{level.key} = n.r AND g.lo < g.hi OFFSET 0) p)"
