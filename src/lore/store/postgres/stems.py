@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lore.store.postgres import porter
+from lore.store.postgres.porter import stem
 
 FTS5_PORTER = "lore_english"
 
@@ -29,7 +29,7 @@ def lexemes(conn: Any, config: str, words: Iterable[str]) -> dict[str, list[str]
     for a stopword of another configuration, several where its dictionary gives several."""
     distinct = sorted(set(words))
     if stems_like_fts5(config):
-        return {word: [porter.stem(word)] for word in distinct}
+        return {word: [stem(word)] for word in distinct}
     if not distinct:
         return {}
     rows = conn.execute("SELECT w, tsvector_to_array(to_tsvector(%s::regconfig, w))"
