@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from lore.store.bm25 import K1, B
 from lore.store.postgres.fold import words
 from lore.store.postgres.sql import Query, Stemmer, unquote
-from lore.store.postgres.terms import COLUMNS
+from lore.store.postgres.terms import COLUMNS, pair_lexemes
 
 # The largest code point: "lexeme BETWEEN stem AND stem || chr(1114111)" is the
 # range of a prefix term in the postings' "C" collation (an index range scan).
@@ -148,7 +148,10 @@ def _terms(terms: Sequence[str], stem: Stemmer, weights: tuple[float, float, flo
 
     The terms come first, numbered as ``distinct`` lists them, then the pairs. A
     prefix term's last word is stemmed too (FTS5 stems it: ``"running"*`` is
-    ``run*``); a word the configuration drops has no slot."""
+    ``run*``); a word the configuration drops has no slot. A term of two words (every
+    pair, and a two-word phrase) is one slot, its pair's lexeme (``terms.pair_lexemes``:
+    the rows where the two stand side by side, with their hits per column), so only
+    longer phrases and prefix phrases read positions."""
     repeats = Counter(terms)
     distinct = [t for t in repeats if words(unquote(t)[0])]
     if not distinct:
@@ -161,12 +164,16 @@ def _terms(terms: Sequence[str], stem: Stemmer, weights: tuple[float, float, flo
     ranges: dict[tuple[str, str], int] = {}
     slots: list[tuple[int, int, int]] = []
     for t, (found, prefix) in enumerate(cut):
-        for k, word in enumerate(found):
-            lexeme = lexemes[word]
-            if lexeme is not None:
-                last = prefix and k == len(found) - 1
-                span = (lexeme, lexeme + chr(_LAST_CHAR) if last else lexeme)
-                slots.append((t, k, ranges.setdefault(span, len(ranges))))
+        spans = [(k, lexeme) for k, lexeme in enumerate(lexemes[w] for w in found)
+                 if lexeme is not None]
+        if len(found) == 2 == len(spans) and not prefix:   # two words: their pair's lexeme
+            pair = pair_lexemes([spans[0][1]], [spans[1][1]])[0]
+            slots.append((t, 0, ranges.setdefault((pair, pair), len(ranges))))
+            continue
+        for k, lexeme in spans:
+            last = prefix and k == len(found) - 1
+            span = (lexeme, lexeme + chr(_LAST_CHAR) if last else lexeme)
+            slots.append((t, k, ranges.setdefault(span, len(ranges))))
     params: list[object] = [
         *weights, share, pair_weight, list(ranges.values()), *([r[i] for r in ranges]
                                                                 for i in range(2)),
@@ -183,7 +190,8 @@ def _terms(terms: Sequence[str], stem: Stemmer, weights: tuple[float, float, flo
         ", terms AS MATERIALIZED (SELECT u.t, u.reps, u.pair, count(s.k) AS n"
         " FROM unnest(%s::int[], %s::int[], %s::bool[]) AS u(t, reps, pair)"
         " JOIN slots s USING (t) GROUP BY u.t, u.reps, u.pair)")
-    return _Terms(sql, params, distinct, any(len(found) > 1 for found, _ in cut))
+    words_of = Counter(t for t, _, _ in slots)
+    return _Terms(sql, params, distinct, any(n > 1 for n in words_of.values()))
 
 
 def ranking(terms: Sequence[str], *, root_id: int, stem: Stemmer,

@@ -187,6 +187,10 @@ MIGRATIONS: list[tuple[int, list[Step]]] = [
     # folded as unicode61 folds them (lore.store.postgres.stems, .fold): every posting
     # and tsvector is rewritten.
     (6, [reindex_all_terms]),
+    # Version 7: each two neighbouring words of a column also have a posting, under
+    # their pair's lexeme (lore.store.postgres.terms.PAIR): a query's word pairs and
+    # two-word phrases are read as one term, without positions.
+    (7, [reindex_all_terms]),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -19,10 +19,15 @@ them needs no re-index. Counts are exact: a tsvector caps positions at 16,383
 and 256 per lexeme, postings do not. Since schema 5 a posting also holds the
 lexeme's positions (``position``), from which a phrase, and a pair of
 neighbouring query words (term proximity), is counted as FTS5 counts it.
+Since schema 7 each two neighbouring words of a column have a posting of their
+own too (``pair_lexemes``): a query's word pairs (``search.proximity_weight``)
+and its two-word phrases (``TSK-0042``) are read as single terms, index-only,
+where positions cost a probe per row holding both words.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -61,7 +66,9 @@ class Columns:
         return sum(map(len, self.columns()))
 
     def postings(self, stems: dict[str, list[str]]) -> list[tuple[str, int, int, int, str]]:
-        """(lexeme, hits in a, in b, in c, its positions) for each of the row's lexemes.
+        """(lexeme, hits in a, in b, in c, its positions) for each of the row's lexemes,
+        and (pair lexeme, hits in a, in b, in c, none) for each two neighbouring words
+        of a column (``pair_lexemes``), counted as FTS5 counts that two-word phrase.
 
         The positions (``position``) are written as PostgreSQL reads an ``integer[]``."""
         hits: dict[str, list[int]] = {}
@@ -71,7 +78,10 @@ class Columns:
                 for lexeme in stems[word]:
                     hits.setdefault(lexeme, [0, 0, 0])[min(column, 2)] += 1
                     at.setdefault(lexeme, []).append(position(column, n))
-        return [(lexeme, a, b, c, "{" + ",".join(map(str, sorted(at[lexeme]))) + "}")
+            for first, second in itertools.pairwise(tokens):
+                for lexeme in pair_lexemes(stems[first], stems[second]):
+                    hits.setdefault(lexeme, [0, 0, 0])[min(column, 2)] += 1
+        return [(lexeme, a, b, c, "{" + ",".join(map(str, sorted(at.get(lexeme, ())))) + "}")
                 for lexeme, (a, b, c) in sorted(hits.items())]
 
     def tsvector(self, stems: dict[str, list[str]]) -> str:
@@ -87,6 +97,17 @@ class Columns:
                         f"{min(offset + n + 1, _TSV_LAST)}{weight}")
             offset += len(tokens) + 1
         return " ".join(f"{tsv_quote(lexeme)}:{','.join(at)}" for lexeme, at in entries.items())
+
+
+# Starts a pair's lexeme: it sorts before every word's lexeme, so no prefix range
+# ("vec"* is [vec, vec + the last code point]) reaches a pair.
+PAIR = "\x01"
+
+
+def pair_lexemes(first: list[str], second: list[str]) -> list[str]:
+    """Two neighbouring words' lexemes as one: ``PAIR``, the first, a space, the second
+    (every combination, where a configuration gives a word several lexemes)."""
+    return [f"{PAIR}{a} {b}" for a in first for b in second]
 
 
 def tsv_quote(lexeme: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from lore.store.postgres.fold import words as cut_words
 from lore.store.postgres.stems import first_lexemes
+from lore.store.postgres.terms import PAIR
 
 
 class PgVocabularyMixin:
@@ -48,9 +49,11 @@ class PgVocabularyMixin:
                 for word in single[cut]}
 
     def token_vocabulary(self) -> list[tuple[str, int]]:
-        """Every lexeme of the root's postings with how many documents hold it."""
+        """Every word lexeme of the root's postings (not the pairs') with how many
+        documents hold it."""
         rows = self._conn.execute("SELECT lexeme, count(*) FROM lore_document_terms"
-                                  " WHERE root_id = %s GROUP BY lexeme", (self._root_id,))
+                                  " WHERE root_id = %s AND NOT starts_with(lexeme, %s)"
+                                  " GROUP BY lexeme", (self._root_id, PAIR))
         return [(str(lexeme), int(count)) for lexeme, count in rows]
 
 
