@@ -2,10 +2,11 @@
 
 Schema 5 stores every posting's positions so that phrases and the pairs of
 neighbouring query words (``search.proximity_weight``) are counted as FTS5
-counts them. This measures what that costs and what it buys, this tree
-against ``--before REV`` (main before it: postings without positions, pairs
-ignored), each revision in its own database on one server, in child
-processes running that revision's ``src``:
+counts them; schema 6 stems as FTS5 does; schema 7 gives each two neighbouring
+words a posting of their own, so pairs are read without positions. This
+measures what that costs and what it buys, this tree against ``--before REV``
+(e.g. ``ed9abef``, schema 5), each revision in its own database on one server,
+in child processes running that revision's ``src``:
 
 - writes: ``--docs`` SciFact documents (title + abstract, one chunk each) written
   through ``PostgresStore.replace_document`` one by one, as a sync writes them;
@@ -159,7 +160,7 @@ def main() -> None:
     if args.child:
         child(args.child[0], args, Path(args.child[1]))
         return
-    with tempfile.TemporaryDirectory(prefix="pg-proximity-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="pg-proximity-", ignore_cleanup_errors=True) as tmp:
         scratch = Path(tmp)
         url = pg_server(args.url, scratch)
         sources = {"before": revision_src(args.before, scratch),
