@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
+import re
 import sys
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from _shared import lore_settings
@@ -36,12 +39,14 @@ from lore.eval.beir import load_qrels, load_queries
 from lore.eval.metrics import evaluate
 from lore.search.engine import keyword_top_coverage, leg_weights, plan_query, run_legs
 from lore.search.fusion import (
+    Fused,
     LegResult,
     adapt_weights,
     collapse_to_documents,
     fuse,
     spread_weights,
 )
+from lore.search.lexicon import is_english_word
 from lore.search.vector import VectorLeg
 from lore.settings import Settings
 from lore.store.catalog import Catalog
@@ -62,6 +67,9 @@ def main() -> int:
                         help="chunks per leg (default 100, as at limit 10; 200 as at limit 100)")
     parser.add_argument("--spread", action="store_true",
                         help="with --adaptive: also grid search.spread_exponent x vector weight")
+    parser.add_argument("--coverage", action="store_true",
+                        help="with --adaptive: grid per-document query coverage as fusion "
+                             "evidence at the configured weights instead")
     args = parser.parse_args()
 
     qrels = load_qrels(args.dataset, args.split)
@@ -80,8 +88,9 @@ def main() -> int:
             for share in args.document_share or [settings.search.document_share]:
                 print(f"search.document_share={share}")
                 shared = replace(settings, search=replace(settings.search, document_share=share))
-                adaptive_grid(store, leg, shared, {q: queries[q] for q in qrels}, qrels, beir_of,
-                              spread=args.spread, candidates=args.candidates)
+                grid = coverage_grid if args.coverage else adaptive_grid
+                grid(store, leg, shared, {q: queries[q] for q in qrels}, qrels, beir_of,
+                     spread=args.spread, candidates=args.candidates)
             return 0
         per_query: dict[str, tuple[list[LegResult], dict[int, int]]] = {}
         for qid in qrels:
@@ -179,6 +188,110 @@ def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: d
 
     for vector, k in itertools.product(vectors, (5, 10, 60)):
         print(f"rrf k={k:<3} vector_weight={vector:<5} nDCG@10 {rrf(vector, k):.4f}")
+
+
+@dataclass
+class _Candidates:
+    """One query's fused candidates and what each document holds of the query's terms."""
+
+    fused: list[Fused]
+    owners: dict[int, int]
+    coverage: dict[int, float]           # document -> IDF-weighted share of the terms
+    terms: list[tuple[float, set[int], str]]  # (weight share, documents holding it, term),
+    # rarest first
+    top: float                           # the keyword leg's best document's coverage
+    rarest: float                        # the rarest term's IDF, log(1 + chunks / (1 + df))
+
+
+def coverage_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
+                  qrels: dict[str, dict[str, int]], beir_of: dict[int, str], *,
+                  spread: bool = False, candidates: int = 100) -> None:
+    """Print nDCG@10 of the configured fusion plus per-document coverage evidence."""
+    del spread
+    s = settings.search
+    found: dict[str, _Candidates] = {}
+    for qid, text in queries.items():
+        plan = plan_query(store, text, None)
+        legs = run_legs(store, plan, settings=settings, candidates=candidates,
+                        mode="hybrid", vector_leg=leg)
+        owners = store.chunk_owners(sorted({c for lg in legs for c, _ in lg.ranked}))
+        ranked = collapse_to_documents(legs, owners)
+        top = keyword_top_coverage(store, plan, legs, owners)
+        weights = spread_weights(adapt_weights(
+            leg_weights(settings), top,
+            s.keyword_full_coverage), ranked, s.spread_exponent)
+        fused = fuse(ranked, weights, k=s.rrf_k, method="score")
+        docs = {owners[f.chunk_id] for f in fused}
+        terms = list(dict.fromkeys(plan.terms))
+        counts = store._term_counts(terms)
+        total = _chunk_total(store)
+        idf = {t: math.log(1.0 + total / (1.0 + counts[t])) for t in terms if t in counts}
+        norm = sum(idf.values()) or 1.0
+        held = [(w / norm, {d for d, c in store.term_coverage([t], docs).items() if c > 0}, t)
+                for t, w in sorted(idf.items(), key=lambda item: -item[1])]
+        found[qid] = _Candidates(fused, owners, store.term_coverage(plan.terms, docs), held, top,
+                                  max(idf.values(), default=0.0))
+
+    def score(delta: Callable[[Fused, _Candidates, int], float]) -> float:
+        run = {}
+        for qid, cand in found.items():
+            rescored = sorted(((f.score + delta(f, cand, cand.owners[f.chunk_id]), f)
+                               for f in cand.fused),
+                              key=lambda pair: (-pair[0], *pair[1].sort_key()[2:]))
+            run[qid] = [beir_of[cand.owners[f.chunk_id]] for _, f in rescored[:100]]
+        return evaluate(run, qrels).mean["ndcg@10"]
+
+    def vector_part(f: Fused) -> float:
+        return f.legs["vector"].contribution if "vector" in f.legs else 0.0
+
+    print(f"{len(found)} queries; fusion as configured (vector {s.vector_weight}, "
+          f"full coverage {s.keyword_full_coverage}, spread {s.spread_exponent}), "
+          f"{candidates} candidates a leg")
+    print(f"as configured  nDCG@10 {score(lambda f, c, d: 0.0):.5f}")
+
+    def absent(f: Fused) -> bool:
+        return "keyword" not in f.legs
+
+    def names_missing(c: _Candidates, d: int) -> float:
+        """The IDF share of the query's name terms (not English words) that ``d`` lacks."""
+        names = [(w, holders) for w, holders, t in c.terms if _is_name(t)]
+        wanted = sum(w for w, _ in names)
+        return sum(w for w, h in names if d not in h) / wanted if wanted else 0.0
+
+    for a in (0.0, 0.5):
+        print(f"B  vector part * ({a} + {1 - a:.2f} * coverage), keyword-absent  nDCG@10 "
+              + format(score(lambda f, c, d, a=a: -absent(f) * vector_part(f) * (1 - a)
+                             * (1 - c.coverage.get(d, 0.0))), ".5f"))
+    for a in (0.0, 0.25, 0.5, 0.75):
+        print(f"E  vector part * ({a} + {1 - a:.2f} * name terms held), keyword-absent  nDCG@10 "
+              + format(score(lambda f, c, d, a=a: -absent(f) * vector_part(f) * (1 - a)
+                             * names_missing(c, d)), ".5f"))
+    for p in (0.01, 0.02, 0.05, 0.1):
+        print(f"E' - {p} * name terms missing, every doc  nDCG@10 "
+              + format(score(lambda f, c, d, p=p: -p * names_missing(c, d)), ".5f"))
+    named = sum(any(_is_name(t) for _, _, t in c.terms) for c in found.values())
+    print(f"queries with a name term: {named} of {len(found)}")
+    rare = sorted(c.rarest for c in found.values())
+    print("rarest term IDF quantiles (10..90%): "
+          + " ".join(f"{rare[len(rare) * i // 10]:.2f}" for i in range(1, 10)))
+    tops = sorted(c.top for c in found.values())
+    print("keyword top coverage quantiles (10..90%): "
+          + " ".join(f"{tops[len(tops) * i // 10]:.2f}" for i in range(1, 10)))
+
+
+def _is_name(term: str) -> bool:
+    """A name (gene, drug, id), not an English word: digits, short capitals, or off the list."""
+    word = term.strip('"')
+    parts = [part for part in re.split(r"[-_./']", word) if part]
+    if any(ch.isdigit() for ch in word):
+        return True
+    return any((len(part) < 4 and part.isupper() and len(part) > 1)
+               or (len(part) >= 4 and not is_english_word(part)) for part in parts)
+
+
+def _chunk_total(store: Catalog) -> int:
+    """How many chunks the index holds (the N of the coverage IDF)."""
+    return int(store._conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
 
 
 if __name__ == "__main__":
