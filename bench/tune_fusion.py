@@ -10,6 +10,11 @@ work dir of an earlier ``lore eval --work-dir`` run so nothing is re-embedded.
 best coverage, ``search/fusion.py`` ``adapt_weights``). ``--spread`` adds a grid of
 ``search.spread_exponent`` (keyword and vector weights scaled by each leg's
 spread, ``spread_weights``) x vector weight x coverage (0.3, 0.4 and the configured one).
+``--adaptive --coverage`` keeps the configured weights and replays per-document
+query coverage as fusion evidence instead: a bonus for coverage, the vector
+part of a candidate the keyword leg missed scaled by its coverage or by the
+query's names it holds (``search.vector_name_floor``), a penalty for lacking
+the rarest term.
 
 Each leg returns ``--candidates`` chunks (default 100, what a search at limit
 10 asks for). A search asks for ``max(search.candidates, 2 * limit)``, so
@@ -19,16 +24,16 @@ Each leg returns ``--candidates`` chunks (default 100, what a search at limit
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work \
         --adaptive --spread
+    python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work \
+        --adaptive --coverage --candidates 200
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import math
-import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -46,7 +51,7 @@ from lore.search.fusion import (
     fuse,
     spread_weights,
 )
-from lore.search.lexicon import is_english_word
+from lore.search.shaping import name_shortfall
 from lore.search.vector import VectorLeg
 from lore.settings import Settings
 from lore.store.catalog import Catalog
@@ -196,17 +201,17 @@ class _Candidates:
 
     fused: list[Fused]
     owners: dict[int, int]
-    coverage: dict[int, float]           # document -> IDF-weighted share of the terms
-    terms: list[tuple[float, set[int], str]]  # (weight share, documents holding it, term),
-    # rarest first
-    top: float                           # the keyword leg's best document's coverage
-    rarest: float                        # the rarest term's IDF, log(1 + chunks / (1 + df))
+    coverage: dict[int, float]  # document -> IDF-weighted share of the query's terms
+    rarest: set[int]            # the documents holding the query's rarest term
+    top: float                  # the keyword leg's best document's coverage
+    names: dict[int, float]     # chunk -> name_shortfall at floor 0
 
 
 def coverage_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
                   qrels: dict[str, dict[str, int]], beir_of: dict[int, str], *,
                   spread: bool = False, candidates: int = 100) -> None:
-    """Print nDCG@10 of the configured fusion plus per-document coverage evidence."""
+    """Print nDCG@10 of the configured fusion plus one kind of per-document coverage evidence
+    at a time (``docs/decisions/backlog-ranking.md``, "Per-document coverage")."""
     del spread
     s = settings.search
     found: dict[str, _Candidates] = {}
@@ -217,20 +222,15 @@ def coverage_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: d
         owners = store.chunk_owners(sorted({c for lg in legs for c, _ in lg.ranked}))
         ranked = collapse_to_documents(legs, owners)
         top = keyword_top_coverage(store, plan, legs, owners)
-        weights = spread_weights(adapt_weights(
-            leg_weights(settings), top,
-            s.keyword_full_coverage), ranked, s.spread_exponent)
+        weights = spread_weights(adapt_weights(leg_weights(settings), top,
+                                               s.keyword_full_coverage), ranked, s.spread_exponent)
         fused = fuse(ranked, weights, k=s.rrf_k, method="score")
         docs = {owners[f.chunk_id] for f in fused}
-        terms = list(dict.fromkeys(plan.terms))
-        counts = store._term_counts(terms)
-        total = _chunk_total(store)
-        idf = {t: math.log(1.0 + total / (1.0 + counts[t])) for t in terms if t in counts}
-        norm = sum(idf.values()) or 1.0
-        held = [(w / norm, {d for d, c in store.term_coverage([t], docs).items() if c > 0}, t)
-                for t, w in sorted(idf.items(), key=lambda item: -item[1])]
-        found[qid] = _Candidates(fused, owners, store.term_coverage(plan.terms, docs), held, top,
-                                  max(idf.values(), default=0.0))
+        rarest = _rarest_term(store, plan.terms)
+        found[qid] = _Candidates(
+            fused, owners, store.term_coverage(plan.terms, docs),
+            {d for d, held in store.term_coverage([rarest], docs).items() if held} if rarest
+            else set(), top, name_shortfall(store, plan.terms, fused, owners, 0.0))
 
     def score(delta: Callable[[Fused, _Candidates, int], float]) -> float:
         run = {}
@@ -244,54 +244,44 @@ def coverage_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: d
     def vector_part(f: Fused) -> float:
         return f.legs["vector"].contribution if "vector" in f.legs else 0.0
 
-    print(f"{len(found)} queries; fusion as configured (vector {s.vector_weight}, "
-          f"full coverage {s.keyword_full_coverage}, spread {s.spread_exponent}), "
-          f"{candidates} candidates a leg")
-    print(f"as configured  nDCG@10 {score(lambda f, c, d: 0.0):.5f}")
-
     def absent(f: Fused) -> bool:
         return "keyword" not in f.legs
 
-    def names_missing(c: _Candidates, d: int) -> float:
-        """The IDF share of the query's name terms (not English words) that ``d`` lacks."""
-        names = [(w, holders) for w, holders, t in c.terms if _is_name(t)]
-        wanted = sum(w for w, _ in names)
-        return sum(w for w, h in names if d not in h) / wanted if wanted else 0.0
+    def short(f: Fused, c: _Candidates, d: int) -> float:
+        """The share of its vector part a candidate lacks by coverage (0 holding every term)."""
+        return vector_part(f) * (1 - c.coverage.get(d, 0.0))
 
-    for a in (0.0, 0.5):
-        print(f"B  vector part * ({a} + {1 - a:.2f} * coverage), keyword-absent  nDCG@10 "
-              + format(score(lambda f, c, d, a=a: -absent(f) * vector_part(f) * (1 - a)
-                             * (1 - c.coverage.get(d, 0.0))), ".5f"))
-    for a in (0.0, 0.25, 0.5, 0.75):
-        print(f"E  vector part * ({a} + {1 - a:.2f} * name terms held), keyword-absent  nDCG@10 "
-              + format(score(lambda f, c, d, a=a: -absent(f) * vector_part(f) * (1 - a)
-                             * names_missing(c, d)), ".5f"))
-    for p in (0.01, 0.02, 0.05, 0.1):
-        print(f"E' - {p} * name terms missing, every doc  nDCG@10 "
-              + format(score(lambda f, c, d, p=p: -p * names_missing(c, d)), ".5f"))
-    named = sum(any(_is_name(t) for _, _, t in c.terms) for c in found.values())
-    print(f"queries with a name term: {named} of {len(found)}")
-    rare = sorted(c.rarest for c in found.values())
-    print("rarest term IDF quantiles (10..90%): "
-          + " ".join(f"{rare[len(rare) * i // 10]:.2f}" for i in range(1, 10)))
-    tops = sorted(c.top for c in found.values())
-    print("keyword top coverage quantiles (10..90%): "
-          + " ".join(f"{tops[len(tops) * i // 10]:.2f}" for i in range(1, 10)))
-
-
-def _is_name(term: str) -> bool:
-    """A name (gene, drug, id), not an English word: digits, short capitals, or off the list."""
-    word = term.strip('"')
-    parts = [part for part in re.split(r"[-_./']", word) if part]
-    if any(ch.isdigit() for ch in word):
-        return True
-    return any((len(part) < 4 and part.isupper() and len(part) > 1)
-               or (len(part) >= 4 and not is_english_word(part)) for part in parts)
+    print(f"{len(found)} queries, {candidates} candidates a leg; fusion as configured (vector "
+          f"{s.vector_weight}, full coverage {s.keyword_full_coverage}, spread "
+          f"{s.spread_exponent}) without search.vector_name_floor, then each variant alone")
+    rows: list[tuple[str, Callable[[Fused, _Candidates, int], float]]] = [
+        ("fusion alone (vector_name_floor 1)", lambda f, c, d: 0.0)]
+    rows += [(f"A  + {w} * coverage, every candidate",
+              lambda f, c, d, w=w: w * c.coverage.get(d, 0.0)) for w in (0.02, 0.05, 0.1, 0.2)]
+    rows += [(f"B  vector part * ({a} + {1 - a:g} * coverage), keyword leg absent",
+              lambda f, c, d, a=a: -absent(f) * (1 - a) * short(f, c, d))
+             for a in (0.0, 0.25, 0.5, 0.75)]
+    rows += [(f"B  as above, {a}, only where the keyword top holds >= {s.keyword_full_coverage}",
+              lambda f, c, d, a=a: -(absent(f) and c.top >= s.keyword_full_coverage)
+              * (1 - a) * short(f, c, d)) for a in (0.0, 0.25)]
+    rows += [(f"B' vector part * ({a} + {1 - a:g} * coverage), every candidate",
+              lambda f, c, d, a=a: -(1 - a) * short(f, c, d)) for a in (0.5, 0.75, 0.9)]
+    rows += [(f"C  - {p} lacking the rarest term, every candidate",
+              lambda f, c, d, p=p: -p * (d not in c.rarest)) for p in (0.01, 0.03, 0.05, 0.1)]
+    rows += [(f"E  vector part * ({a} + {1 - a:g} * names held), keyword leg absent",
+              lambda f, c, d, a=a: (1 - a) * c.names.get(f.chunk_id, 0.0))
+             for a in (0.0, 0.25, 0.5, 0.75)]
+    for label, delta in rows:
+        print(f"{label:<72} nDCG@10 {score(delta):.5f}")
+    changed = sum(any(c.names.values()) for c in found.values())
+    print(f"queries where E changes a score: {changed} of {len(found)}")
 
 
-def _chunk_total(store: Catalog) -> int:
-    """How many chunks the index holds (the N of the coverage IDF)."""
-    return int(store._conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
+def _rarest_term(store: Catalog, terms: Sequence[str]) -> str | None:
+    """The query term the fewest chunks hold (the local catalog's FTS5 counts, as its
+    ``term_coverage`` weighs them); None without a term FTS5 can count."""
+    counts = store._term_counts(list(dict.fromkeys(terms)))
+    return min(counts, key=lambda term: (counts[term], term)) if counts else None
 
 
 if __name__ == "__main__":
