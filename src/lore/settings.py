@@ -133,11 +133,9 @@ class SearchSettings:
     spread_exponent: float = field(default=0.5, metadata=_range(0, 4))
     # A document the vector leg found and the keyword leg did not keeps this share of its
     # vector contribution, plus the rest times the IDF-weighted share of the query's names
-    # (genes, drugs, ids: search/lexicon.py is_name) it holds (search/shaping.py
-    # name_shortfall; 1 turns it off). SciFact train hybrid nDCG@10 at 100 / 200 candidates
-    # (bench/tune_fusion.py --adaptive --coverage): off .74251 / .74363; 0, 0.25 .74340 /
-    # .74470; 0.5 .74305 / .74470; 0.75 .74306 / .74454. Backlog sets a and b: no class
-    # down (docs/decisions/backlog-ranking.md).
+    # (terms written with a digit or an inner capital) it holds (search/shaping.py
+    # name_shortfall; 1 turns it off). Chosen on SciFact train and the backlog sets
+    # (docs/decisions/backlog-ranking.md, "Per-document coverage").
     vector_name_floor: float = field(default=0.25, metadata=_range(0, 1))
     candidates: int = field(default=100, metadata=_range(1, 100_000))  # per leg, before fusion
     # Rank pooled document vectors beside chunk vectors (search/vector.py). SciFact test

@@ -14,20 +14,14 @@ behaves the same whatever embedding model is configured, and with none. Its
 licence and the exact derivation are in ``data/english-words.COPYRIGHT``;
 why this list and not another is in ``docs/decisions/typo-tolerance.md``.
 
-It is read once per process (about 20 ms), when a query has a word no
-document holds or a hybrid search has candidates only the vector leg found.
-
-Fusion reads it too (``is_name``): a query word off the list, with a digit or
-in short capitals names something (a gene, a drug, a work item) that a
-candidate either holds or does not, where an English word can be paraphrased
-(``search/shaping.py`` ``name_shortfall``).
+It is read once per process, and only when a query has a word no document
+holds (about 20 ms).
 """
 
 from __future__ import annotations
 
 import functools
 import gzip
-import re
 from importlib import resources
 
 _WORDS = "data/english-words.txt.gz"
@@ -43,16 +37,3 @@ def english_words() -> frozenset[str]:
 def is_english_word(word: str) -> bool:
     """Whether ``word`` (as typed, any case) is a real English word."""
     return word.lower() in english_words()
-
-
-def is_name(term: str) -> bool:
-    """Whether a query term (keyword-leg form, quotes allowed) names something rather than
-    says it in English words: it has a digit (``BRCA1``, ``ADR-0013``), a short part in
-    capitals (``TNF``, ``ULID``), or a part of four or more letters off the list
-    (``tiktoken``, ``apoptosis``)."""
-    word = term.strip('"')
-    if any(ch.isdigit() for ch in word):
-        return True
-    return any((1 < len(part) < 4 and part.isupper())
-               or (len(part) >= 4 and not is_english_word(part))
-               for part in re.split(r"[\s\-_./']+", word) if part)

@@ -17,18 +17,19 @@ store supplies, so it is the same for every backend:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from lore.search.calibration import Evidence
 from lore.search.fusion import Fused
 from lore.search.intent import decision_holder
-from lore.search.lexicon import is_name
 
 if TYPE_CHECKING:
     from lore.store.base import SearchReads
 
 HUB_PENALTY = 10.0
+_PARTS = re.compile(r"[\s\-_./']+")  # where a term's parts meet (``TNF-alpha``)
 
 
 def hub_penalty(owners: Mapping[int, int], hubs: Collection[int]) -> dict[int, float]:
@@ -53,7 +54,7 @@ def name_shortfall(store: SearchReads, terms: Sequence[str], fused: Sequence[Fus
 
     Fusion gives a document that the keyword leg did not find its vector
     contribution alone, however little of the query it holds. When the query
-    names something (a gene, a drug, a work item id: ``lexicon.is_name``), a
+    names something (a gene, a work item id: ``is_name``), a
     document near it in meaning that holds none of those names is most often
     about something else, and the embedding cannot tell names apart as
     words. Such a candidate keeps ``floor + (1 - floor) * held`` of its vector
@@ -73,11 +74,24 @@ def name_shortfall(store: SearchReads, terms: Sequence[str], fused: Sequence[Fus
     if floor >= 1.0 or not alone or len(alone) == len(fused):
         return {}  # all vector-only: scaling them alike would only shrink them against boosts
     names = [term for term in terms if is_name(term)]
-    if not names:
-        return {}
+    if not names or not any(ch.islower() for term in terms for ch in term):
+        return {}  # a query in capitals only is shouted, not a list of names
     held = store.term_coverage(names, {owners[f.chunk_id] for f in alone})
     return {f.chunk_id: -f.legs["vector"].contribution * (1.0 - floor)
             * (1.0 - held.get(owners[f.chunk_id], 0.0)) for f in alone}
+
+
+def is_name(term: str) -> bool:
+    """Whether a query term is written as a name: with a digit or a capital after a part's
+    first letter (``BRCA1``, ``TNF-alpha``, ``mRNA``, ``ADR-0013``, ``UUIDv7``).
+
+    The written form is the user's own signal: ``leaderboards`` or ``apoptosis``
+    are words whatever a word list holds, and an embedding may paraphrase them;
+    ``IL-6`` is one thing among many alike. Quotes of a keyword term are ignored.
+    """
+    word = term.strip('"')
+    return any(ch.isdigit() for ch in word) or any(
+        ch.isupper() for part in _PARTS.split(word) for ch in part[1:])
 
 
 def fold_copies(ranked: Sequence[Fused], owners: Mapping[int, int],
