@@ -136,7 +136,7 @@ class SearchSettings:
     # (terms written with a digit or an inner capital) it holds (search/shaping.py
     # name_shortfall; 1 turns it off). Chosen on SciFact train and the backlog sets
     # (docs/decisions/backlog-ranking.md, "Per-document coverage").
-    vector_name_floor: float = field(default=0.25, metadata=_range(0, 1))
+    vector_name_floor: float = field(default=0.5, metadata=_range(0, 1))
     candidates: int = field(default=100, metadata=_range(1, 100_000))  # per leg, before fusion
     # Rank pooled document vectors beside chunk vectors (search/vector.py). SciFact test
     # nDCG@10 with/without: vector 0.649/0.651, hybrid 0.732/0.734 — neutral on short

@@ -125,13 +125,16 @@ def store() -> Iterator[Catalog]:
     catalog.close()
 
 
-def _search(store: Catalog, query: str, floor: float) -> list[Hit]:
+def _search(store: Catalog, query: str, floor: float | None = None) -> list[Hit]:
+    """Search with the fixed vector leg; ``floor`` None: the default ``vector_name_floor``."""
     chunk_of = {identity.path: chunk for identity in store.document_identities()
                 for chunk, _ in store.document_chunks([identity.id])}
     # the family history is nearest in meaning, the common variant next, the BRCA1 paper last
     leg = _FixedVectors({chunk_of["family.md"]: 0.90, chunk_of["variant.md"]: 0.85,
                          chunk_of["brca.md"]: 0.30})
-    settings = Settings(search=replace(SearchSettings(), vector_name_floor=floor))
+    search = SearchSettings()
+    settings = Settings(search=search if floor is None else replace(search,
+                                                                   vector_name_floor=floor))
     return search_store(store, query, settings=settings, explain=True, mode="hybrid",
                         vector_leg=leg).hits
 
@@ -140,7 +143,7 @@ def test_a_claim_naming_a_gene_ranks_the_keyword_match_above_a_near_text_without
         store: Catalog) -> None:
     off = [hit.path for hit in _search(store, "BRCA1 carriers", 1.0)]
     assert off.index("family.md") < off.index("variant.md")
-    hits = _search(store, "BRCA1 carriers", 0.25)
+    hits = _search(store, "BRCA1 carriers")
     assert [hit.path for hit in hits].index("variant.md") < \
         [hit.path for hit in hits].index("family.md")
     boosts = {hit.path: hit.explain["boosts"] for hit in hits if hit.explain}
@@ -151,7 +154,5 @@ def test_a_claim_naming_a_gene_ranks_the_keyword_match_above_a_near_text_without
 @pytest.mark.parametrize("query", ["carriers of breast cancer risk",
                                    "CARRIERS OF BRCA1"])   # shouted: capitals say nothing
 def test_a_query_without_names_ranks_as_before(store: Catalog, query: str) -> None:
-    assert [h.path for h in _search(store, query, 0.25)] == \
-        [h.path for h in _search(store, query, 1.0)]
-    assert all("names" not in (h.explain or {}).get("boosts", {})
-               for h in _search(store, query, 0.25))
+    assert [h.path for h in _search(store, query)] == [h.path for h in _search(store, query, 1.0)]
+    assert all("names" not in (h.explain or {}).get("boosts", {}) for h in _search(store, query))
