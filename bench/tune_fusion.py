@@ -4,6 +4,9 @@ Runs each leg once per train query through lore's own engine (the same
 legs, the same per-document collapse), then replays fusion for a grid of RRF
 constants and leg weights and prints nDCG@10 for each, best first. Use the
 work dir of an earlier ``lore eval --work-dir`` run so nothing is re-embedded.
+The replays leave the boosts out (doctype, links, ``search.vector_name_floor``'s
+names), so a default cell of ``--adaptive`` is fusion alone; ``--coverage``'s
+first row is that too, and its names rows add what a search adds.
 
 ``--adaptive`` instead replays score fusion for a grid of vector weights x
 ``search.keyword_full_coverage`` (fusion that adapts to the keyword leg's
