@@ -30,7 +30,8 @@ def test_names_are_terms_written_with_a_digit_or_an_inner_capital(term: str) -> 
 
 
 @pytest.mark.parametrize("term", ['"levels"', '"Carriers"', '"apoptosis"', '"leaderboards"',
-                                  '"bots"', '"red blood"', '"checker\'s"', '"A"', '"I"'])
+                                  '"bots"', '"red blood"', '"checker\'s"', '"A"', '"I"',
+                                  '"¿Cada"', '"«Über»"', '"O\'Brien"'])
 def test_words_in_any_case_a_sentence_writes_them_are_not_names(term: str) -> None:
     assert not is_name(term)
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from lore.store.base import SearchReads
 
 HUB_PENALTY = 10.0
-_PARTS = re.compile(r"[\s\-_./']+")  # where a term's parts meet (``TNF-alpha``)
+_PARTS = re.compile(r"[\W_]+")  # what a term's parts lie between (``TNF-alpha``, ``¿Cada``)
 
 
 def hub_penalty(owners: Mapping[int, int], hubs: Collection[int]) -> dict[int, float]:
