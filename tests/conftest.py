@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from lore.documents.model import Chunk, Document
     from lore.index import Index
     from lore.store.base import Store
     from lore.store.catalog import Catalog
@@ -234,6 +235,22 @@ def pg_store(url: str, **kwargs: Any) -> PostgresStore:
     from lore.store.postgres import PostgresStore
 
     return PostgresStore.open(url, f"test-{uuid.uuid4().hex[:12]}", **kwargs)
+
+
+def both_stores(url: str, corpus: Iterable[tuple[Document, list[Chunk]]]
+                ) -> Iterator[tuple[Catalog, PostgresStore]]:
+    """An in-memory catalog and a fresh PostgreSQL root holding ``corpus``, for a
+    module fixture to ``yield from`` (the root is dropped afterwards)."""
+    from lore.store.catalog import Catalog
+
+    local, remote = Catalog.memory(), pg_store(url)
+    for doc, chunks in corpus:
+        local.replace_document(doc, chunks, "test")
+        remote.replace_document(doc, chunks, "test")
+    yield local, remote
+    remote.drop_root()
+    remote.close()
+    local.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -1,7 +1,7 @@
 """BM25 in PostgreSQL, scored as the local index scores it (``lore.store.bm25``).
 
-One statement per ranking: the query's words are stemmed by the root's
-text-search configuration, looked up in the postings (``lore_document_terms``
+One statement per ranking: the query's words, stemmed as the root's documents
+were (``lore.store.postgres.stems``), are looked up in the postings (``lore_document_terms``
 and ``lore_chunk_terms``, see ``lore.store.postgres.terms``), scored and
 aggregated per row in the database, and only the best ``limit`` rows come
 back. The formula is FTS5's ``bm25()``:
@@ -31,8 +31,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lore.store.bm25 import K1, B
-from lore.store.postgres.sql import Query, unquote
-from lore.store.postgres.terms import COLUMNS, words
+from lore.store.postgres.fold import words
+from lore.store.postgres.sql import Query, Stemmer, unquote
+from lore.store.postgres.terms import COLUMNS
 
 # The largest code point: "lexeme BETWEEN stem AND stem || chr(1114111)" is the
 # range of a prefix term in the postings' "C" collation (an index range scan).
@@ -67,37 +68,47 @@ def _level_sql(level: Level, root_id: int, *, phrases: bool, restricted: bool) -
     ``{name}_score(r, doc, score)``; only postings are read (they carry the row's
     length and document), and their positions only for a phrase."""
     x = level.name
-    postings = (f" JOIN {level.postings} p ON p.root_id = {root_id}"
-                " AND p.lexeme BETWEEN s.lo AND s.hi")
     allowed = " WHERE tf.doc IN (SELECT * FROM allowed)" if restricted else ""
+    # Each distinct lexeme range is read once, however many terms and pairs hold it
+    # (a long query's words each stand in a term and in up to two pairs).
     sql = (
-        f", {x}_slot AS (SELECT s.t, s.k, p.{level.key} AS r, p.document_id AS doc,"
-        f" p.len, sum(w.wa * p.a + w.wb * p.b + w.wc * p.c) AS f FROM slots s{postings}"
-        f" CROSS JOIN w GROUP BY s.t, s.k, p.{level.key}, p.document_id, p.len)"
-        f", {x}_all AS (SELECT f.t, f.r, f.doc, f.len, min(f.f) AS f FROM {x}_slot f"
-        f" JOIN terms USING (t) GROUP BY f.t, f.r, f.doc, f.len, terms.n"
-        f" HAVING count(*) = terms.n)")
+        f", {x}_post AS MATERIALIZED (SELECT g.g, p.{level.key} AS r, p.document_id AS doc, p.len,"
+        f" sum(w.wa * p.a + w.wb * p.b + w.wc * p.c) AS f FROM ranges g"
+        f" JOIN {level.postings} p ON p.root_id = {root_id} AND p.lexeme BETWEEN g.lo AND g.hi"
+        f" CROSS JOIN w GROUP BY g.g, p.{level.key}, p.document_id, p.len)"
+        f", {x}_all AS (SELECT s.t, p.r, p.doc, p.len, min(p.f) AS f FROM slots s"
+        f" JOIN {x}_post p USING (g) JOIN terms USING (t) GROUP BY s.t, p.r, p.doc, p.len,"
+        f" terms.n HAVING count(*) = terms.n)")
     if phrases:
         # A phrase's hits: the positions where its k-th word stands k tokens after
         # its first (each word's positions moved back by k steps, then the starts
         # every word shares), per column; a row without one does not match. The
         # positions are read only for the rows holding every word, one primary-key
-        # probe each (OFFSET 0 keeps the planner from turning the probes into a
-        # scan of the postings, or into a probe of the whole key per row).
+        # probe per lexeme range and row however many phrases share it (OFFSET 0
+        # keeps the planner from turning the probes into a scan of the postings;
+        # a single lexeme is probed by the whole key, a prefix by its range; the probes
+        # run once, MATERIALIZED, where an inlined subquery could run again for each
+        # row of a join the planner misjudges on stale statistics).
         # The start's column is its remainder: 0 title (a), 1 headings (b), 2 body and
         # 3 CJK bigrams (c).
         column = f"h.start & {COLUMNS - 1}"
+        probe = f"SELECT q.pos FROM {level.postings} q WHERE q.root_id = {root_id} AND"
         sql += (
-            f", {x}_at AS (SELECT a.t, s.k, a.r, unnest(p.pos) - {COLUMNS} * s.k AS start"
-            f" FROM {x}_all a JOIN terms USING (t) JOIN slots s USING (t) CROSS JOIN LATERAL"
-            f" (SELECT q.pos FROM {level.postings} q WHERE q.root_id = {root_id}"
-            f" AND q.lexeme BETWEEN s.lo AND s.hi AND q.{level.key} = a.r OFFSET 0) p"
-            f" WHERE terms.n > 1)"
+            f", {x}_need AS (SELECT DISTINCT s.g, a.r FROM {x}_all a JOIN terms USING (t)"
+            f" JOIN slots s USING (t) WHERE terms.n > 1)"
+            f", {x}_pos AS MATERIALIZED (SELECT n.g, n.r, p.pos FROM {x}_need n"
+            f" JOIN ranges g USING (g)"
+            f" CROSS JOIN LATERAL ({probe} q.lexeme = g.lo AND q.{level.key} = n.r"
+            f" AND g.lo = g.hi UNION ALL {probe} q.lexeme BETWEEN g.lo AND g.hi"
+            f" AND q.{level.key} = n.r AND g.lo < g.hi OFFSET 0) p)"
+            f", {x}_at AS (SELECT DISTINCT a.t, s.k, a.r, unnest(q.pos) - {COLUMNS} * s.k"
+            f" AS start FROM {x}_all a JOIN terms USING (t) JOIN slots s USING (t)"
+            f" JOIN {x}_pos q ON q.g = s.g AND q.r = a.r WHERE terms.n > 1)"
             f", {x}_hits AS (SELECT h.t, h.r, count(*) FILTER (WHERE {column} = 0) AS a,"
             f" count(*) FILTER (WHERE {column} = 1) AS b,"
             f" count(*) FILTER (WHERE {column} > 1) AS c FROM (SELECT at.t, at.r, at.start"
             f" FROM {x}_at at JOIN terms USING (t) GROUP BY at.t, at.r, at.start, terms.n"
-            f" HAVING count(DISTINCT at.k) = terms.n) h GROUP BY h.t, h.r)"
+            f" HAVING count(*) = terms.n) h GROUP BY h.t, h.r)"
             f", {x}_tf AS (SELECT f.t, f.r, f.doc, f.len, f.f FROM {x}_all f JOIN terms"
             f" USING (t) WHERE terms.n = 1 UNION ALL SELECT f.t, f.r, f.doc, f.len,"
             f" w.wa * h.a + w.wb * h.b + w.wc * h.c FROM {x}_all f JOIN {x}_hits h"
@@ -129,12 +140,15 @@ class _Terms:
     phrases: bool
 
 
-def _terms(terms: Sequence[str], config: str, weights: tuple[float, float, float],
+def _terms(terms: Sequence[str], stem: Stemmer, weights: tuple[float, float, float],
            share: float, pairs: Sequence[str] = (), pair_weight: float = 0.0) -> _Terms | None:
-    """``w`` (settings), ``slots`` (each word of each term: its lexeme range) and
-    ``terms`` (repeats, word count, whether a pair); None when no term has a word.
+    """``w`` (settings), ``ranges`` (each distinct lexeme range ``g``: one lexeme, or a
+    prefix's), ``slots`` (each word ``k`` of each term ``t``: its range) and ``terms``
+    (repeats, word count, whether a pair); None when no term has a word.
 
-    The terms come first, numbered as ``distinct`` lists them, then the pairs."""
+    The terms come first, numbered as ``distinct`` lists them, then the pairs. A
+    prefix term's last word is stemmed too (FTS5 stems it: ``"running"*`` is
+    ``run*``); a word the configuration drops has no slot."""
     repeats = Counter(terms)
     distinct = [t for t in repeats if words(unquote(t)[0])]
     if not distinct:
@@ -142,41 +156,37 @@ def _terms(terms: Sequence[str], config: str, weights: tuple[float, float, float
     paired = Counter(pairs if pair_weight else ())
     entries = [*((t, False) for t in distinct),
                *((t, True) for t in paired if words(unquote(t)[0]))]
-    slot_t: list[int] = []
-    slot_k: list[int] = []
-    slot_word: list[str] = []
-    slot_prefix: list[bool] = []
-    phrases = False
-    for t, (term, _) in enumerate(entries):
-        text, prefix = unquote(term)
-        found = words(text)
-        phrases |= len(found) > 1
+    cut = [(words(text), prefix) for text, prefix in (unquote(t) for t, _ in entries)]
+    lexemes = stem(word for found, _ in cut for word in found)
+    ranges: dict[tuple[str, str], int] = {}
+    slots: list[tuple[int, int, int]] = []
+    for t, (found, prefix) in enumerate(cut):
         for k, word in enumerate(found):
-            slot_t.append(t)
-            slot_k.append(k)
-            slot_word.append(word)
-            slot_prefix.append(prefix and k == len(found) - 1)
+            lexeme = lexemes[word]
+            if lexeme is not None:
+                last = prefix and k == len(found) - 1
+                span = (lexeme, lexeme + chr(_LAST_CHAR) if last else lexeme)
+                slots.append((t, k, ranges.setdefault(span, len(ranges))))
     params: list[object] = [
-        config, *weights, share, pair_weight, slot_t, slot_k, slot_word, slot_prefix,
+        *weights, share, pair_weight, list(ranges.values()), *([r[i] for r in ranges]
+                                                                for i in range(2)),
+        *([s[i] for s in slots] for i in range(3)),
         list(range(len(entries))), [(paired if pair else repeats)[t] for t, pair in entries],
         [pair for _, pair in entries]]
     sql = (
-        "WITH w AS (SELECT %s::regconfig AS cfg, %s::float8 AS wa, %s::float8 AS wb,"
+        "WITH w AS (SELECT %s::float8 AS wa, %s::float8 AS wb,"
         " %s::float8 AS wc, %s::float8 AS share, %s::float8 AS pw)"
-        ", input AS (SELECT * FROM unnest(%s::int[], %s::int[], %s::text[], %s::bool[])"
-        " AS i(t, k, word, pre))"
-        ", stemmed AS MATERIALIZED (SELECT i.t, i.k, i.pre, CASE WHEN i.pre THEN i.word"
-        " ELSE (tsvector_to_array(to_tsvector(w.cfg, i.word)))[1] END AS lo FROM input i, w)"
-        ", slots AS MATERIALIZED (SELECT t, k, lo::text COLLATE \"C\" AS lo, (CASE WHEN pre"
-        f" THEN lo || chr({_LAST_CHAR}) ELSE lo END)::text COLLATE \"C\" AS hi FROM stemmed"
-        " WHERE lo IS NOT NULL)"
+        ", ranges AS MATERIALIZED (SELECT g, lo COLLATE \"C\" AS lo, hi COLLATE \"C\" AS hi"
+        " FROM unnest(%s::int[], %s::text[], %s::text[]) AS r(g, lo, hi))"
+        ", slots AS MATERIALIZED (SELECT * FROM unnest(%s::int[], %s::int[], %s::int[])"
+        " AS s(t, k, g))"
         ", terms AS MATERIALIZED (SELECT u.t, u.reps, u.pair, count(s.k) AS n"
         " FROM unnest(%s::int[], %s::int[], %s::bool[]) AS u(t, reps, pair)"
         " JOIN slots s USING (t) GROUP BY u.t, u.reps, u.pair)")
-    return _Terms(sql, params, distinct, phrases)
+    return _Terms(sql, params, distinct, any(len(found) > 1 for found, _ in cut))
 
 
-def ranking(terms: Sequence[str], *, root_id: int, config: str,
+def ranking(terms: Sequence[str], *, root_id: int, stem: Stemmer,
             weights: tuple[float, float, float], share: float, limit: int,
             per_document: bool, restriction: Query | None, pairs: Sequence[str] = (),
             pair_weight: float = 0.0) -> Ranking | None:
@@ -189,7 +199,7 @@ def ranking(terms: Sequence[str], *, root_id: int, config: str,
     Args:
         terms: keyword terms as ``lore.search.fts`` writes them; repeats count.
         root_id: the root whose rows to rank.
-        config: the root's text-search configuration.
+        stem: the root's word -> lexeme function (``stems.first_lexemes``).
         weights: the title, headings and body weights.
         share: the document-level part of a document's score.
         limit: how many rows.
@@ -199,7 +209,7 @@ def ranking(terms: Sequence[str], *, root_id: int, config: str,
             a row matching a term gains ``pair_weight`` times their BM25.
         pair_weight: the weight of ``pairs`` (0: none).
     """
-    found = _terms(terms, config, weights, share, pairs, pair_weight)
+    found = _terms(terms, stem, weights, share, pairs, pair_weight)
     if found is None:
         return None
     sql, params, phrases = found.sql, list(found.params), found.phrases
@@ -224,13 +234,13 @@ def ranking(terms: Sequence[str], *, root_id: int, config: str,
     return Ranking(sql, [*params, limit])
 
 
-def coverage(terms: Sequence[str], *, root_id: int, config: str,
+def coverage(terms: Sequence[str], *, root_id: int, stem: Stemmer,
              documents: Sequence[int]) -> tuple[Ranking, list[str]] | None:
     """The statement behind ``term_coverage``: per distinct term (its index into the
     returned list), the chunks of the root matching it and which of ``documents``
     hold one; then the root's chunk count as the term ``-1``. None when no term
     has a word."""
-    found = _terms(terms, config, (1.0, 1.0, 1.0), 0.0)
+    found = _terms(terms, stem, (1.0, 1.0, 1.0), 0.0)
     if found is None:
         return None
     sql = found.sql + _level_sql(CHUNKS, root_id, phrases=found.phrases, restricted=False)

@@ -10,7 +10,7 @@ it, documents and chunks, in the database (``store.postgres.bm25``).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ from lore.store.fields import field_spelling
 from lore.store.postgres.bm25 import ranking
 from lore.store.postgres.ids import id_condition
 from lore.store.postgres.sql import restriction_sql, tsquery_sql
+from lore.store.postgres.stems import first_lexemes
 from lore.store.postgres.writes import CHANGES_KEY
 
 T = TypeVar("T")
@@ -46,10 +47,14 @@ class PgSearchReadsMixin:
             self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield
 
+    def _stem(self, words: Iterable[str]) -> dict[str, str | None]:
+        """Word -> its lexeme in this root's postings (``store.postgres.stems``)."""
+        return first_lexemes(self._conn, self._config, words)
+
     def _restrict(self, restriction: Restriction | None, column: str) -> tuple[str, list[object]]:
         if restriction is None:
             return "", []
-        sql, params = restriction_sql(restriction, self._root_id, self._config)
+        sql, params = restriction_sql(restriction, self._root_id, self._stem)
         return f" AND {column} IN ({sql})", params
 
     def known_field_keys(self, candidates: Collection[str]) -> set[str]:
@@ -70,9 +75,9 @@ class PgSearchReadsMixin:
         arguments mean what they mean for ``lore.store.base.SearchReads.keyword_ranking``,
         term proximity (``pairs``, ``pair_weight``) included.
         """
-        allowed = (restriction_sql(restriction, self._root_id, self._config)
+        allowed = (restriction_sql(restriction, self._root_id, self._stem)
                    if restriction is not None else None)
-        statement = ranking(terms, root_id=self._root_id, config=self._config, weights=weights,
+        statement = ranking(terms, root_id=self._root_id, stem=self._stem, weights=weights,
                             share=share, limit=limit, per_document=per_document,
                             restriction=allowed, pairs=pairs, pair_weight=pair_weight)
         if statement is None or limit < 1:
@@ -85,7 +90,7 @@ class PgSearchReadsMixin:
     def marked_snippets(self, terms: Sequence[str], chunk_ids: Sequence[int], *,
                         marks: tuple[str, str], tokens: int) -> dict[int, str]:
         """``ts_headline`` of the body for the chunks that match a term."""
-        query = tsquery_sql(terms, self._config)
+        query = tsquery_sql(terms, self._stem)
         if query is None or not chunk_ids:
             return {}
         options = (f'StartSel="{marks[0]}", StopSel="{marks[1]}", MaxWords={tokens}, '
@@ -147,7 +152,7 @@ class PgSearchReadsMixin:
 
     def listing(self, restriction: Restriction, *, limit: int) -> list[int]:
         """The first chunk of each document passing the restriction, by path."""
-        doc_sql, params = restriction_sql(restriction, self._root_id, self._config)
+        doc_sql, params = restriction_sql(restriction, self._root_id, self._stem)
         rows = self._conn.execute(
             "SELECT (SELECT c.id FROM lore_chunks c WHERE c.document_id = d.id"
             " ORDER BY c.ordinal LIMIT 1) FROM lore_documents d"
@@ -236,7 +241,7 @@ class PgSearchReadsMixin:
 
     def allowed_chunks(self, restriction: Restriction) -> list[tuple[int, int]]:
         """(chunk id, document id) of every chunk of the allowed documents, by chunk id."""
-        doc_sql, params = restriction_sql(restriction, self._root_id, self._config)
+        doc_sql, params = restriction_sql(restriction, self._root_id, self._stem)
         rows = self._conn.execute(f"SELECT id, document_id FROM lore_chunks WHERE document_id"
                                   f" IN ({doc_sql}) ORDER BY id", params)
         return [(int(cid), int(doc)) for cid, doc in rows]

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lore.errors import StoreError
-from lore.store.postgres.terms import reindex_all_terms, reindex_cjk_terms
+from lore.store.postgres.terms import reindex_all_terms
 
 MIGRATION_LOCK = 0x6C6F7265   # "lore": the advisory lock key of schema changes
 
@@ -178,9 +178,15 @@ MIGRATIONS: list[tuple[int, list[Step]]] = [
     (1, [SCHEMA_V1]),
     (2, [SCHEMA_V2, reindex_all_terms]),
     # Version 3: the CJK bigrams hold Chinese folded to Simplified (lore.documents.hanfold).
-    (3, [reindex_cjk_terms]),
+    # It rewrote only documents with CJK text; it names the whole rewrite now, which
+    # every later version runs anyway: a database older than 3 is rewritten once.
+    (3, [reindex_all_terms]),
     (4, [SCHEMA_V4]),
     (5, [POSITIONS_V5, STEMS_V5, reindex_all_terms]),
+    # Version 6: lexemes are FTS5's porter stems for lore_english roots, words cut and
+    # folded as unicode61 folds them (lore.store.postgres.stems, .fold): every posting
+    # and tsvector is rewritten.
+    (6, [reindex_all_terms]),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lore.store.base import Restriction
@@ -25,6 +25,8 @@ class PgShapeReadsMixin:
     _config: str
 
     if TYPE_CHECKING:  # provided by PgSearchReadsMixin
+        def _stem(self, words: Iterable[str]) -> dict[str, str | None]: ...
+
         def _restrict(self, restriction: Restriction | None,
                       column: str) -> tuple[str, list[object]]: ...
 
@@ -80,7 +82,7 @@ class PgShapeReadsMixin:
         local store; a term without a word weighs nothing. One statement.
         """
         docs = sorted({int(i) for i in document_ids})
-        statement = coverage(terms, root_id=self._root_id, config=self._config, documents=docs)
+        statement = coverage(terms, root_id=self._root_id, stem=self._stem, documents=docs)
         if statement is None:
             return dict.fromkeys(docs, 0.0)
         found, distinct = statement

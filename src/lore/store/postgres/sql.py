@@ -1,22 +1,26 @@
 """PostgreSQL SQL builders: keyword terms -> tsquery, restrictions -> document subqueries.
 
 Keyword terms arrive as ``lore.search.fts`` writes them (a quoted string,
-optionally followed by ``*``; see ``lore.store.base``). Each becomes a
-``phraseto_tsquery`` of its words as the local index cuts them
-(``lore.store.postgres.terms.words``; one word is a plain term, several a
-phrase), or for a prefix term a ``to_tsquery`` of those words with ``:*`` on
-the last one, so no user text is ever read as tsquery syntax. Alternatives are OR-ed with ``||``. The text-search
-configuration is the root's (``lore_roots.text_config``), bound as a parameter.
+optionally followed by ``*``; see ``lore.store.base``). Each becomes a tsquery
+of its words' lexemes as the postings hold them (cut by ``fold.words``,
+stemmed by the root's ``Stemmer``): one word a plain lexeme, several a phrase
+(``<->``, or ``<n>`` over a word the configuration drops), a prefix term's last
+lexeme marked ``:*``. The tsquery is built as text and bound as a parameter, so
+no user text is ever read as tsquery syntax. Alternatives are OR-ed with ``||``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from lore.store.base import Restriction
-from lore.store.postgres.terms import words
+from lore.store.postgres.fold import words
+from lore.store.postgres.terms import tsv_quote
 
 Query = tuple[str, list[object]]      # (SQL fragment with %s placeholders, its parameters)
+# A root's word -> lexeme function (``stems.first_lexemes`` bound to its connection
+# and configuration): queries are stemmed as the root's documents were.
+Stemmer = Callable[[Iterable[str]], Mapping[str, str | None]]
 
 
 def unquote(term: str) -> tuple[str, bool]:
@@ -28,28 +32,31 @@ def unquote(term: str) -> tuple[str, bool]:
     return body, prefix
 
 
-def term_query(term: str, config: str) -> Query | None:
-    """The tsquery of one keyword term, or None when it has nothing to search."""
-    text, prefix = unquote(term)
-    found = words(text)
-    if not found:
-        return None
-    if prefix:
-        return ("to_tsquery(%s::regconfig, %s)",
-                [config, " <-> ".join([*found[:-1], found[-1] + ":*"])])
-    return "phraseto_tsquery(%s::regconfig, %s)", [config, " ".join(found)]
-
-
-def tsquery_sql(terms: Sequence[str], config: str) -> Query | None:
+def tsquery_sql(terms: Sequence[str], stem: Stemmer) -> Query | None:
     """A tsquery expression matching any of ``terms``, or None when none is searchable."""
-    queries = [q for q in (term_query(t, config) for t in terms) if q is not None]
+    cut = [(words(text), prefix) for text, prefix in map(unquote, terms)]
+    lexemes = stem(word for found, _ in cut for word in found)
+    queries = [q for q in (_phrase(found, prefix, lexemes) for found, prefix in cut) if q]
     if not queries:
         return None
-    return ("(" + " || ".join(sql for sql, _ in queries) + ")",
-            [param for _, params in queries for param in params])
+    return "(" + " || ".join(["%s::tsquery"] * len(queries)) + ")", list(queries)
 
 
-def restriction_sql(restriction: Restriction, root_id: int, config: str) -> Query:
+def _phrase(found: list[str], prefix: bool, lexemes: Mapping[str, str | None]) -> str:
+    """One term's tsquery text ("" when none of its words has a lexeme)."""
+    text, gap = "", 1
+    for k, word in enumerate(found):
+        lexeme = lexemes[word]
+        if lexeme is None:
+            gap += 1
+            continue
+        part = tsv_quote(lexeme) + (":*" if prefix and k == len(found) - 1 else "")
+        text = f"{text} <{gap}> {part}" if text else part
+        gap = 1
+    return text
+
+
+def restriction_sql(restriction: Restriction, root_id: int, stem: Stemmer) -> Query:
     """A subquery selecting ``lore_documents.id`` of the documents ``restriction`` allows."""
     params: list[object] = []
     if restriction.filters:
@@ -62,7 +69,7 @@ def restriction_sql(restriction: Restriction, root_id: int, config: str) -> Quer
     else:
         sql = "SELECT id FROM lore_documents WHERE root_id = %s"
         params.append(root_id)
-    excluded = tsquery_sql(restriction.exclusion, config)
+    excluded = tsquery_sql(restriction.exclusion, stem)
     if excluded is not None:
         # INTERSECT binds tighter than EXCEPT: (A INTERSECT B) EXCEPT C.
         sql += (" EXCEPT SELECT document_id FROM lore_chunks WHERE root_id = %s"

@@ -1,10 +1,10 @@
 """PostgreSQL's keyword vocabulary (``lore.store.base.SearchReads``' typo questions).
 
-A word is read as the postings read it: cut as FTS5 cuts text
-(``terms.words``), then stemmed by the root's text-search configuration, the
-same expression ``bm25`` ranks with. Whether a document holds a token is one
-probe of the postings' primary key (root, lexeme, document) per word; the
-whole vocabulary, with document counts, is read only for a query with a typo.
+A word is read as the postings read it: cut as FTS5 cuts text (``fold.words``),
+then stemmed as the root's documents were (``stems.first_lexemes``, the same
+lexemes ``bm25`` ranks with). Whether a document holds a token is one probe of
+the postings' primary key (root, lexeme, document) per word; the whole
+vocabulary, with document counts, is read only for a query with a typo.
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from lore.store.postgres.terms import words as cut_words
-
-# Each input word's stem by the root's configuration (NULL for a word it drops).
-_STEMS = ("SELECT w, (tsvector_to_array(to_tsvector(%s::regconfig, w)))[1] AS lexeme"
-          " FROM unnest(%s::text[]) AS w")
+from lore.store.postgres.fold import words as cut_words
+from lore.store.postgres.stems import first_lexemes
 
 
 class PgVocabularyMixin:
@@ -29,24 +26,26 @@ class PgVocabularyMixin:
     def word_tokens(self, words: Sequence[str]) -> dict[str, str]:
         """Word -> the one lexeme the postings hold it as; words cut into no token or
         several are absent."""
-        single = _single(words)
-        if not single:
-            return {}
-        rows = self._conn.execute(f"SELECT w, lexeme FROM ({_STEMS}) s WHERE lexeme IS NOT NULL",
-                                  (self._config, list(single)))
-        return {word: str(lexeme) for cut, lexeme in rows for word in single[str(cut)]}
+        return self._lexemes(words)
 
     def unmatched_words(self, words: Sequence[str]) -> dict[str, str]:
         """Word -> its lexeme, for the words whose lexeme no document of the root holds."""
-        single = _single(words)
-        if not single:
+        found = self._lexemes(words)
+        if not found:
             return {}
         rows = self._conn.execute(
-            f"SELECT w, lexeme FROM ({_STEMS}) s WHERE lexeme IS NOT NULL AND NOT EXISTS"
-            " (SELECT 1 FROM lore_document_terms t WHERE t.root_id = %s"
-            " AND t.lexeme = s.lexeme COLLATE \"C\")",
-            (self._config, list(single), self._root_id))
-        return {word: str(lexeme) for cut, lexeme in rows for word in single[str(cut)]}
+            "SELECT l FROM unnest(%s::text[]) AS l WHERE NOT EXISTS (SELECT 1"
+            " FROM lore_document_terms t WHERE t.root_id = %s AND t.lexeme = l COLLATE \"C\")",
+            (sorted(set(found.values())), self._root_id))
+        missing = {str(lexeme) for (lexeme,) in rows}
+        return {word: lexeme for word, lexeme in found.items() if lexeme in missing}
+
+    def _lexemes(self, words: Sequence[str]) -> dict[str, str]:
+        """Word -> its lexeme, for the words cut into exactly one token that has one."""
+        single = _single(words)
+        lexemes = first_lexemes(self._conn, self._config, single)
+        return {word: lexeme for cut, lexeme in lexemes.items() if lexeme is not None
+                for word in single[cut]}
 
     def token_vocabulary(self) -> list[tuple[str, int]]:
         """Every lexeme of the root's postings with how many documents hold it."""
