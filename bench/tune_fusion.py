@@ -4,12 +4,20 @@ Runs each leg once per train query through lore's own engine (the same
 legs, the same per-document collapse), then replays fusion for a grid of RRF
 constants and leg weights and prints nDCG@10 for each, best first. Use the
 work dir of an earlier ``lore eval --work-dir`` run so nothing is re-embedded.
+The replays leave the boosts out (doctype, links, ``search.vector_name_floor``'s
+names), so a default cell of ``--adaptive`` is fusion alone; ``--coverage``'s
+first row is that too, and its names rows add what a search adds.
 
 ``--adaptive`` instead replays score fusion for a grid of vector weights x
 ``search.keyword_full_coverage`` (fusion that adapts to the keyword leg's
 best coverage, ``search/fusion.py`` ``adapt_weights``). ``--spread`` adds a grid of
 ``search.spread_exponent`` (keyword and vector weights scaled by each leg's
 spread, ``spread_weights``) x vector weight x coverage (0.3, 0.4 and the configured one).
+``--adaptive --coverage`` keeps the configured weights and replays per-document
+query coverage as fusion evidence instead: a bonus for coverage, the vector
+part of a candidate the keyword leg missed scaled by its coverage or by the
+query's names it holds (``search.vector_name_floor``), a penalty for lacking
+the rarest term.
 
 Each leg returns ``--candidates`` chunks (default 100, what a search at limit
 10 asks for). A search asks for ``max(search.candidates, 2 * limit)``, so
@@ -19,6 +27,8 @@ Each leg returns ``--candidates`` chunks (default 100, what a search at limit
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work
     python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work \
         --adaptive --spread
+    python bench/tune_fusion.py ../shared/datasets/scifact --work-dir /tmp/scifact-work \
+        --adaptive --coverage --candidates 200
 """
 
 from __future__ import annotations
@@ -26,7 +36,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from _shared import lore_settings
@@ -36,12 +47,14 @@ from lore.eval.beir import load_qrels, load_queries
 from lore.eval.metrics import evaluate
 from lore.search.engine import keyword_top_coverage, leg_weights, plan_query, run_legs
 from lore.search.fusion import (
+    Fused,
     LegResult,
     adapt_weights,
     collapse_to_documents,
     fuse,
     spread_weights,
 )
+from lore.search.shaping import name_shortfall
 from lore.search.vector import VectorLeg
 from lore.settings import Settings
 from lore.store.catalog import Catalog
@@ -62,6 +75,9 @@ def main() -> int:
                         help="chunks per leg (default 100, as at limit 10; 200 as at limit 100)")
     parser.add_argument("--spread", action="store_true",
                         help="with --adaptive: also grid search.spread_exponent x vector weight")
+    parser.add_argument("--coverage", action="store_true",
+                        help="with --adaptive: grid per-document query coverage as fusion "
+                             "evidence at the configured weights instead")
     args = parser.parse_args()
 
     qrels = load_qrels(args.dataset, args.split)
@@ -80,8 +96,9 @@ def main() -> int:
             for share in args.document_share or [settings.search.document_share]:
                 print(f"search.document_share={share}")
                 shared = replace(settings, search=replace(settings.search, document_share=share))
-                adaptive_grid(store, leg, shared, {q: queries[q] for q in qrels}, qrels, beir_of,
-                              spread=args.spread, candidates=args.candidates)
+                grid = coverage_grid if args.coverage else adaptive_grid
+                grid(store, leg, shared, {q: queries[q] for q in qrels}, qrels, beir_of,
+                     spread=args.spread, candidates=args.candidates)
             return 0
         per_query: dict[str, tuple[list[LegResult], dict[int, int]]] = {}
         for qid in qrels:
@@ -179,6 +196,95 @@ def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: d
 
     for vector, k in itertools.product(vectors, (5, 10, 60)):
         print(f"rrf k={k:<3} vector_weight={vector:<5} nDCG@10 {rrf(vector, k):.4f}")
+
+
+@dataclass
+class _Candidates:
+    """One query's fused candidates and what each document holds of the query's terms."""
+
+    fused: list[Fused]
+    owners: dict[int, int]
+    coverage: dict[int, float]  # document -> IDF-weighted share of the query's terms
+    rarest: set[int]            # the documents holding the query's rarest term
+    top: float                  # the keyword leg's best document's coverage
+    names: dict[int, float]     # chunk -> name_shortfall at floor 0
+
+
+def coverage_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
+                  qrels: dict[str, dict[str, int]], beir_of: dict[int, str], *,
+                  spread: bool = False, candidates: int = 100) -> None:
+    """Print nDCG@10 of the configured fusion plus one kind of per-document coverage evidence
+    at a time (``docs/decisions/backlog-ranking.md``, "Per-document coverage")."""
+    del spread
+    s = settings.search
+    found: dict[str, _Candidates] = {}
+    for qid, text in queries.items():
+        plan = plan_query(store, text, None)
+        legs = run_legs(store, plan, settings=settings, candidates=candidates,
+                        mode="hybrid", vector_leg=leg)
+        owners = store.chunk_owners(sorted({c for lg in legs for c, _ in lg.ranked}))
+        ranked = collapse_to_documents(legs, owners)
+        top = keyword_top_coverage(store, plan, legs, owners)
+        weights = spread_weights(adapt_weights(leg_weights(settings), top,
+                                               s.keyword_full_coverage), ranked, s.spread_exponent)
+        fused = fuse(ranked, weights, k=s.rrf_k, method="score")
+        docs = {owners[f.chunk_id] for f in fused}
+        rarest = _rarest_term(store, plan.terms)
+        found[qid] = _Candidates(
+            fused, owners, store.term_coverage(plan.terms, docs),
+            {d for d, held in store.term_coverage([rarest], docs).items() if held} if rarest
+            else set(), top, name_shortfall(store, plan.terms, fused, owners, 0.0))
+
+    def score(delta: Callable[[Fused, _Candidates, int], float]) -> float:
+        run = {}
+        for qid, cand in found.items():
+            rescored = sorted(((f.score + delta(f, cand, cand.owners[f.chunk_id]), f)
+                               for f in cand.fused),
+                              key=lambda pair: (-pair[0], *pair[1].sort_key()[2:]))
+            run[qid] = [beir_of[cand.owners[f.chunk_id]] for _, f in rescored[:100]]
+        return evaluate(run, qrels).mean["ndcg@10"]
+
+    def vector_part(f: Fused) -> float:
+        return f.legs["vector"].contribution if "vector" in f.legs else 0.0
+
+    def absent(f: Fused) -> bool:
+        return "keyword" not in f.legs
+
+    def short(f: Fused, c: _Candidates, d: int) -> float:
+        """The share of its vector part a candidate lacks by coverage (0 holding every term)."""
+        return vector_part(f) * (1 - c.coverage.get(d, 0.0))
+
+    print(f"{len(found)} queries, {candidates} candidates a leg; fusion as configured (vector "
+          f"{s.vector_weight}, full coverage {s.keyword_full_coverage}, spread "
+          f"{s.spread_exponent}) without search.vector_name_floor, then each variant alone")
+    rows: list[tuple[str, Callable[[Fused, _Candidates, int], float]]] = [
+        ("fusion alone (vector_name_floor 1)", lambda f, c, d: 0.0)]
+    rows += [(f"A  + {w} * coverage, every candidate",
+              lambda f, c, d, w=w: w * c.coverage.get(d, 0.0)) for w in (0.02, 0.05, 0.1, 0.2)]
+    rows += [(f"B  vector part * ({a} + {1 - a:g} * coverage), keyword leg absent",
+              lambda f, c, d, a=a: -absent(f) * (1 - a) * short(f, c, d))
+             for a in (0.0, 0.25, 0.5, 0.75)]
+    rows += [(f"B  as above, {a}, only where the keyword top holds >= {s.keyword_full_coverage}",
+              lambda f, c, d, a=a: -(absent(f) and c.top >= s.keyword_full_coverage)
+              * (1 - a) * short(f, c, d)) for a in (0.0, 0.25)]
+    rows += [(f"B' vector part * ({a} + {1 - a:g} * coverage), every candidate",
+              lambda f, c, d, a=a: -(1 - a) * short(f, c, d)) for a in (0.5, 0.75, 0.9)]
+    rows += [(f"C  - {p} lacking the rarest term, every candidate",
+              lambda f, c, d, p=p: -p * (d not in c.rarest)) for p in (0.01, 0.03, 0.05, 0.1)]
+    rows += [(f"E  vector part * ({a} + {1 - a:g} * names held), keyword leg absent",
+              lambda f, c, d, a=a: (1 - a) * c.names.get(f.chunk_id, 0.0))
+             for a in (0.0, 0.25, 0.5, 0.75)]
+    for label, delta in rows:
+        print(f"{label:<72} nDCG@10 {score(delta):.5f}")
+    changed = sum(any(c.names.values()) for c in found.values())
+    print(f"queries where E changes a score: {changed} of {len(found)}")
+
+
+def _rarest_term(store: Catalog, terms: Sequence[str]) -> str | None:
+    """The query term the fewest chunks hold (the local catalog's FTS5 counts, as its
+    ``term_coverage`` weighs them); None without a term FTS5 can count."""
+    counts = store._term_counts(list(dict.fromkeys(terms)))
+    return min(counts, key=lambda term: (counts[term], term)) if counts else None
 
 
 if __name__ == "__main__":

@@ -131,6 +131,12 @@ class SearchSettings:
     # 0.6 .7383, 0.75 .7389, 1 .7390; backlog dev semantic: .576 at 0, .577 at 0.4 and
     # 0.5, .570 at 0.6 and 0.75, .571 at 1 (docs/decisions/backlog-ranking.md).
     spread_exponent: float = field(default=0.5, metadata=_range(0, 4))
+    # A document the vector leg found and the keyword leg did not keeps this share of its
+    # vector contribution, plus the rest times the IDF-weighted share of the query's names
+    # (terms written with a digit or an inner capital) it holds (search/shaping.py
+    # name_shortfall; 1 turns it off). Chosen on SciFact train and the backlog sets
+    # (docs/decisions/backlog-ranking.md, "Per-document coverage").
+    vector_name_floor: float = field(default=0.5, metadata=_range(0, 1))
     candidates: int = field(default=100, metadata=_range(1, 100_000))  # per leg, before fusion
     # Rank pooled document vectors beside chunk vectors (search/vector.py). SciFact test
     # nDCG@10 with/without: vector 0.649/0.651, hybrid 0.732/0.734 — neutral on short

@@ -55,6 +55,7 @@ from lore.search.shaping import (
     evidence,
     fold_copies,
     hub_penalty,
+    name_shortfall,
 )
 from lore.search.typos import corrected_query, find_corrections
 from lore.settings import Settings
@@ -122,6 +123,8 @@ def search_store(store: SearchReads, query: str, *, settings: Settings, limit: i
             weights = spread_weights(weights, ranked, settings.search.spread_exponent)
             fused = fuse(ranked, weights, k=settings.search.rrf_k, pin_legs=PINNED_LEGS,
                          method=settings.search.fusion)
+            fused = add_boost(fused, "names", name_shortfall(
+                store, plan.terms, fused, owners, settings.search.vector_name_floor))
             fused = add_boost(fused, "doctype", _doctype_boosts(store, owners, settings))
             for name, values in _document_boosts(store, owners, settings).items():
                 fused = add_boost(fused, name, values)
