@@ -45,7 +45,13 @@ from _shared import lore_settings
 from lore.embed.runner import EmbeddingRunner
 from lore.eval.beir import load_qrels, load_queries
 from lore.eval.metrics import evaluate
-from lore.search.engine import keyword_top_coverage, leg_weights, plan_query, run_legs
+from lore.search.engine import (
+    Plan,
+    keyword_top_coverage,
+    leg_weights,
+    plan_query,
+    run_legs,
+)
 from lore.search.fusion import (
     Fused,
     LegResult,
@@ -96,9 +102,13 @@ def main() -> int:
             for share in args.document_share or [settings.search.document_share]:
                 print(f"search.document_share={share}")
                 shared = replace(settings, search=replace(settings.search, document_share=share))
-                grid = coverage_grid if args.coverage else adaptive_grid
-                grid(store, leg, shared, {q: queries[q] for q in qrels}, qrels, beir_of,
-                     spread=args.spread, candidates=args.candidates)
+                asked = {q: queries[q] for q in qrels}
+                if args.coverage:
+                    coverage_grid(store, leg, shared, asked, qrels, beir_of,
+                                  candidates=args.candidates)
+                else:
+                    adaptive_grid(store, leg, shared, asked, qrels, beir_of,
+                                  spread=args.spread, candidates=args.candidates)
             return 0
         per_query: dict[str, tuple[list[LegResult], dict[int, int]]] = {}
         for qid in qrels:
@@ -153,18 +163,27 @@ def main() -> int:
     return 0
 
 
-def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
-                  qrels: dict[str, dict[str, int]], beir_of: dict[int, str], *,
-                  spread: bool = False, candidates: int = 100) -> None:
-    """Print nDCG@10 of score fusion for vector weight x keyword_full_coverage (x spread)."""
-    legs_of: dict[str, tuple[list[LegResult], dict[int, int], float]] = {}
+def replay_legs(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
+                candidates: int) -> dict[str, tuple[Plan, list[LegResult], dict[int, int], float]]:
+    """Each query's plan, legs collapsed to documents, chunk owners and the keyword leg's
+    best coverage, as a search computes them before fusion: run once, replayed per cell."""
+    replayed = {}
     for qid, text in queries.items():
         plan = plan_query(store, text, None)
         legs = run_legs(store, plan, settings=settings, candidates=candidates,
                         mode="hybrid", vector_leg=leg)
         owners = store.chunk_owners(sorted({c for lg in legs for c, _ in lg.ranked}))
-        legs_of[qid] = (collapse_to_documents(legs, owners), owners,
-                        keyword_top_coverage(store, plan, legs, owners))
+        replayed[qid] = (plan, collapse_to_documents(legs, owners), owners,
+                         keyword_top_coverage(store, plan, legs, owners))
+    return replayed
+
+
+def adaptive_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
+                  qrels: dict[str, dict[str, int]], beir_of: dict[int, str], *,
+                  spread: bool = False, candidates: int = 100) -> None:
+    """Print nDCG@10 of score fusion for vector weight x keyword_full_coverage (x spread)."""
+    legs_of = {qid: (ranked, owners, top) for qid, (_, ranked, owners, top)
+               in replay_legs(store, leg, settings, queries, candidates).items()}
 
     def score(vector: float, full_at: float, exponent: float = 0.0) -> float:
         weights = {**leg_weights(settings), "keyword": 1.0 - vector, "vector": vector}
@@ -212,19 +231,13 @@ class _Candidates:
 
 def coverage_grid(store: Catalog, leg: VectorLeg, settings: Settings, queries: dict[str, str],
                   qrels: dict[str, dict[str, int]], beir_of: dict[int, str], *,
-                  spread: bool = False, candidates: int = 100) -> None:
+                  candidates: int = 100) -> None:
     """Print nDCG@10 of the configured fusion plus one kind of per-document coverage evidence
     at a time (``docs/decisions/backlog-ranking.md``, "Per-document coverage")."""
-    del spread
     s = settings.search
     found: dict[str, _Candidates] = {}
-    for qid, text in queries.items():
-        plan = plan_query(store, text, None)
-        legs = run_legs(store, plan, settings=settings, candidates=candidates,
-                        mode="hybrid", vector_leg=leg)
-        owners = store.chunk_owners(sorted({c for lg in legs for c, _ in lg.ranked}))
-        ranked = collapse_to_documents(legs, owners)
-        top = keyword_top_coverage(store, plan, legs, owners)
+    replayed = replay_legs(store, leg, settings, queries, candidates)
+    for qid, (plan, ranked, owners, top) in replayed.items():
         weights = spread_weights(adapt_weights(leg_weights(settings), top,
                                                s.keyword_full_coverage), ranked, s.spread_exponent)
         fused = fuse(ranked, weights, k=s.rrf_k, method="score")

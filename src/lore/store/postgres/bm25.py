@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from lore.store.bm25 import K1, B
 from lore.store.postgres.fold import words
-from lore.store.postgres.sql import Query, Stemmer, unquote
+from lore.store.postgres.sql import Query, Stemmer, stemmed, unquote
 from lore.store.postgres.terms import COLUMNS, pair_lexemes
 
 # The largest code point: "lexeme BETWEEN stem AND stem || chr(1114111)" is the
@@ -159,8 +159,7 @@ def _terms(terms: Sequence[str], stem: Stemmer, weights: tuple[float, float, flo
     paired = Counter(pairs if pair_weight else ())
     entries = [*((t, False) for t in distinct),
                *((t, True) for t in paired if words(unquote(t)[0]))]
-    cut = [(words(text), prefix) for text, prefix in (unquote(t) for t, _ in entries)]
-    lexemes = stem(word for found, _ in cut for word in found)
+    cut, lexemes = stemmed((t for t, _ in entries), stem)
     ranges: dict[tuple[str, str], int] = {}
     slots: list[tuple[int, int, int]] = []
     for t, (found, prefix) in enumerate(cut):

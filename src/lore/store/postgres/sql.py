@@ -32,10 +32,17 @@ def unquote(term: str) -> tuple[str, bool]:
     return body, prefix
 
 
+def stemmed(terms: Iterable[str],
+            stem: Stemmer) -> tuple[list[tuple[list[str], bool]], Mapping[str, str | None]]:
+    """Each term's words and whether it is a prefix, and every word's lexeme (one
+    ``stem`` call for all of them: one statement where the database stems)."""
+    cut = [(words(text), prefix) for text, prefix in map(unquote, terms)]
+    return cut, stem(word for found, _ in cut for word in found)
+
+
 def tsquery_sql(terms: Sequence[str], stem: Stemmer) -> Query | None:
     """A tsquery expression matching any of ``terms``, or None when none is searchable."""
-    cut = [(words(text), prefix) for text, prefix in map(unquote, terms)]
-    lexemes = stem(word for found, _ in cut for word in found)
+    cut, lexemes = stemmed(terms, stem)
     queries = [q for q in (_phrase(found, prefix, lexemes) for found, prefix in cut) if q]
     if not queries:
         return None
